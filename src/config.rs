@@ -1,0 +1,246 @@
+//! One typed configuration, read from the environment (and `.env` if present).
+//! Every variable is documented in `.env.example`. A bad value stops the
+//! program at start with one line naming the variable and exit code 2.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::db::pool::PoolOptions;
+use crate::db::DatabaseUrl;
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Limits applied to every GraphQL request before any resolver runs.
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_directives: usize,
+    pub max_query_chars: usize,
+    pub max_body_bytes: usize,
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub log_format: LogFormat,
+    pub migrate_on_start: bool,
+    pub pool: PoolOptions,
+    pub public_base_url: String,
+    pub owned_sources: Vec<String>,
+    pub graphiql: bool,
+    pub introspection: bool,
+    pub cors_origins: Vec<String>,
+    pub cache_max_age: u32,
+    pub limits: QueryLimits,
+    pub shutdown_timeout: Duration,
+}
+
+/// The sources the sample site publishes itself (its own outlet), in both scripts.
+pub const DEFAULT_OWNED_SOURCES: &str = "經濟導報,大眾報業·經濟導報,经济导报,大众报业·经济导报";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let database_url = DatabaseUrl::parse(
+            &get("DATABASE_URL").unwrap_or_else(|| "sqlite://newsdesk.db".into()),
+        )
+        .map_err(|problem| ConfigError {
+            variable: "DATABASE_URL",
+            problem,
+        })?;
+        let bind = parse_or(
+            "NEWSDESK_BIND",
+            get("NEWSDESK_BIND"),
+            "127.0.0.1:8080".parse().ok(),
+        )?;
+        let log_format = match get("NEWSDESK_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "NEWSDESK_LOG_FORMAT",
+                    problem: format!("expected text or json, got {other:?}"),
+                })
+            }
+        };
+        let public_base_url = get("NEWSDESK_PUBLIC_BASE_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
+            return Err(ConfigError {
+                variable: "NEWSDESK_PUBLIC_BASE_URL",
+                problem: format!("expected an http(s) URL, got {public_base_url:?}"),
+            });
+        }
+        let list = |value: Option<String>| -> Vec<String> {
+            value
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        Ok(Config {
+            database_url,
+            bind,
+            log_format,
+            migrate_on_start: flag(
+                "NEWSDESK_MIGRATE_ON_START",
+                get("NEWSDESK_MIGRATE_ON_START"),
+                true,
+            )?,
+            pool: PoolOptions {
+                max_size: parse_or(
+                    "NEWSDESK_DB_POOL_SIZE",
+                    get("NEWSDESK_DB_POOL_SIZE"),
+                    Some(8),
+                )?,
+                acquire_timeout: Duration::from_millis(parse_or(
+                    "NEWSDESK_DB_ACQUIRE_TIMEOUT_MS",
+                    get("NEWSDESK_DB_ACQUIRE_TIMEOUT_MS"),
+                    Some(2000u64),
+                )?),
+            },
+            public_base_url,
+            owned_sources: list(Some(
+                get("NEWSDESK_OWNED_SOURCES").unwrap_or_else(|| DEFAULT_OWNED_SOURCES.into()),
+            )),
+            graphiql: flag("NEWSDESK_GRAPHIQL", get("NEWSDESK_GRAPHIQL"), false)?,
+            introspection: flag(
+                "NEWSDESK_INTROSPECTION",
+                get("NEWSDESK_INTROSPECTION"),
+                false,
+            )?,
+            cors_origins: list(get("NEWSDESK_CORS_ORIGINS")),
+            cache_max_age: parse_or(
+                "NEWSDESK_CACHE_MAX_AGE",
+                get("NEWSDESK_CACHE_MAX_AGE"),
+                Some(60),
+            )?,
+            limits: QueryLimits {
+                max_depth: parse_or("NEWSDESK_MAX_DEPTH", get("NEWSDESK_MAX_DEPTH"), Some(10))?,
+                max_complexity: parse_or(
+                    "NEWSDESK_MAX_COMPLEXITY",
+                    get("NEWSDESK_MAX_COMPLEXITY"),
+                    Some(1000),
+                )?,
+                max_aliases: parse_or(
+                    "NEWSDESK_MAX_ALIASES",
+                    get("NEWSDESK_MAX_ALIASES"),
+                    Some(15),
+                )?,
+                max_directives: parse_or(
+                    "NEWSDESK_MAX_DIRECTIVES",
+                    get("NEWSDESK_MAX_DIRECTIVES"),
+                    Some(5),
+                )?,
+                max_query_chars: parse_or(
+                    "NEWSDESK_MAX_QUERY_CHARS",
+                    get("NEWSDESK_MAX_QUERY_CHARS"),
+                    Some(15_000),
+                )?,
+                max_body_bytes: parse_or(
+                    "NEWSDESK_MAX_BODY_BYTES",
+                    get("NEWSDESK_MAX_BODY_BYTES"),
+                    Some(65_536),
+                )?,
+            },
+            shutdown_timeout: Duration::from_secs(parse_or(
+                "NEWSDESK_SHUTDOWN_TIMEOUT_SECS",
+                get("NEWSDESK_SHUTDOWN_TIMEOUT_SECS"),
+                Some(10),
+            )?),
+        })
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    variable: &'static str,
+    value: Option<String>,
+    default: Option<T>,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match value {
+        Some(v) => v.trim().parse().map_err(|e| ConfigError {
+            variable,
+            problem: format!("cannot use {v:?}: {e}"),
+        }),
+        None => default.ok_or(ConfigError {
+            variable,
+            problem: "is required".into(),
+        }),
+    }
+}
+
+fn flag(variable: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError {
+            variable,
+            problem: format!("expected 1 or 0, got {other:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_safe_for_a_laptop() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.database_url, DatabaseUrl::Sqlite("newsdesk.db".into()));
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(!c.graphiql && !c.introspection);
+        assert_eq!(c.pool.acquire_timeout, Duration::from_secs(2));
+        assert_eq!(c.limits.max_depth, 10);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let e = config(&[("NEWSDESK_BIND", "nowhere")]).expect_err("bad bind");
+        assert_eq!(e.variable, "NEWSDESK_BIND");
+        let e = config(&[("NEWSDESK_GRAPHIQL", "maybe")]).expect_err("bad flag");
+        assert_eq!(e.variable, "NEWSDESK_GRAPHIQL");
+        let e = config(&[("DATABASE_URL", "mysql://x")]).expect_err("bad url");
+        assert_eq!(e.variable, "DATABASE_URL");
+    }
+}

@@ -1,0 +1,310 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{article_slug_history, articles};
+use super::AnyConnection;
+use crate::domain::ArticleStatus;
+use crate::error::AppError;
+
+/// An article as stored. `body` holds a JSON array of paragraphs when
+/// `body_format` is `paragraphs`, sanitised HTML when it is `html`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleRow {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub original_title: Option<String>,
+    pub summary: String,
+    pub body: String,
+    pub body_format: String,
+    pub script: String,
+    pub section_id: i32,
+    pub source_id: Option<i32>,
+    pub owner_id: Option<i32>,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub revision: i32,
+    pub withdrawn_at: Option<NaiveDateTime>,
+    pub withdrawn_reason: Option<String>,
+}
+
+impl ArticleRow {
+    /// The body as paragraphs of plain text.
+    pub fn paragraphs(&self) -> Vec<String> {
+        match self.body_format.as_str() {
+            "paragraphs" => serde_json::from_str(&self.body).unwrap_or_default(),
+            _ => vec![self.body.clone()],
+        }
+    }
+
+    pub fn status(&self) -> Result<ArticleStatus, AppError> {
+        self.status.parse().map_err(AppError::Internal)
+    }
+
+    /// Whether anonymous readers may see it at `now`.
+    pub fn is_public_at(&self, now: NaiveDateTime) -> bool {
+        matches!(self.status.as_str(), "published" | "scheduled")
+            && self.published_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// What the importer and `createArticle` write.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = articles)]
+pub struct NewArticle {
+    pub slug: String,
+    pub title: String,
+    pub original_title: Option<String>,
+    pub summary: String,
+    pub body: String,
+    pub body_format: String,
+    pub raw_text: Option<String>,
+    pub script: String,
+    pub section_id: i32,
+    pub source_id: Option<i32>,
+    pub owner_id: Option<i32>,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub revision: i32,
+    pub import_key: Option<String>,
+    pub import_warnings: String,
+    pub ruby_stripped_count: i32,
+}
+
+/// Inserts an article; returns its id.
+pub fn insert(conn: &mut AnyConnection, new: &NewArticle) -> Result<i32, AppError> {
+    Ok(diesel::insert_into(articles::table)
+        .values(new)
+        .returning(articles::id)
+        .get_result(conn)?)
+}
+
+/// The article imported under `key`, if any.
+pub fn id_by_import_key(conn: &mut AnyConnection, key: &str) -> Result<Option<i32>, AppError> {
+    Ok(articles::table
+        .filter(articles::import_key.eq(key))
+        .select(articles::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// The newest published article with exactly this title.
+pub fn published_id_by_title(
+    conn: &mut AnyConnection,
+    title: &str,
+) -> Result<Option<i32>, AppError> {
+    Ok(articles::table
+        .filter(articles::title.eq(title))
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .order(articles::published_at.desc())
+        .select(articles::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// `base`, or `base-2`, `base-3` … whichever no article (current or former slug) uses.
+pub fn unique_slug(conn: &mut AnyConnection, base: &str) -> Result<String, AppError> {
+    let pattern = format!("{base}-%");
+    let mut taken: Vec<String> = articles::table
+        .filter(articles::slug.eq(base).or(articles::slug.like(&pattern)))
+        .select(articles::slug)
+        .load(conn)?;
+    taken.extend(
+        article_slug_history::table
+            .filter(
+                article_slug_history::slug
+                    .eq(base)
+                    .or(article_slug_history::slug.like(&pattern)),
+            )
+            .select(article_slug_history::slug)
+            .load::<String>(conn)?,
+    );
+    if !taken.iter().any(|s| s == base) {
+        return Ok(base.to_string());
+    }
+    Ok((2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| base.to_string()))
+}
+
+/// Articles by id, any status (callers apply visibility).
+pub fn by_ids(conn: &mut AnyConnection, ids: &[i32]) -> Result<Vec<ArticleRow>, AppError> {
+    Ok(articles::table
+        .filter(articles::id.eq_any(ids))
+        .select(ArticleRow::as_select())
+        .load(conn)?)
+}
+
+/// The article that has, or once had, this slug.
+pub fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<ArticleRow>, AppError> {
+    if let Some(row) = articles::table
+        .filter(articles::slug.eq(slug))
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()?
+    {
+        return Ok(Some(row));
+    }
+    let former: Option<i32> = article_slug_history::table
+        .filter(article_slug_history::slug.eq(slug))
+        .select(article_slug_history::article_id)
+        .first(conn)
+        .optional()?;
+    match former {
+        Some(id) => Ok(by_ids(conn, &[id])?.into_iter().next()),
+        None => Ok(None),
+    }
+}
+
+/// How many articles there are (for import checks and tests).
+pub fn count(conn: &mut AnyConnection) -> Result<i64, AppError> {
+    Ok(articles::table.count().get_result(conn)?)
+}
+
+/// Where a page of articles starts: the sort key of the last item seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub published_at: NaiveDateTime,
+    pub id: i32,
+}
+
+/// Which way a page goes from its cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Newer to older (`first`/`after`).
+    Older,
+    /// Older to newer (`last`/`before`); results come back newest first anyway.
+    Newer,
+}
+
+/// A public listing: only articles readers may see at `now`, newest first.
+#[derive(Debug, Clone)]
+pub struct PublicQuery {
+    pub now: NaiveDateTime,
+    pub section_ids: Option<Vec<i32>>,
+    pub source_name: Option<String>,
+    pub contributor_name: Option<String>,
+    pub tag_slug: Option<String>,
+    pub published_after: Option<NaiveDateTime>,
+    pub published_before: Option<NaiveDateTime>,
+    pub exclude_id: Option<i32>,
+}
+
+impl PublicQuery {
+    pub fn new(now: NaiveDateTime) -> Self {
+        PublicQuery {
+            now,
+            section_ids: None,
+            source_name: None,
+            contributor_name: None,
+            tag_slug: None,
+            published_after: None,
+            published_before: None,
+            exclude_id: None,
+        }
+    }
+
+    fn filtered(&self) -> articles::BoxedQuery<'static, super::MultiBackend> {
+        use super::schema::{article_credits, article_tags, contributors, sources, tags};
+        let public = [
+            ArticleStatus::Published.as_str(),
+            ArticleStatus::Scheduled.as_str(),
+        ];
+        let mut q = articles::table
+            .filter(articles::status.eq_any(public))
+            .filter(articles::published_at.le(self.now))
+            .into_boxed();
+        if let Some(ids) = &self.section_ids {
+            q = q.filter(articles::section_id.eq_any(ids.clone()));
+        }
+        if let Some(name) = &self.source_name {
+            q = q.filter(
+                articles::source_id.eq_any(
+                    sources::table
+                        .filter(sources::name.eq(name.clone()))
+                        .select(sources::id.nullable()),
+                ),
+            );
+        }
+        if let Some(name) = &self.contributor_name {
+            q = q.filter(
+                articles::id.eq_any(
+                    article_credits::table
+                        .inner_join(contributors::table)
+                        .filter(contributors::name.eq(name.clone()))
+                        .select(article_credits::article_id),
+                ),
+            );
+        }
+        if let Some(slug) = &self.tag_slug {
+            q = q.filter(
+                articles::id.eq_any(
+                    article_tags::table
+                        .inner_join(tags::table)
+                        .filter(tags::slug.eq(slug.clone()))
+                        .select(article_tags::article_id),
+                ),
+            );
+        }
+        if let Some(after) = self.published_after {
+            q = q.filter(articles::published_at.ge(after));
+        }
+        if let Some(before) = self.published_before {
+            q = q.filter(articles::published_at.lt(before));
+        }
+        if let Some(id) = self.exclude_id {
+            q = q.filter(articles::id.ne(id));
+        }
+        q
+    }
+}
+
+/// One page of a public listing, newest first. Keyset pagination on
+/// (published_at, id): stable while articles are added, no OFFSET scans.
+pub fn list_public(
+    conn: &mut AnyConnection,
+    query: &PublicQuery,
+    from: Option<Position>,
+    direction: Direction,
+    limit: i64,
+) -> Result<Vec<ArticleRow>, AppError> {
+    let mut q = query.filtered();
+    if let Some(p) = from {
+        q = match direction {
+            Direction::Older => q.filter(
+                articles::published_at
+                    .lt(p.published_at)
+                    .or(articles::published_at
+                        .eq(p.published_at)
+                        .and(articles::id.lt(p.id))),
+            ),
+            Direction::Newer => q.filter(
+                articles::published_at
+                    .gt(p.published_at)
+                    .or(articles::published_at
+                        .eq(p.published_at)
+                        .and(articles::id.gt(p.id))),
+            ),
+        };
+    }
+    q = match direction {
+        Direction::Older => q.order((articles::published_at.desc(), articles::id.desc())),
+        Direction::Newer => q.order((articles::published_at.asc(), articles::id.asc())),
+    };
+    let mut rows: Vec<ArticleRow> = q.limit(limit).select(ArticleRow::as_select()).load(conn)?;
+    if direction == Direction::Newer {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many articles a public listing holds.
+pub fn count_public(conn: &mut AnyConnection, query: &PublicQuery) -> Result<i64, AppError> {
+    Ok(query.filtered().count().get_result(conn)?)
+}

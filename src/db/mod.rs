@@ -1,0 +1,47 @@
+//! Storage: one Diesel layer over SQLite (the embedded default) and PostgreSQL.
+//!
+//! Policy:
+//! - The engine is chosen at run time from the URL scheme (see [`DatabaseUrl`]);
+//!   Diesel's own `MultiConnection::establish` guesses and hides the real error,
+//!   so we never call it.
+//! - Queries use the DSL shared by both engines. Where the dialects really differ
+//!   (upserts, full-text search) code matches on [`AnyConnection`] and runs on the
+//!   inner connection.
+//! - Every write is one transaction. Times are stored as UTC `TIMESTAMP`,
+//!   truncated to microseconds so both engines round-trip the same value.
+//! - Diesel is synchronous: async code reaches the database through
+//!   [`Database::run`], which borrows a pooled connection on a blocking thread.
+//! - Pool checkout waits at most `NEWSDESK_DB_ACQUIRE_TIMEOUT_MS` (default 2 s)
+//!   so a dead database gives a quick `SERVICE_UNAVAILABLE`, never a hung request.
+
+pub mod articles;
+mod connection;
+pub mod contributors;
+pub mod migrations;
+pub mod notices;
+pub mod pool;
+pub mod recommendations;
+pub mod schema;
+pub mod sections;
+pub mod site;
+pub mod sources;
+
+pub use connection::{AnyConnection, MultiBackend};
+pub use pool::{Database, DatabaseUrl};
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+
+/// The current time as stored in the database: UTC, microsecond precision.
+pub fn now() -> NaiveDateTime {
+    to_db_time(Utc::now())
+}
+
+/// A UTC instant as stored in the database.
+pub fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc().trunc_subsecs(6)
+}
+
+/// A stored time read back as a UTC instant.
+pub fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}

@@ -1,0 +1,8 @@
+//! Domain types that can only hold valid values: handlers and the importer
+//! receive parsed values, never raw strings to check later.
+
+mod enums;
+mod slug;
+
+pub use enums::{ArticleStatus, CreditRole, NoticeKind, SectionKind};
+pub use slug::{slugify, Slug};

@@ -1,0 +1,156 @@
+//! One error type for the whole service, mapped once to HTTP and to GraphQL.
+//!
+//! Which variant to use:
+//! - [`AppError::BadInput`]: the caller sent something we cannot accept; the
+//!   message names the field and is safe to show.
+//! - [`AppError::NotFound`]: the object does not exist *or the caller may not
+//!   see it*. The two cases must be indistinguishable, so hidden objects use
+//!   this variant too, with the same message.
+//! - [`AppError::Unauthenticated`] / [`AppError::Forbidden`]: no valid
+//!   credentials / valid credentials without the right.
+//! - [`AppError::Conflict`]: a write lost a race or breaks a state rule.
+//! - [`AppError::Unavailable`]: the database cannot be reached; clients retry.
+//! - [`AppError::Internal`]: everything else. Its detail is logged with the
+//!   request id and never sent to the client.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+/// Every failure a request or command can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("not found")]
+    NotFound,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("unavailable for legal reasons")]
+    UnavailableForLegalReasons,
+    #[error("service unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The stable code clients switch on (`extensions.code`, REST `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadInput(_) => "BAD_USER_INPUT",
+            AppError::NotFound => "NOT_FOUND",
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::UnavailableForLegalReasons => "UNAVAILABLE_FOR_LEGAL_REASONS",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The message that may be shown to the client.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Unavailable(_) => "the database is unavailable, retry shortly".into(),
+            AppError::Internal(_) => "internal error".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Logs what the client is not told.
+    pub fn log(&self) {
+        match self {
+            AppError::Internal(detail) => tracing::error!(error.detail = %detail, "internal error"),
+            AppError::Unavailable(detail) => {
+                tracing::warn!(error.detail = %detail, "database unavailable")
+            }
+            _ => {}
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::Conflict("a concurrent change won; retry".into())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                AppError::Unavailable(info.message().to_string())
+            }
+            other => {
+                let text = other.to_string();
+                // SQLite reports a writer that waited past busy_timeout as "database is locked".
+                if text.contains("database is locked") {
+                    AppError::Unavailable(text)
+                } else {
+                    AppError::Internal(text)
+                }
+            }
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::UnavailableForLegalReasons => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header(("Cache-Control", "no-store"));
+        if matches!(self, AppError::Unavailable(_)) {
+            response.insert_header(("Retry-After", "2"));
+        }
+        response.json(json!({
+            "error": { "code": self.code(), "message": self.public_message() }
+        }))
+    }
+}
+
+impl async_graphql::ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        self.log();
+        let code = self.code();
+        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+/// Turns our result into a GraphQL one that carries `extensions.code`.
+///
+/// async-graphql converts any `Display` error with `?`, which would drop the
+/// code; resolvers call `.gql()?` instead.
+pub trait GqlResultExt<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResultExt<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        use async_graphql::ErrorExtensions;
+        self.map_err(|e| e.extend())
+    }
+}
+
+impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
+    fn gql(self) -> async_graphql::Result<T> {
+        use async_graphql::ErrorExtensions;
+        self.map_err(|e| e.as_ref().extend())
+    }
+}

@@ -1,0 +1,232 @@
+//! What one GraphQL request carries: the shared state, the script asked for
+//! through `Accept-Language`, the instant that decides visibility, and the
+//! request-scoped loaders and caches that keep the query count flat.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::Context;
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use tokio::sync::OnceCell;
+
+use super::loaders::{ArticleLoader, CreditLoader, SourceLoader};
+use super::script::Script;
+use super::AppState;
+use crate::db::notices::NoticeRow;
+use crate::db::sections::SectionRow;
+use crate::db::site::SiteRow;
+use crate::db::{self, notices, sections, site};
+use crate::error::AppError;
+use crate::text::script::Script as TextScript;
+
+/// The section tree, loaded once per request with one query (a site has dozens).
+#[derive(Debug)]
+pub struct SectionTree {
+    rows: Vec<Arc<SectionRow>>,
+    by_id: HashMap<i32, usize>,
+}
+
+impl SectionTree {
+    fn new(rows: Vec<SectionRow>) -> Self {
+        let rows: Vec<Arc<SectionRow>> = rows.into_iter().map(Arc::new).collect();
+        let by_id = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        SectionTree { rows, by_id }
+    }
+
+    pub fn get(&self, id: i32) -> Option<Arc<SectionRow>> {
+        self.by_id.get(&id).map(|&i| self.rows[i].clone())
+    }
+
+    pub fn by_slug(&self, slug: &str) -> Option<Arc<SectionRow>> {
+        self.rows.iter().find(|r| r.slug == slug).cloned()
+    }
+
+    /// Direct children, in navigation order.
+    pub fn children(&self, id: Option<i32>) -> Vec<Arc<SectionRow>> {
+        self.rows
+            .iter()
+            .filter(|r| r.parent_id == id)
+            .cloned()
+            .collect()
+    }
+
+    /// Sections shown in the navigation, in navigation order.
+    pub fn navigation(&self) -> Vec<Arc<SectionRow>> {
+        self.rows
+            .iter()
+            .filter(|r| r.in_navigation)
+            .cloned()
+            .collect()
+    }
+
+    /// The path from the root down to `id`, root first.
+    pub fn breadcrumb(&self, id: i32) -> Vec<Arc<SectionRow>> {
+        let mut path = Vec::new();
+        let mut current = self.get(id);
+        while let Some(row) = current {
+            // A cycle would be a data error; the length bound keeps us safe.
+            if path.len() > self.rows.len() {
+                break;
+            }
+            current = row.parent_id.and_then(|p| self.get(p));
+            path.push(row);
+        }
+        path.reverse();
+        path
+    }
+
+    /// `id` and every section below it.
+    pub fn subtree_ids(&self, id: i32) -> Vec<i32> {
+        let mut ids = vec![id];
+        let mut i = 0;
+        while i < ids.len() {
+            let parent = ids[i];
+            ids.extend(
+                self.rows
+                    .iter()
+                    .filter(|r| r.parent_id == Some(parent))
+                    .map(|r| r.id),
+            );
+            i += 1;
+            if ids.len() > self.rows.len() {
+                break;
+            }
+        }
+        ids
+    }
+}
+
+/// Per-request data, inserted by the HTTP handler.
+pub struct RequestContext {
+    pub state: AppState,
+    /// The script asked for by `Accept-Language`; a field's `script` argument wins.
+    pub default_script: Script,
+    /// The instant visibility is judged at, fixed for the whole request.
+    pub now: NaiveDateTime,
+    pub sources: DataLoader<SourceLoader>,
+    pub credits: DataLoader<CreditLoader>,
+    pub articles: DataLoader<ArticleLoader>,
+    site: OnceCell<Arc<SiteRow>>,
+    sections: OnceCell<Arc<SectionTree>>,
+    notices: OnceCell<Arc<Vec<NoticeRow>>>,
+    languages: Mutex<Vec<&'static str>>,
+}
+
+impl RequestContext {
+    pub fn new(state: AppState, default_script: Script) -> Self {
+        let db = state.db.clone();
+        RequestContext {
+            default_script,
+            now: db::now(),
+            sources: DataLoader::new(SourceLoader(db.clone()), tokio::spawn),
+            credits: DataLoader::new(CreditLoader(db.clone()), tokio::spawn),
+            articles: DataLoader::new(ArticleLoader(db), tokio::spawn),
+            site: OnceCell::new(),
+            sections: OnceCell::new(),
+            notices: OnceCell::new(),
+            languages: Mutex::new(Vec::new()),
+            state,
+        }
+    }
+
+    /// The request context of a resolver.
+    pub fn of<'a>(ctx: &Context<'a>) -> &'a RequestContext {
+        ctx.data_unchecked::<Arc<RequestContext>>()
+    }
+
+    /// The script a root field serves: its argument, else `Accept-Language`.
+    /// Records the language so the response can say which it carries.
+    pub async fn choose_script(&self, argument: Option<Script>) -> Result<Script, AppError> {
+        let script = argument.unwrap_or(self.default_script);
+        let stored = self.site_script().await?;
+        let tag = script.language_tag(stored);
+        if let Ok(mut languages) = self.languages.lock() {
+            if !languages.contains(&tag) {
+                languages.push(tag);
+            }
+        }
+        Ok(script)
+    }
+
+    /// The languages of the text in the response, for `Content-Language`.
+    pub fn languages(&self) -> Vec<&'static str> {
+        self.languages.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub async fn site(&self) -> Result<Arc<SiteRow>, AppError> {
+        self.site
+            .get_or_try_init(|| async {
+                self.state
+                    .db
+                    .run(|conn| site::load(conn))
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The script the site's own texts (sections, footer, notices) are stored in.
+    pub async fn site_script(&self) -> Result<TextScript, AppError> {
+        Ok(stored_script(&self.site().await?.default_script))
+    }
+
+    pub async fn sections(&self) -> Result<Arc<SectionTree>, AppError> {
+        self.sections
+            .get_or_try_init(|| async {
+                self.state
+                    .db
+                    .run(|conn| sections::all(conn))
+                    .await
+                    .map(|rows| Arc::new(SectionTree::new(rows)))
+            })
+            .await
+            .cloned()
+    }
+
+    pub async fn notices(&self) -> Result<Arc<Vec<NoticeRow>>, AppError> {
+        self.notices
+            .get_or_try_init(|| async {
+                self.state
+                    .db
+                    .run(|conn| notices::all(conn))
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    /// A stored UTC time in the site's time zone (+08:00 for Asia/Shanghai).
+    pub async fn local_time(&self, t: NaiveDateTime) -> Result<DateTime<FixedOffset>, AppError> {
+        let tz: chrono_tz::Tz = self
+            .site()
+            .await?
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        Ok(t.and_utc().with_timezone(&tz).fixed_offset())
+    }
+
+    /// `text`, stored in `stored`, as `target` asks.
+    pub fn convert(&self, text: &str, stored: TextScript, target: Script) -> String {
+        match target.target() {
+            None => text.to_string(),
+            Some(t) => self.state.converter.convert(text, stored, t).into_owned(),
+        }
+    }
+
+    /// Site-level text (section names, footer, notices) in `target`.
+    pub async fn site_text(&self, text: &str, target: Script) -> Result<String, AppError> {
+        Ok(self.convert(text, self.site_script().await?, target))
+    }
+}
+
+/// The stored script column read as the converter's type.
+pub fn stored_script(value: &str) -> TextScript {
+    match value {
+        "hans" => TextScript::Hans,
+        _ => TextScript::Hant,
+    }
+}

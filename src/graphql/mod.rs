@@ -1,0 +1,81 @@
+//! The GraphQL API: a schema built without a database (so `newsdesk schema`
+//! and the SDL test need none), per-area query types merged into the root,
+//! request-scoped loaders that batch every lookup, and the limits that reject
+//! abusive documents before any resolver runs.
+
+mod articles;
+mod context;
+mod ids;
+mod limits;
+mod loaders;
+mod node;
+mod notices;
+mod recommendations;
+mod script;
+mod sections;
+mod site;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+
+use crate::config::Config;
+use crate::db::Database;
+use crate::text::script::ScriptConverter;
+
+pub use context::RequestContext;
+pub use limits::classify_errors;
+pub use script::Script;
+
+/// What every request shares: the pool, the configuration, the converter.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub config: Arc<Config>,
+    pub converter: Arc<ScriptConverter>,
+}
+
+impl AppState {
+    pub fn new(db: Database, config: Config, converter: ScriptConverter) -> Self {
+        AppState {
+            db,
+            config: Arc::new(config),
+            converter: Arc::new(converter),
+        }
+    }
+}
+
+/// The root query: one part per area.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    site::SiteQuery,
+    sections::SectionQuery,
+    articles::ArticleQuery,
+    recommendations::RecommendationQuery,
+    notices::NoticeQuery,
+    node::NodeQuery,
+);
+
+/// The schema type served at `/graphql`.
+pub type NewsdeskSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema with the limits of `config`.
+pub fn build_schema(config: &Config) -> NewsdeskSchema {
+    let limits = &config.limits;
+    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+        .limit_recursive_depth(32)
+        .extension(limits::AliasLimit::new(limits.max_aliases));
+    if !config.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    let schema = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish();
+    schema.sdl()
+}

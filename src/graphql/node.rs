@@ -1,0 +1,51 @@
+use async_graphql::{Context, Interface, Object, Result, ID};
+
+use super::articles::Article;
+use super::context::RequestContext;
+use super::ids::{decode_global, NodeKind};
+use super::script::Script;
+use super::sections::Section;
+use crate::error::GqlResultExt;
+
+/// Anything with a global id (Relay object identification).
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+pub enum Node {
+    Article(Article),
+    Section(Section),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by global id; null when it does not exist or is not public.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id from an `id` field.")] id: ID,
+        #[graphql(desc = "Script of the text; default from `Accept-Language`.")] script: Option<
+            Script,
+        >,
+    ) -> Result<Option<Node>> {
+        let rc = RequestContext::of(ctx);
+        let script = rc.choose_script(script).await.gql()?;
+        Ok(match decode_global(&id) {
+            Some((NodeKind::Article, n)) => rc
+                .articles
+                .load_one(n)
+                .await
+                .gql()?
+                .filter(|row| row.is_public_at(rc.now))
+                .map(|row| Node::Article(Article::new(row, script))),
+            Some((NodeKind::Section, n)) => rc
+                .sections()
+                .await
+                .gql()?
+                .get(n)
+                .map(|row| Node::Section(Section::new(row, script))),
+            None => None,
+        })
+    }
+}

@@ -1,0 +1,256 @@
+//! `/graphql`: POST with a JSON body, GET with `?query=` for queries only,
+//! and GraphiQL for browsers when enabled. Size limits are checked before the
+//! body is parsed; batches are refused on this public route.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::graphql::{classify_errors, AppState, NewsdeskSchema, RequestContext, Script};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(post))
+            .route(web::get().to(get))
+            .route(web::route().to(method_not_allowed)),
+    );
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .finish()
+}
+
+/// A request error in the GraphQL response shape, before execution.
+fn reject(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "data": null,
+            "errors": [{ "message": message, "extensions": { "code": code } }]
+        }))
+}
+
+async fn post(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    schema: web::Data<NewsdeskSchema>,
+) -> HttpResponse {
+    // A cross-site form or text/plain POST must not reach a resolver.
+    let json_body = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|v| v == "application/json" || v == "application/graphql+json");
+    if !json_body {
+        return reject(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as application/json",
+        );
+    }
+    let limit = state.config.limits.max_body_bytes;
+    let bytes = match read_limited(body, limit).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &format!("the request body exceeds {limit} bytes"),
+            )
+        }
+        Err(BodyError::Broken) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the request body could not be read",
+            )
+        }
+    };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "BATCH_NOT_SUPPORTED",
+            "batch requests are not supported; send one operation per request",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body is not a GraphQL request: {e}"),
+            )
+        }
+    };
+    execute(&req, request, &state, &schema, false).await
+}
+
+#[derive(Debug, Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    schema: web::Data<NewsdeskSchema>,
+) -> HttpResponse {
+    let params = match web::Query::<GetParams>::from_query(req.query_string()) {
+        Ok(p) => p.into_inner(),
+        Err(e) => return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()),
+    };
+    let Some(query) = params.query else {
+        let wants_html = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if state.config.graphiql && wants_html {
+            return HttpResponse::Ok()
+                .content_type(ContentType::html())
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(GraphiQLSource::build().endpoint("/graphql").finish());
+        }
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "missing the query parameter",
+        );
+    };
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = params.variables.filter(|v| !v.trim().is_empty()) {
+        match serde_json::from_str::<serde_json::Value>(&vars) {
+            Ok(value) => request = request.variables(async_graphql::Variables::from_json(value)),
+            Err(e) => {
+                return reject(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    &format!("variables: not JSON: {e}"),
+                )
+            }
+        }
+    }
+    if let Some(ext) = params.extensions.filter(|v| !v.trim().is_empty()) {
+        if serde_json::from_str::<serde_json::Value>(&ext).is_err() {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "extensions: not JSON",
+            );
+        }
+    }
+    execute(&req, request, &state, &schema, true).await
+}
+
+/// The operation a document would run, when it can be told without executing.
+fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    let mut ops = doc.operations.iter();
+    match name {
+        Some(name) => ops
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
+            .map(|(_, op)| op.node.ty),
+        None => {
+            let (_, op) = ops.next()?;
+            Some(op.node.ty)
+        }
+    }
+}
+
+async fn execute(
+    req: &HttpRequest,
+    request: async_graphql::Request,
+    state: &AppState,
+    schema: &NewsdeskSchema,
+    via_get: bool,
+) -> HttpResponse {
+    let max_chars = state.config.limits.max_query_chars;
+    if request.query.chars().count() > max_chars {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "QUERY_TOO_LONG",
+            &format!("the query exceeds {max_chars} characters"),
+        );
+    }
+    if via_get
+        && operation_type(&request.query, request.operation_name.as_deref())
+            .is_some_and(|ty| ty != OperationType::Query)
+    {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({
+                "data": null,
+                "errors": [{
+                    "message": "mutations are only accepted over POST",
+                    "extensions": { "code": "METHOD_NOT_ALLOWED" }
+                }]
+            }));
+    }
+    let default_script = Script::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let context = std::sync::Arc::new(RequestContext::new(state.clone(), default_script));
+    let mut response = schema.execute(request.data(context.clone())).await;
+    classify_errors(&mut response.errors);
+    let languages = context.languages();
+    let mut http = HttpResponse::Ok();
+    let cacheable = via_get && req.method() == Method::GET && response.errors.is_empty();
+    if cacheable {
+        http.insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", state.config.cache_max_age),
+        ));
+    } else {
+        http.insert_header((header::CACHE_CONTROL, "private, no-store"));
+    }
+    if !languages.is_empty() {
+        http.insert_header((header::CONTENT_LANGUAGE, languages.join(", ")));
+    }
+    http.insert_header((header::VARY, "Accept-Language"));
+    http.json(response)
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads the body, stopping as soon as it passes `limit` bytes.
+async fn read_limited(mut body: web::Payload, limit: usize) -> Result<web::Bytes, BodyError> {
+    use futures_util::StreamExt;
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        if buf.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}

@@ -1,0 +1,41 @@
+//! HTTP routes. Handlers stay thin: parse, call the domain, map the error once.
+
+mod graphql;
+mod health;
+pub mod request_id;
+
+use actix_cors::Cors;
+use actix_web::web;
+
+use crate::config::Config;
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/livez", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .configure(graphql::routes);
+}
+
+/// CORS for browsers: only the configured origins, GET and POST, and the
+/// headers a GraphQL client sends.
+pub fn cors(config: &Config) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            "content-type",
+            "authorization",
+            "accept-language",
+            "x-request-id",
+        ])
+        .expose_headers(["etag", "content-language", "x-request-id"])
+        .max_age(600);
+    for origin in &config.cors_origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}

@@ -1,0 +1,136 @@
+//! The legacy-page importer: pages scraped from the old CMS (see
+//! `tests/data/seed/`) become articles, sections, notices, a recommendation
+//! list and site settings.
+//!
+//! Each file is cleaned (`text::artefact`), parsed (`page`) and written in one
+//! transaction (`store`), so a bad file writes nothing while the other files
+//! of the run are still imported. A page is identified by source + publish
+//! time + title: importing it again changes nothing.
+
+pub mod page;
+mod store;
+
+use std::path::Path;
+
+use diesel::Connection;
+use serde::Serialize;
+
+use crate::db::AnyConnection;
+use crate::error::AppError;
+use crate::text::artefact::strip_pinyin_artefact;
+use crate::text::script::ScriptConverter;
+
+/// What happened to one file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// A new article was written.
+    Imported,
+    /// The page was imported before; nothing changed.
+    Unchanged,
+    /// Nothing from the file was written.
+    Failed,
+}
+
+/// The outcome for one file, as printed by `newsdesk import --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileOutcome {
+    pub file: String,
+    pub status: ImportStatus,
+    pub article_id: Option<i32>,
+    /// `LINE: problem` lines for text the cleaner could not repair.
+    pub warnings: Vec<String>,
+    /// `LINE: problem` when the file was rejected.
+    pub error: Option<String>,
+    /// The line of the problem, when the file was rejected.
+    #[serde(skip)]
+    pub error_line: Option<usize>,
+}
+
+/// Settings the importer needs.
+pub struct Importer<'a> {
+    pub owned_sources: &'a [String],
+    pub converter: &'a ScriptConverter,
+}
+
+impl Importer<'_> {
+    /// Imports one file in its own transaction.
+    pub fn import_file(&self, conn: &mut AnyConnection, path: &Path) -> FileOutcome {
+        let file = path.display().to_string();
+        let failed = |line: usize, problem: String, warnings: Vec<String>| FileOutcome {
+            file: file.clone(),
+            status: ImportStatus::Failed,
+            article_id: None,
+            warnings,
+            error: Some(format!("{line}: {problem}")),
+            error_line: Some(line),
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => return failed(1, format!("cannot read the file: {e}"), vec![]),
+        };
+        let raw = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let line = 1 + e.as_bytes()[..valid]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                return failed(
+                    line,
+                    "not UTF-8 text (binary or another encoding)".into(),
+                    vec![],
+                );
+            }
+        };
+        let cleaned = strip_pinyin_artefact(&raw);
+        let warnings: Vec<String> = cleaned
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.line, w))
+            .collect();
+        let page = match page::parse_page(&cleaned.text) {
+            Ok(p) => p,
+            Err(e) => return failed(e.line, e.problem, warnings),
+        };
+        let written = conn.transaction::<_, AppError, _>(|conn| {
+            store::store_page(
+                conn,
+                self,
+                &store::PageToStore {
+                    page: &page,
+                    raw: &raw,
+                    warnings: &warnings,
+                    stripped: cleaned.stripped,
+                },
+            )
+        });
+        match written {
+            Ok(store::Stored::New(id)) => FileOutcome {
+                file,
+                status: ImportStatus::Imported,
+                article_id: Some(id),
+                warnings,
+                error: None,
+                error_line: None,
+            },
+            Ok(store::Stored::Existing(id)) => FileOutcome {
+                file,
+                status: ImportStatus::Unchanged,
+                article_id: Some(id),
+                warnings,
+                error: None,
+                error_line: None,
+            },
+            Err(e) => {
+                e.log();
+                let detail = match &e {
+                    AppError::Internal(d) | AppError::Unavailable(d) => d.clone(),
+                    other => other.to_string(),
+                };
+                failed(1, format!("not written: {detail}"), warnings)
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! newsdesk: a headless GraphQL/JSON content API for news sites.
+//!
+//! Entry points: [`cli::run`] (the `newsdesk` binary), [`startup::Application`]
+//! (builds the HTTP server on a given listener; tests start it on port 0),
+//! [`graphql::build_schema`] (the schema, buildable without a database), and
+//! [`import::Importer`] (legacy pages).
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod import;
+pub mod startup;
+pub mod telemetry;
+pub mod text;

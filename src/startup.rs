@@ -1,0 +1,96 @@
+//! Building the server: pool → migrations → schema → HttpServer on a listener.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Config;
+use crate::db::{migrations, Database};
+use crate::error::AppError;
+use crate::graphql::{self, AppState};
+use crate::http;
+use crate::text::script::ScriptConverter;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("NEWSDESK_BIND: cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("DATABASE_URL: cannot migrate the database: {0}")]
+    Migrate(String),
+    #[error("cannot load the script converter: {0}")]
+    Script(String),
+}
+
+/// A built server, listening but not yet running.
+pub struct Application {
+    port: u16,
+    host: String,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `config.bind` (port 0 picks a free port) and builds the server.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let db = Database::new(config.database_url.clone(), &config.pool);
+        if config.migrate_on_start {
+            db.run(|conn| migrations::run_pending(conn))
+                .await
+                .map_err(|e| match e {
+                    AppError::Internal(d) | AppError::Unavailable(d) => StartupError::Migrate(d),
+                    other => StartupError::Migrate(other.to_string()),
+                })?;
+        }
+        let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?;
+        let local = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?;
+        let converter = ScriptConverter::new().map_err(|e| StartupError::Script(e.to_string()))?;
+        let state = AppState::new(db, config.clone(), converter);
+        let schema = graphql::build_schema(&config);
+        let shutdown_timeout = config.shutdown_timeout.as_secs();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::cors(&state.config))
+                .wrap(http::request_id::RequestId)
+                .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(schema.clone()))
+                .configure(http::routes)
+        })
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?
+        .run();
+        Ok(Application {
+            port: local.port(),
+            host: local.ip().to_string(),
+            server,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Where the API answers.
+    pub fn url(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+
+    /// Serves until SIGTERM (graceful) or SIGINT.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
