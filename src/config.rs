@@ -147,7 +147,7 @@ impl Config {
                 max_complexity: parse_or(
                     "NEWSDESK_MAX_COMPLEXITY",
                     get("NEWSDESK_MAX_COMPLEXITY"),
-                    Some(1000),
+                    Some(5000),
                 )?,
                 max_aliases: parse_or(
                     "NEWSDESK_MAX_ALIASES",

@@ -38,12 +38,10 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let db = Database::new(config.database_url.clone(), &config.pool);
         if config.migrate_on_start {
-            db.run(|conn| migrations::run_pending(conn))
-                .await
-                .map_err(|e| match e {
-                    AppError::Internal(d) | AppError::Unavailable(d) => StartupError::Migrate(d),
-                    other => StartupError::Migrate(other.to_string()),
-                })?;
+            db.run(migrations::run_pending).await.map_err(|e| match e {
+                AppError::Internal(d) | AppError::Unavailable(d) => StartupError::Migrate(d),
+                other => StartupError::Migrate(other.to_string()),
+            })?;
         }
         let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),

@@ -113,7 +113,7 @@ fn database_id(id: &ID) -> Option<i32> {
 }
 
 /// Narrows an article list. Only public fields can be filtered on.
-#[derive(Debug, Clone, Default, InputObject)]
+#[derive(Debug, Clone, InputObject)]
 pub struct ArticleFilter {
     /// Section slug; its subsections are included unless `includeSubsections` is false.
     pub section: Option<String>,
@@ -132,6 +132,21 @@ pub struct ArticleFilter {
     pub published_before: Option<DateTime<FixedOffset>>,
     #[graphql(skip)]
     pub section_scope: Option<i32>,
+}
+
+impl Default for ArticleFilter {
+    fn default() -> Self {
+        ArticleFilter {
+            section: None,
+            include_subsections: true,
+            source: None,
+            contributor: None,
+            tag: None,
+            published_after: None,
+            published_before: None,
+            section_scope: None,
+        }
+    }
 }
 
 fn page_size(value: Option<i32>, argument: &str) -> Result<Option<i64>, AppError> {

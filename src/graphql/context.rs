@@ -156,13 +156,7 @@ impl RequestContext {
 
     pub async fn site(&self) -> Result<Arc<SiteRow>, AppError> {
         self.site
-            .get_or_try_init(|| async {
-                self.state
-                    .db
-                    .run(|conn| site::load(conn))
-                    .await
-                    .map(Arc::new)
-            })
+            .get_or_try_init(|| async { self.state.db.run(site::load).await.map(Arc::new) })
             .await
             .cloned()
     }
@@ -177,7 +171,7 @@ impl RequestContext {
             .get_or_try_init(|| async {
                 self.state
                     .db
-                    .run(|conn| sections::all(conn))
+                    .run(sections::all)
                     .await
                     .map(|rows| Arc::new(SectionTree::new(rows)))
             })
@@ -187,13 +181,7 @@ impl RequestContext {
 
     pub async fn notices(&self) -> Result<Arc<Vec<NoticeRow>>, AppError> {
         self.notices
-            .get_or_try_init(|| async {
-                self.state
-                    .db
-                    .run(|conn| notices::all(conn))
-                    .await
-                    .map(Arc::new)
-            })
+            .get_or_try_init(|| async { self.state.db.run(notices::all).await.map(Arc::new) })
             .await
             .cloned()
     }

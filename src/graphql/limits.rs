@@ -7,47 +7,72 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, Variables};
 
-/// Rejects documents with more aliases than allowed, counted over every
-/// operation and fragment, before validation and execution.
-pub struct AliasLimit {
-    max: usize,
+/// Checks made on the parsed document, before validation and execution:
+/// the alias count over every operation and fragment, and, when
+/// introspection is off, any use of `__schema` or `__type`.
+pub struct DocumentLimits {
+    max_aliases: usize,
+    introspection: bool,
 }
 
-impl AliasLimit {
-    pub fn new(max: usize) -> Self {
-        AliasLimit { max }
+impl DocumentLimits {
+    pub fn new(max_aliases: usize, introspection: bool) -> Self {
+        DocumentLimits {
+            max_aliases,
+            introspection,
+        }
     }
 }
 
-impl ExtensionFactory for AliasLimit {
+impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimitExtension { max: self.max })
+        Arc::new(DocumentLimitsExtension {
+            max_aliases: self.max_aliases,
+            introspection: self.introspection,
+        })
     }
 }
 
-struct AliasLimitExtension {
-    max: usize,
+struct DocumentLimitsExtension {
+    max_aliases: usize,
+    introspection: bool,
 }
 
-fn count_aliases(set: &SelectionSet, total: &mut usize) {
+#[derive(Default)]
+struct Tally {
+    aliases: usize,
+    introspection: bool,
+}
+
+fn tally(set: &SelectionSet, out: &mut Tally) {
     for selection in &set.items {
         match &selection.node {
             Selection::Field(field) => {
                 if field.node.alias.is_some() {
-                    *total += 1;
+                    out.aliases += 1;
                 }
-                count_aliases(&field.node.selection_set.node, total);
+                let name = field.node.name.node.as_str();
+                if name == "__schema" || name == "__type" {
+                    out.introspection = true;
+                }
+                tally(&field.node.selection_set.node, out);
             }
-            Selection::InlineFragment(fragment) => {
-                count_aliases(&fragment.node.selection_set.node, total)
-            }
+            Selection::InlineFragment(fragment) => tally(&fragment.node.selection_set.node, out),
             Selection::FragmentSpread(_) => {}
         }
     }
 }
 
+fn rejection(message: String, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    error.extensions = Some(ext);
+    error
+}
+
 #[async_trait::async_trait]
-impl Extension for AliasLimitExtension {
+impl Extension for DocumentLimitsExtension {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -56,27 +81,27 @@ impl Extension for AliasLimitExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let mut total = 0;
+        let mut found = Tally::default();
         for (_, op) in document.operations.iter() {
-            count_aliases(&op.node.selection_set.node, &mut total);
+            tally(&op.node.selection_set.node, &mut found);
         }
         for fragment in document.fragments.values() {
-            count_aliases(&fragment.node.selection_set.node, &mut total);
+            tally(&fragment.node.selection_set.node, &mut found);
         }
-        if total > self.max {
-            let mut error = ServerError::new(
+        if found.aliases > self.max_aliases {
+            return Err(rejection(
                 format!(
-                    "the document has {total} aliases; at most {} are allowed",
-                    self.max
+                    "the document has {} aliases; at most {} are allowed",
+                    found.aliases, self.max_aliases
                 ),
-                None,
-            );
-            error.extensions = Some({
-                let mut ext = async_graphql::ErrorExtensionValues::default();
-                ext.set("code", "TOO_MANY_ALIASES");
-                ext
-            });
-            return Err(error);
+                "TOO_MANY_ALIASES",
+            ));
+        }
+        if found.introspection && !self.introspection {
+            return Err(rejection(
+                "introspection is disabled on this server".into(),
+                "INTROSPECTION_DISABLED",
+            ));
         }
         Ok(document)
     }

@@ -67,7 +67,10 @@ pub fn build_schema(config: &Config) -> NewsdeskSchema {
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
         .limit_recursive_depth(32)
-        .extension(limits::AliasLimit::new(limits.max_aliases));
+        .extension(limits::DocumentLimits::new(
+            limits.max_aliases,
+            config.introspection,
+        ));
     if !config.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+mod metrics;
 pub mod request_id;
 
 use actix_cors::Cors;
@@ -14,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/livez", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .configure(graphql::routes);
 }
 

@@ -27,7 +27,7 @@ pub fn summarize(paragraphs: &[String], max_chars: usize) -> String {
     }
     let mut text: String = chars[..cut].iter().collect();
     text = text
-        .trim_end_matches(|c: char| matches!(c, '“' | '《' | '（' | '(' | '「' | '，' | ',' | '、'))
+        .trim_end_matches(['“', '《', '（', '(', '「', '，', ',', '、'])
         .to_string();
     text.push('…');
     text

@@ -1,0 +1,47 @@
+# newsdesk — the README's commands, one target each.
+# Builds share a target folder outside the clone so a fresh clone does not
+# rebuild everything from nothing.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/newsdesk/target
+DATABASE_URL ?= sqlite://newsdesk.db
+NEWSDESK_BIND ?= 127.0.0.1:8080
+PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
+RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
+SEED := tests/data/seed/*.txt
+
+.PHONY: run build test check-pg schema lint bench
+
+## Build (release), migrate an SQLite file, import the sample page, serve with GraphiQL.
+run: build
+	DATABASE_URL=$(DATABASE_URL) $(RELEASE) migrate
+	DATABASE_URL=$(DATABASE_URL) $(RELEASE) import $(SEED)
+	@echo "GraphiQL: http://$(NEWSDESK_BIND)/graphql"
+	DATABASE_URL=$(DATABASE_URL) NEWSDESK_BIND=$(NEWSDESK_BIND) NEWSDESK_GRAPHIQL=1 \
+		NEWSDESK_INTROSPECTION=1 $(RELEASE) serve
+
+build:
+	cargo build --release
+
+## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly).
+test: check-pg
+	cargo test --all-targets
+	cargo test --doc
+
+check-pg:
+	@if [ "$$NEWSDESK_SKIP_PG" = "1" ]; then \
+		echo "!!! NEWSDESK_SKIP_PG=1: PostgreSQL tests are SKIPPED; only SQLite is tested !!!"; \
+	elif ! pg_isready -q -d "$(PG_URL)" 2>/dev/null; then \
+		echo "PostgreSQL is not reachable at $(PG_URL): start it, set DATABASE_URL_PG, or set NEWSDESK_SKIP_PG=1" >&2; \
+		exit 1; \
+	fi
+
+## Regenerate schema.graphql from the code.
+schema:
+	cargo run --quiet -- schema > schema.graphql
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+## Measurements (release build): legacy-page import rate on SQLite.
+bench: build
+	python3 bench/import_rate.py $(RELEASE)

@@ -1,0 +1,288 @@
+//! Test harness: every test gets its own database (a temporary SQLite file, or
+//! a fresh PostgreSQL database that is dropped afterwards) and, when it needs
+//! one, a real server on a random port spoken to over HTTP.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use newsdesk::config::Config;
+use newsdesk::db::pool::PoolOptions;
+use newsdesk::db::{Database, DatabaseUrl};
+use newsdesk::import::{FileOutcome, Importer};
+use newsdesk::startup::Application;
+use newsdesk::text::script::ScriptConverter;
+use serde_json::{json, Value};
+
+/// The engines every storage test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body on both engines: `both_engines!(name);` next to
+/// `async fn name(engine: Engine)` makes the tests `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_engines {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::Engine::Postgres).await
+            }
+        }
+    };
+}
+
+pub const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/seed/000_a15393c2ad8b6a45.txt"
+);
+
+fn pg_admin_url() -> String {
+    std::env::var("DATABASE_URL_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn skip_pg() -> bool {
+    std::env::var("NEWSDESK_SKIP_PG").is_ok_and(|v| v == "1")
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A fresh, empty database; `None` when PostgreSQL is skipped on purpose.
+    pub fn new(engine: Engine) -> Option<TestDb> {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("newsdesk.db").display());
+                Some(TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                })
+            }
+            Engine::Postgres => {
+                if skip_pg() {
+                    eprintln!("NEWSDESK_SKIP_PG=1: PostgreSQL test SKIPPED");
+                    return None;
+                }
+                let admin = pg_admin_url();
+                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is unreachable at DATABASE_URL_PG ({e}); start it or set NEWSDESK_SKIP_PG=1"
+                    )
+                });
+                let name = format!("newsdesk_test_{}", uuid::Uuid::new_v4().simple());
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+
+    /// A pool on this database, for arranging data and checking what was written.
+    pub fn database(&self) -> Database {
+        Database::new(
+            DatabaseUrl::parse(&self.url).expect("test url"),
+            &PoolOptions {
+                max_size: 2,
+                acquire_timeout: std::time::Duration::from_secs(5),
+            },
+        )
+    }
+
+    /// Row counts of every table, to prove that a rejected write wrote nothing.
+    pub fn row_counts(&self) -> HashMap<&'static str, i64> {
+        use diesel::prelude::*;
+        use newsdesk::db::schema::*;
+        let db = self.database();
+        let mut conn = db.get().expect("connection");
+        let conn = &mut *conn;
+        let mut counts = HashMap::new();
+        macro_rules! count {
+            ($($t:ident),+) => {$(
+                counts.insert(stringify!($t), $t::table.count().get_result::<i64>(conn).unwrap_or(-1));
+            )+};
+        }
+        count!(
+            site_settings,
+            sections,
+            sources,
+            contributors,
+            users,
+            articles,
+            article_slug_history,
+            article_credits,
+            article_revisions,
+            copyright_notices,
+            recommendation_lists,
+            recommendation_items,
+            audit_events
+        );
+        counts
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// A running server on its own database.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    /// Starts the server with default settings.
+    pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        Self::spawn_with(engine, &[]).await
+    }
+
+    /// Starts the server with extra environment settings.
+    pub async fn spawn_with(engine: Engine, vars: &[(&str, &str)]) -> Option<TestApp> {
+        let db = TestDb::new(engine)?;
+        let address = Self::start(&db.url, vars).await;
+        Some(TestApp {
+            address,
+            db,
+            client: reqwest::Client::new(),
+        })
+    }
+
+    /// Starts a server on `database_url`; returns its base URL.
+    pub async fn start(database_url: &str, vars: &[(&str, &str)]) -> String {
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), database_url.to_string()),
+            ("NEWSDESK_BIND".into(), "127.0.0.1:0".into()),
+            (
+                "NEWSDESK_PUBLIC_BASE_URL".into(),
+                "https://news.example.test".into(),
+            ),
+        ]);
+        for (k, v) in vars {
+            map.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
+        let app = Application::build(config).await.expect("server starts");
+        let address = app.url();
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    /// Imports the sample page through the importer library.
+    pub fn import_seed(&self) -> FileOutcome {
+        import_file(&self.db, Path::new(SEED))
+    }
+
+    /// POSTs a GraphQL query; returns the JSON body.
+    pub async fn graphql(&self, query: &str) -> Value {
+        self.graphql_with(query, json!({}), &[]).await.1
+    }
+
+    /// POSTs a GraphQL query with variables and headers; returns the response and its body.
+    pub async fn graphql_with(
+        &self,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> (reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.expect("request sent");
+        let headers = response.headers().clone();
+        let body = response.json::<Value>().await.expect("JSON body");
+        (headers, body)
+    }
+
+    /// SQL statements the server has sent so far.
+    pub async fn statements(&self) -> u64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines()
+            .find_map(|l| l.strip_prefix("newsdesk_sql_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("statement counter in /metrics")
+    }
+}
+
+/// Imports one file into `db` through the library, as `newsdesk import` does.
+pub fn import_file(db: &TestDb, path: &Path) -> FileOutcome {
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    newsdesk::db::migrations::run_pending(&mut conn).expect("migrations");
+    let converter = ScriptConverter::new().expect("converter");
+    let owned: Vec<String> = newsdesk::config::DEFAULT_OWNED_SOURCES
+        .split(',')
+        .map(String::from)
+        .collect();
+    Importer {
+        owned_sources: &owned,
+        converter: &converter,
+    }
+    .import_file(&mut conn, path)
+}
+
+/// Runs the `newsdesk` binary with `DATABASE_URL` set.
+pub fn newsdesk(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env_remove("RUST_LOG")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run newsdesk")
+}
+
+/// Writes `contents` into a file of its own under a fresh temporary folder.
+pub fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).expect("write temp file");
+    (dir, path)
+}
+
+/// Makes sure migrations ran (the server does it at start; CLI-only tests need it too).
+pub fn migrate(db: &TestDb) {
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    newsdesk::db::migrations::run_pending(&mut conn).expect("migrations");
+}

@@ -1,0 +1,13 @@
+//! Integration tests: real servers on random ports, real databases (SQLite
+//! and PostgreSQL), real HTTP.
+
+mod fixtures;
+mod helpers;
+
+mod graphql_limits;
+mod graphql_read;
+mod health;
+mod import;
+mod pagination;
+mod schema_file;
+mod visibility;
