@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::db::{migrations, Database};
+use diesel::connection::SimpleConnection;
+
+use crate::db::{migrations, AnyConnection, Database};
 use crate::import::{ImportStatus, Importer};
 use crate::startup::Application;
 use crate::text::script::ScriptConverter;
@@ -127,12 +129,25 @@ fn migrate(config: &Config) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A bulk import on SQLite commits once per page; with `synchronous=FULL`
+/// every commit waits for the disk. NORMAL (still crash-safe in WAL mode) lets
+/// a power cut lose the last pages, which importing again restores, since
+/// importing is idempotent.
+fn relax_sync_for_bulk_import(conn: &mut AnyConnection) -> Result<(), String> {
+    if let AnyConnection::Sqlite(_) = conn {
+        conn.batch_execute("PRAGMA synchronous = NORMAL")
+            .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    }
+    Ok(())
+}
+
 fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, String> {
     let db = open_database(config)?;
     let mut conn = db
         .get()
         .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
     migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    relax_sync_for_bulk_import(&mut conn)?;
     let converter = ScriptConverter::new().map_err(|e| format!("script converter: {e}"))?;
     let importer = Importer {
         owned_sources: &config.owned_sources,

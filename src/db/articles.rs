@@ -98,39 +98,33 @@ pub fn published_id_by_title(
     conn: &mut AnyConnection,
     title: &str,
 ) -> Result<Option<i32>, AppError> {
-    Ok(articles::table
+    // Filtering on status in SQL lets SQLite's planner pick the status index
+    // and scan every published article; the title index finds the few rows.
+    let rows: Vec<(i32, String, Option<NaiveDateTime>)> = articles::table
         .filter(articles::title.eq(title))
-        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
-        .order(articles::published_at.desc())
-        .select(articles::id)
-        .first(conn)
-        .optional()?)
+        .select((articles::id, articles::status, articles::published_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, status, _)| status == ArticleStatus::Published.as_str())
+        .max_by_key(|(id, _, at)| (*at, *id))
+        .map(|(id, _, _)| id))
 }
 
-/// `base`, or `base-2`, `base-3` … whichever no article (current or former slug) uses.
+/// A slug for a new article that no article uses now or used before.
 pub fn unique_slug(conn: &mut AnyConnection, base: &str) -> Result<String, AppError> {
-    let pattern = format!("{base}-%");
+    let candidates = crate::domain::slug_candidates(base);
     let mut taken: Vec<String> = articles::table
-        .filter(articles::slug.eq(base).or(articles::slug.like(&pattern)))
+        .filter(articles::slug.eq_any(&candidates))
         .select(articles::slug)
         .load(conn)?;
     taken.extend(
         article_slug_history::table
-            .filter(
-                article_slug_history::slug
-                    .eq(base)
-                    .or(article_slug_history::slug.like(&pattern)),
-            )
+            .filter(article_slug_history::slug.eq_any(&candidates))
             .select(article_slug_history::slug)
             .load::<String>(conn)?,
     );
-    if !taken.iter().any(|s| s == base) {
-        return Ok(base.to_string());
-    }
-    Ok((2..)
-        .map(|n| format!("{base}-{n}"))
-        .find(|candidate| !taken.contains(candidate))
-        .unwrap_or_else(|| base.to_string()))
+    Ok(crate::domain::first_free(&candidates, &taken))
 }
 
 /// Articles by id, any status (callers apply visibility).

@@ -83,19 +83,10 @@ pub fn create(conn: &mut AnyConnection, new: &NewSection<'_>) -> Result<i32, App
 }
 
 fn unique_slug(conn: &mut AnyConnection, base: &str) -> Result<String, AppError> {
+    let candidates = crate::domain::slug_candidates(base);
     let taken: Vec<String> = sections::table
-        .filter(
-            sections::slug
-                .eq(base)
-                .or(sections::slug.like(format!("{base}-%"))),
-        )
+        .filter(sections::slug.eq_any(&candidates))
         .select(sections::slug)
         .load(conn)?;
-    if !taken.iter().any(|s| s == base) {
-        return Ok(base.to_string());
-    }
-    Ok((2..)
-        .map(|n| format!("{base}-{n}"))
-        .find(|candidate| !taken.contains(candidate))
-        .unwrap_or_else(|| base.to_string()))
+    Ok(crate::domain::first_free(&candidates, &taken))
 }

@@ -5,4 +5,4 @@ mod enums;
 mod slug;
 
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, SectionKind};
-pub use slug::{slugify, Slug};
+pub use slug::{candidates as slug_candidates, first_free, slugify, Slug};

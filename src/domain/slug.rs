@@ -36,6 +36,29 @@ impl std::fmt::Display for Slug {
     }
 }
 
+/// The slugs to try for a new object, best first: `base`, then `base-2` …
+/// `base-9`. Checking a fixed handful keeps a busy base (many articles with
+/// the same headline start) at one indexed lookup per write.
+pub fn candidates(base: &str) -> Vec<String> {
+    std::iter::once(base.to_string())
+        .chain((2..=9).map(|n| format!("{base}-{n}")))
+        .collect()
+}
+
+/// The first of `candidates` not in `taken`; when all are taken, `base`
+/// with a random suffix.
+pub fn first_free(candidates: &[String], taken: &[String]) -> String {
+    candidates
+        .iter()
+        .find(|c| !taken.contains(c))
+        .cloned()
+        .unwrap_or_else(|| {
+            let base = candidates.first().map(String::as_str).unwrap_or("item");
+            let suffix = uuid::Uuid::new_v4().simple().to_string();
+            format!("{base}-{}", &suffix[..8])
+        })
+}
+
 /// Makes a slug from any text: Han characters become toneless pinyin, ASCII
 /// letters and digits are kept, everything else separates words. The result is
 /// cut at a word boundary to at most `max_len` bytes. Articles are routed by id,
@@ -98,6 +121,15 @@ mod tests {
         let slug = slugify("臨沂山青社會工作服務中心累計服務群眾20余萬人次", 30).expect("slug");
         assert!(slug.0.len() <= 30, "{}", slug.0);
         assert!(!slug.0.ends_with('-'));
+    }
+
+    #[test]
+    fn a_busy_base_still_gets_a_free_slug() {
+        let tried = candidates("lin-yi");
+        assert_eq!(first_free(&tried, &[]), "lin-yi");
+        assert_eq!(first_free(&tried, &tried[..3]), "lin-yi-4");
+        let random = first_free(&tried, &tried);
+        assert!(random.starts_with("lin-yi-") && random.len() == "lin-yi-".len() + 8);
     }
 
     #[test]

@@ -100,3 +100,52 @@ async fn request_ids_are_echoed_or_made(engine: Engine) {
     assert_eq!(made.headers()["x-request-id"].len(), 36);
     assert_ne!(hostile.headers()["x-request-id"], "a b\tc");
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/n.db", dir.path().display()),
+        )
+        .env("NEWSDESK_BIND", "127.0.0.1:0")
+        .env("NEWSDESK_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
+    let url = first.trim().rsplit(' ').next().expect("url").to_string();
+    let health = reqwest::get(format!("{url}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still running after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -89,6 +89,8 @@ CREATE INDEX articles_public_newest ON articles (status, published_at DESC, id D
 CREATE INDEX articles_section_newest ON articles (section_id, status, published_at DESC, id DESC);
 CREATE INDEX articles_source ON articles (source_id);
 CREATE INDEX articles_owner ON articles (owner_id);
+-- Recommendation headlines are linked to articles by exact title.
+CREATE INDEX articles_title ON articles (title);
 
 CREATE TABLE article_slug_history (
     slug TEXT PRIMARY KEY,
