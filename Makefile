@@ -24,7 +24,6 @@ build:
 ## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly).
 test: check-pg
 	cargo test --all-targets
-	cargo test --doc
 
 check-pg:
 	@if [ "$$NEWSDESK_SKIP_PG" = "1" ]; then \
