@@ -6,7 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use std::time::Duration;
+
+use crate::auth::passwords;
 use crate::config::Config;
+use crate::db::users;
+use crate::domain::Role;
+use crate::error::AppError;
 use diesel::connection::SimpleConnection;
 
 use crate::db::{migrations, AnyConnection, Database};
@@ -50,6 +56,48 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
+    /// Manage staff and claimant accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Mint an access token for service use; prints it alone on the last line.
+    ///
+    /// The account must exist, be enabled and hold the role. Needs NEWSDESK_JWT_SECRET.
+    Token {
+        /// The account (`sub` claim).
+        #[arg(long)]
+        sub: String,
+        /// Its role (case-insensitive).
+        #[arg(long)]
+        role: String,
+        /// Lifetime: `900`, `900s`, `15m` or `1h`; at most NEWSDESK_JWT_MAX_LIFETIME_SECS.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input (first line).
+    Add {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// reporter, editor, legal, admin, claimant or partner (case-insensitive).
+        #[arg(long)]
+        role: String,
+    },
+    /// Disable an account; its tokens stop working at once.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Change an account's role; tokens with the old role stop working at once.
+    SetRole {
+        /// Login name.
+        username: String,
+        /// The new role (case-insensitive).
+        role: String,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -79,6 +127,8 @@ pub fn run() -> ExitCode {
         Command::Migrate => migrate(&config),
         Command::Import { json, files } => import(&config, json, &files),
         Command::Schema => Ok(ExitCode::SUCCESS),
+        Command::User(cmd) => user(&config, cmd),
+        Command::Token { sub, role, ttl } => token(&config, &sub, &role, &ttl),
     };
     result.unwrap_or_else(|message| {
         eprintln!("newsdesk: {message}");
@@ -139,6 +189,112 @@ fn relax_sync_for_bulk_import(conn: &mut AnyConnection) -> Result<(), String> {
             .map_err(|e| format!("DATABASE_URL: {e}"))?;
     }
     Ok(())
+}
+
+/// Shortest password `user add` accepts.
+const MIN_PASSWORD_CHARS: usize = 10;
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse_loose(value).map_err(|_| {
+        format!("role: {value:?} is not one of reporter, editor, legal, admin, claimant, partner")
+    })
+}
+
+fn user(config: &Config, cmd: UserCommand) -> Result<ExitCode, String> {
+    let db = open_database(config)?;
+    let mut conn = db
+        .get()
+        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
+    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let shown = |e: AppError| match e {
+        AppError::NotFound => "no such user".to_string(),
+        AppError::Internal(d) => d,
+        other => other.to_string(),
+    };
+    match cmd {
+        UserCommand::Add { username, role } => {
+            let role = parse_role(&role)?;
+            let name = username.trim();
+            if name.is_empty() || name.chars().count() > 64 {
+                return Err("username: must be 1-64 characters".into());
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| format!("password: cannot read standard input: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            if password.chars().count() < MIN_PASSWORD_CHARS {
+                return Err(format!(
+                    "password: must be at least {MIN_PASSWORD_CHARS} characters (read from standard input)"
+                ));
+            }
+            let hash = passwords::hash(password).map_err(shown)?;
+            users::create(&mut conn, name, role, Some(&hash)).map_err(shown)?;
+            println!("created {} {name}", role.as_str());
+        }
+        UserCommand::Disable { username } => {
+            users::disable(&mut conn, &username).map_err(shown)?;
+            println!("disabled {username}");
+        }
+        UserCommand::SetRole { username, role } => {
+            let role = parse_role(&role)?;
+            users::set_role(&mut conn, &username, role).map_err(shown)?;
+            println!("{username} is now {}", role.as_str());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `900`, `900s`, `15m` or `2h`.
+fn parse_ttl(value: &str) -> Result<Duration, String> {
+    let v = value.trim();
+    let (number, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&v[..i], &v[i..]),
+        None => (v, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("ttl: cannot read {value:?}"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("ttl: unknown unit in {value:?}; use s, m or h")),
+    };
+    if seconds == 0 {
+        return Err("ttl: must be longer than 0".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+fn token(config: &Config, sub: &str, role: &str, ttl: &str) -> Result<ExitCode, String> {
+    let role = parse_role(role)?;
+    let ttl = parse_ttl(ttl)?;
+    let keys = config
+        .tokens
+        .as_ref()
+        .ok_or("NEWSDESK_JWT_SECRET: not set, so newsdesk cannot sign tokens")?;
+    let db = open_database(config)?;
+    let mut conn = db
+        .get()
+        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
+    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let user = users::by_username(&mut conn, sub)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("sub: no account named {sub:?}"))?;
+    if user.disabled {
+        return Err(format!("sub: the account {sub:?} is disabled"));
+    }
+    if user.role != role.as_str() {
+        return Err(format!(
+            "role: {sub:?} is {}, not {}",
+            user.role,
+            role.as_str()
+        ));
+    }
+    let (token, _) = keys.mint(sub, role, ttl)?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, String> {

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::auth::tokens::TokenKeys;
 use crate::db::pool::PoolOptions;
 use crate::db::DatabaseUrl;
 
@@ -50,6 +51,11 @@ pub struct Config {
     pub cache_max_age: u32,
     pub limits: QueryLimits,
     pub shutdown_timeout: Duration,
+    /// Token keys; `None` when no key is configured (every mutation is then
+    /// `UNAUTHENTICATED`).
+    pub tokens: Option<TokenKeys>,
+    /// Lifetime of the access tokens `login` hands out.
+    pub access_token_ttl: Duration,
 }
 
 /// The sources the sample site publishes itself (its own outlet), in both scripts.
@@ -105,7 +111,15 @@ impl Config {
                 .map(String::from)
                 .collect()
         };
+        let tokens = token_keys(&lookup, &get)?;
+        let access_token_ttl = Duration::from_secs(parse_or(
+            "NEWSDESK_ACCESS_TOKEN_TTL_SECS",
+            get("NEWSDESK_ACCESS_TOKEN_TTL_SECS"),
+            Some(900),
+        )?);
         Ok(Config {
+            tokens,
+            access_token_ttl,
             database_url,
             bind,
             log_format,
@@ -179,6 +193,58 @@ impl Config {
     }
 }
 
+/// The token keys from `NEWSDESK_JWT_*`. A secret that is set must be long
+/// enough; an empty one is an error too, never "no authentication".
+fn token_keys(
+    lookup: &impl Fn(&str) -> Option<String>,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<TokenKeys>, ConfigError> {
+    let issuer = get("NEWSDESK_JWT_ISSUER").unwrap_or_else(|| "newsdesk".into());
+    let audience = get("NEWSDESK_JWT_AUDIENCE").unwrap_or_else(|| "newsdesk-editorial".into());
+    let max_lifetime = Duration::from_secs(parse_or(
+        "NEWSDESK_JWT_MAX_LIFETIME_SECS",
+        get("NEWSDESK_JWT_MAX_LIFETIME_SECS"),
+        Some(12 * 3600),
+    )?);
+    let algorithm = get("NEWSDESK_JWT_ALGORITHM").unwrap_or_else(|| "HS256".into());
+    match algorithm.as_str() {
+        "HS256" => match lookup("NEWSDESK_JWT_SECRET") {
+            None => Ok(None),
+            Some(secret) => TokenKeys::hs256(secret.as_bytes(), &issuer, &audience, max_lifetime)
+                .map(Some)
+                .map_err(|problem| ConfigError {
+                    variable: "NEWSDESK_JWT_SECRET",
+                    problem,
+                }),
+        },
+        "EdDSA" | "RS256" => {
+            let alg = if algorithm == "EdDSA" {
+                jsonwebtoken::Algorithm::EdDSA
+            } else {
+                jsonwebtoken::Algorithm::RS256
+            };
+            let path = get("NEWSDESK_JWT_PUBLIC_KEY").ok_or(ConfigError {
+                variable: "NEWSDESK_JWT_PUBLIC_KEY",
+                problem: format!("is required with NEWSDESK_JWT_ALGORITHM={algorithm}"),
+            })?;
+            let pem = std::fs::read(&path).map_err(|e| ConfigError {
+                variable: "NEWSDESK_JWT_PUBLIC_KEY",
+                problem: format!("cannot read {path}: {e}"),
+            })?;
+            TokenKeys::public_key(alg, &pem, &issuer, &audience, max_lifetime)
+                .map(Some)
+                .map_err(|problem| ConfigError {
+                    variable: "NEWSDESK_JWT_PUBLIC_KEY",
+                    problem,
+                })
+        }
+        other => Err(ConfigError {
+            variable: "NEWSDESK_JWT_ALGORITHM",
+            problem: format!("expected HS256, EdDSA or RS256, got {other:?}"),
+        }),
+    }
+}
+
 fn parse_or<T: std::str::FromStr>(
     variable: &'static str,
     value: Option<String>,
@@ -242,5 +308,17 @@ mod tests {
         assert_eq!(e.variable, "NEWSDESK_GRAPHIQL");
         let e = config(&[("DATABASE_URL", "mysql://x")]).expect_err("bad url");
         assert_eq!(e.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn weak_or_empty_jwt_secrets_stop_the_start() {
+        for secret in ["", "sixteen-bytes!!!"] {
+            let e = config(&[("NEWSDESK_JWT_SECRET", secret)]).expect_err("weak secret");
+            assert_eq!(e.variable, "NEWSDESK_JWT_SECRET");
+        }
+        let ok =
+            config(&[("NEWSDESK_JWT_SECRET", "0123456789abcdef0123456789abcdef")]).expect("ok");
+        assert!(ok.tokens.is_some_and(|k| k.can_sign()));
+        assert!(config(&[]).expect("none").tokens.is_none());
     }
 }

@@ -32,6 +32,8 @@ pub enum AppError {
     Conflict(String),
     #[error("unavailable for legal reasons")]
     UnavailableForLegalReasons,
+    #[error("{0}")]
+    RateLimited(String),
     #[error("service unavailable")]
     Unavailable(String),
     #[error("internal error")]
@@ -48,6 +50,7 @@ impl AppError {
             AppError::Forbidden => "FORBIDDEN",
             AppError::Conflict(_) => "CONFLICT",
             AppError::UnavailableForLegalReasons => "UNAVAILABLE_FOR_LEGAL_REASONS",
+            AppError::RateLimited(_) => "TOO_MANY_REQUESTS",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
@@ -107,6 +110,7 @@ impl ResponseError for AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::UnavailableForLegalReasons => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -5,6 +5,7 @@
 //! [`graphql::build_schema`] (the schema, buildable without a database), and
 //! [`import::Importer`] (legacy pages).
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

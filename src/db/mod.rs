@@ -14,7 +14,9 @@
 //! - Pool checkout waits at most `NEWSDESK_DB_ACQUIRE_TIMEOUT_MS` (default 2 s)
 //!   so a dead database gives a quick `SERVICE_UNAVAILABLE`, never a hung request.
 
+pub mod article_writes;
 pub mod articles;
+pub mod audit;
 mod connection;
 pub mod contributors;
 pub mod migrations;
@@ -25,6 +27,7 @@ pub mod schema;
 pub mod sections;
 pub mod site;
 pub mod sources;
+pub mod users;
 
 pub use connection::{AnyConnection, MultiBackend};
 pub use pool::{Database, DatabaseUrl};

@@ -5,7 +5,8 @@ use std::str::FromStr;
 macro_rules! stored_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
@@ -60,6 +61,41 @@ stored_enum! {
         Topic => "topic",
         /// A regional channel (臨沂 …).
         Region => "region",
+    }
+}
+
+stored_enum! {
+    /// What an account may do; see `auth::policy` for the rights of each.
+    Role {
+        /// Files drafts and edits their own.
+        Reporter => "reporter",
+        /// Edits, schedules and publishes anything; curates sections and lists.
+        Editor => "editor",
+        /// Takedown decisions, copyright notices, withdrawing and restoring.
+        Legal => "legal",
+        /// Everything, plus accounts and site settings.
+        Admin => "admin",
+        /// A rights holder filing takedown requests.
+        Claimant => "claimant",
+        /// A syndication partner.
+        Partner => "partner",
+    }
+}
+
+impl Role {
+    /// Every role, for tables and tests.
+    pub const ALL: [Role; 6] = [
+        Role::Reporter,
+        Role::Editor,
+        Role::Legal,
+        Role::Admin,
+        Role::Claimant,
+        Role::Partner,
+    ];
+
+    /// Reads a role name in any letter case (`editor`, `EDITOR`).
+    pub fn parse_loose(value: &str) -> Result<Role, String> {
+        value.trim().to_ascii_lowercase().parse()
     }
 }
 

@@ -8,10 +8,12 @@ use super::ids::{decode_cursor, decode_global, encode_cursor, encode_global, Nod
 use super::notices::CopyrightNotice;
 use super::script::Script;
 use super::sections::Section;
+use crate::auth::policy::Action;
+use crate::db::article_writes;
 use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery};
 use crate::db::notices::in_force;
 use crate::db::to_db_time;
-use crate::domain::{CreditRole, NoticeKind};
+use crate::domain::{ArticleStatus, CreditRole, NoticeKind};
 use crate::error::{AppError, GqlResultExt};
 
 /// Largest page a list may ask for.
@@ -42,6 +44,11 @@ impl ArticleQuery {
         #[graphql(desc = "Script of the text; default from `Accept-Language`.")] script: Option<
             Script,
         >,
+        #[graphql(
+            desc = "Also show drafts, scheduled and withdrawn articles the caller may read (their own drafts for reporters, all for editors, legal and admins).",
+            default = false
+        )]
+        preview: bool,
     ) -> Result<Option<Article>> {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
@@ -65,7 +72,13 @@ impl ArticleQuery {
             }
         };
         Ok(row
-            .filter(|r| r.is_public_at(rc.now))
+            .filter(|r| {
+                if preview {
+                    rc.can_read(r)
+                } else {
+                    r.is_public_at(rc.now)
+                }
+            })
             .map(|row| Article::new(row, script)))
     }
 
@@ -104,7 +117,7 @@ impl ArticleQuery {
 }
 
 /// A numeric database id from a global id or a plain number.
-fn database_id(id: &ID) -> Option<i32> {
+pub fn database_id(id: &ID) -> Option<i32> {
     match decode_global(id) {
         Some((NodeKind::Article, n)) => Some(n),
         Some(_) => None,
@@ -336,6 +349,19 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// One stored version of an article.
+#[derive(SimpleObject)]
+pub struct ArticleRevision {
+    /// Its number.
+    pub revision: i32,
+    /// The title at that revision.
+    pub title: String,
+    /// The status at that revision (`draft`, `published` …).
+    pub status: String,
+    /// When it was made.
+    pub created_at: DateTime<FixedOffset>,
+}
+
 /// A person credited on an article.
 #[derive(SimpleObject)]
 pub struct Credit {
@@ -511,6 +537,44 @@ impl Article {
     /// Revision number; every edit adds one.
     async fn revision(&self) -> i32 {
         self.row.revision
+    }
+    /// Where the article is in its life (public readers only ever see PUBLISHED).
+    async fn status(&self, ctx: &Context<'_>) -> Result<ArticleStatus> {
+        if self.row.is_public_at(RequestContext::of(ctx).now) {
+            return Ok(ArticleStatus::Published);
+        }
+        self.row.status().gql()
+    }
+    /// Every stored revision, newest first; null unless the caller may edit
+    /// the article or read every draft.
+    async fn revisions(&self, ctx: &Context<'_>) -> Result<Option<Vec<ArticleRevision>>> {
+        let rc = RequestContext::of(ctx);
+        let allowed = rc.credentials.may(Action::ReadAnyDraft)
+            || rc.credentials.may(Action::EditAnyArticle)
+            || rc
+                .credentials
+                .staff()
+                .is_some_and(|s| self.row.owner_id == Some(s.user_id));
+        if !allowed {
+            return Ok(None);
+        }
+        let id = self.row.id;
+        let rows = rc
+            .state
+            .db
+            .run(move |conn| article_writes::revisions(conn, id))
+            .await
+            .gql()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(ArticleRevision {
+                revision: r.revision,
+                title: r.title,
+                status: r.status,
+                created_at: rc.local_time(r.created_at).await.gql()?,
+            });
+        }
+        Ok(Some(out))
     }
     /// The notice in force for this article: ORIGINAL for the site's own
     /// sources, REPRINT otherwise, with the removal terms.

@@ -13,6 +13,10 @@ use tokio::sync::OnceCell;
 use super::loaders::{ArticleLoader, CreditLoader, SourceLoader};
 use super::script::Script;
 use super::AppState;
+use crate::auth::policy::{self, Action};
+use crate::auth::{Credentials, Staff};
+use crate::db::articles::ArticleRow;
+use crate::db::audit::Actor;
 use crate::db::notices::NoticeRow;
 use crate::db::sections::SectionRow;
 use crate::db::site::SiteRow;
@@ -100,6 +104,10 @@ impl SectionTree {
 /// Per-request data, inserted by the HTTP handler.
 pub struct RequestContext {
     pub state: AppState,
+    /// Who is calling, from the `Authorization` header.
+    pub credentials: Credentials,
+    /// The request id, recorded with every write.
+    pub request_id: Option<String>,
     /// The script asked for by `Accept-Language`; a field's `script` argument wins.
     pub default_script: Script,
     /// The instant visibility is judged at, fixed for the whole request.
@@ -114,9 +122,16 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn new(state: AppState, default_script: Script) -> Self {
+    pub fn new(
+        state: AppState,
+        default_script: Script,
+        credentials: Credentials,
+        request_id: Option<String>,
+    ) -> Self {
         let db = state.db.clone();
         RequestContext {
+            credentials,
+            request_id,
             default_script,
             now: db::now(),
             sources: DataLoader::new(SourceLoader(db.clone()), tokio::spawn),
@@ -133,6 +148,21 @@ impl RequestContext {
     /// The request context of a resolver.
     pub fn of<'a>(ctx: &Context<'a>) -> &'a RequestContext {
         ctx.data_unchecked::<Arc<RequestContext>>()
+    }
+
+    /// The writer of a change, for revisions and the audit log.
+    pub fn actor(&self, staff: &Staff) -> Actor {
+        Actor {
+            user_id: Some(staff.user_id),
+            role: staff.role.as_str().to_string(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    /// Whether the caller may see this article now: public articles to all,
+    /// others to their owner and to roles that read every draft.
+    pub fn can_read(&self, row: &ArticleRow) -> bool {
+        can_read(&self.credentials, self.now, row)
     }
 
     /// The script a root field serves: its argument, else `Accept-Language`.
@@ -208,6 +238,22 @@ impl RequestContext {
     /// Site-level text (section names, footer, notices) in `target`.
     pub async fn site_text(&self, text: &str, target: Script) -> Result<String, AppError> {
         Ok(self.convert(text, self.site_script().await?, target))
+    }
+}
+
+/// Whether `credentials` may see the article at `now`: public articles to
+/// all, others to their owner and to roles that read every draft.
+pub fn can_read(credentials: &Credentials, now: NaiveDateTime, row: &ArticleRow) -> bool {
+    if row.is_public_at(now) {
+        return true;
+    }
+    match credentials.staff() {
+        Some(staff) => {
+            policy::allows(staff.role, Action::ReadAnyDraft)
+                || (row.owner_id == Some(staff.user_id)
+                    && policy::allows(staff.role, Action::WriteOwnDrafts))
+        }
+        None => false,
     }
 }
 

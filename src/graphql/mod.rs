@@ -4,7 +4,9 @@
 //! abusive documents before any resolver runs.
 
 mod articles;
+mod auth;
 mod context;
+mod editorial;
 mod ids;
 mod limits;
 mod loaders;
@@ -17,8 +19,9 @@ mod site;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
+use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
 use crate::text::script::ScriptConverter;
@@ -31,6 +34,8 @@ pub use script::Script;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    /// Failed logins per account name.
+    pub throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
 }
@@ -39,6 +44,7 @@ impl AppState {
     pub fn new(db: Database, config: Config, converter: ScriptConverter) -> Self {
         AppState {
             db,
+            throttle: Arc::new(LoginThrottle::default()),
             config: Arc::new(config),
             converter: Arc::new(converter),
         }
@@ -54,23 +60,32 @@ pub struct QueryRoot(
     recommendations::RecommendationQuery,
     notices::NoticeQuery,
     node::NodeQuery,
+    auth::AuthQuery,
 );
 
+/// The root mutation: one part per area.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(auth::AuthMutation, editorial::ArticleMutation);
+
 /// The schema type served at `/graphql`.
-pub type NewsdeskSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type NewsdeskSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with the limits of `config`.
 pub fn build_schema(config: &Config) -> NewsdeskSchema {
     let limits = &config.limits;
-    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_directives(limits.max_directives)
-        .limit_recursive_depth(32)
-        .extension(limits::DocumentLimits::new(
-            limits.max_aliases,
-            config.introspection,
-        ));
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(limits.max_directives)
+    .limit_recursive_depth(32)
+    .extension(limits::DocumentLimits::new(
+        limits.max_aliases,
+        config.introspection,
+    ));
     if !config.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -79,6 +94,11 @@ pub fn build_schema(config: &Config) -> NewsdeskSchema {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    let schema = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish();
+    let schema = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish();
     schema.sdl()
 }

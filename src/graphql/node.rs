@@ -20,7 +20,8 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// Any object by global id; null when it does not exist or is not public.
+    /// Any object by global id; null when it does not exist or the caller may
+    /// not see it (drafts show to those who may read them, as with `preview`).
     async fn node(
         &self,
         ctx: &Context<'_>,
@@ -37,7 +38,7 @@ impl NodeQuery {
                 .load_one(n)
                 .await
                 .gql()?
-                .filter(|row| row.is_public_at(rc.now))
+                .filter(|row| rc.can_read(row))
                 .map(|row| Node::Article(Article::new(row, script))),
             Some((NodeKind::Section, n)) => rc
                 .sections()

@@ -10,6 +10,11 @@ use async_graphql::parser::types::OperationType;
 use serde::Deserialize;
 use serde_json::json;
 
+use actix_web::HttpMessage;
+
+use crate::auth::tokens::TokenError;
+use crate::auth::{self, Credentials};
+use crate::error::AppError;
 use crate::graphql::{classify_errors, AppState, NewsdeskSchema, RequestContext, Script};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -215,12 +220,31 @@ async fn execute(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let context = std::sync::Arc::new(RequestContext::new(state.clone(), default_script));
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let credentials = credentials(state, authorization.as_deref()).await;
+    let request_id = req
+        .extensions()
+        .get::<super::request_id::CurrentRequestId>()
+        .map(|id| id.0.clone());
+    let context = std::sync::Arc::new(RequestContext::new(
+        state.clone(),
+        default_script,
+        credentials,
+        request_id,
+    ));
     let mut response = schema.execute(request.data(context.clone())).await;
     classify_errors(&mut response.errors);
     let languages = context.languages();
     let mut http = HttpResponse::Ok();
-    let cacheable = via_get && req.method() == Method::GET && response.errors.is_empty();
+    // Anything sent with credentials may hold drafts: never for shared caches.
+    let cacheable = via_get
+        && req.method() == Method::GET
+        && authorization.is_none()
+        && response.errors.is_empty();
     if cacheable {
         http.insert_header((
             header::CACHE_CONTROL,
@@ -234,6 +258,42 @@ async fn execute(
     }
     http.insert_header((header::VARY, "Accept-Language"));
     http.json(response)
+}
+
+/// What the `Authorization: Bearer …` header amounts to.
+async fn credentials(state: &AppState, authorization: Option<&str>) -> Credentials {
+    let Some(value) = authorization else {
+        return Credentials::None;
+    };
+    let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(|t| t.trim().to_string())
+    else {
+        return Credentials::Invalid;
+    };
+    if state.config.tokens.is_none() {
+        return Credentials::Invalid;
+    }
+    let config = state.config.clone();
+    let checked = state
+        .db
+        .run(move |conn| {
+            let keys = config.tokens.as_ref().ok_or(AppError::Unauthenticated)?;
+            Ok(auth::authenticate(conn, keys, &token))
+        })
+        .await;
+    match checked {
+        Ok(Ok(staff)) => Credentials::Valid(staff),
+        Ok(Err(TokenError::Unavailable)) | Err(AppError::Unavailable(_)) => {
+            Credentials::Unverifiable
+        }
+        Ok(Err(reason)) => {
+            tracing::info!(auth.reason = %reason, "token refused");
+            Credentials::Invalid
+        }
+        Err(_) => Credentials::Invalid,
+    }
 }
 
 enum BodyError {

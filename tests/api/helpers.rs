@@ -286,3 +286,17 @@ pub fn migrate(db: &TestDb) {
     let mut conn = database.get().expect("connection");
     newsdesk::db::migrations::run_pending(&mut conn).expect("migrations");
 }
+
+/// Runs the `newsdesk` binary with `DATABASE_URL` and extra variables set.
+pub fn newsdesk_with(database_url: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsdesk"));
+    cmd.args(args)
+        .env("DATABASE_URL", database_url)
+        .env("NEWSDESK_BIND", "127.0.0.1:0")
+        .env_remove("RUST_LOG")
+        .current_dir(std::env::temp_dir());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run newsdesk")
+}

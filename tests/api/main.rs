@@ -4,6 +4,7 @@
 mod fixtures;
 mod helpers;
 
+mod editorial;
 mod graphql_limits;
 mod graphql_read;
 mod health;

@@ -1,0 +1,312 @@
+//! Article writes: every change is one transaction that bumps the revision,
+//! stores a full revision snapshot and appends an audit event.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::articles::{self, ArticleRow, NewArticle};
+use super::audit::{self, Actor, Event};
+use super::schema::{article_revisions, article_slug_history, articles as articles_table};
+use super::{contributors, AnyConnection};
+use crate::domain::{ArticleStatus, CreditRole};
+use crate::error::AppError;
+
+/// The editable content of an article, as stored in a revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Content {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub body_format: String,
+    pub section_id: i32,
+    pub source_id: Option<i32>,
+    pub credits: Vec<(String, CreditRole)>,
+}
+
+/// A revision snapshot: the content plus the publication state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Snapshot {
+    #[serde(flatten)]
+    content: Content,
+    status: String,
+    published_at: Option<NaiveDateTime>,
+}
+
+fn current_content(conn: &mut AnyConnection, row: &ArticleRow) -> Result<Content, AppError> {
+    let credits = contributors::credits_of(conn, &[row.id])?
+        .into_iter()
+        .map(|c| (c.name, c.role))
+        .collect();
+    Ok(Content {
+        slug: row.slug.clone(),
+        title: row.title.clone(),
+        summary: row.summary.clone(),
+        body: row.body.clone(),
+        body_format: row.body_format.clone(),
+        section_id: row.section_id,
+        source_id: row.source_id,
+        credits,
+    })
+}
+
+fn load(conn: &mut AnyConnection, id: i32) -> Result<ArticleRow, AppError> {
+    articles::by_ids(conn, &[id])?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
+}
+
+fn store_revision(
+    conn: &mut AnyConnection,
+    row: &ArticleRow,
+    content: &Content,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    let snapshot = Snapshot {
+        content: content.clone(),
+        status: row.status.clone(),
+        published_at: row.published_at,
+    };
+    diesel::insert_into(article_revisions::table)
+        .values((
+            article_revisions::article_id.eq(row.id),
+            article_revisions::revision.eq(row.revision),
+            article_revisions::snapshot
+                .eq(serde_json::to_string(&snapshot)
+                    .map_err(|e| AppError::Internal(e.to_string()))?),
+            article_revisions::actor_id.eq(actor.user_id),
+            article_revisions::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Creates a draft owned by `owner_id`; returns it.
+pub fn create_draft(
+    conn: &mut AnyConnection,
+    content: &Content,
+    script: &str,
+    owner_id: Option<i32>,
+    actor: &Actor,
+) -> Result<ArticleRow, AppError> {
+    conn.transaction(|conn| {
+        ensure_slug_free(conn, &content.slug, None)?;
+        let now = super::now();
+        let id = articles::insert(
+            conn,
+            &NewArticle {
+                slug: content.slug.clone(),
+                title: content.title.clone(),
+                original_title: None,
+                summary: content.summary.clone(),
+                body: content.body.clone(),
+                body_format: content.body_format.clone(),
+                raw_text: None,
+                script: script.into(),
+                section_id: content.section_id,
+                source_id: content.source_id,
+                owner_id,
+                status: ArticleStatus::Draft.as_str().into(),
+                published_at: None,
+                created_at: now,
+                updated_at: now,
+                revision: 1,
+                import_key: None,
+                import_warnings: "[]".into(),
+                ruby_stripped_count: 0,
+            },
+        )?;
+        contributors::set_credits(conn, id, &content.credits)?;
+        let row = load(conn, id)?;
+        store_revision(conn, &row, content, actor)?;
+        audit::record(
+            conn,
+            actor,
+            Event {
+                action: "article.create",
+                target_type: "article",
+                target_id: Some(id),
+                revision_before: None,
+                revision_after: Some(1),
+                details: serde_json::json!({ "slug": content.slug }),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// A slug may be used by one article only, now or formerly.
+fn ensure_slug_free(
+    conn: &mut AnyConnection,
+    slug: &str,
+    own_id: Option<i32>,
+) -> Result<(), AppError> {
+    if let Some(other) = articles::by_slug(conn, slug)? {
+        if Some(other.id) != own_id {
+            return Err(AppError::BadInput(format!(
+                "slug: {slug:?} is already used"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Applies `change` to the article if its revision is still `expected`
+/// (optimistic concurrency); `check` sees the current row first and may
+/// refuse. Returns the new row.
+pub fn change(
+    conn: &mut AnyConnection,
+    id: i32,
+    expected: Option<i32>,
+    actor: &Actor,
+    action: &str,
+    check: impl FnOnce(&ArticleRow) -> Result<(), AppError>,
+    change: impl FnOnce(
+        &mut AnyConnection,
+        &ArticleRow,
+        &mut Content,
+        &mut Status,
+    ) -> Result<(), AppError>,
+) -> Result<ArticleRow, AppError> {
+    conn.transaction(|conn| {
+        let before = load(conn, id)?;
+        check(&before)?;
+        let revision = expected.unwrap_or(before.revision);
+        if revision != before.revision {
+            return Err(stale(before.revision));
+        }
+        let old_content = current_content(conn, &before)?;
+        let mut content = old_content.clone();
+        let mut status = Status {
+            status: before.status()?,
+            published_at: before.published_at,
+        };
+        change(conn, &before, &mut content, &mut status)?;
+        if content.slug != old_content.slug {
+            ensure_slug_free(conn, &content.slug, Some(id))?;
+            diesel::insert_into(article_slug_history::table)
+                .values((
+                    article_slug_history::slug.eq(&old_content.slug),
+                    article_slug_history::article_id.eq(id),
+                    article_slug_history::created_at.eq(super::now()),
+                ))
+                .execute(conn)?;
+        }
+        // The WHERE on the revision makes two racing writers produce exactly one change.
+        let updated = diesel::update(
+            articles_table::table
+                .filter(articles_table::id.eq(id))
+                .filter(articles_table::revision.eq(revision)),
+        )
+        .set((
+            articles_table::slug.eq(&content.slug),
+            articles_table::title.eq(&content.title),
+            articles_table::summary.eq(&content.summary),
+            articles_table::body.eq(&content.body),
+            articles_table::body_format.eq(&content.body_format),
+            articles_table::section_id.eq(content.section_id),
+            articles_table::source_id.eq(content.source_id),
+            articles_table::status.eq(status.status.as_str()),
+            articles_table::published_at.eq(status.published_at),
+            articles_table::revision.eq(revision + 1),
+            articles_table::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(stale(load(conn, id)?.revision));
+        }
+        if content.credits != old_content.credits {
+            contributors::set_credits(conn, id, &content.credits)?;
+        }
+        let after = load(conn, id)?;
+        store_revision(conn, &after, &content, actor)?;
+        audit::record(
+            conn,
+            actor,
+            Event {
+                action,
+                target_type: "article",
+                target_id: Some(id),
+                revision_before: Some(before.revision),
+                revision_after: Some(after.revision),
+                details: serde_json::json!({
+                    "status_before": before.status,
+                    "status_after": after.status,
+                }),
+            },
+        )?;
+        Ok(after)
+    })
+}
+
+fn stale(current: i32) -> AppError {
+    AppError::Conflict(format!(
+        "expectedRevision is stale: the article is at revision {current}"
+    ))
+}
+
+/// The publication state a change may set.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub status: ArticleStatus,
+    pub published_at: Option<NaiveDateTime>,
+}
+
+/// The content of an earlier revision.
+pub fn revision_content(
+    conn: &mut AnyConnection,
+    id: i32,
+    revision: i32,
+) -> Result<Content, AppError> {
+    let snapshot: String = article_revisions::table
+        .filter(article_revisions::article_id.eq(id))
+        .filter(article_revisions::revision.eq(revision))
+        .select(article_revisions::snapshot)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            AppError::BadInput(format!("revision: article has no revision {revision}"))
+        })?;
+    let snapshot: Snapshot =
+        serde_json::from_str(&snapshot).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(snapshot.content)
+}
+
+/// One stored revision, for `article.revisions`.
+#[derive(Debug, Clone)]
+pub struct RevisionRow {
+    pub revision: i32,
+    pub actor_id: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub title: String,
+    pub status: String,
+}
+
+/// Every revision of an article, newest first.
+pub fn revisions(conn: &mut AnyConnection, id: i32) -> Result<Vec<RevisionRow>, AppError> {
+    let rows: Vec<(i32, Option<i32>, NaiveDateTime, String)> = article_revisions::table
+        .filter(article_revisions::article_id.eq(id))
+        .order(article_revisions::revision.desc())
+        .select((
+            article_revisions::revision,
+            article_revisions::actor_id,
+            article_revisions::created_at,
+            article_revisions::snapshot,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(revision, actor_id, created_at, snapshot)| {
+            let value: serde_json::Value =
+                serde_json::from_str(&snapshot).map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(RevisionRow {
+                revision,
+                actor_id,
+                created_at,
+                title: value["title"].as_str().unwrap_or_default().to_string(),
+                status: value["status"].as_str().unwrap_or_default().to_string(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,182 @@
+use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, FixedOffset};
+
+use super::context::RequestContext;
+use crate::auth::passwords;
+use crate::db::audit::{self, Event};
+use crate::db::{self, users};
+use crate::domain::Role;
+use crate::error::{AppError, GqlResultExt};
+
+#[derive(Default)]
+pub struct AuthQuery;
+
+#[Object]
+impl AuthQuery {
+    /// The signed-in account; null for anonymous callers or refused tokens.
+    async fn me(&self, ctx: &Context<'_>) -> Option<Me> {
+        RequestContext::of(ctx).credentials.staff().map(|s| Me {
+            username: s.username.clone(),
+            role: s.role,
+        })
+    }
+}
+
+/// The account a token belongs to.
+#[derive(SimpleObject)]
+pub struct Me {
+    /// Login name.
+    pub username: String,
+    /// Current role.
+    pub role: Role,
+}
+
+/// A fresh access token.
+#[derive(SimpleObject)]
+pub struct LoginResult {
+    /// Send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<FixedOffset>,
+    /// Whose it is.
+    pub user: Me,
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Exchanges a username and password for a short-lived access token.
+    /// After 5 failures for an account within 15 minutes, further attempts
+    /// answer `TOO_MANY_REQUESTS` until the window has passed.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Login name.")] username: String,
+        #[graphql(desc = "Password; never logged.", secret)] password: String,
+    ) -> Result<LoginResult> {
+        let rc = RequestContext::of(ctx);
+        let state = &rc.state;
+        let keys = state
+            .config
+            .tokens
+            .clone()
+            .ok_or(AppError::Forbidden)
+            .gql()?;
+        if !keys.can_sign() {
+            return Err(AppError::Forbidden).gql();
+        }
+        if !state.throttle.allows(&username) {
+            return Err(AppError::RateLimited(
+                "too many failed logins for this account; try again later".into(),
+            ))
+            .gql();
+        }
+        let name = username.clone();
+        let user = state
+            .db
+            .run(move |conn| users::by_username(conn, &name))
+            .await
+            .gql()?;
+        // Hashing runs even for unknown accounts so timing does not tell them apart.
+        let stored = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.clone());
+        let matches = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))
+            .gql()?;
+        let user = match user {
+            Some(u) if matches && !u.disabled && u.password_hash.is_some() => u,
+            _ => {
+                state.throttle.failed(&username);
+                return Err(AppError::BadInput("invalid username or password".into())).gql();
+            }
+        };
+        state.throttle.succeeded(&username);
+        let role = user.role().gql()?;
+        let (token, claims) = keys
+            .mint(&user.username, role, state.config.access_token_ttl)
+            .map_err(AppError::Internal)
+            .gql()?;
+        let expires = DateTime::from_timestamp(claims.exp, 0)
+            .map(|t| t.naive_utc())
+            .unwrap_or_else(db::now);
+        Ok(LoginResult {
+            token,
+            expires_at: rc.local_time(expires).await.gql()?,
+            user: Me {
+                username: user.username,
+                role,
+            },
+        })
+    }
+
+    /// Revokes the token of this request; it fails from the next request on.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require().gql()?.clone();
+        let actor = rc.actor(&staff);
+        let expires = DateTime::from_timestamp(staff.expires_at, 0)
+            .map(|t| t.naive_utc())
+            .unwrap_or_else(db::now);
+        rc.state
+            .db
+            .run(move |conn| {
+                diesel::Connection::transaction(conn, |conn| {
+                    users::revoke_token(conn, &staff.jti, expires)?;
+                    audit::record(
+                        conn,
+                        &actor,
+                        Event {
+                            action: "user.logout",
+                            target_type: "user",
+                            target_id: Some(staff.user_id),
+                            revision_before: None,
+                            revision_after: None,
+                            details: serde_json::json!({}),
+                        },
+                    )
+                })
+            })
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Revokes every token of the signed-in account issued until now.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<bool> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require().gql()?.clone();
+        let actor = rc.actor(&staff);
+        rc.state
+            .db
+            .run(move |conn| {
+                diesel::Connection::transaction(conn, |conn| {
+                    users::revoke_all_tokens(conn, staff.user_id)?;
+                    audit::record(
+                        conn,
+                        &actor,
+                        Event {
+                            action: "user.logout_everywhere",
+                            target_type: "user",
+                            target_id: Some(staff.user_id),
+                            revision_before: None,
+                            revision_after: None,
+                            details: serde_json::json!({}),
+                        },
+                    )
+                })
+            })
+            .await
+            .gql()?;
+        Ok(true)
+    }
+}
+
+/// A real argon2id hash, checked against when the account does not exist,
+/// so an unknown name costs as much time as a wrong password.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| passwords::hash("no such account").unwrap_or_default());

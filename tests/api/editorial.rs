@@ -1,0 +1,568 @@
+//! Editorial writes behind JWT: the role matrix, hostile tokens, revocation,
+//! optimistic concurrency, scheduling and preview.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use newsdesk::auth::tokens::TokenKeys;
+use newsdesk::db::users;
+use newsdesk::domain::Role;
+use serde_json::{json, Value};
+
+use crate::both_engines;
+use crate::fixtures::section;
+use crate::helpers::{Engine, TestApp, TestDb};
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789";
+
+fn keys() -> TokenKeys {
+    TokenKeys::hs256(
+        SECRET.as_bytes(),
+        "newsdesk",
+        "newsdesk-editorial",
+        Duration::from_secs(12 * 3600),
+    )
+    .expect("keys")
+}
+
+/// A running server with a JWT secret, a section `lin-yi`, and one account per role.
+pub struct Newsroom {
+    pub app: TestApp,
+}
+
+impl Newsroom {
+    pub async fn open(engine: Engine) -> Option<Newsroom> {
+        let app = TestApp::spawn_with(engine, &[("NEWSDESK_JWT_SECRET", SECRET)]).await?;
+        let database = app.db.database();
+        let mut conn = database.get().expect("connection");
+        section(&mut conn, "臨沂", None);
+        for (name, role) in [
+            ("reporter-a", Role::Reporter),
+            ("reporter-b", Role::Reporter),
+            ("editor", Role::Editor),
+            ("legal", Role::Legal),
+            ("admin", Role::Admin),
+            ("claimant", Role::Claimant),
+            ("partner", Role::Partner),
+        ] {
+            users::create(&mut conn, name, role, None).expect("user");
+        }
+        Some(Newsroom { app })
+    }
+
+    /// A valid token for an account created by `open`.
+    pub fn token(&self, who: &str) -> String {
+        let role = match who {
+            "reporter-a" | "reporter-b" => Role::Reporter,
+            other => Role::parse_loose(other).expect("role"),
+        };
+        keys()
+            .mint(who, role, Duration::from_secs(900))
+            .expect("mint")
+            .0
+    }
+
+    pub async fn as_user(&self, token: Option<&str>, query: &str) -> Value {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| vec![("authorization", b)])
+            .unwrap_or_default();
+        self.app.graphql_with(query, json!({}), &headers).await.1
+    }
+
+    /// A draft filed by `owner` through `createArticle`.
+    pub async fn draft(&self, owner: &str, title: &str) -> i32 {
+        let body = self
+            .as_user(
+                Some(&self.token(owner)),
+                &format!(r#"mutation {{ createArticle(input: {{title: "{title}", section: "lin-yi", paragraphs: ["正文。"]}}) {{ databaseId }} }}"#),
+            )
+            .await;
+        body["data"]["createArticle"]["databaseId"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("draft not created: {body}")) as i32
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("OK")
+}
+
+/// What each caller may do with reporter A's draft; every other cell is denied.
+const WHO: [&str; 8] = [
+    "anonymous",
+    "reporter-a",
+    "reporter-b",
+    "editor",
+    "legal",
+    "admin",
+    "claimant",
+    "partner",
+];
+
+fn expected(mutation: &str, who: &str) -> &'static str {
+    let editor_like = matches!(who, "editor" | "admin");
+    let owner = who == "reporter-a";
+    let allowed = match mutation {
+        "create" => editor_like || who.starts_with("reporter"),
+        "update" | "submit" | "delete" => editor_like || owner,
+        "publish" | "unpublish" | "restore" => editor_like,
+        _ => false,
+    };
+    if allowed {
+        return "OK";
+    }
+    match who {
+        "anonymous" => "UNAUTHENTICATED",
+        // Reporter B may not even learn that A's draft exists.
+        "reporter-b"
+            if mutation != "create" && !matches!(mutation, "publish" | "unpublish" | "restore") =>
+        {
+            "NOT_FOUND"
+        }
+        _ => "FORBIDDEN",
+    }
+}
+
+both_engines!(every_mutation_obeys_the_role_table);
+async fn every_mutation_obeys_the_role_table(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    for mutation in [
+        "create",
+        "update",
+        "submit",
+        "publish",
+        "unpublish",
+        "restore",
+        "delete",
+    ] {
+        for who in WHO {
+            // A fresh draft of reporter A per cell, published first where needed.
+            let id = room.draft("reporter-a", &format!("{mutation}-{who}")).await;
+            if mutation == "unpublish" {
+                room.as_user(
+                    Some(&room.token("editor")),
+                    &format!(r#"mutation {{ publishArticle(id: "{id}") {{ revision }} }}"#),
+                )
+                .await;
+            }
+            let revision = if mutation == "unpublish" { 2 } else { 1 };
+            let query = match mutation {
+                "create" => r#"mutation { createArticle(input: {title: "新稿", section: "lin-yi"}) { databaseId } }"#.to_string(),
+                "update" => format!(r#"mutation {{ updateArticle(id: "{id}", expectedRevision: {revision}, input: {{title: "改"}}) {{ revision }} }}"#),
+                "submit" => format!(r#"mutation {{ submitArticle(id: "{id}") {{ revision }} }}"#),
+                "publish" => format!(r#"mutation {{ publishArticle(id: "{id}") {{ revision }} }}"#),
+                "unpublish" => format!(r#"mutation {{ unpublishArticle(id: "{id}") {{ revision }} }}"#),
+                "restore" => format!(r#"mutation {{ restoreRevision(id: "{id}", revision: 1) {{ revision }} }}"#),
+                _ => format!(r#"mutation {{ deleteArticle(id: "{id}") {{ revision }} }}"#),
+            };
+            let token = (who != "anonymous").then(|| room.token(who));
+            let before = room.app.db.row_counts();
+
+            let body = room.as_user(token.as_deref(), &query).await;
+
+            let want = expected(mutation, who);
+            assert_eq!(code(&body), want, "{mutation} as {who}: {body}");
+            if want != "OK" {
+                assert_eq!(
+                    room.app.db.row_counts(),
+                    before,
+                    "{mutation} as {who} wrote something"
+                );
+            }
+        }
+    }
+}
+
+/// A token with arbitrary header and claims, signed with `key`.
+fn forge(header: Value, claims: Value, key: &[u8]) -> String {
+    let alg = match header["alg"].as_str() {
+        Some("HS384") => Algorithm::HS384,
+        Some("HS512") => Algorithm::HS512,
+        _ => Algorithm::HS256,
+    };
+    let mut h = Header::new(alg);
+    h.kid = header["kid"].as_str().map(String::from);
+    h.jku = header["jku"].as_str().map(String::from);
+    let key = EncodingKey::from_secret(key).expect("key");
+    let token = encode(&h, &claims, &key).expect("encode");
+    if header.get("raw").is_some() {
+        // Replace the header wholesale (crit, typ) while keeping the signature input honest.
+        let parts: Vec<&str> = token.split('.').collect();
+        let raw = URL_SAFE_NO_PAD.encode(header["raw"].to_string());
+        return format!("{raw}.{}.{}", parts[1], parts[2]);
+    }
+    token
+}
+
+fn claims(overrides: Value) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let mut c = json!({
+        "sub": "editor", "role": "editor", "iat": now, "exp": now + 600,
+        "iss": "newsdesk", "aud": "newsdesk-editorial", "jti": uuid::Uuid::new_v4().to_string()
+    });
+    if let (Some(base), Some(extra)) = (c.as_object_mut(), overrides.as_object()) {
+        for (k, v) in extra {
+            if v.is_null() {
+                base.remove(k);
+            } else {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    c
+}
+
+#[tokio::test]
+async fn hostile_tokens_are_refused() {
+    let Some(room) = Newsroom::open(Engine::Sqlite).await else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let jku = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+    let now = chrono::Utc::now().timestamp();
+    let hs256 = json!({ "alg": "HS256" });
+    let key = SECRET.as_bytes();
+    let valid = forge(hs256.clone(), claims(json!({})), key);
+    let tampered = {
+        let mut t = valid.clone().into_bytes();
+        let i = t.len() - 3;
+        t[i] = if t[i] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(t).expect("ascii")
+    };
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        valid.split('.').nth(1).expect("payload")
+    );
+    let cases: Vec<(&str, String)> = vec![
+        ("alg none", alg_none),
+        (
+            "HS384 when HS256 is pinned",
+            forge(json!({ "alg": "HS384" }), claims(json!({})), key),
+        ),
+        (
+            "wrong key",
+            forge(
+                hs256.clone(),
+                claims(json!({})),
+                b"another-secret-0123456789abcdef012345",
+            ),
+        ),
+        (
+            "expired",
+            forge(
+                hs256.clone(),
+                claims(json!({ "iat": now - 7200, "exp": now - 3600 })),
+                key,
+            ),
+        ),
+        (
+            "no exp",
+            forge(hs256.clone(), claims(json!({ "exp": null })), key),
+        ),
+        (
+            "string exp",
+            forge(hs256.clone(), claims(json!({ "exp": "9999999999" })), key),
+        ),
+        (
+            "future nbf",
+            forge(hs256.clone(), claims(json!({ "nbf": now + 3600 })), key),
+        ),
+        (
+            "string nbf",
+            forge(hs256.clone(), claims(json!({ "nbf": "0" })), key),
+        ),
+        (
+            "future iat",
+            forge(
+                hs256.clone(),
+                claims(json!({ "iat": now + 3600, "exp": now + 4000 })),
+                key,
+            ),
+        ),
+        (
+            "no aud",
+            forge(hs256.clone(), claims(json!({ "aud": null })), key),
+        ),
+        (
+            "wrong aud",
+            forge(hs256.clone(), claims(json!({ "aud": "partner-feed" })), key),
+        ),
+        (
+            "empty aud list",
+            forge(hs256.clone(), claims(json!({ "aud": [] })), key),
+        ),
+        (
+            "wrong iss",
+            forge(hs256.clone(), claims(json!({ "iss": "someone-else" })), key),
+        ),
+        (
+            "no iss",
+            forge(hs256.clone(), claims(json!({ "iss": null })), key),
+        ),
+        (
+            "one-year lifetime",
+            forge(
+                hs256.clone(),
+                claims(json!({ "exp": now + 365 * 86400 })),
+                key,
+            ),
+        ),
+        ("tampered signature", tampered),
+        (
+            "kid path",
+            forge(
+                json!({ "alg": "HS256", "kid": "../../../../dev/null" }),
+                claims(json!({})),
+                key,
+            ),
+        ),
+        (
+            "jku",
+            forge(
+                json!({ "alg": "HS256", "jku": jku }),
+                claims(json!({})),
+                b"attacker-key-0123456789abcdef0123456",
+            ),
+        ),
+        (
+            "crit",
+            forge(
+                json!({ "raw": { "alg": "HS256", "crit": ["exp"] } }),
+                claims(json!({})),
+                key,
+            ),
+        ),
+        (
+            "refresh token type",
+            forge(
+                json!({ "raw": { "alg": "HS256", "typ": "refresh+jwt" } }),
+                claims(json!({})),
+                key,
+            ),
+        ),
+        (
+            "unknown account",
+            forge(hs256.clone(), claims(json!({ "sub": "nobody" })), key),
+        ),
+        (
+            "role not held",
+            forge(hs256.clone(), claims(json!({ "role": "admin" })), key),
+        ),
+        ("garbage", "not.a.token".into()),
+    ];
+    let create =
+        r#"mutation { createArticle(input: {title: "x", section: "lin-yi"}) { databaseId } }"#;
+    let before = room.app.db.row_counts();
+    for (name, token) in cases {
+        let body = room.as_user(Some(&token), create).await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{name}: {body}");
+        let me = room.as_user(Some(&token), "{ me { username } }").await;
+        assert_eq!(me["data"]["me"], Value::Null, "{name} signed in");
+    }
+    assert_eq!(room.app.db.row_counts(), before);
+    assert!(
+        listener.accept().is_err(),
+        "a token header made the server connect out"
+    );
+    let ok = room.as_user(Some(&valid), create).await;
+    assert_eq!(code(&ok), "OK", "{ok}");
+    let listed = forge(
+        hs256,
+        claims(json!({ "aud": ["x", "newsdesk-editorial"] })),
+        key,
+    );
+    assert_eq!(code(&room.as_user(Some(&listed), create).await), "OK");
+}
+
+both_engines!(revocation_takes_effect_on_the_next_request);
+async fn revocation_takes_effect_on_the_next_request(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let publish = |id: i32| format!(r#"mutation {{ publishArticle(id: "{id}") {{ status }} }}"#);
+    let editor = room.token("editor");
+    let draft = room.draft("reporter-a", "待發").await;
+
+    {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        users::set_role(&mut conn, "editor", Role::Reporter).expect("demote");
+    }
+    let demoted = room.as_user(Some(&editor), &publish(draft)).await;
+
+    let admin = room.token("admin");
+    let logout = room.as_user(Some(&admin), "mutation { logout }").await;
+    let after_logout = room.as_user(Some(&admin), "{ me { username } }").await;
+
+    let legal_old = keys()
+        .mint("legal", Role::Legal, Duration::from_secs(900))
+        .expect("mint")
+        .0;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let legal_new_session = room.token("legal");
+    let everywhere = room
+        .as_user(Some(&legal_new_session), "mutation { logoutEverywhere }")
+        .await;
+    let old_after = room.as_user(Some(&legal_old), "{ me { username } }").await;
+
+    let claimant = room.token("claimant");
+    {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        users::disable(&mut conn, "claimant").expect("disable");
+    }
+    let disabled = room.as_user(Some(&claimant), "{ me { username } }").await;
+
+    assert_eq!(code(&demoted), "UNAUTHENTICATED", "{demoted}");
+    assert_eq!(logout["data"]["logout"], true);
+    assert_eq!(after_logout["data"]["me"], Value::Null);
+    assert_eq!(everywhere["data"]["logoutEverywhere"], true);
+    assert_eq!(old_after["data"]["me"], Value::Null);
+    assert_eq!(disabled["data"]["me"], Value::Null);
+}
+
+both_engines!(two_concurrent_edits_of_one_revision_make_one_change);
+async fn two_concurrent_edits_of_one_revision_make_one_change(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let id = room.draft("reporter-a", "並發").await;
+    let editor = room.token("editor");
+    let q = |t: &str| {
+        format!(
+            r#"mutation {{ updateArticle(id: "{id}", expectedRevision: 1, input: {{title: "{t}"}}) {{ revision }} }}"#
+        )
+    };
+
+    let (first, second) = (q("甲"), q("乙"));
+    let (a, b) = tokio::join!(
+        room.as_user(Some(&editor), &first),
+        room.as_user(Some(&editor), &second)
+    );
+
+    let mut codes = [code(&a).to_string(), code(&b).to_string()];
+    codes.sort();
+    assert_eq!(codes, ["CONFLICT", "OK"], "{a} {b}");
+    let loser = if code(&a) == "CONFLICT" { &a } else { &b };
+    assert!(loser["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("revision 2")));
+}
+
+both_engines!(a_scheduled_article_goes_live_at_its_time_even_after_a_restart);
+async fn a_scheduled_article_goes_live_at_its_time_even_after_a_restart(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let id = room.draft("reporter-a", "定時稿件").await;
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let scheduled = room
+        .as_user(
+            Some(&room.token("editor")),
+            &format!(r#"mutation {{ publishArticle(id: "{id}", at: "{at}") {{ status }} }}"#),
+        )
+        .await;
+    let count = "{ articles { totalCount } }";
+
+    let before = room.app.graphql(count).await;
+    // A new server on the same database stands in for a restart.
+    let restarted = TestApp::start(&room.app.db.url, &[("NEWSDESK_JWT_SECRET", SECRET)]).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let after = reqwest::Client::new()
+        .post(format!("{restarted}/graphql"))
+        .json(&json!({ "query": count }))
+        .send()
+        .await
+        .expect("post")
+        .json::<Value>()
+        .await
+        .expect("json");
+
+    assert_eq!(
+        scheduled["data"]["publishArticle"]["status"], "SCHEDULED",
+        "{scheduled}"
+    );
+    assert_eq!(before["data"]["articles"]["totalCount"], 0);
+    assert_eq!(after["data"]["articles"]["totalCount"], 1);
+}
+
+both_engines!(preview_shows_drafts_only_to_those_who_may_read_them);
+async fn preview_shows_drafts_only_to_those_who_may_read_them(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let id = room.draft("reporter-a", "草稿預覽").await;
+    let q = format!(r#"{{ article(id: "{id}", preview: true) {{ title status }} }}"#);
+    let missing = r#"{ article(id: "99999", preview: true) { title status } }"#;
+
+    let owner = room.as_user(Some(&room.token("reporter-a")), &q).await;
+    let editor = room.as_user(Some(&room.token("editor")), &q).await;
+    let other = room.as_user(Some(&room.token("reporter-b")), &q).await;
+    let anonymous = room.as_user(None, &q).await;
+    let other_missing = room.as_user(Some(&room.token("reporter-b")), missing).await;
+
+    assert_eq!(owner["data"]["article"]["status"], "DRAFT");
+    assert_eq!(editor["data"]["article"]["title"], "草稿預覽");
+    assert_eq!(other, other_missing);
+    assert_eq!(anonymous["data"]["article"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_weak_secret_stops_the_server_at_start() {
+    let db = TestDb::new(Engine::Sqlite).expect("sqlite");
+    let out = crate::helpers::newsdesk_with(
+        &db.url,
+        &["serve"],
+        &[("NEWSDESK_JWT_SECRET", "sixteen-bytes!!!")],
+    );
+
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NEWSDESK_JWT_SECRET"));
+}
+
+#[tokio::test]
+async fn login_gives_a_working_token_and_throttles_guessing() {
+    let Some(room) = Newsroom::open(Engine::Sqlite).await else {
+        return;
+    };
+    {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        let hash = newsdesk::auth::passwords::hash("correct horse battery").expect("hash");
+        users::create(&mut conn, "writer", Role::Reporter, Some(&hash)).expect("user");
+    }
+    let login = |p: &str| {
+        format!(
+            r#"mutation {{ login(username: "writer", password: "{p}") {{ token user {{ role }} }} }}"#
+        )
+    };
+
+    let ok = room.as_user(None, &login("correct horse battery")).await;
+    let token = ok["data"]["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let me = room.as_user(Some(&token), "{ me { username role } }").await;
+    let mut last = Value::Null;
+    for _ in 0..6 {
+        last = room.as_user(None, &login("wrong")).await;
+    }
+    let locked_out = room.as_user(None, &login("correct horse battery")).await;
+
+    assert_eq!(
+        me["data"]["me"],
+        json!({ "username": "writer", "role": "REPORTER" })
+    );
+    assert_eq!(code(&last), "TOO_MANY_REQUESTS");
+    assert_eq!(code(&locked_out), "TOO_MANY_REQUESTS");
+}
