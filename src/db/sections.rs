@@ -66,6 +66,15 @@ pub fn create(conn: &mut AnyConnection, new: &NewSection<'_>) -> Result<i32, App
         .map(|s| s.to_string())
         .unwrap_or_else(|| "section".into());
     let slug = unique_slug(conn, &base)?;
+    create_with_slug(conn, new, &slug)
+}
+
+/// Creates a section with exactly this slug.
+pub fn create_with_slug(
+    conn: &mut AnyConnection,
+    new: &NewSection<'_>,
+    slug: &str,
+) -> Result<i32, AppError> {
     let now = super::now();
     Ok(diesel::insert_into(sections::table)
         .values((
@@ -89,4 +98,58 @@ fn unique_slug(conn: &mut AnyConnection, base: &str) -> Result<String, AppError>
         .select(sections::slug)
         .load(conn)?;
     Ok(crate::domain::first_free(&candidates, &taken))
+}
+
+pub fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<SectionRow>, AppError> {
+    Ok(sections::table
+        .filter(sections::slug.eq(slug))
+        .select(SectionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn by_id(conn: &mut AnyConnection, id: i32) -> Result<SectionRow, AppError> {
+    Ok(sections::table
+        .find(id)
+        .select(SectionRow::as_select())
+        .first(conn)?)
+}
+
+/// Writes every editable field of `row`.
+pub fn save(conn: &mut AnyConnection, row: &SectionRow) -> Result<(), AppError> {
+    diesel::update(sections::table.find(row.id))
+        .set((
+            sections::slug.eq(&row.slug),
+            sections::name.eq(&row.name),
+            sections::parent_id.eq(row.parent_id),
+            sections::kind.eq(&row.kind),
+            sections::position.eq(row.position),
+            sections::in_navigation.eq(row.in_navigation),
+            sections::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes a section that holds no articles and no subsections.
+pub fn delete_empty(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> {
+    use super::schema::{articles, recommendation_lists};
+    let articles: i64 = articles::table
+        .filter(articles::section_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    let children: i64 = sections::table
+        .filter(sections::parent_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if articles > 0 || children > 0 {
+        return Err(AppError::Conflict(format!(
+            "the section still holds {articles} article(s) and {children} subsection(s)"
+        )));
+    }
+    diesel::update(recommendation_lists::table.filter(recommendation_lists::section_id.eq(id)))
+        .set(recommendation_lists::section_id.eq(None::<i32>))
+        .execute(conn)?;
+    diesel::delete(sections::table.find(id)).execute(conn)?;
+    Ok(())
 }

@@ -43,3 +43,24 @@ pub fn by_ids(conn: &mut AnyConnection, ids: &[i32]) -> Result<Vec<SourceRow>, A
         .select(SourceRow::as_select())
         .load(conn)?)
 }
+
+/// Creates the source or updates its `owned` flag and URL; returns it.
+pub fn upsert(
+    conn: &mut AnyConnection,
+    name: &str,
+    owned: bool,
+    url: Option<&str>,
+) -> Result<SourceRow, AppError> {
+    let id = find_or_create(conn, name, owned)?;
+    diesel::update(sources::table.find(id))
+        .set((
+            sources::owned.eq(owned),
+            sources::url.eq(url),
+            sources::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    by_ids(conn, &[id])?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
+}

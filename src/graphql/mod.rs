@@ -6,6 +6,7 @@
 mod articles;
 mod auth;
 mod context;
+mod curation;
 mod editorial;
 mod ids;
 mod limits;
@@ -61,11 +62,16 @@ pub struct QueryRoot(
     notices::NoticeQuery,
     node::NodeQuery,
     auth::AuthQuery,
+    curation::AuditQueryRoot,
 );
 
 /// The root mutation: one part per area.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(auth::AuthMutation, editorial::ArticleMutation);
+pub struct MutationRoot(
+    auth::AuthMutation,
+    editorial::ArticleMutation,
+    curation::CurationMutation,
+);
 
 /// The schema type served at `/graphql`.
 pub type NewsdeskSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

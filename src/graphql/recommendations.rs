@@ -28,37 +28,47 @@ impl RecommendationQuery {
             )))
             .gql();
         }
-        let rc = RequestContext::of(ctx);
-        let script = rc.choose_script(script).await.gql()?;
-        let items = rc
-            .state
-            .db
-            .run(move |conn| recommendations::items(conn, &list))
-            .await
-            .gql()?;
-        let ids: Vec<i32> = items.iter().filter_map(|i| i.article_id).collect();
-        let articles = rc.articles.load_many(ids).await.gql()?;
-        let mut out = Vec::new();
-        for item in items {
-            let article = match item.article_id {
-                None => None,
-                Some(id) => match articles.get(&id) {
-                    Some(row) if row.is_public_at(rc.now) => Some(row.clone()),
-                    // A hidden or missing article takes its item with it.
-                    _ => continue,
-                },
-            };
-            out.push(Recommendation {
-                item,
-                article: article.map(|row| Article::new(row, script)),
-                script,
-            });
-            if out.len() >= first as usize {
-                break;
-            }
-        }
-        Ok(out)
+        let script = RequestContext::of(ctx).choose_script(script).await.gql()?;
+        list_items(ctx, list, first, script).await
     }
+}
+
+/// The public items of a list: items whose article is not public are left out.
+pub async fn list_items(
+    ctx: &Context<'_>,
+    list: String,
+    first: i32,
+    script: Script,
+) -> Result<Vec<Recommendation>> {
+    let rc = RequestContext::of(ctx);
+    let items = rc
+        .state
+        .db
+        .run(move |conn| recommendations::items(conn, &list))
+        .await
+        .gql()?;
+    let ids: Vec<i32> = items.iter().filter_map(|i| i.article_id).collect();
+    let articles = rc.articles.load_many(ids).await.gql()?;
+    let mut out = Vec::new();
+    for item in items {
+        let article = match item.article_id {
+            None => None,
+            Some(id) => match articles.get(&id) {
+                Some(row) if row.is_public_at(rc.now) => Some(row.clone()),
+                // A hidden or missing article takes its item with it.
+                _ => continue,
+            },
+        };
+        out.push(Recommendation {
+            item,
+            article: article.map(|row| Article::new(row, script)),
+            script,
+        });
+        if out.len() >= first as usize {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// One entry of a curated list: an article, or a bare headline with a link.

@@ -38,6 +38,10 @@ pub struct Site {
 }
 
 impl Site {
+    pub fn new(row: Arc<SiteRow>, script: Script) -> Self {
+        Site { row, script }
+    }
+
     async fn text(&self, ctx: &Context<'_>, value: &str) -> Result<String> {
         RequestContext::of(ctx)
             .site_text(value, self.script)

@@ -566,3 +566,130 @@ async fn login_gives_a_working_token_and_throttles_guessing() {
     assert_eq!(code(&last), "TOO_MANY_REQUESTS");
     assert_eq!(code(&locked_out), "TOO_MANY_REQUESTS");
 }
+
+both_engines!(curation_mutations_obey_the_role_table);
+async fn curation_mutations_obey_the_role_table(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let admin = room.token("admin");
+    let cases: Vec<(&str, &[&str])> = vec![
+        (
+            r#"mutation { createSection(input: {name: "新欄目WHO"}) { slug } }"#,
+            &["editor", "admin"],
+        ),
+        (
+            r#"mutation { updateSection(slug: "lin-yi", input: {position: 3}) { position } }"#,
+            &["editor", "admin"],
+        ),
+        (
+            r#"mutation { moveSection(slug: "lin-yi", parent: null) { slug } }"#,
+            &["editor", "admin"],
+        ),
+        (
+            r#"mutation { deleteSection(slug: "empty-WHO") }"#,
+            &["editor", "admin"],
+        ),
+        (
+            r#"mutation { upsertSource(name: "來源WHO", owned: false) { name owned } }"#,
+            &["editor", "admin"],
+        ),
+        (
+            r#"mutation { upsertContributor(name: "作者WHO") { name } }"#,
+            &["editor", "admin"],
+        ),
+        (
+            r#"mutation { setRecommendationList(name: "home", items: [{headline: "WHO", url: "https://x.test/WHO"}]) { headline } }"#,
+            &["editor", "admin"],
+        ),
+        (
+            r#"mutation { updateSiteSettings(input: {postcode: "250014"}) { postcode } }"#,
+            &["admin"],
+        ),
+        (
+            r#"mutation { upsertCopyrightNotice(input: {kind: ORIGINAL, text: "條款WHO"}) { kind } }"#,
+            &["legal", "admin"],
+        ),
+        (r#"{ auditEvents(first: 5) { action } }"#, &["admin"]),
+    ];
+    for (template, allowed) in cases {
+        for who in WHO {
+            let query = template.replace("WHO", who);
+            if query.contains("deleteSection") {
+                let made = room
+                    .as_user(Some(&admin), &format!(r#"mutation {{ createSection(input: {{name: "空{who}", slug: "empty-{who}"}}) {{ slug }} }}"#))
+                    .await;
+                assert_eq!(code(&made), "OK", "{made}");
+            }
+            let token = (who != "anonymous").then(|| room.token(who));
+            let before = room.app.db.row_counts();
+
+            let body = room.as_user(token.as_deref(), &query).await;
+
+            let want = if allowed.contains(&who) {
+                "OK"
+            } else if who == "anonymous" {
+                "UNAUTHENTICATED"
+            } else {
+                "FORBIDDEN"
+            };
+            assert_eq!(code(&body), want, "{query} as {who}: {body}");
+            if want != "OK" {
+                assert_eq!(
+                    room.app.db.row_counts(),
+                    before,
+                    "{query} as {who} wrote something"
+                );
+            }
+        }
+    }
+}
+
+both_engines!(every_write_leaves_an_audit_event);
+async fn every_write_leaves_an_audit_event(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let id = room.draft("reporter-a", "審計").await;
+    room.as_user(
+        Some(&room.token("editor")),
+        &format!(r#"mutation {{ publishArticle(id: "{id}") {{ revision }} }}"#),
+    )
+    .await;
+    let refused = room
+        .as_user(
+            Some(&room.token("reporter-b")),
+            &format!(r#"mutation {{ deleteArticle(id: "{id}") {{ revision }} }}"#),
+        )
+        .await;
+
+    let log = room
+        .as_user(
+            Some(&room.token("admin")),
+            &format!(r#"{{ auditEvents(filter: {{targetType: "article", targetId: {id}}}) {{ action actorRole revisionBefore revisionAfter requestId }} }}"#),
+        )
+        .await;
+
+    assert_eq!(code(&refused), "FORBIDDEN");
+    assert_eq!(
+        log["data"]["auditEvents"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| (
+                e["action"].as_str().unwrap_or(""),
+                e["actorRole"].as_str().unwrap_or(""),
+                e["revisionBefore"].as_i64(),
+                e["revisionAfter"].as_i64()
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            ("article.publish", "editor", Some(1), Some(2)),
+            ("article.create", "reporter", None, Some(1))
+        ],
+        "{log}"
+    );
+    assert!(log["data"]["auditEvents"][0]["requestId"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+}

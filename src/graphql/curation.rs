@@ -1,0 +1,725 @@
+//! Curation and settings: sections, sources, contributors, recommendation
+//! lists, site settings, copyright notices, and the audit log. Every write
+//! is one transaction with its audit event.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, FixedOffset};
+use diesel::Connection;
+
+use super::articles::{database_id, Source, MAX_PAGE};
+use super::context::RequestContext;
+use super::notices::CopyrightNotice;
+use super::recommendations::Recommendation;
+use super::script::Script;
+use super::sections::Section;
+use super::site::Site;
+use crate::auth::policy::Action;
+use crate::db::audit::{self, Actor, AuditQuery, Event};
+use crate::db::recommendations::{self, ItemRow};
+use crate::db::sections::{self, NewSection};
+use crate::db::{self, articles, contributors, notices, site, sources, AnyConnection};
+use crate::domain::{NoticeKind, SectionKind, Slug};
+use crate::error::{AppError, GqlResultExt};
+
+fn record(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: Option<i32>,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action,
+            target_type,
+            target_id,
+            revision_before: None,
+            revision_after: None,
+            details,
+        },
+    )
+}
+
+fn name(value: &str, field: &str, max: usize) -> Result<String, AppError> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 || n > max {
+        return Err(AppError::BadInput(format!(
+            "{field}: must be 1-{max} characters"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+fn slug(value: &str) -> Result<String, AppError> {
+    Slug::parse(value)
+        .map(|s| s.to_string())
+        .map_err(|e| AppError::BadInput(format!("slug: {e}")))
+}
+
+fn section_by_slug(
+    conn: &mut AnyConnection,
+    value: &str,
+    field: &str,
+) -> Result<sections::SectionRow, AppError> {
+    sections::by_slug(conn, value)?
+        .ok_or_else(|| AppError::BadInput(format!("{field}: no section with slug {value:?}")))
+}
+
+/// A new section.
+#[derive(Debug, InputObject)]
+pub struct CreateSectionInput {
+    /// Display name, 1-50 characters.
+    pub name: String,
+    /// URL slug; pinyin of the name when absent.
+    pub slug: Option<String>,
+    /// Slug of the parent section; top level when absent.
+    pub parent: Option<String>,
+    /// Topic or region.
+    #[graphql(default_with = "SectionKind::Topic")]
+    pub kind: SectionKind,
+    /// Whether it shows in the navigation line.
+    #[graphql(default = false)]
+    pub in_navigation: bool,
+    /// Order among its siblings.
+    #[graphql(default = 0)]
+    pub position: i32,
+}
+
+/// Changes to a section; absent fields stay.
+#[derive(Debug, InputObject)]
+pub struct UpdateSectionInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub kind: Option<SectionKind>,
+    pub in_navigation: Option<bool>,
+    pub position: Option<i32>,
+}
+
+/// One entry of a curated list: an article (its title is the default
+/// headline) or a bare headline with a link.
+#[derive(Debug, InputObject)]
+pub struct RecommendationInput {
+    /// The article (global or database id).
+    pub article: Option<ID>,
+    /// The headline to show; required without an article.
+    pub headline: Option<String>,
+    /// The link; required without an article.
+    pub url: Option<String>,
+}
+
+/// The site's footer facts; absent fields stay.
+#[derive(Debug, InputObject)]
+pub struct SiteSettingsInput {
+    pub name: Option<String>,
+    pub copyright_holder: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub email: Option<String>,
+    pub icp_filing: Option<String>,
+    pub news_service_filing: Option<String>,
+    pub complaint_phone: Option<String>,
+    pub complaint_email: Option<String>,
+    /// IANA time zone name, e.g. Asia/Shanghai.
+    pub time_zone: Option<String>,
+}
+
+/// A new version of a copyright notice template.
+#[derive(Debug, InputObject)]
+pub struct CopyrightNoticeInput {
+    /// Which template.
+    pub kind: NoticeKind,
+    /// Its text.
+    pub text: String,
+    /// For REMOVAL: days after publication within which requests are expected.
+    pub removal_window_days: Option<i32>,
+    /// When it takes effect; now when absent.
+    pub effective_from: Option<DateTime<FixedOffset>>,
+}
+
+/// A contributor (a person credited in bylines).
+#[derive(SimpleObject)]
+pub struct Contributor {
+    /// The numeric id.
+    pub database_id: i32,
+    /// The name.
+    pub name: String,
+}
+
+#[derive(Default)]
+pub struct CurationMutation;
+
+#[Object]
+impl CurationMutation {
+    /// Creates a section (editors, admins).
+    async fn create_section(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSectionInput,
+    ) -> Result<Section> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
+        let actor = rc.actor(&staff);
+        let name = name(&input.name, "name", 50).gql()?;
+        let wanted = input.slug.as_deref().map(slug).transpose().gql()?;
+        let row = rc
+            .state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let parent_id = match &input.parent {
+                        Some(p) => Some(section_by_slug(conn, p, "parent")?.id),
+                        None => None,
+                    };
+                    let new = NewSection {
+                        name: &name,
+                        parent_id,
+                        kind: input.kind,
+                        position: input.position,
+                        in_navigation: input.in_navigation,
+                    };
+                    let id = match &wanted {
+                        Some(s) if sections::by_slug(conn, s)?.is_some() => {
+                            return Err(AppError::BadInput(format!("slug: {s:?} is already used")))
+                        }
+                        Some(s) => sections::create_with_slug(conn, &new, s)?,
+                        None => sections::create(conn, &new)?,
+                    };
+                    record(
+                        conn,
+                        &actor,
+                        "section.create",
+                        "section",
+                        Some(id),
+                        serde_json::json!({ "name": name }),
+                    )?;
+                    sections::by_id(conn, id)
+                })
+            })
+            .await
+            .map_err(unique_name)
+            .gql()?;
+        Ok(Section::new(Arc::new(row), Script::Original))
+    }
+
+    /// Changes a section's name, slug, kind or place in the navigation (editors, admins).
+    async fn update_section(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        input: UpdateSectionInput,
+    ) -> Result<Section> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
+        let actor = rc.actor(&staff);
+        let new_name = input
+            .name
+            .as_deref()
+            .map(|n| name(n, "name", 50))
+            .transpose()
+            .gql()?;
+        let new_slug = input.slug.as_deref().map(self::slug).transpose().gql()?;
+        let row = rc
+            .state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let mut row = section_by_slug(conn, &slug, "slug")?;
+                    if let Some(s) = new_slug {
+                        if s != row.slug && sections::by_slug(conn, &s)?.is_some() {
+                            return Err(AppError::BadInput(format!("slug: {s:?} is already used")));
+                        }
+                        row.slug = s;
+                    }
+                    if let Some(n) = new_name {
+                        row.name = n;
+                    }
+                    if let Some(k) = input.kind {
+                        row.kind = k.as_str().into();
+                    }
+                    if let Some(v) = input.in_navigation {
+                        row.in_navigation = v;
+                    }
+                    if let Some(p) = input.position {
+                        row.position = p;
+                    }
+                    sections::save(conn, &row)?;
+                    record(
+                        conn,
+                        &actor,
+                        "section.update",
+                        "section",
+                        Some(row.id),
+                        serde_json::json!({ "slug": row.slug }),
+                    )?;
+                    Ok(row)
+                })
+            })
+            .await
+            .map_err(unique_name)
+            .gql()?;
+        Ok(Section::new(Arc::new(row), Script::Original))
+    }
+
+    /// Moves a section under another (or to the top when `parent` is null) (editors, admins).
+    async fn move_section(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        parent: Option<String>,
+        position: Option<i32>,
+    ) -> Result<Section> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
+        let actor = rc.actor(&staff);
+        let row = rc
+            .state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let mut row = section_by_slug(conn, &slug, "slug")?;
+                    let parent_id = match &parent {
+                        Some(p) => {
+                            let target = section_by_slug(conn, p, "parent")?;
+                            // Walk up from the new parent: meeting the section itself would make a cycle.
+                            let mut cursor = Some(target.id);
+                            while let Some(id) = cursor {
+                                if id == row.id {
+                                    return Err(AppError::BadInput(
+                                        "parent: a section cannot move below itself".into(),
+                                    ));
+                                }
+                                cursor = sections::by_id(conn, id)?.parent_id;
+                            }
+                            Some(target.id)
+                        }
+                        None => None,
+                    };
+                    row.parent_id = parent_id;
+                    if let Some(p) = position {
+                        row.position = p;
+                    }
+                    sections::save(conn, &row)?;
+                    record(
+                        conn,
+                        &actor,
+                        "section.move",
+                        "section",
+                        Some(row.id),
+                        serde_json::json!({ "parent": parent }),
+                    )?;
+                    Ok(row)
+                })
+            })
+            .await
+            .map_err(unique_name)
+            .gql()?;
+        Ok(Section::new(Arc::new(row), Script::Original))
+    }
+
+    /// Deletes a section; refused while it holds articles or subsections (editors, admins).
+    async fn delete_section(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
+        let actor = rc.actor(&staff);
+        rc.state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let row = section_by_slug(conn, &slug, "slug")?;
+                    sections::delete_empty(conn, row.id)?;
+                    record(
+                        conn,
+                        &actor,
+                        "section.delete",
+                        "section",
+                        Some(row.id),
+                        serde_json::json!({ "slug": slug }),
+                    )
+                })
+            })
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Creates or updates a source; `owned` marks the site's own outlets,
+    /// whose articles are original work (editors, admins).
+    async fn upsert_source(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        owned: bool,
+        url: Option<String>,
+    ) -> Result<Source> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
+        let actor = rc.actor(&staff);
+        let name = self::name(&name, "name", 100).gql()?;
+        let row = rc
+            .state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let row = sources::upsert(conn, &name, owned, url.as_deref())?;
+                    record(
+                        conn,
+                        &actor,
+                        "source.upsert",
+                        "source",
+                        Some(row.id),
+                        serde_json::json!({ "name": name, "owned": owned }),
+                    )?;
+                    Ok(row)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(Source {
+            name: row.name,
+            owned: row.owned,
+        })
+    }
+
+    /// Creates a contributor when none of that name exists (editors, admins).
+    async fn upsert_contributor(&self, ctx: &Context<'_>, name: String) -> Result<Contributor> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
+        let actor = rc.actor(&staff);
+        let name = self::name(&name, "name", 50).gql()?;
+        let shown = name.clone();
+        let id = rc
+            .state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let id = contributors::find_or_create(conn, &name)?;
+                    record(
+                        conn,
+                        &actor,
+                        "contributor.upsert",
+                        "contributor",
+                        Some(id),
+                        serde_json::json!({ "name": name }),
+                    )?;
+                    Ok(id)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(Contributor {
+            database_id: id,
+            name: shown,
+        })
+    }
+
+    /// Replaces a curated list's items, in order (editors, admins).
+    async fn set_recommendation_list(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        items: Vec<RecommendationInput>,
+    ) -> Result<Vec<Recommendation>> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
+        let actor = rc.actor(&staff);
+        let list = self::name(&name, "name", 50).gql()?;
+        if items.len() > MAX_PAGE as usize {
+            return Err(AppError::BadInput(format!("items: at most {MAX_PAGE}"))).gql();
+        }
+        let mut wanted = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let article_id = match &item.article {
+                Some(id) => Some(
+                    database_id(id)
+                        .ok_or_else(|| {
+                            AppError::BadInput(format!("items[{i}].article: not an article id"))
+                        })
+                        .gql()?,
+                ),
+                None => None,
+            };
+            if article_id.is_none() && (item.headline.is_none() || item.url.is_none()) {
+                return Err(AppError::BadInput(format!(
+                    "items[{i}]: give an article, or a headline and a url"
+                )))
+                .gql();
+            }
+            wanted.push((article_id, item.headline, item.url));
+        }
+        let list_name = list.clone();
+        rc.state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let mut rows = Vec::with_capacity(wanted.len());
+                    for (i, (article_id, headline, url)) in wanted.into_iter().enumerate() {
+                        let headline = match (headline, article_id) {
+                            (Some(h), _) => h,
+                            (None, Some(id)) => articles::by_ids(conn, &[id])?
+                                .into_iter()
+                                .next()
+                                .map(|a| a.title)
+                                .ok_or_else(|| {
+                                    AppError::BadInput(format!(
+                                        "items[{i}].article: no such article"
+                                    ))
+                                })?,
+                            (None, None) => String::new(),
+                        };
+                        if article_id.is_some()
+                            && articles::by_ids(conn, &[article_id.unwrap_or_default()])?.is_empty()
+                        {
+                            return Err(AppError::BadInput(format!(
+                                "items[{i}].article: no such article"
+                            )));
+                        }
+                        rows.push(ItemRow {
+                            position: i as i32,
+                            headline,
+                            url,
+                            article_id,
+                        });
+                    }
+                    recommendations::set_list(conn, &list_name, &rows)?;
+                    record(
+                        conn,
+                        &actor,
+                        "recommendations.set",
+                        "recommendation_list",
+                        None,
+                        serde_json::json!({ "name": list_name, "items": rows.len() }),
+                    )
+                })
+            })
+            .await
+            .gql()?;
+        super::recommendations::list_items(ctx, list, MAX_PAGE, Script::Original).await
+    }
+
+    /// Changes the site's footer facts (admins).
+    async fn update_site_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: SiteSettingsInput,
+    ) -> Result<Site> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc
+            .credentials
+            .require_right(Action::ManageSite)
+            .gql()?
+            .clone();
+        let actor = rc.actor(&staff);
+        if let Some(tz) = &input.time_zone {
+            tz.parse::<chrono_tz::Tz>()
+                .map_err(|_| AppError::BadInput(format!("timeZone: unknown time zone {tz:?}")))
+                .gql()?;
+        }
+        let row = rc
+            .state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let mut row = site::load(conn)?;
+                    let set = |field: &mut String, value: Option<String>| {
+                        if let Some(v) = value {
+                            *field = v.trim().to_string();
+                        }
+                    };
+                    set(&mut row.name, input.name);
+                    set(&mut row.copyright_holder, input.copyright_holder);
+                    set(&mut row.address, input.address);
+                    set(&mut row.postcode, input.postcode);
+                    set(&mut row.email, input.email);
+                    set(&mut row.icp_filing, input.icp_filing);
+                    set(&mut row.news_service_filing, input.news_service_filing);
+                    set(&mut row.complaint_phone, input.complaint_phone);
+                    set(&mut row.complaint_email, input.complaint_email);
+                    set(&mut row.time_zone, input.time_zone);
+                    row.updated_at = db::now();
+                    site::save(conn, &row)?;
+                    record(
+                        conn,
+                        &actor,
+                        "site.update",
+                        "site",
+                        Some(1),
+                        serde_json::json!({}),
+                    )?;
+                    Ok(row)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(Site::new(Arc::new(row), Script::Original))
+    }
+
+    /// Adds a version of a copyright notice template (legal, admins).
+    async fn upsert_copyright_notice(
+        &self,
+        ctx: &Context<'_>,
+        input: CopyrightNoticeInput,
+    ) -> Result<CopyrightNotice> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc
+            .credentials
+            .require_right(Action::ManageNotices)
+            .gql()?
+            .clone();
+        let actor = rc.actor(&staff);
+        let text = input.text.trim().to_string();
+        if text.is_empty() || text.chars().count() > 5000 {
+            return Err(AppError::BadInput("text: must be 1-5000 characters".into())).gql();
+        }
+        if input
+            .removal_window_days
+            .is_some_and(|d| !(1..=3650).contains(&d))
+        {
+            return Err(AppError::BadInput(
+                "removalWindowDays: must be 1-3650".into(),
+            ))
+            .gql();
+        }
+        let from = input
+            .effective_from
+            .map(|t| db::to_db_time(t.to_utc()))
+            .unwrap_or(rc.now);
+        let kind = input.kind;
+        let window = input.removal_window_days;
+        let all = rc
+            .state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    notices::add_version(conn, kind, &text, window, from)?;
+                    record(
+                        conn,
+                        &actor,
+                        "notice.upsert",
+                        "copyright_notice",
+                        None,
+                        serde_json::json!({ "kind": kind.as_str() }),
+                    )?;
+                    notices::all(conn)
+                })
+            })
+            .await
+            .gql()?;
+        let template = notices::in_force(&all, kind, from).cloned();
+        let removal = notices::in_force(&all, NoticeKind::Removal, from).cloned();
+        Ok(CopyrightNotice::new(
+            kind,
+            template,
+            removal,
+            Script::Original,
+        ))
+    }
+}
+
+/// A unique-constraint failure on a section name is the caller's to fix.
+fn unique_name(e: AppError) -> AppError {
+    match e {
+        AppError::Internal(d) if d.contains("UNIQUE") || d.contains("unique") => {
+            AppError::BadInput("name: a section of that name already exists there".into())
+        }
+        other => other,
+    }
+}
+
+/// One entry of the audit log.
+#[derive(SimpleObject)]
+pub struct AuditEvent {
+    /// Opaque cursor; pass it as `after`.
+    pub cursor: String,
+    /// Numeric id of the acting account (null for the importer).
+    pub actor_user_id: Option<i32>,
+    /// The actor's role at the time.
+    pub actor_role: String,
+    /// What was done (`article.publish` …).
+    pub action: String,
+    /// Kind of object.
+    pub target_type: String,
+    /// The object's numeric id.
+    pub target_id: Option<i32>,
+    pub revision_before: Option<i32>,
+    pub revision_after: Option<i32>,
+    /// The request that did it.
+    pub request_id: Option<String>,
+    /// When.
+    pub created_at: DateTime<FixedOffset>,
+}
+
+/// Narrows the audit log.
+#[derive(Debug, Default, InputObject)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<i32>,
+    pub actor_user_id: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct AuditQueryRoot;
+
+#[Object]
+impl AuditQueryRoot {
+    /// The audit log, newest first (admins).
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<Vec<AuditEvent>> {
+        let rc = RequestContext::of(ctx);
+        rc.credentials.require_right(Action::ReadAudit).gql()?;
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(AppError::BadInput(format!(
+                "first: must be between 0 and {MAX_PAGE}"
+            )))
+            .gql();
+        }
+        let before_id = after
+            .map(|c| {
+                c.parse::<i32>()
+                    .map_err(|_| AppError::BadInput("after: not a cursor from this API".into()))
+            })
+            .transpose()
+            .gql()?;
+        let filter = filter.unwrap_or_default();
+        let q = AuditQuery {
+            action: filter.action,
+            target_type: filter.target_type,
+            target_id: filter.target_id,
+            actor_user_id: filter.actor_user_id,
+            before_id,
+        };
+        let rows = rc
+            .state
+            .db
+            .run(move |conn| audit::list(conn, &q, first as i64))
+            .await
+            .gql()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(AuditEvent {
+                cursor: r.id.to_string(),
+                actor_user_id: r.actor_user_id,
+                actor_role: r.actor_role,
+                action: r.action,
+                target_type: r.target_type,
+                target_id: r.target_id,
+                revision_before: r.revision_before,
+                revision_after: r.revision_after,
+                request_id: r.request_id,
+                created_at: rc.local_time(r.created_at).await.gql()?,
+            });
+        }
+        Ok(out)
+    }
+}
