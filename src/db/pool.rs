@@ -180,6 +180,10 @@ pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     url: DatabaseUrl,
     statements: Arc<StatementCounter>,
+    /// SQLite has one writer at a time, and a transaction that reads before
+    /// it writes fails with "database is locked" (not waiting) when another
+    /// writer commits in between. Writers of this process queue here instead.
+    sqlite_writer: Arc<std::sync::Mutex<()>>,
 }
 
 impl Database {
@@ -202,6 +206,7 @@ impl Database {
             pool,
             url,
             statements,
+            sqlite_writer: Arc::new(std::sync::Mutex::new(())),
         }
     }
 
@@ -230,6 +235,31 @@ impl Database {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Like [`Database::run`], for work that writes: on SQLite, writers of
+    /// this process take turns.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let lock = match self.url {
+            DatabaseUrl::Sqlite(_) => Some(self.sqlite_writer.clone()),
+            DatabaseUrl::Postgres(_) => None,
+        };
+        tokio::task::spawn_blocking(move || {
+            let _turn = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;

@@ -124,7 +124,7 @@ impl AuthMutation {
             .unwrap_or_else(db::now);
         rc.state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
                     users::revoke_token(conn, &staff.jti, expires)?;
                     audit::record(
@@ -153,7 +153,7 @@ impl AuthMutation {
         let actor = rc.actor(&staff);
         rc.state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
                     users::revoke_all_tokens(conn, staff.user_id)?;
                     audit::record(

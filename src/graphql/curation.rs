@@ -170,7 +170,7 @@ impl CurationMutation {
         let row = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let parent_id = match &input.parent {
                         Some(p) => Some(section_by_slug(conn, p, "parent")?.id),
@@ -227,7 +227,7 @@ impl CurationMutation {
         let row = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let mut row = section_by_slug(conn, &slug, "slug")?;
                     if let Some(s) = new_slug {
@@ -280,7 +280,7 @@ impl CurationMutation {
         let row = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let mut row = section_by_slug(conn, &slug, "slug")?;
                     let parent_id = match &parent {
@@ -329,7 +329,7 @@ impl CurationMutation {
         let actor = rc.actor(&staff);
         rc.state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let row = section_by_slug(conn, &slug, "slug")?;
                     sections::delete_empty(conn, row.id)?;
@@ -364,7 +364,7 @@ impl CurationMutation {
         let row = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let row = sources::upsert(conn, &name, owned, url.as_deref())?;
                     record(
@@ -396,7 +396,7 @@ impl CurationMutation {
         let id = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let id = contributors::find_or_create(conn, &name)?;
                     record(
@@ -455,7 +455,7 @@ impl CurationMutation {
         let list_name = list.clone();
         rc.state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let mut rows = Vec::with_capacity(wanted.len());
                     for (i, (article_id, headline, url)) in wanted.into_iter().enumerate() {
@@ -523,7 +523,7 @@ impl CurationMutation {
         let row = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     let mut row = site::load(conn)?;
                     let set = |field: &mut String, value: Option<String>| {
@@ -594,7 +594,7 @@ impl CurationMutation {
         let all = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 conn.transaction(|conn| {
                     notices::add_version(conn, kind, &text, window, from)?;
                     record(

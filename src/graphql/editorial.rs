@@ -236,7 +236,7 @@ impl ArticleMutation {
         let row = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 article_writes::change(
                     conn,
                     id,
@@ -286,7 +286,7 @@ impl ArticleMutation {
         let row = rc
             .state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 let section_id = section_id(conn, &input.section)?;
                 let source_id = input
                     .source
