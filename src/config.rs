@@ -33,6 +33,8 @@ pub struct QueryLimits {
     pub max_directives: usize,
     pub max_query_chars: usize,
     pub max_body_bytes: usize,
+    /// Body limit for requests that carry credentials (editors send whole articles).
+    pub max_editorial_body_bytes: usize,
 }
 
 /// Everything the service reads from its environment.
@@ -182,6 +184,11 @@ impl Config {
                     "NEWSDESK_MAX_BODY_BYTES",
                     get("NEWSDESK_MAX_BODY_BYTES"),
                     Some(65_536),
+                )?,
+                max_editorial_body_bytes: parse_or(
+                    "NEWSDESK_MAX_EDITORIAL_BODY_BYTES",
+                    get("NEWSDESK_MAX_EDITORIAL_BODY_BYTES"),
+                    Some(1_048_576),
                 )?,
             },
             shutdown_timeout: Duration::from_secs(parse_or(

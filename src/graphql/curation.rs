@@ -322,12 +322,14 @@ impl CurationMutation {
         Ok(Section::new(Arc::new(row), Script::Original))
     }
 
-    /// Deletes a section; refused while it holds articles or subsections (editors, admins).
-    async fn delete_section(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
+    /// Deletes a section and returns it as it was; refused while it holds
+    /// articles or subsections (editors, admins).
+    async fn delete_section(&self, ctx: &Context<'_>, slug: String) -> Result<Section> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
         let actor = rc.actor(&staff);
-        rc.state
+        let row = rc
+            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -340,12 +342,13 @@ impl CurationMutation {
                         "section",
                         Some(row.id),
                         serde_json::json!({ "slug": slug }),
-                    )
+                    )?;
+                    Ok(row)
                 })
             })
             .await
             .gql()?;
-        Ok(true)
+        Ok(Section::new(Arc::new(row), Script::Original))
     }
 
     /// Creates or updates a source; `owned` marks the site's own outlets,

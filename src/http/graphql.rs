@@ -68,7 +68,12 @@ async fn post(
             "send the request as application/json",
         );
     }
-    let limit = state.config.limits.max_body_bytes;
+    // Anonymous callers only read; writers send whole articles.
+    let limit = if req.headers().contains_key(header::AUTHORIZATION) {
+        state.config.limits.max_editorial_body_bytes
+    } else {
+        state.config.limits.max_body_bytes
+    };
     let bytes = match read_limited(body, limit).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {

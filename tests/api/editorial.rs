@@ -587,7 +587,7 @@ async fn curation_mutations_obey_the_role_table(engine: Engine) {
             &["editor", "admin"],
         ),
         (
-            r#"mutation { deleteSection(slug: "empty-WHO") }"#,
+            r#"mutation { deleteSection(slug: "empty-WHO") { slug } }"#,
             &["editor", "admin"],
         ),
         (
@@ -692,4 +692,259 @@ async fn every_write_leaves_an_audit_event(engine: Engine) {
     assert!(log["data"]["auditEvents"][0]["requestId"]
         .as_str()
         .is_some_and(|r| !r.is_empty()));
+}
+
+both_engines!(bad_input_is_refused_field_by_field);
+async fn bad_input_is_refused_field_by_field(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let editor = room.token("editor");
+    let cases = [
+        (json!({ "title": "", "section": "lin-yi" }), "title"),
+        (
+            json!({ "title": "長".repeat(201), "section": "lin-yi" }),
+            "title",
+        ),
+        (
+            json!({ "title": "t", "summary": "摘".repeat(501), "section": "lin-yi" }),
+            "summary",
+        ),
+        (
+            json!({ "title": "t", "paragraphs": ["字".repeat(70_000)], "section": "lin-yi" }),
+            "paragraphs",
+        ),
+        (
+            json!({ "title": "t", "section": "no-such-section" }),
+            "section",
+        ),
+        (
+            json!({ "title": "t", "section": "lin-yi", "source": "無名報" }),
+            "source",
+        ),
+        (
+            json!({ "title": "t", "section": "lin-yi", "slug": "Not A Slug" }),
+            "slug",
+        ),
+        (
+            json!({ "title": "t", "section": "lin-yi", "paragraphs": ["a"], "bodyHtml": "<p>b</p>" }),
+            "bodyHtml",
+        ),
+    ];
+    let bearer = format!("Bearer {editor}");
+    let before = room.app.db.row_counts();
+    for (input, field) in cases {
+        let (_, body) = room
+            .app
+            .graphql_with(
+                "mutation($input: CreateArticleInput!) { createArticle(input: $input) { databaseId } }",
+                json!({ "input": input }),
+                &[("authorization", &bearer)],
+            )
+            .await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{field}: {body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(field)),
+            "{field}: {body}"
+        );
+    }
+    // Fields a role may not set are not part of the input at all: refused, not ignored.
+    let mass = room
+        .as_user(
+            Some(&room.token("reporter-a")),
+            r#"mutation { createArticle(input: {title: "t", section: "lin-yi", status: PUBLISHED}) { databaseId } }"#,
+        )
+        .await;
+    assert_eq!(code(&mass), "GRAPHQL_VALIDATION_FAILED", "{mass}");
+    assert_eq!(room.app.db.row_counts(), before);
+}
+
+both_engines!(html_is_sanitised_and_old_slugs_keep_working);
+async fn html_is_sanitised_and_old_slugs_keep_working(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let editor = room.token("editor");
+    let created = room
+        .as_user(
+            Some(&editor),
+            r#"mutation { createArticle(input: {title: "HTML稿", section: "lin-yi", slug: "html-story",
+                bodyHtml: "<p onclick=\"steal()\">正文<script>alert(1)</script><a href=\"javascript:alert(1)\">鏈接</a></p>"}) {
+                databaseId } }"#,
+        )
+        .await;
+    let id = created["data"]["createArticle"]["databaseId"]
+        .as_i64()
+        .expect("id");
+    room.as_user(
+        Some(&editor),
+        &format!(r#"mutation {{ publishArticle(id: "{id}") {{ revision }} }}"#),
+    )
+    .await;
+    let renamed = room
+        .as_user(
+            Some(&editor),
+            &format!(r#"mutation {{ updateArticle(id: "{id}", expectedRevision: 2, input: {{slug: "html-story-2"}}) {{ slug }} }}"#),
+        )
+        .await;
+
+    let by_old = room
+        .app
+        .graphql(r#"{ article(slug: "html-story") { databaseId slug bodyText } }"#)
+        .await;
+
+    assert_eq!(
+        renamed["data"]["updateArticle"]["slug"], "html-story-2",
+        "{renamed}"
+    );
+    assert_eq!(by_old["data"]["article"]["databaseId"], id);
+    assert_eq!(by_old["data"]["article"]["slug"], "html-story-2");
+    let body = by_old["data"]["article"]["bodyText"].as_str().unwrap_or("");
+    assert!(body.contains("正文"), "{body}");
+    for bad in ["<script", "onclick", "javascript:"] {
+        assert!(!body.contains(bad), "{bad} survived: {body}");
+    }
+}
+
+#[tokio::test]
+async fn public_key_tokens_work_and_resist_key_confusion() {
+    let dir = tempfile::tempdir().expect("dir");
+    let private = dir.path().join("ed.pem");
+    let public = dir.path().join("ed.pub.pem");
+    let ok = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&private)
+        .status()
+        .expect("openssl")
+        .success()
+        && std::process::Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&private)
+            .arg("-out")
+            .arg(&public)
+            .status()
+            .expect("openssl")
+            .success();
+    assert!(ok, "openssl could not make a key pair");
+    let db = TestDb::new(Engine::Sqlite).expect("sqlite");
+    let public_path = public.to_str().expect("path").to_string();
+    let address = TestApp::start(
+        &db.url,
+        &[
+            ("NEWSDESK_JWT_ALGORITHM", "EdDSA"),
+            ("NEWSDESK_JWT_PUBLIC_KEY", &public_path),
+        ],
+    )
+    .await;
+    {
+        let database = db.database();
+        let mut conn = database.get().expect("connection");
+        users::create(&mut conn, "editor", Role::Editor, None).expect("user");
+    }
+    let now = chrono::Utc::now().timestamp();
+    let c = json!({ "sub": "editor", "role": "editor", "iat": now, "exp": now + 600,
+        "iss": "newsdesk", "aud": "newsdesk-editorial", "jti": "k1" });
+    let signing = EncodingKey::from_ed_pem(&std::fs::read(&private).expect("pem")).expect("key");
+    let good = encode(&Header::new(Algorithm::EdDSA), &c, &signing).expect("sign");
+    let confused = forge(
+        json!({ "alg": "HS256" }),
+        c.clone(),
+        &std::fs::read(&public).expect("pem"),
+    );
+    let me = |token: String| {
+        let address = address.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{address}/graphql"))
+                .bearer_auth(token)
+                .json(&json!({ "query": "{ me { username } }" }))
+                .send()
+                .await
+                .expect("post")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+
+    assert_eq!(me(good).await["data"]["me"]["username"], "editor");
+    assert_eq!(me(confused).await["data"]["me"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_cli_creates_accounts_and_mints_tokens() {
+    let db = TestDb::new(Engine::Sqlite).expect("sqlite");
+    let secret = [("NEWSDESK_JWT_SECRET", SECRET)];
+    let add = |name: &str, role: &str, password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .args(["user", "add", "--username", name, "--role", role])
+            .env("DATABASE_URL", &db.url)
+            .env("NEWSDESK_JWT_SECRET", SECRET)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+
+    let created = add("chief", "EDITOR", "a long enough password");
+    let weak = add("weak", "editor", "short");
+    let bad_role = add("x", "emperor", "a long enough password");
+    let token = crate::helpers::newsdesk_with(
+        &db.url,
+        &[
+            "token", "--sub", "chief", "--role", "Editor", "--ttl", "15m",
+        ],
+        &secret,
+    );
+    let wrong_role = crate::helpers::newsdesk_with(
+        &db.url,
+        &["token", "--sub", "chief", "--role", "admin"],
+        &secret,
+    );
+    let too_long = crate::helpers::newsdesk_with(
+        &db.url,
+        &[
+            "token", "--sub", "chief", "--role", "editor", "--ttl", "13h",
+        ],
+        &secret,
+    );
+
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(!weak.status.success() && String::from_utf8_lossy(&weak.stderr).contains("password"));
+    assert!(
+        !bad_role.status.success() && String::from_utf8_lossy(&bad_role.stderr).contains("role")
+    );
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let minted = String::from_utf8_lossy(&token.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+    let claims = keys().verify(&minted).expect("a valid token");
+    assert_eq!(
+        (claims.sub.as_str(), claims.role.as_str()),
+        ("chief", "editor")
+    );
+    assert_eq!(claims.exp - claims.iat, 900);
+    assert!(!wrong_role.status.success());
+    assert!(!too_long.status.success());
 }

@@ -46,9 +46,12 @@ pub const SEED: &str = concat!(
     "/tests/data/seed/000_a15393c2ad8b6a45.txt"
 );
 
+/// The server tests create their databases on. Loopback needs no TLS, and
+/// TLS connections still open in worker threads when the test process exits
+/// race OpenSSL's exit-time cleanup.
 fn pg_admin_url() -> String {
     std::env::var("DATABASE_URL_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into())
 }
 
 fn skip_pg() -> bool {
@@ -89,9 +92,18 @@ impl TestDb {
                 let name = format!("newsdesk_test_{}", uuid::Uuid::new_v4().simple());
                 conn.batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("create test database");
-                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                let (without_query, query) = admin.split_once('?').unwrap_or((&admin, ""));
+                let base = without_query
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(without_query);
+                let query = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                };
                 Some(TestDb {
-                    url: format!("{base}/{name}"),
+                    url: format!("{base}/{name}{query}"),
                     _dir: None,
                     pg_name: Some(name),
                 })
