@@ -10,13 +10,21 @@ SEED := tests/data/seed/*.txt
 
 .PHONY: run build test check-pg schema lint bench
 
+DEV_SECRET := .newsdesk-dev-secret
+
 ## Build (release), migrate an SQLite file, import the sample page, serve with GraphiQL.
-run: build
+## Tokens are signed with NEWSDESK_JWT_SECRET, or a random secret kept in .newsdesk-dev-secret.
+run: build $(DEV_SECRET)
 	DATABASE_URL=$(DATABASE_URL) $(RELEASE) migrate
 	DATABASE_URL=$(DATABASE_URL) $(RELEASE) import $(SEED)
 	@echo "GraphiQL: http://$(NEWSDESK_BIND)/graphql"
 	DATABASE_URL=$(DATABASE_URL) NEWSDESK_BIND=$(NEWSDESK_BIND) NEWSDESK_GRAPHIQL=1 \
-		NEWSDESK_INTROSPECTION=1 $(RELEASE) serve
+		NEWSDESK_INTROSPECTION=1 NEWSDESK_JWT_SECRET=$${NEWSDESK_JWT_SECRET:-$$(cat $(DEV_SECRET))} \
+		$(RELEASE) serve
+
+$(DEV_SECRET):
+	@python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
+	@echo "made a development JWT secret in $@"
 
 build:
 	cargo build --release
