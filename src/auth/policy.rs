@@ -10,6 +10,8 @@
 //! | sections, sources, contributors, recommendation lists | | ✓ | | ✓ | | |
 //! | copyright notice templates, withdraw and restore articles, takedown decisions | | | ✓ | ✓ | | |
 //! | site settings, accounts, audit log | | | | ✓ | | |
+//! | file takedown requests (claimants their own; legal on behalf of others) | | | ✓ | ✓ | ✓ | |
+//! | file a counter-notice for the article's side | | ✓ | ✓ | ✓ | | |
 
 use crate::domain::Role;
 
@@ -32,6 +34,10 @@ pub enum Action {
     ManageSite,
     /// Read the audit log.
     ReadAudit,
+    /// File takedown requests.
+    FileTakedown,
+    /// Answer an accepted takedown with a counter-notice.
+    FileCounterNotice,
 }
 
 /// Whether `role` may do `action`.
@@ -41,10 +47,14 @@ pub fn allows(role: Role, action: Action) -> bool {
         Role::Admin => true,
         Role::Editor => matches!(
             action,
-            WriteOwnDrafts | EditAnyArticle | ReadAnyDraft | Curate
+            WriteOwnDrafts | EditAnyArticle | ReadAnyDraft | Curate | FileCounterNotice
         ),
         Role::Reporter => matches!(action, WriteOwnDrafts),
-        Role::Legal => matches!(action, ReadAnyDraft | ManageNotices | Legal),
-        Role::Claimant | Role::Partner => false,
+        Role::Legal => matches!(
+            action,
+            ReadAnyDraft | ManageNotices | Legal | FileTakedown | FileCounterNotice
+        ),
+        Role::Claimant => matches!(action, FileTakedown),
+        Role::Partner => false,
     }
 }

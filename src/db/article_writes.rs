@@ -310,3 +310,60 @@ pub fn revisions(conn: &mut AnyConnection, id: i32) -> Result<Vec<RevisionRow>, 
         })
         .collect()
 }
+
+/// Withdraws a public article for legal reasons (a new revision and audit
+/// event); `reason` is the tombstone's reason code.
+pub fn withdraw(
+    conn: &mut AnyConnection,
+    id: i32,
+    reason: &str,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    change(
+        conn,
+        id,
+        None,
+        actor,
+        "article.withdraw",
+        |_| Ok(()),
+        |_, row, _, status| {
+            if row.status == "withdrawn" {
+                return Ok(());
+            }
+            status.status = ArticleStatus::Withdrawn;
+            Ok(())
+        },
+    )?;
+    diesel::update(articles_table::table.find(id))
+        .set((
+            articles_table::withdrawn_at.eq(Some(super::now())),
+            articles_table::withdrawn_reason.eq(Some(reason)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Puts a withdrawn article back where it was published.
+pub fn reinstate(conn: &mut AnyConnection, id: i32, actor: &Actor) -> Result<(), AppError> {
+    change(
+        conn,
+        id,
+        None,
+        actor,
+        "article.restore",
+        |_| Ok(()),
+        |_, row, _, status| {
+            if row.status == "withdrawn" {
+                status.status = ArticleStatus::Published;
+            }
+            Ok(())
+        },
+    )?;
+    diesel::update(articles_table::table.find(id))
+        .set((
+            articles_table::withdrawn_at.eq(None::<NaiveDateTime>),
+            articles_table::withdrawn_reason.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -302,3 +302,53 @@ pub fn list_public(
 pub fn count_public(conn: &mut AnyConnection, query: &PublicQuery) -> Result<i64, AppError> {
     Ok(query.filtered().count().get_result(conn)?)
 }
+
+/// What partners need to delete their copy of a withdrawn article.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tombstone {
+    pub id: i32,
+    pub slug: String,
+    pub withdrawn_at: NaiveDateTime,
+    pub reason: String,
+}
+
+/// Articles withdrawn at or after `since`, oldest first.
+pub fn withdrawn_since(
+    conn: &mut AnyConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Tombstone>, AppError> {
+    let rows: Vec<(i32, String, Option<NaiveDateTime>, Option<String>)> = articles::table
+        .filter(articles::status.eq(ArticleStatus::Withdrawn.as_str()))
+        .filter(articles::withdrawn_at.ge(since))
+        .order((articles::withdrawn_at.asc(), articles::id.asc()))
+        .limit(limit)
+        .select((
+            articles::id,
+            articles::slug,
+            articles::withdrawn_at,
+            articles::withdrawn_reason,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, slug, at, reason)| Tombstone {
+            id,
+            slug,
+            withdrawn_at: at.unwrap_or(since),
+            reason: reason.unwrap_or_default(),
+        })
+        .collect())
+}
+
+impl ArticleRow {
+    /// The tombstone shown instead of a withdrawn article.
+    pub fn tombstone(&self) -> Option<Tombstone> {
+        (self.status == ArticleStatus::Withdrawn.as_str()).then(|| Tombstone {
+            id: self.id,
+            slug: self.slug.clone(),
+            withdrawn_at: self.withdrawn_at.unwrap_or(self.updated_at),
+            reason: self.withdrawn_reason.clone().unwrap_or_default(),
+        })
+    }
+}

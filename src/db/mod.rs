@@ -27,6 +27,7 @@ pub mod schema;
 pub mod sections;
 pub mod site;
 pub mod sources;
+pub mod takedowns;
 pub mod users;
 
 pub use connection::{AnyConnection, MultiBackend};

@@ -100,6 +100,26 @@ impl Role {
 }
 
 stored_enum! {
+    /// Where a takedown request stands.
+    TakedownState {
+        /// Filed; nobody has looked at it yet.
+        Received => "received",
+        /// Legal is examining it (the article may be withdrawn provisionally).
+        UnderReview => "under_review",
+        /// Upheld: the articles are withdrawn and the notice forwarded.
+        Accepted => "accepted",
+        /// Turned down, with a reason.
+        Rejected => "rejected",
+        /// The article's side answered with a counter-notice.
+        CounterNotice => "counter_notice",
+        /// The counter-notice won: the articles are back.
+        Restored => "restored",
+        /// The counter-notice lost: the articles stay withdrawn.
+        Upheld => "upheld",
+    }
+}
+
+stored_enum! {
     /// Where an article is in its life.
     ArticleStatus {
         /// Being written; only its author and editors see it.

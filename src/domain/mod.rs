@@ -4,5 +4,5 @@
 mod enums;
 mod slug;
 
-pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind};
+pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};
 pub use slug::{candidates as slug_candidates, first_free, slugify, Slug};

@@ -71,15 +71,19 @@ impl ArticleQuery {
                 .gql()
             }
         };
-        Ok(row
-            .filter(|r| {
-                if preview {
-                    rc.can_read(r)
-                } else {
-                    r.is_public_at(rc.now)
-                }
-            })
-            .map(|row| Article::new(row, script)))
+        let readable = |r: &ArticleRow| {
+            if preview {
+                rc.can_read(r)
+            } else {
+                r.is_public_at(rc.now)
+            }
+        };
+        match row {
+            Some(r) if readable(&r) => Ok(Some(Article::new(r, script))),
+            // A takedown is announced, not hidden (RFC 7725); the body is not shown.
+            Some(r) if r.status == "withdrawn" => Err(AppError::UnavailableForLegalReasons).gql(),
+            _ => Ok(None),
+        }
     }
 
     /// Published articles, newest first, as a Relay connection.

@@ -17,6 +17,7 @@ mod recommendations;
 mod script;
 mod sections;
 mod site;
+mod takedowns;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ use crate::text::script::ScriptConverter;
 pub use context::RequestContext;
 pub use limits::classify_errors;
 pub use script::Script;
+pub use takedowns::RemovedArticle;
 
 /// What every request shares: the pool, the configuration, the converter.
 #[derive(Clone)]
@@ -63,6 +65,7 @@ pub struct QueryRoot(
     node::NodeQuery,
     auth::AuthQuery,
     curation::AuditQueryRoot,
+    takedowns::TakedownQueryRoot,
 );
 
 /// The root mutation: one part per area.
@@ -71,6 +74,7 @@ pub struct MutationRoot(
     auth::AuthMutation,
     editorial::ArticleMutation,
     curation::CurationMutation,
+    takedowns::TakedownMutation,
 );
 
 /// The schema type served at `/graphql`.

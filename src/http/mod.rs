@@ -4,6 +4,7 @@ mod graphql;
 mod health;
 mod metrics;
 pub mod request_id;
+mod rest;
 
 use actix_cors::Cors;
 use actix_web::web;
@@ -16,7 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/livez", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
-        .configure(graphql::routes);
+        .configure(graphql::routes)
+        .configure(rest::routes);
 }
 
 /// CORS for browsers: only the configured origins, GET and POST, and the

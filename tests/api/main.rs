@@ -4,11 +4,12 @@
 mod fixtures;
 mod helpers;
 
-mod editorial;
+pub mod editorial;
 mod graphql_limits;
 mod graphql_read;
 mod health;
 mod import;
 mod pagination;
 mod schema_file;
+mod takedowns;
 mod visibility;

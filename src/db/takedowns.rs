@@ -1,0 +1,354 @@
+//! Takedown requests, their targets, counter-notices and the event trail.
+//! A state change is a conditional update on the state the caller saw, so
+//! two people deciding at once produce exactly one decision.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::audit::Actor;
+use super::schema::{counter_notices, takedown_events, takedown_requests, takedown_targets};
+use super::AnyConnection;
+use crate::domain::TakedownState;
+use crate::error::AppError;
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = takedown_requests)]
+pub struct TakedownRow {
+    pub id: i32,
+    pub claimant_user_id: Option<i32>,
+    pub filed_by_user_id: i32,
+    pub claimant_name: String,
+    pub organisation: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_address: String,
+    pub rights_statement: String,
+    pub evidence_links: String,
+    pub reason: String,
+    pub good_faith: bool,
+    pub state: String,
+    pub provisionally_withdrawn: bool,
+    pub late: bool,
+    pub received_at: NaiveDateTime,
+    pub respond_by: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+impl TakedownRow {
+    pub fn state(&self) -> Result<TakedownState, AppError> {
+        self.state.parse().map_err(AppError::Internal)
+    }
+}
+
+/// One target of a request: our article, or a URL.
+pub type Target = (Option<i32>, Option<String>);
+
+/// What filing a request writes.
+#[derive(Debug, Clone)]
+pub struct NewTakedown {
+    pub claimant_user_id: Option<i32>,
+    pub filed_by_user_id: i32,
+    pub claimant_name: String,
+    pub organisation: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_address: String,
+    pub rights_statement: String,
+    pub evidence_links: Vec<String>,
+    pub reason: String,
+    pub late: bool,
+    pub received_at: NaiveDateTime,
+    pub respond_by: NaiveDateTime,
+    pub targets: Vec<Target>,
+}
+
+/// One step of the trail.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = takedown_events)]
+pub struct EventRow {
+    pub id: i32,
+    pub takedown_id: i32,
+    pub actor_user_id: Option<i32>,
+    pub actor_role: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub note: String,
+    pub forwarded_to: String,
+    pub request_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The counter-notice of a request.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = counter_notices)]
+pub struct CounterRow {
+    pub takedown_id: i32,
+    pub name: String,
+    pub contact: String,
+    pub address: String,
+    pub statement: String,
+    pub evidence_links: String,
+    pub filed_by_user_id: i32,
+    pub filed_at: NaiveDateTime,
+}
+
+/// Appends an event of the trail.
+pub fn add_event(
+    conn: &mut AnyConnection,
+    takedown_id: i32,
+    actor: &Actor,
+    from: Option<TakedownState>,
+    to: TakedownState,
+    note: &str,
+    forwarded_to: &[String],
+) -> Result<(), AppError> {
+    diesel::insert_into(takedown_events::table)
+        .values((
+            takedown_events::takedown_id.eq(takedown_id),
+            takedown_events::actor_user_id.eq(actor.user_id),
+            takedown_events::actor_role.eq(&actor.role),
+            takedown_events::from_state.eq(from.map(|s| s.as_str())),
+            takedown_events::to_state.eq(to.as_str()),
+            takedown_events::note.eq(note),
+            takedown_events::forwarded_to.eq(serde_json::to_string(forwarded_to)
+                .map_err(|e| AppError::Internal(e.to_string()))?),
+            takedown_events::request_id.eq(&actor.request_id),
+            takedown_events::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores a new request in state RECEIVED with its targets and first event.
+pub fn create(conn: &mut AnyConnection, new: &NewTakedown, actor: &Actor) -> Result<i32, AppError> {
+    let now = super::now();
+    let id: i32 = diesel::insert_into(takedown_requests::table)
+        .values((
+            takedown_requests::claimant_user_id.eq(new.claimant_user_id),
+            takedown_requests::filed_by_user_id.eq(new.filed_by_user_id),
+            takedown_requests::claimant_name.eq(&new.claimant_name),
+            takedown_requests::organisation.eq(&new.organisation),
+            takedown_requests::contact_phone.eq(&new.contact_phone),
+            takedown_requests::contact_email.eq(&new.contact_email),
+            takedown_requests::contact_address.eq(&new.contact_address),
+            takedown_requests::rights_statement.eq(&new.rights_statement),
+            takedown_requests::evidence_links.eq(serde_json::to_string(&new.evidence_links)
+                .map_err(|e| AppError::Internal(e.to_string()))?),
+            takedown_requests::reason.eq(&new.reason),
+            takedown_requests::good_faith.eq(true),
+            takedown_requests::state.eq(TakedownState::Received.as_str()),
+            takedown_requests::provisionally_withdrawn.eq(false),
+            takedown_requests::late.eq(new.late),
+            takedown_requests::received_at.eq(new.received_at),
+            takedown_requests::respond_by.eq(new.respond_by),
+            takedown_requests::updated_at.eq(now),
+        ))
+        .returning(takedown_requests::id)
+        .get_result(conn)?;
+    for (position, (article_id, url)) in new.targets.iter().enumerate() {
+        diesel::insert_into(takedown_targets::table)
+            .values((
+                takedown_targets::takedown_id.eq(id),
+                takedown_targets::position.eq(position as i32),
+                takedown_targets::article_id.eq(article_id),
+                takedown_targets::url.eq(url),
+            ))
+            .execute(conn)?;
+    }
+    add_event(conn, id, actor, None, TakedownState::Received, "", &[])?;
+    Ok(id)
+}
+
+pub fn by_id(conn: &mut AnyConnection, id: i32) -> Result<Option<TakedownRow>, AppError> {
+    Ok(takedown_requests::table
+        .find(id)
+        .select(TakedownRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Moves the request from `from` to `to` if it is still in `from`; a request
+/// that moved meanwhile is a `CONFLICT`.
+pub fn transition(
+    conn: &mut AnyConnection,
+    id: i32,
+    from: TakedownState,
+    to: TakedownState,
+    provisionally_withdrawn: Option<bool>,
+) -> Result<(), AppError> {
+    let now = super::now();
+    let decided = matches!(
+        to,
+        TakedownState::Accepted
+            | TakedownState::Rejected
+            | TakedownState::Restored
+            | TakedownState::Upheld
+    );
+    let target = takedown_requests::table
+        .filter(takedown_requests::id.eq(id))
+        .filter(takedown_requests::state.eq(from.as_str()));
+    let changed = match (provisionally_withdrawn, decided) {
+        (Some(p), true) => diesel::update(target)
+            .set((
+                takedown_requests::state.eq(to.as_str()),
+                takedown_requests::provisionally_withdrawn.eq(p),
+                takedown_requests::decided_at.eq(now),
+                takedown_requests::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        (Some(p), false) => diesel::update(target)
+            .set((
+                takedown_requests::state.eq(to.as_str()),
+                takedown_requests::provisionally_withdrawn.eq(p),
+                takedown_requests::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        (None, true) => diesel::update(target)
+            .set((
+                takedown_requests::state.eq(to.as_str()),
+                takedown_requests::decided_at.eq(now),
+                takedown_requests::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        (None, false) => diesel::update(target)
+            .set((
+                takedown_requests::state.eq(to.as_str()),
+                takedown_requests::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+    };
+    if changed == 0 {
+        return Err(AppError::Conflict(format!(
+            "the request is no longer {}; it was decided meanwhile",
+            from.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Article ids a request targets.
+pub fn target_articles(conn: &mut AnyConnection, id: i32) -> Result<Vec<i32>, AppError> {
+    Ok(takedown_targets::table
+        .filter(takedown_targets::takedown_id.eq(id))
+        .order(takedown_targets::position)
+        .select(takedown_targets::article_id)
+        .load::<Option<i32>>(conn)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Targets as (article id, url), in order.
+pub fn targets(conn: &mut AnyConnection, id: i32) -> Result<Vec<Target>, AppError> {
+    Ok(takedown_targets::table
+        .filter(takedown_targets::takedown_id.eq(id))
+        .order(takedown_targets::position)
+        .select((takedown_targets::article_id, takedown_targets::url))
+        .load(conn)?)
+}
+
+pub fn events(conn: &mut AnyConnection, id: i32) -> Result<Vec<EventRow>, AppError> {
+    Ok(takedown_events::table
+        .filter(takedown_events::takedown_id.eq(id))
+        .order(takedown_events::id)
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+pub fn counter_notice(conn: &mut AnyConnection, id: i32) -> Result<Option<CounterRow>, AppError> {
+    Ok(counter_notices::table
+        .find(id)
+        .select(CounterRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores the counter-notice of a request.
+#[allow(clippy::too_many_arguments)]
+pub fn add_counter_notice(
+    conn: &mut AnyConnection,
+    id: i32,
+    name: &str,
+    contact: &str,
+    address: &str,
+    statement: &str,
+    evidence_links: &[String],
+    filed_by: i32,
+) -> Result<(), AppError> {
+    diesel::insert_into(counter_notices::table)
+        .values((
+            counter_notices::takedown_id.eq(id),
+            counter_notices::name.eq(name),
+            counter_notices::contact.eq(contact),
+            counter_notices::address.eq(address),
+            counter_notices::statement.eq(statement),
+            counter_notices::evidence_links.eq(serde_json::to_string(evidence_links)
+                .map_err(|e| AppError::Internal(e.to_string()))?),
+            counter_notices::filed_by_user_id.eq(filed_by),
+            counter_notices::filed_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Filters for listing requests.
+#[derive(Debug, Clone, Default)]
+pub struct TakedownQuery {
+    pub state: Option<TakedownState>,
+    pub late: Option<bool>,
+    /// Open requests past their `respond_by` at this instant.
+    pub overdue_at: Option<NaiveDateTime>,
+    /// Only this claimant's requests.
+    pub claimant_user_id: Option<i32>,
+    /// Only ids below this (newest first paging).
+    pub before_id: Option<i32>,
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    q: &TakedownQuery,
+    limit: i64,
+) -> Result<Vec<TakedownRow>, AppError> {
+    let mut query = takedown_requests::table.into_boxed();
+    if let Some(s) = q.state {
+        query = query.filter(takedown_requests::state.eq(s.as_str()));
+    }
+    if let Some(l) = q.late {
+        query = query.filter(takedown_requests::late.eq(l));
+    }
+    if let Some(at) = q.overdue_at {
+        query = query.filter(takedown_requests::respond_by.lt(at)).filter(
+            takedown_requests::state.eq_any([
+                TakedownState::Received.as_str(),
+                TakedownState::UnderReview.as_str(),
+                TakedownState::CounterNotice.as_str(),
+            ]),
+        );
+    }
+    if let Some(c) = q.claimant_user_id {
+        query = query.filter(takedown_requests::claimant_user_id.eq(c));
+    }
+    if let Some(b) = q.before_id {
+        query = query.filter(takedown_requests::id.lt(b));
+    }
+    Ok(query
+        .order(takedown_requests::id.desc())
+        .limit(limit)
+        .select(TakedownRow::as_select())
+        .load(conn)?)
+}
+
+/// Requests filed by an account since `since` (for the submission limit).
+pub fn filed_since(
+    conn: &mut AnyConnection,
+    user_id: i32,
+    since: NaiveDateTime,
+) -> Result<i64, AppError> {
+    Ok(takedown_requests::table
+        .filter(takedown_requests::filed_by_user_id.eq(user_id))
+        .filter(takedown_requests::received_at.ge(since))
+        .count()
+        .get_result(conn)?)
+}

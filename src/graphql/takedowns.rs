@@ -1,0 +1,900 @@
+//! Takedown requests: a rights holder's notice (信息网络传播权保护条例 Art. 14),
+//! the legal desk's decision, withdrawal everywhere at once, forwarding to
+//! the article's side (Art. 15), counter-notice and restoration (Art. 16-17).
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Duration, FixedOffset};
+use diesel::Connection;
+
+use super::articles::{database_id, MAX_PAGE};
+use super::context::RequestContext;
+use crate::auth::policy::Action;
+use crate::db::article_writes;
+use crate::db::audit::{self, Actor, Event};
+use crate::db::takedowns::{self, NewTakedown, TakedownQuery, TakedownRow};
+use crate::db::{articles, contributors, AnyConnection};
+use crate::domain::{CreditRole, Role, TakedownState};
+use crate::error::{AppError, GqlResultExt};
+
+/// Days after publication within which requests are expected (the site's statement).
+const WINDOW_DAYS: i64 = 30;
+/// Hours legal has to respond to a new request.
+const RESPOND_HOURS: i64 = 24;
+/// Requests one account may file per hour.
+const FILINGS_PER_HOUR: i64 = 20;
+
+/// A rights holder's notice. Every element the law asks for is required.
+#[derive(Debug, Clone, InputObject)]
+pub struct TakedownInput {
+    /// The rights holder's name.
+    pub claimant_name: Option<String>,
+    /// Their organisation, if any.
+    pub organisation: Option<String>,
+    /// Phone number (a phone or an e-mail is required).
+    pub contact_phone: Option<String>,
+    /// E-mail address.
+    pub contact_email: Option<String>,
+    /// Postal address.
+    pub contact_address: Option<String>,
+    /// The works: our article ids (global or database ids).
+    pub articles: Option<Vec<ID>>,
+    /// Or their URLs.
+    pub urls: Option<Vec<String>>,
+    /// The claimant's rights in the work.
+    pub rights_statement: Option<String>,
+    /// Links to preliminary evidence.
+    pub evidence_links: Option<Vec<String>>,
+    /// Why the material infringes.
+    pub reason: Option<String>,
+    /// The claimant states the notice is accurate and made in good faith.
+    pub good_faith_statement: Option<bool>,
+}
+
+/// The article's side answering an accepted request.
+#[derive(Debug, Clone, InputObject)]
+pub struct CounterNoticeInput {
+    pub name: String,
+    pub contact: String,
+    pub address: String,
+    /// Why the work does not infringe (e.g. a reprint licence).
+    pub statement: String,
+    pub evidence_links: Option<Vec<String>>,
+}
+
+fn required(value: &Option<String>) -> Option<String> {
+    value
+        .as_ref()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Checks every element; the error names each one that is missing.
+fn validate(input: &TakedownInput) -> Result<(), AppError> {
+    let mut missing = Vec::new();
+    if required(&input.claimant_name).is_none() {
+        missing.push("claimantName");
+    }
+    if required(&input.contact_phone).is_none() && required(&input.contact_email).is_none() {
+        missing.push("contactPhone or contactEmail");
+    }
+    if required(&input.contact_address).is_none() {
+        missing.push("contactAddress");
+    }
+    let works =
+        input.articles.as_ref().map_or(0, Vec::len) + input.urls.as_ref().map_or(0, Vec::len);
+    if works == 0 {
+        missing.push("articles or urls");
+    }
+    if required(&input.rights_statement).is_none() {
+        missing.push("rightsStatement");
+    }
+    if required(&input.reason).is_none() {
+        missing.push("reason");
+    }
+    if input.good_faith_statement != Some(true) {
+        missing.push("goodFaithStatement");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::BadInput(format!(
+            "missing: {}",
+            missing.join(", ")
+        )))
+    }
+}
+
+/// The reason code stored on a withdrawn article.
+fn reason_code(id: i32) -> String {
+    format!("takedown:{id}")
+}
+
+/// Reads a request id (`TD-12`, a global id or a number).
+fn request_id(id: &ID) -> Option<i32> {
+    let s = id.as_str();
+    s.strip_prefix("TD-")
+        .unwrap_or(s)
+        .parse()
+        .ok()
+        .filter(|n: &i32| *n > 0)
+}
+
+/// The request as the caller may see it: legal sees all, a claimant only
+/// their own; anything else is indistinguishable from a missing request.
+fn visible(row: Option<TakedownRow>, rc: &RequestContext) -> Result<TakedownRow, AppError> {
+    let staff = rc.credentials.require()?;
+    match row {
+        Some(r) if rc.credentials.may(Action::Legal) => Ok(r),
+        Some(r) if staff.role == Role::Claimant && r.claimant_user_id == Some(staff.user_id) => {
+            Ok(r)
+        }
+        Some(r) if rc.credentials.may(Action::FileCounterNotice) && r.state != "received" => Ok(r),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+fn audit_event(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: i32,
+    action: &str,
+    from: TakedownState,
+    to: TakedownState,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action,
+            target_type: "takedown",
+            target_id: Some(id),
+            revision_before: None,
+            revision_after: None,
+            details: serde_json::json!({ "from": from.as_str(), "to": to.as_str() }),
+        },
+    )
+}
+
+/// Who gets the notice forwarded: the contributors and the responsible editor of each target.
+fn forward_to(conn: &mut AnyConnection, article_ids: &[i32]) -> Result<Vec<String>, AppError> {
+    let mut names: Vec<String> = Vec::new();
+    for c in contributors::credits_of(conn, article_ids)? {
+        let label = match c.role {
+            CreditRole::Editor => format!("editor:{}", c.name),
+            _ => format!("contributor:{}", c.name),
+        };
+        if !names.contains(&label) {
+            names.push(label);
+        }
+    }
+    Ok(names)
+}
+
+/// What a decision does besides the state change: returns the new
+/// provisional-withdrawal flag (if it changes) and who the step is forwarded to.
+type Effect =
+    fn(&mut AnyConnection, &TakedownRow, &Actor) -> Result<(Option<bool>, Vec<String>), AppError>;
+
+#[derive(Default)]
+pub struct TakedownMutation;
+
+impl TakedownMutation {
+    /// Runs one state change of request `id` from `from` to `to` with `effect`
+    /// in the same transaction, and returns the request.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        ctx: &Context<'_>,
+        id: ID,
+        action: Action,
+        from: &'static [TakedownState],
+        to: TakedownState,
+        note: String,
+        audit_action: &'static str,
+        effect: Effect,
+    ) -> Result<TakedownRequest> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require_right(action).gql()?.clone();
+        let actor = rc.actor(&staff);
+        let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
+        let row = rc
+            .state
+            .db
+            .write(move |conn| {
+                conn.transaction(|conn| {
+                    let row = takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)?;
+                    let current = row.state()?;
+                    if !from.contains(&current) {
+                        return Err(AppError::Conflict(format!(
+                            "a request that is {} cannot become {}",
+                            current.as_str(),
+                            to.as_str()
+                        )));
+                    }
+                    let (provisional, forwarded) = effect(conn, &row, &actor)?;
+                    takedowns::transition(conn, id, current, to, provisional)?;
+                    takedowns::add_event(conn, id, &actor, Some(current), to, &note, &forwarded)?;
+                    audit_event(conn, &actor, id, audit_action, current, to)?;
+                    takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(TakedownRequest { row })
+    }
+}
+
+fn withdraw_targets(
+    conn: &mut AnyConnection,
+    row: &TakedownRow,
+    actor: &Actor,
+) -> Result<Vec<i32>, AppError> {
+    let ids = takedowns::target_articles(conn, row.id)?;
+    for article in &ids {
+        article_writes::withdraw(conn, *article, &reason_code(row.id), actor)?;
+    }
+    Ok(ids)
+}
+
+fn reinstate_targets(
+    conn: &mut AnyConnection,
+    row: &TakedownRow,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    for article in takedowns::target_articles(conn, row.id)? {
+        let current = articles::by_ids(conn, &[article])?;
+        // Only what this request withdrew comes back.
+        if current.first().and_then(|a| a.withdrawn_reason.as_deref())
+            == Some(reason_code(row.id).as_str())
+        {
+            article_writes::reinstate(conn, article, actor)?;
+        }
+    }
+    Ok(())
+}
+
+#[Object]
+impl TakedownMutation {
+    /// Files a takedown notice: claimants for themselves, legal on behalf of a
+    /// notice received by mail or phone. Each missing element is named in the
+    /// error. A notice more than 30 days after publication is flagged `late`,
+    /// not refused. Each account may file 20 an hour.
+    async fn submit_takedown_request(
+        &self,
+        ctx: &Context<'_>,
+        input: TakedownInput,
+    ) -> Result<TakedownRequest> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc
+            .credentials
+            .require_right(Action::FileTakedown)
+            .gql()?
+            .clone();
+        validate(&input).gql()?;
+        let mut article_ids = Vec::new();
+        for (i, id) in input
+            .articles
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            article_ids.push(
+                database_id(id)
+                    .ok_or_else(|| AppError::BadInput(format!("articles[{i}]: unknown article")))
+                    .gql()?,
+            );
+        }
+        let actor = rc.actor(&staff);
+        let now = rc.now;
+        let row = rc
+            .state
+            .db
+            .write(move |conn| {
+                conn.transaction(|conn| {
+                    if takedowns::filed_since(conn, staff.user_id, now - Duration::hours(1))?
+                        >= FILINGS_PER_HOUR
+                    {
+                        return Err(AppError::RateLimited(format!(
+                            "at most {FILINGS_PER_HOUR} requests an hour per account"
+                        )));
+                    }
+                    let mut late = false;
+                    for (i, id) in article_ids.iter().enumerate() {
+                        let row = articles::by_ids(conn, &[*id])?.into_iter().next();
+                        match row {
+                            Some(a) if a.is_public_at(now) => {
+                                if a.published_at
+                                    .is_some_and(|p| now - p > Duration::days(WINDOW_DAYS))
+                                {
+                                    late = true;
+                                }
+                            }
+                            Some(a) if a.status == "withdrawn" => {
+                                return Err(AppError::BadInput(format!(
+                                    "articles[{i}]: already withdrawn"
+                                )))
+                            }
+                            _ => {
+                                return Err(AppError::BadInput(format!(
+                                    "articles[{i}]: unknown article"
+                                )))
+                            }
+                        }
+                    }
+                    let mut targets: Vec<takedowns::Target> =
+                        article_ids.iter().map(|id| (Some(*id), None)).collect();
+                    targets.extend(
+                        input
+                            .urls
+                            .clone()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|u| (None, Some(u))),
+                    );
+                    let new = NewTakedown {
+                        claimant_user_id: (staff.role == Role::Claimant).then_some(staff.user_id),
+                        filed_by_user_id: staff.user_id,
+                        claimant_name: required(&input.claimant_name).unwrap_or_default(),
+                        organisation: required(&input.organisation),
+                        contact_phone: required(&input.contact_phone),
+                        contact_email: required(&input.contact_email),
+                        contact_address: required(&input.contact_address).unwrap_or_default(),
+                        rights_statement: required(&input.rights_statement).unwrap_or_default(),
+                        evidence_links: input.evidence_links.clone().unwrap_or_default(),
+                        reason: required(&input.reason).unwrap_or_default(),
+                        late,
+                        received_at: now,
+                        respond_by: now + Duration::hours(RESPOND_HOURS),
+                        targets,
+                    };
+                    let id = takedowns::create(conn, &new, &actor)?;
+                    audit_event(
+                        conn,
+                        &actor,
+                        id,
+                        "takedown.submit",
+                        TakedownState::Received,
+                        TakedownState::Received,
+                    )?;
+                    takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(TakedownRequest { row })
+    }
+
+    /// Legal starts examining a request.
+    async fn start_takedown_review(&self, ctx: &Context<'_>, id: ID) -> Result<TakedownRequest> {
+        Self::decide(
+            ctx,
+            id,
+            Action::Legal,
+            &[TakedownState::Received],
+            TakedownState::UnderReview,
+            String::new(),
+            "takedown.review",
+            |_, _, _| Ok((None, vec![])),
+        )
+        .await
+    }
+
+    /// Withdraws the articles at once while the request is under review
+    /// ("may remove it at once"); the request stays UNDER_REVIEW.
+    async fn withdraw_article_provisionally(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<TakedownRequest> {
+        Self::decide(
+            ctx,
+            id,
+            Action::Legal,
+            &[TakedownState::UnderReview],
+            TakedownState::UnderReview,
+            "provisional withdrawal".into(),
+            "takedown.withdraw_provisionally",
+            |conn, row, actor| {
+                if row.provisionally_withdrawn {
+                    return Err(AppError::Conflict(
+                        "the articles are already withdrawn provisionally".into(),
+                    ));
+                }
+                withdraw_targets(conn, row, actor)?;
+                Ok((Some(true), vec![]))
+            },
+        )
+        .await
+    }
+
+    /// Upholds the request: the articles are withdrawn from every surface in
+    /// this transaction and the notice is forwarded to their contributors and editor.
+    async fn accept_takedown_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        note: Option<String>,
+    ) -> Result<TakedownRequest> {
+        Self::decide(
+            ctx,
+            id,
+            Action::Legal,
+            &[TakedownState::Received, TakedownState::UnderReview],
+            TakedownState::Accepted,
+            note.unwrap_or_default(),
+            "takedown.accept",
+            |conn, row, actor| {
+                let ids = withdraw_targets(conn, row, actor)?;
+                Ok((Some(false), forward_to(conn, &ids)?))
+            },
+        )
+        .await
+    }
+
+    /// Turns the request down; provisionally withdrawn articles come back.
+    async fn reject_takedown_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<TakedownRequest> {
+        if reason.trim().is_empty() {
+            return Err(AppError::BadInput("reason: required".into())).gql();
+        }
+        Self::decide(
+            ctx,
+            id,
+            Action::Legal,
+            &[TakedownState::Received, TakedownState::UnderReview],
+            TakedownState::Rejected,
+            reason,
+            "takedown.reject",
+            |conn, row, actor| {
+                if row.provisionally_withdrawn {
+                    reinstate_targets(conn, row, actor)?;
+                }
+                Ok((Some(false), vec![]))
+            },
+        )
+        .await
+    }
+
+    /// The article's side answers an accepted request (editors, legal).
+    async fn file_counter_notice(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: CounterNoticeInput,
+    ) -> Result<TakedownRequest> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc
+            .credentials
+            .require_right(Action::FileCounterNotice)
+            .gql()?
+            .clone();
+        let mut missing = Vec::new();
+        for (name, value) in [
+            ("name", &input.name),
+            ("contact", &input.contact),
+            ("address", &input.address),
+            ("statement", &input.statement),
+        ] {
+            if value.trim().is_empty() {
+                missing.push(name);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(AppError::BadInput(format!(
+                "missing: {}",
+                missing.join(", ")
+            )))
+            .gql();
+        }
+        let actor = rc.actor(&staff);
+        let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
+        let row = rc
+            .state
+            .db
+            .write(move |conn| {
+                conn.transaction(|conn| {
+                    let row = takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)?;
+                    let current = row.state()?;
+                    if current != TakedownState::Accepted {
+                        return Err(AppError::Conflict(format!(
+                            "a counter-notice answers an accepted request; this one is {}",
+                            current.as_str()
+                        )));
+                    }
+                    takedowns::add_counter_notice(
+                        conn,
+                        id,
+                        input.name.trim(),
+                        input.contact.trim(),
+                        input.address.trim(),
+                        input.statement.trim(),
+                        &input.evidence_links.clone().unwrap_or_default(),
+                        staff.user_id,
+                    )?;
+                    takedowns::transition(conn, id, current, TakedownState::CounterNotice, None)?;
+                    // Art. 17: the counter-notice goes to the rights holder.
+                    takedowns::add_event(
+                        conn,
+                        id,
+                        &actor,
+                        Some(current),
+                        TakedownState::CounterNotice,
+                        "",
+                        &[format!("claimant:{}", row.claimant_name)],
+                    )?;
+                    audit_event(
+                        conn,
+                        &actor,
+                        id,
+                        "takedown.counter_notice",
+                        current,
+                        TakedownState::CounterNotice,
+                    )?;
+                    takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(TakedownRequest { row })
+    }
+
+    /// Legal decides a counter-notice: `restore` brings the articles back
+    /// (RESTORED); otherwise they stay withdrawn (UPHELD).
+    async fn decide_counter_notice(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        restore: bool,
+        note: Option<String>,
+    ) -> Result<TakedownRequest> {
+        let note = note.unwrap_or_default();
+        if restore {
+            Self::decide(
+                ctx,
+                id,
+                Action::Legal,
+                &[TakedownState::CounterNotice],
+                TakedownState::Restored,
+                note,
+                "takedown.restore",
+                |conn, row, actor| {
+                    reinstate_targets(conn, row, actor)?;
+                    Ok((None, vec![]))
+                },
+            )
+            .await
+        } else {
+            Self::decide(
+                ctx,
+                id,
+                Action::Legal,
+                &[TakedownState::CounterNotice],
+                TakedownState::Upheld,
+                note,
+                "takedown.uphold",
+                |_, _, _| Ok((None, vec![])),
+            )
+            .await
+        }
+    }
+}
+
+/// Narrows the request list.
+#[derive(Debug, Default, InputObject)]
+pub struct TakedownFilter {
+    pub state: Option<TakedownState>,
+    pub late: Option<bool>,
+    /// Open requests past their `respondBy`.
+    pub overdue: Option<bool>,
+}
+
+#[derive(Default)]
+pub struct TakedownQueryRoot;
+
+#[Object]
+impl TakedownQueryRoot {
+    /// Requests, newest first: all for legal, their own for claimants.
+    async fn takedown_requests(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TakedownFilter>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<Vec<TakedownRequest>> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc.credentials.require().gql()?.clone();
+        let own_only = if rc.credentials.may(Action::Legal) {
+            None
+        } else if staff.role == Role::Claimant {
+            Some(staff.user_id)
+        } else {
+            return Err(AppError::Forbidden).gql();
+        };
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(AppError::BadInput(format!(
+                "first: must be between 0 and {MAX_PAGE}"
+            )))
+            .gql();
+        }
+        let before_id = after
+            .map(|a| {
+                request_id(&ID(a))
+                    .ok_or_else(|| AppError::BadInput("after: not a cursor from this API".into()))
+            })
+            .transpose()
+            .gql()?;
+        let filter = filter.unwrap_or_default();
+        let q = TakedownQuery {
+            state: filter.state,
+            late: filter.late,
+            overdue_at: filter.overdue.filter(|o| *o).map(|_| rc.now),
+            claimant_user_id: own_only,
+            before_id,
+        };
+        let mut rows = rc
+            .state
+            .db
+            .run(move |conn| takedowns::list(conn, &q, first as i64))
+            .await
+            .gql()?;
+        if filter.overdue == Some(false) {
+            rows.retain(|r| {
+                r.respond_by >= rc.now
+                    || !matches!(
+                        r.state.as_str(),
+                        "received" | "under_review" | "counter_notice"
+                    )
+            });
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| TakedownRequest { row })
+            .collect())
+    }
+
+    /// One request; null when it does not exist or is not the caller's to see.
+    async fn takedown_request(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TakedownRequest>> {
+        let rc = RequestContext::of(ctx);
+        rc.credentials.require().gql()?;
+        let Some(id) = request_id(&id) else {
+            return Ok(None);
+        };
+        let row = rc
+            .state
+            .db
+            .run(move |conn| takedowns::by_id(conn, id))
+            .await
+            .gql()?;
+        Ok(visible(row, rc).ok().map(|row| TakedownRequest { row }))
+    }
+
+    /// Articles withdrawn since `since`, so partners can delete their copies.
+    async fn removed_articles(
+        &self,
+        ctx: &Context<'_>,
+        since: DateTime<FixedOffset>,
+        #[graphql(default = 100)] first: i32,
+    ) -> Result<Vec<RemovedArticle>> {
+        let rc = RequestContext::of(ctx);
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(AppError::BadInput(format!(
+                "first: must be between 0 and {MAX_PAGE}"
+            )))
+            .gql();
+        }
+        let since = crate::db::to_db_time(since.to_utc());
+        let rows = rc
+            .state
+            .db
+            .run(move |conn| articles::withdrawn_since(conn, since, first as i64))
+            .await
+            .gql()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for t in rows {
+            out.push(RemovedArticle::from_tombstone(
+                &t,
+                rc.local_time(t.withdrawn_at).await.gql()?,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// What remains public of a withdrawn article: no title, no body.
+#[derive(SimpleObject, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedArticle {
+    /// The article's numeric id.
+    pub database_id: i32,
+    /// When it was withdrawn.
+    pub withdrawn_at: DateTime<FixedOffset>,
+    /// Why: `TAKEDOWN` for a rights holder's request.
+    pub reason_code: String,
+    /// The request it answers (`TD-12`).
+    pub request_reference: Option<String>,
+}
+
+impl RemovedArticle {
+    pub fn from_tombstone(t: &articles::Tombstone, at: DateTime<FixedOffset>) -> Self {
+        let (code, reference) = match t.reason.split_once(':') {
+            Some(("takedown", id)) => ("TAKEDOWN".to_string(), Some(format!("TD-{id}"))),
+            _ => ("WITHDRAWN".to_string(), None),
+        };
+        RemovedArticle {
+            database_id: t.id,
+            withdrawn_at: at,
+            reason_code: code,
+            request_reference: reference,
+        }
+    }
+}
+
+/// A takedown request with its trail.
+pub struct TakedownRequest {
+    row: TakedownRow,
+}
+
+/// One step of a request's trail.
+#[derive(SimpleObject)]
+pub struct TakedownEvent {
+    pub actor_role: String,
+    pub from_state: Option<TakedownState>,
+    pub to_state: TakedownState,
+    pub note: String,
+    /// Who this step was forwarded to (`contributor:劉玉`, `editor:付建`, `claimant:…`).
+    pub forwarded_to: Vec<String>,
+    pub request_id: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+/// A counter-notice.
+#[derive(SimpleObject)]
+pub struct CounterNotice {
+    pub name: String,
+    pub contact: String,
+    pub address: String,
+    pub statement: String,
+    pub filed_at: DateTime<FixedOffset>,
+}
+
+#[Object]
+impl TakedownRequest {
+    /// Reference (`TD-12`); pass it as `id`.
+    async fn id(&self) -> ID {
+        ID(format!("TD-{}", self.row.id))
+    }
+    async fn state(&self) -> Result<TakedownState> {
+        self.row.state().gql()
+    }
+    async fn claimant_name(&self) -> &str {
+        &self.row.claimant_name
+    }
+    async fn organisation(&self) -> Option<&str> {
+        self.row.organisation.as_deref()
+    }
+    async fn contact_phone(&self) -> Option<&str> {
+        self.row.contact_phone.as_deref()
+    }
+    async fn contact_email(&self) -> Option<&str> {
+        self.row.contact_email.as_deref()
+    }
+    async fn contact_address(&self) -> &str {
+        &self.row.contact_address
+    }
+    async fn rights_statement(&self) -> &str {
+        &self.row.rights_statement
+    }
+    async fn evidence_links(&self) -> Vec<String> {
+        serde_json::from_str(&self.row.evidence_links).unwrap_or_default()
+    }
+    async fn reason(&self) -> &str {
+        &self.row.reason
+    }
+    /// Filed more than 30 days after the article's publication (still reviewed).
+    async fn late(&self) -> bool {
+        self.row.late
+    }
+    /// Whether the articles were withdrawn while the request is under review.
+    async fn provisionally_withdrawn(&self) -> bool {
+        self.row.provisionally_withdrawn
+    }
+    async fn received_at(&self, ctx: &Context<'_>) -> Result<DateTime<FixedOffset>> {
+        RequestContext::of(ctx)
+            .local_time(self.row.received_at)
+            .await
+            .gql()
+    }
+    /// When legal should have answered (24 h after receipt).
+    async fn respond_by(&self, ctx: &Context<'_>) -> Result<DateTime<FixedOffset>> {
+        RequestContext::of(ctx)
+            .local_time(self.row.respond_by)
+            .await
+            .gql()
+    }
+    /// Still open and past `respondBy`.
+    async fn overdue(&self, ctx: &Context<'_>) -> bool {
+        matches!(
+            self.row.state.as_str(),
+            "received" | "under_review" | "counter_notice"
+        ) && self.row.respond_by < RequestContext::of(ctx).now
+    }
+    /// The targeted article ids, in the order given.
+    async fn article_ids(&self, ctx: &Context<'_>) -> Result<Vec<i32>> {
+        let id = self.row.id;
+        RequestContext::of(ctx)
+            .state
+            .db
+            .run(move |conn| takedowns::target_articles(conn, id))
+            .await
+            .gql()
+    }
+    /// The targeted URLs.
+    async fn urls(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let id = self.row.id;
+        let targets = RequestContext::of(ctx)
+            .state
+            .db
+            .run(move |conn| takedowns::targets(conn, id))
+            .await
+            .gql()?;
+        Ok(targets.into_iter().filter_map(|(_, u)| u).collect())
+    }
+    /// Everyone the notice was forwarded to on acceptance.
+    async fn forwarded_to(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let events = self.events(ctx).await?;
+        Ok(events
+            .into_iter()
+            .filter(|e| e.to_state == TakedownState::Accepted)
+            .flat_map(|e| e.forwarded_to)
+            .collect())
+    }
+    /// Every step, oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<TakedownEvent>> {
+        let rc = RequestContext::of(ctx);
+        let id = self.row.id;
+        let rows = rc
+            .state
+            .db
+            .run(move |conn| takedowns::events(conn, id))
+            .await
+            .gql()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for e in rows {
+            out.push(TakedownEvent {
+                actor_role: e.actor_role,
+                from_state: e.from_state.and_then(|s| s.parse().ok()),
+                to_state: e.to_state.parse().map_err(AppError::Internal).gql()?,
+                note: e.note,
+                forwarded_to: serde_json::from_str(&e.forwarded_to).unwrap_or_default(),
+                request_id: e.request_id,
+                created_at: rc.local_time(e.created_at).await.gql()?,
+            });
+        }
+        Ok(out)
+    }
+    /// The counter-notice, once filed.
+    async fn counter_notice(&self, ctx: &Context<'_>) -> Result<Option<CounterNotice>> {
+        let rc = RequestContext::of(ctx);
+        let id = self.row.id;
+        match rc
+            .state
+            .db
+            .run(move |conn| takedowns::counter_notice(conn, id))
+            .await
+            .gql()?
+        {
+            Some(c) => Ok(Some(CounterNotice {
+                name: c.name,
+                contact: c.contact,
+                address: c.address,
+                statement: c.statement,
+                filed_at: rc.local_time(c.filed_at).await.gql()?,
+            })),
+            None => Ok(None),
+        }
+    }
+}
