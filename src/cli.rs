@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::auth::passwords;
 use crate::config::Config;
-use crate::db::users;
+use crate::db::{partners, users};
 use crate::domain::Role;
 use crate::error::AppError;
 use diesel::connection::SimpleConnection;
@@ -59,6 +59,9 @@ enum Command {
     /// Manage staff and claimant accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage syndication partners' API keys.
+    #[command(subcommand)]
+    Partner(PartnerCommand),
     /// Mint an access token for service use; prints it alone on the last line.
     ///
     /// The account must exist, be enabled and hold the role. Needs NEWSDESK_JWT_SECRET.
@@ -73,6 +76,25 @@ enum Command {
         #[arg(long, default_value = "1h")]
         ttl: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum PartnerCommand {
+    /// Make a key for a syndication partner; prints it once, alone on the last line.
+    Add {
+        /// The partner's name.
+        name: String,
+        /// Requests a minute this key may make.
+        #[arg(long, default_value_t = 600)]
+        requests_per_minute: i32,
+    },
+    /// Revoke a partner's key; it fails from the next request on.
+    Revoke {
+        /// The partner's name.
+        name: String,
+    },
+    /// Requests per partner and day.
+    Usage,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +150,7 @@ pub fn run() -> ExitCode {
         Command::Import { json, files } => import(&config, json, &files),
         Command::Schema => Ok(ExitCode::SUCCESS),
         Command::User(cmd) => user(&config, cmd),
+        Command::Partner(cmd) => partner(&config, cmd),
         Command::Token { sub, role, ttl } => token(&config, &sub, &role, &ttl),
     };
     result.unwrap_or_else(|message| {
@@ -240,6 +263,46 @@ fn user(config: &Config, cmd: UserCommand) -> Result<ExitCode, String> {
             let role = parse_role(&role)?;
             users::set_role(&mut conn, &username, role).map_err(shown)?;
             println!("{username} is now {}", role.as_str());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn partner(config: &Config, cmd: PartnerCommand) -> Result<ExitCode, String> {
+    let db = open_database(config)?;
+    let mut conn = db
+        .get()
+        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
+    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let shown = |e: AppError| match e {
+        AppError::NotFound => "no such partner (or already revoked)".to_string(),
+        AppError::Internal(d) => d,
+        other => other.to_string(),
+    };
+    match cmd {
+        PartnerCommand::Add {
+            name,
+            requests_per_minute,
+        } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 64 {
+                return Err("name: must be 1-64 characters".into());
+            }
+            if requests_per_minute < 1 {
+                return Err("requests-per-minute: must be at least 1".into());
+            }
+            let key = partners::add(&mut conn, name, requests_per_minute).map_err(shown)?;
+            println!("partner {name} added; its key is shown this once:");
+            println!("{key}");
+        }
+        PartnerCommand::Revoke { name } => {
+            partners::revoke(&mut conn, &name).map_err(shown)?;
+            println!("revoked {name}");
+        }
+        PartnerCommand::Usage => {
+            for (name, day, requests) in partners::usage(&mut conn).map_err(shown)? {
+                println!("{day}\t{name}\t{requests}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -120,8 +120,14 @@ impl ResponseError for AppError {
         self.log();
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header(("Cache-Control", "no-store"));
-        if matches!(self, AppError::Unavailable(_)) {
-            response.insert_header(("Retry-After", "2"));
+        match self {
+            AppError::Unavailable(_) => {
+                response.insert_header(("Retry-After", "2"));
+            }
+            AppError::RateLimited(_) => {
+                response.insert_header(("Retry-After", "60"));
+            }
+            _ => {}
         }
         response.json(json!({
             "error": { "code": self.code(), "message": self.public_message() }

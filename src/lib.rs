@@ -15,5 +15,6 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod startup;
+pub mod syndication;
 pub mod telemetry;
 pub mod text;

@@ -57,6 +57,8 @@ impl Application {
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::Compress::default())
+                .wrap(http::conditional::ConditionalGet)
                 .wrap(http::cors(&state.config))
                 .wrap(http::request_id::RequestId)
                 .app_data(web::Data::new(state.clone()))

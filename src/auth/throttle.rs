@@ -66,3 +66,27 @@ mod tests {
         assert!(throttle.allows("someone-else"));
     }
 }
+
+/// Fixed one-minute windows of requests per key (partner keys), in this process.
+#[derive(Debug, Default)]
+pub struct RateWindow {
+    counts: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl RateWindow {
+    /// Counts a request of `key`; `Err(seconds)` to wait when over `per_minute`.
+    pub fn hit(&self, key: &str, per_minute: u32) -> Result<(), u64> {
+        let Ok(mut map) = self.counts.lock() else {
+            return Ok(());
+        };
+        let entry = map.entry(key.to_string()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= Duration::from_secs(60) {
+            *entry = (0, Instant::now());
+        }
+        if entry.0 >= per_minute {
+            return Err(60u64.saturating_sub(entry.1.elapsed().as_secs()).max(1));
+        }
+        entry.0 += 1;
+        Ok(())
+    }
+}

@@ -21,6 +21,7 @@ mod connection;
 pub mod contributors;
 pub mod migrations;
 pub mod notices;
+pub mod partners;
 pub mod pool;
 pub mod recommendations;
 pub mod schema;

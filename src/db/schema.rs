@@ -324,6 +324,7 @@ diesel::joinable!(recommendation_items -> recommendation_lists (list_id));
 diesel::joinable!(takedown_targets -> takedown_requests (takedown_id));
 diesel::joinable!(takedown_events -> takedown_requests (takedown_id));
 diesel::joinable!(webhook_outbox -> webhooks (webhook_id));
+diesel::joinable!(partner_usage -> partner_keys (partner_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     site_settings,

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::{LoginThrottle, RateWindow};
 use crate::config::Config;
 use crate::db::Database;
 use crate::text::script::ScriptConverter;
@@ -39,6 +39,8 @@ pub struct AppState {
     pub db: Database,
     /// Failed logins per account name.
     pub throttle: Arc<LoginThrottle>,
+    /// Requests per partner key and minute.
+    pub partner_limits: Arc<RateWindow>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
 }
@@ -48,6 +50,7 @@ impl AppState {
         AppState {
             db,
             throttle: Arc::new(LoginThrottle::default()),
+            partner_limits: Arc::new(RateWindow::default()),
             config: Arc::new(config),
             converter: Arc::new(converter),
         }

@@ -1,8 +1,11 @@
 //! HTTP routes. Handlers stay thin: parse, call the domain, map the error once.
 
+pub mod conditional;
+mod feeds;
 mod graphql;
 mod health;
 mod metrics;
+mod partner;
 pub mod request_id;
 mod rest;
 
@@ -18,7 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .configure(graphql::routes)
-        .configure(rest::routes);
+        .configure(rest::routes)
+        .configure(feeds::routes);
 }
 
 /// CORS for browsers: only the configured origins, GET and POST, and the

@@ -5,6 +5,7 @@ mod fixtures;
 mod helpers;
 
 pub mod editorial;
+mod feeds;
 mod graphql_limits;
 mod graphql_read;
 mod health;

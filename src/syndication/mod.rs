@@ -1,0 +1,243 @@
+//! Syndication formats: RSS 2.0, Atom (RFC 4287) and JSON Feed 1.1, rendered
+//! from one list of items. Every item carries its attribution (source,
+//! authors, editor, copyright notice), as the site's statement and the
+//! reprint rules ask; full text appears only where the caller may have it.
+
+mod xml;
+
+use chrono::{DateTime, FixedOffset};
+use serde_json::json;
+
+pub use xml::escape;
+
+/// The feed as a whole.
+#[derive(Debug, Clone)]
+pub struct FeedMeta {
+    /// Feed title (site name, or "site – section").
+    pub title: String,
+    /// The page the feed stands for.
+    pub home_url: String,
+    /// The feed's own URL.
+    pub feed_url: String,
+    /// Copyright holder of the site.
+    pub rights: String,
+    /// Language tag of the text (zh-Hant, zh-Hans …).
+    pub language: String,
+    /// Newest change among the items (or now, for an empty feed).
+    pub updated: DateTime<FixedOffset>,
+}
+
+/// One article in a feed.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub id: i32,
+    pub url: String,
+    pub title: String,
+    pub summary: String,
+    /// Paragraphs, present only when full text may be syndicated.
+    pub full_text: Option<Vec<String>>,
+    pub published: DateTime<FixedOffset>,
+    pub updated: DateTime<FixedOffset>,
+    pub authors: Vec<String>,
+    pub editor: Option<String>,
+    pub source: Option<String>,
+    pub owned: bool,
+    pub section: String,
+    /// The copyright notice in force for the item.
+    pub notice: String,
+}
+
+impl FeedItem {
+    /// A stable, never-reused identifier (tag URI, RFC 4151 style).
+    pub fn guid(&self, authority: &str) -> String {
+        format!("tag:{authority},2023:article:{}", self.id)
+    }
+
+    fn attribution(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.source {
+            parts.push(format!("來源/Source: {s}"));
+        }
+        if !self.authors.is_empty() {
+            parts.push(format!("作者/By: {}", self.authors.join(" ")));
+        }
+        if let Some(e) = &self.editor {
+            parts.push(format!("編輯/Editor: {e}"));
+        }
+        parts.join(" | ")
+    }
+
+    fn html_body(&self) -> Option<String> {
+        self.full_text.as_ref().map(|ps| {
+            ps.iter()
+                .map(|p| format!("<p>{}</p>", escape(p)))
+                .collect::<Vec<_>>()
+                .join("")
+        })
+    }
+}
+
+/// The authority part of tag URIs: the host of the public base URL.
+pub fn authority(base_url: &str) -> String {
+    base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(base_url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("newsdesk")
+        .to_string()
+}
+
+/// RSS 2.0 with the `content`, `dc` and `atom` namespaces.
+pub fn rss(meta: &FeedMeta, items: &[FeedItem]) -> String {
+    let auth = authority(&meta.home_url);
+    let mut out = String::with_capacity(4096 + items.len() * 2048);
+    out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    out.push('\n');
+    out.push_str(r#"<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">"#);
+    out.push_str("<channel>");
+    out.push_str(&format!(
+        "<title>{}</title><link>{}</link><description>{}</description><language>{}</language><copyright>{}</copyright><lastBuildDate>{}</lastBuildDate>",
+        escape(&meta.title),
+        escape(&meta.home_url),
+        escape(&meta.title),
+        escape(&meta.language),
+        escape(&meta.rights),
+        meta.updated.to_rfc2822()
+    ));
+    out.push_str(&format!(
+        r#"<atom:link href="{}" rel="self" type="application/rss+xml"/>"#,
+        escape(&meta.feed_url)
+    ));
+    for item in items {
+        out.push_str("<item>");
+        out.push_str(&format!(
+            r#"<title>{}</title><link>{}</link><guid isPermaLink="false">{}</guid><pubDate>{}</pubDate><description>{}</description><category>{}</category>"#,
+            escape(&item.title),
+            escape(&item.url),
+            escape(&item.guid(&auth)),
+            item.published.to_rfc2822(),
+            escape(&item.summary),
+            escape(&item.section)
+        ));
+        for a in &item.authors {
+            out.push_str(&format!("<dc:creator>{}</dc:creator>", escape(a)));
+        }
+        if let Some(s) = &item.source {
+            out.push_str(&format!(
+                r#"<source url="{}">{}</source>"#,
+                escape(&meta.feed_url),
+                escape(s)
+            ));
+        }
+        out.push_str(&format!(
+            "<dc:rights>{}</dc:rights><dc:description>{}</dc:description>",
+            escape(&item.notice),
+            escape(&item.attribution())
+        ));
+        if let Some(html) = item.html_body() {
+            out.push_str(&format!(
+                "<content:encoded>{}</content:encoded>",
+                escape(&html)
+            ));
+        }
+        out.push_str("</item>");
+    }
+    out.push_str("</channel></rss>\n");
+    out
+}
+
+/// Atom (RFC 4287).
+pub fn atom(meta: &FeedMeta, items: &[FeedItem]) -> String {
+    let auth = authority(&meta.home_url);
+    let mut out = String::with_capacity(4096 + items.len() * 2048);
+    out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    out.push('\n');
+    out.push_str(&format!(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{}">"#,
+        escape(&meta.language)
+    ));
+    out.push_str(&format!(
+        r#"<id>{}</id><title>{}</title><updated>{}</updated><rights>{}</rights><link rel="alternate" href="{}"/><link rel="self" href="{}"/><author><name>{}</name></author>"#,
+        escape(&meta.feed_url),
+        escape(&meta.title),
+        meta.updated.to_rfc3339(),
+        escape(&meta.rights),
+        escape(&meta.home_url),
+        escape(&meta.feed_url),
+        escape(&meta.rights)
+    ));
+    for item in items {
+        out.push_str("<entry>");
+        out.push_str(&format!(
+            r#"<id>{}</id><title>{}</title><link rel="alternate" href="{}"/><published>{}</published><updated>{}</updated><summary>{}</summary><category term="{}"/><rights>{}</rights>"#,
+            escape(&item.guid(&auth)),
+            escape(&item.title),
+            escape(&item.url),
+            item.published.to_rfc3339(),
+            item.updated.to_rfc3339(),
+            escape(&format!("{} ({})", item.summary, item.attribution())),
+            escape(&item.section),
+            escape(&item.notice)
+        ));
+        for a in &item.authors {
+            out.push_str(&format!("<author><name>{}</name></author>", escape(a)));
+        }
+        if let Some(e) = &item.editor {
+            out.push_str(&format!(
+                "<contributor><name>{}</name></contributor>",
+                escape(e)
+            ));
+        }
+        if let Some(s) = &item.source {
+            out.push_str(&format!("<source><title>{}</title></source>", escape(s)));
+        }
+        if let Some(html) = item.html_body() {
+            out.push_str(&format!(
+                r#"<content type="html">{}</content>"#,
+                escape(&html)
+            ));
+        }
+        out.push_str("</entry>");
+    }
+    out.push_str("</feed>\n");
+    out
+}
+
+/// JSON Feed 1.1; attribution beyond `authors` sits in `_newsdesk`.
+pub fn json_feed(meta: &FeedMeta, items: &[FeedItem]) -> serde_json::Value {
+    let auth = authority(&meta.home_url);
+    json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": meta.title,
+        "home_page_url": meta.home_url,
+        "feed_url": meta.feed_url,
+        "language": meta.language,
+        "items": items.iter().map(|item| {
+            let mut v = json!({
+                "id": item.guid(&auth),
+                "url": item.url,
+                "title": item.title,
+                "summary": item.summary,
+                "date_published": item.published.to_rfc3339(),
+                "date_modified": item.updated.to_rfc3339(),
+                "authors": item.authors.iter().map(|a| json!({ "name": a })).collect::<Vec<_>>(),
+                "tags": [item.section],
+                "_newsdesk": {
+                    "source": item.source,
+                    "owned": item.owned,
+                    "editor": item.editor,
+                    "copyright_notice": item.notice,
+                    "attribution": item.attribution(),
+                },
+            });
+            match item.full_text.as_ref() {
+                Some(ps) => v["content_text"] = json!(ps.join("\n\n")),
+                // JSON Feed requires content: the summary stands in.
+                None => v["content_text"] = json!(item.summary),
+            }
+            v
+        }).collect::<Vec<_>>(),
+    })
+}
