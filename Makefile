@@ -41,9 +41,10 @@ check-pg:
 		exit 1; \
 	fi
 
-## Regenerate schema.graphql from the code.
+## Regenerate schema.graphql and openapi.json from the code.
 schema:
 	cargo run --quiet -- schema > schema.graphql
+	cargo run --quiet -- openapi > openapi.json
 
 lint:
 	cargo fmt --all -- --check

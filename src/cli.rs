@@ -56,6 +56,8 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
+    /// Print the OpenAPI document of the REST routes; `openapi.json` is this output.
+    Openapi,
     /// Manage staff and claimant accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -125,9 +127,16 @@ enum UserCommand {
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Schema = cli.command {
-        print!("{}", graphql::sdl());
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            return ExitCode::SUCCESS;
+        }
+        Command::Openapi => {
+            print!("{}", crate::http::rest::openapi());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     // A missing .env is normal; a broken one is worth a line.
     if let Err(e) = dotenvy::dotenv() {
@@ -148,7 +157,7 @@ pub fn run() -> ExitCode {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
         Command::Import { json, files } => import(&config, json, &files),
-        Command::Schema => Ok(ExitCode::SUCCESS),
+        Command::Schema | Command::Openapi => Ok(ExitCode::SUCCESS),
         Command::User(cmd) => user(&config, cmd),
         Command::Partner(cmd) => partner(&config, cmd),
         Command::Token { sub, role, ttl } => token(&config, &sub, &role, &ttl),

@@ -29,6 +29,7 @@ use crate::db::Database;
 use crate::text::script::ScriptConverter;
 
 pub use context::RequestContext;
+pub use ids::{decode_cursor, encode_cursor};
 pub use limits::classify_errors;
 pub use script::Script;
 pub use takedowns::RemovedArticle;

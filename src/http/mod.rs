@@ -7,7 +7,7 @@ mod health;
 mod metrics;
 mod partner;
 pub mod request_id;
-mod rest;
+pub mod rest;
 
 use actix_cors::Cors;
 use actix_web::web;

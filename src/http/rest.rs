@@ -1,101 +1,619 @@
-//! The JSON routes under `/v1`. For now: one article by id or slug, and the
-//! list of withdrawn articles partners use to delete their copies.
+//! The JSON routes under `/v1`, for mobile apps and partners: compact field
+//! names, cursor pagination, the same visibility and `script` rules as
+//! GraphQL. The OpenAPI document at `/v1/openapi.json` is generated from
+//! these types and checked in as `openapi.json`.
+
+use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::db::articles::{self, Tombstone};
-use crate::db::{self, site};
+use super::feeds::script_param;
+use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery, Tombstone};
+use crate::db::notices::{self, in_force};
+use crate::db::{self, contributors, recommendations, sections, site, sources, AnyConnection};
+use crate::domain::{CreditRole, NoticeKind};
 use crate::error::AppError;
-use crate::graphql::{AppState, RemovedArticle};
+use crate::graphql::{AppState, RemovedArticle, Script};
+use crate::text::script::Script as TextScript;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/articles/{key}", web::get().to(article))
+    cfg.route("/v1/articles", web::get().to(list_articles))
+        .route("/v1/articles/{key}", web::get().to(article))
         .route("/v1/articles/{key}/", web::get().to(article))
-        .route("/v1/removed", web::get().to(removed));
+        .route("/v1/sections", web::get().to(list_sections))
+        .route("/v1/site", web::get().to(get_site))
+        .route(
+            "/v1/recommendations/{list}",
+            web::get().to(get_recommendations),
+        )
+        .route("/v1/removed", web::get().to(removed))
+        .route("/v1/openapi.json", web::get().to(openapi_json));
 }
 
-async fn zone(state: &AppState) -> chrono_tz::Tz {
-    state
-        .db
-        .run(site::load)
-        .await
-        .ok()
-        .and_then(|s| s.time_zone.parse().ok())
-        .unwrap_or(chrono_tz::Asia::Shanghai)
+/// The OpenAPI 3.1 document of `/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "newsdesk REST API",
+        description = "Compact JSON for mobile apps and partners."
+    ),
+    paths(
+        list_articles,
+        article,
+        list_sections,
+        get_site,
+        get_recommendations,
+        removed
+    ),
+    components(schemas(
+        ArticlePage,
+        ArticleSummary,
+        ArticleDetail,
+        Notice,
+        SectionView,
+        SiteView,
+        RecommendationView,
+        RemovedPage,
+        RemovedArticleView,
+        ErrorBody,
+        ErrorDetail,
+        TombstoneBody
+    ))
+)]
+pub struct ApiDoc;
+
+/// The document as checked in.
+pub fn openapi() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
 }
 
-fn local(t: chrono::NaiveDateTime, tz: chrono_tz::Tz) -> DateTime<FixedOffset> {
-    t.and_utc().with_timezone(&tz).fixed_offset()
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(openapi())
 }
 
-/// `GET /v1/articles/{id or slug}`: the article, 404, or 451 with a tombstone.
-async fn article(
-    state: web::Data<AppState>,
-    key: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let key = key.into_inner();
-    let row = state
-        .db
-        .run(move |conn| match key.parse::<i32>() {
-            Ok(id) => Ok(articles::by_ids(conn, &[id])?.into_iter().next()),
-            Err(_) => articles::by_slug(conn, key.trim_end_matches('/')),
-        })
-        .await?;
-    let now = db::now();
-    let tz = zone(&state).await;
-    match row {
-        Some(r) if r.is_public_at(now) => Ok(HttpResponse::Ok()
-            .insert_header((
-                header::CACHE_CONTROL,
-                format!("public, max-age={}", state.config.cache_max_age),
-            ))
-            .json(json!({
-                "id": r.id,
-                "slug": r.slug,
-                "title": r.title,
-                "summary": r.summary,
-                "paragraphs": r.paragraphs(),
-                "publishedAt": r.published_at.map(|t| local(t, tz)),
-                "updatedAt": local(r.updated_at, tz),
-                "revision": r.revision,
-                "url": format!("{}/a/{}-{}", state.config.public_base_url, r.id, r.slug),
-            }))),
-        Some(r) => match r.tombstone() {
-            Some(t) => Ok(unavailable(&t, tz, &state.config.public_base_url)),
-            None => Err(AppError::NotFound),
-        },
-        None => Err(AppError::NotFound),
+/// An error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code (`BAD_USER_INPUT`, `NOT_FOUND` …).
+    pub code: String,
+    pub message: String,
+}
+
+/// 451: what remains of a withdrawn article.
+#[derive(Serialize, ToSchema)]
+pub struct TombstoneBody {
+    pub error: ErrorDetail,
+    pub tombstone: RemovedArticleView,
+}
+
+/// A withdrawn article.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedArticleView {
+    pub database_id: i32,
+    pub withdrawn_at: DateTime<FixedOffset>,
+    /// `TAKEDOWN` or `WITHDRAWN`.
+    pub reason_code: String,
+    /// `TD-12` when a takedown request caused it.
+    pub request_reference: Option<String>,
+}
+
+impl From<RemovedArticle> for RemovedArticleView {
+    fn from(r: RemovedArticle) -> Self {
+        RemovedArticleView {
+            database_id: r.database_id,
+            withdrawn_at: r.withdrawn_at,
+            reason_code: r.reason_code,
+            request_reference: r.request_reference,
+        }
     }
 }
 
+/// An article in a list.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleSummary {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    /// Section slug.
+    pub section: String,
+    pub source: Option<String>,
+    /// Whether the site owns the rights (original work).
+    pub owned: bool,
+    /// Reporters, correspondents, photographers.
+    pub authors: Vec<String>,
+    pub editor: Option<String>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub revision: i32,
+    pub url: String,
+}
+
+/// A page of articles, newest first.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticlePage {
+    pub items: Vec<ArticleSummary>,
+    /// Pass as `cursor` for the next (older) page; null at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// The copyright notice in force for an article.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Notice {
+    /// `original` or `reprint`.
+    pub kind: String,
+    pub text: String,
+    pub removal_terms: Option<String>,
+}
+
+/// One article with its body.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleDetail {
+    #[serde(flatten)]
+    pub summary: ArticleSummary,
+    pub paragraphs: Vec<String>,
+    pub copyright_notice: Notice,
+}
+
+/// A section.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SectionView {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    /// `topic` or `region`.
+    pub kind: String,
+    pub parent_id: Option<i32>,
+    pub position: i32,
+    pub in_navigation: bool,
+}
+
+/// The site's identity and footer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteView {
+    pub name: String,
+    pub copyright_holder: String,
+    pub address: String,
+    pub postcode: String,
+    pub email: String,
+    pub icp_filing: String,
+    pub news_service_filing: String,
+    pub complaint_phone: String,
+    pub complaint_email: String,
+    pub time_zone: String,
+}
+
+/// An entry of a curated list.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommendationView {
+    pub headline: String,
+    pub url: Option<String>,
+    pub article_id: Option<i32>,
+}
+
+/// Withdrawn articles.
+#[derive(Serialize, ToSchema)]
+pub struct RemovedPage {
+    pub items: Vec<RemovedArticleView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct ListParams {
+    /// Section slug (its subsections included).
+    section: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+    /// 1-100, default 20.
+    limit: Option<i64>,
+    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    script: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct ScriptParam {
+    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    script: Option<String>,
+}
+
+/// Converts stored text for the response.
+struct Writer<'a> {
+    state: &'a AppState,
+    script: Script,
+    site_script: TextScript,
+    tz: chrono_tz::Tz,
+}
+
+impl Writer<'_> {
+    fn text(&self, value: &str, stored: TextScript) -> String {
+        match self.script.target() {
+            Some(t) => self.state.converter.convert(value, stored, t).into_owned(),
+            None => value.to_string(),
+        }
+    }
+
+    fn site(&self, value: &str) -> String {
+        self.text(value, self.site_script)
+    }
+
+    fn time(&self, t: chrono::NaiveDateTime) -> DateTime<FixedOffset> {
+        t.and_utc().with_timezone(&self.tz).fixed_offset()
+    }
+}
+
+fn stored(value: &str) -> TextScript {
+    match value {
+        "hans" => TextScript::Hans,
+        _ => TextScript::Hant,
+    }
+}
+
+async fn writer<'a>(
+    state: &'a AppState,
+    script: Script,
+) -> Result<(Writer<'a>, site::SiteRow), AppError> {
+    let row = state.db.run(site::load).await?;
+    Ok((
+        Writer {
+            state,
+            script,
+            site_script: stored(&row.default_script),
+            tz: row.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
+        },
+        row,
+    ))
+}
+
+/// Rows and what they need, loaded with a fixed number of queries.
+struct Loaded {
+    rows: Vec<ArticleRow>,
+    credits: HashMap<i32, Vec<contributors::CreditRow>>,
+    sources: HashMap<i32, sources::SourceRow>,
+    sections: HashMap<i32, String>,
+    notices: Vec<notices::NoticeRow>,
+}
+
+fn load_related(conn: &mut AnyConnection, rows: Vec<ArticleRow>) -> Result<Loaded, AppError> {
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let mut credits: HashMap<i32, Vec<contributors::CreditRow>> = HashMap::new();
+    for c in contributors::credits_of(conn, &ids)? {
+        credits.entry(c.article_id).or_default().push(c);
+    }
+    let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
+    Ok(Loaded {
+        sources: sources::by_ids(conn, &source_ids)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect(),
+        sections: sections::all(conn)?
+            .into_iter()
+            .map(|s| (s.id, s.slug))
+            .collect(),
+        notices: notices::all(conn)?,
+        credits,
+        rows,
+    })
+}
+
+fn summary(w: &Writer<'_>, l: &Loaded, row: &ArticleRow) -> ArticleSummary {
+    let s = stored(&row.script);
+    let source = row.source_id.and_then(|id| l.sources.get(&id));
+    let people = l.credits.get(&row.id).cloned().unwrap_or_default();
+    ArticleSummary {
+        id: row.id,
+        slug: row.slug.clone(),
+        title: w.text(&row.title, s),
+        summary: w.text(&row.summary, s),
+        section: l.sections.get(&row.section_id).cloned().unwrap_or_default(),
+        source: source.map(|x| w.site(&x.name)),
+        owned: source.is_none_or(|x| x.owned),
+        authors: people
+            .iter()
+            .filter(|c| c.role != CreditRole::Editor)
+            .map(|c| w.site(&c.name))
+            .collect(),
+        editor: people
+            .iter()
+            .find(|c| c.role == CreditRole::Editor)
+            .map(|c| w.site(&c.name)),
+        published_at: row.published_at.map(|t| w.time(t)),
+        updated_at: w.time(row.updated_at),
+        revision: row.revision,
+        url: format!(
+            "{}/a/{}-{}",
+            w.state.config.public_base_url, row.id, row.slug
+        ),
+    }
+}
+
+fn public(state: &AppState, response: &mut actix_web::HttpResponseBuilder, keys: &[String]) {
+    response
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", state.config.cache_max_age),
+        ))
+        .insert_header(("Surrogate-Key", keys.join(" ")));
+}
+
+/// Published articles, newest first, a page at a time.
+#[utoipa::path(get, path = "/v1/articles", params(ListParams),
+    responses((status = 200, body = ArticlePage), (status = 400, body = ErrorBody)))]
+async fn list_articles(
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let script = script_param(params.script.as_deref())?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::BadInput(
+            "limit: must be between 1 and 100".into(),
+        ));
+    }
+    let from = params
+        .cursor
+        .as_deref()
+        .map(|c| crate::graphql::decode_cursor(c, "cursor"))
+        .transpose()?;
+    let now = db::now();
+    let section = params.section.clone();
+    let loaded = state
+        .db
+        .run(move |conn| {
+            let mut query = PublicQuery::new(now);
+            if let Some(slug) = &section {
+                let all = sections::all(conn)?;
+                let root = all.iter().find(|s| &s.slug == slug).ok_or_else(|| {
+                    AppError::BadInput(format!("section: no section with slug {slug:?}"))
+                })?;
+                let mut ids = vec![root.id];
+                let mut i = 0;
+                while i < ids.len() {
+                    let parent = ids[i];
+                    ids.extend(
+                        all.iter()
+                            .filter(|s| s.parent_id == Some(parent))
+                            .map(|s| s.id),
+                    );
+                    i += 1;
+                }
+                query.section_ids = Some(ids);
+            }
+            let rows = articles::list_public(conn, &query, from, Direction::Older, limit + 1)?;
+            load_related(conn, rows)
+        })
+        .await?;
+    let (w, _) = writer(&state, script).await?;
+    let more = loaded.rows.len() as i64 > limit;
+    let shown = &loaded.rows[..loaded.rows.len().min(limit as usize)];
+    let next_cursor = if more {
+        shown.last().map(|r| {
+            crate::graphql::encode_cursor(Position {
+                published_at: r.published_at.unwrap_or(r.created_at),
+                id: r.id,
+            })
+        })
+    } else {
+        None
+    };
+    let items: Vec<ArticleSummary> = shown.iter().map(|r| summary(&w, &loaded, r)).collect();
+    let mut keys: Vec<String> = items.iter().map(|i| format!("article-{}", i.id)).collect();
+    keys.push("articles".into());
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &keys);
+    Ok(response.json(ArticlePage { items, next_cursor }))
+}
+
+/// One public article by id or slug; 451 with a tombstone when withdrawn.
+#[utoipa::path(get, path = "/v1/articles/{key}", params(("key" = String, Path, description = "Numeric id or slug"), ScriptParam),
+    responses((status = 200, body = ArticleDetail), (status = 404, body = ErrorBody), (status = 451, body = TombstoneBody)))]
+async fn article(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    params: web::Query<ScriptParam>,
+) -> Result<HttpResponse, AppError> {
+    let script = script_param(params.script.as_deref())?;
+    let key = key.into_inner();
+    let now = db::now();
+    let loaded = state
+        .db
+        .run(move |conn| {
+            let row = match key.parse::<i32>() {
+                Ok(id) => articles::by_ids(conn, &[id])?.into_iter().next(),
+                Err(_) => articles::by_slug(conn, key.trim_end_matches('/'))?,
+            };
+            load_related(conn, row.into_iter().collect())
+        })
+        .await?;
+    let (w, _) = writer(&state, script).await?;
+    let Some(row) = loaded.rows.first() else {
+        return Err(AppError::NotFound);
+    };
+    if !row.is_public_at(now) {
+        return match row.tombstone() {
+            Some(t) => Ok(unavailable(&t, &w)),
+            None => Err(AppError::NotFound),
+        };
+    }
+    let head = summary(&w, &loaded, row);
+    let kind = if head.owned {
+        NoticeKind::Original
+    } else {
+        NoticeKind::Reprint
+    };
+    let at = row.published_at.unwrap_or(now);
+    let notice = Notice {
+        kind: kind.as_str().into(),
+        text: in_force(&loaded.notices, kind, at)
+            .map(|n| w.site(&n.text))
+            .unwrap_or_default(),
+        removal_terms: in_force(&loaded.notices, NoticeKind::Removal, at).map(|n| w.site(&n.text)),
+    };
+    let s = stored(&row.script);
+    let detail = ArticleDetail {
+        paragraphs: row.paragraphs().iter().map(|p| w.text(p, s)).collect(),
+        copyright_notice: notice,
+        summary: head,
+    };
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &[format!("article-{}", row.id)]);
+    response.insert_header((
+        header::LAST_MODIFIED,
+        super::feeds::httpdate(w.time(row.updated_at)),
+    ));
+    Ok(response.json(detail))
+}
+
 /// 451 (RFC 7725) with a small tombstone: no title, no body.
-fn unavailable(t: &Tombstone, tz: chrono_tz::Tz, base: &str) -> HttpResponse {
-    let removed = RemovedArticle::from_tombstone(t, local(t.withdrawn_at, tz));
+fn unavailable(t: &Tombstone, w: &Writer<'_>) -> HttpResponse {
+    let removed = RemovedArticle::from_tombstone(t, w.time(t.withdrawn_at));
     let mut response = HttpResponse::UnavailableForLegalReasons();
     response.insert_header((header::CACHE_CONTROL, "no-store"));
     if let Some(reference) = &removed.request_reference {
         response.insert_header((
             header::LINK,
-            format!("<{base}/takedowns/{reference}>; rel=\"blocked-by\""),
+            format!(
+                "<{}/takedowns/{reference}>; rel=\"blocked-by\"",
+                w.state.config.public_base_url
+            ),
         ));
     }
-    response.json(json!({
-        "error": { "code": "UNAVAILABLE_FOR_LEGAL_REASONS", "message": "withdrawn for legal reasons" },
-        "tombstone": removed,
-    }))
+    response.json(TombstoneBody {
+        error: ErrorDetail {
+            code: "UNAVAILABLE_FOR_LEGAL_REASONS".into(),
+            message: "withdrawn for legal reasons".into(),
+        },
+        tombstone: removed.into(),
+    })
 }
 
-#[derive(Debug, Deserialize)]
+/// Every section, in navigation order.
+#[utoipa::path(get, path = "/v1/sections", params(ScriptParam), responses((status = 200, body = [SectionView])))]
+async fn list_sections(
+    state: web::Data<AppState>,
+    params: web::Query<ScriptParam>,
+) -> Result<HttpResponse, AppError> {
+    let script = script_param(params.script.as_deref())?;
+    let rows = state.db.run(sections::all).await?;
+    let (w, _) = writer(&state, script).await?;
+    let items: Vec<SectionView> = rows
+        .into_iter()
+        .map(|s| SectionView {
+            id: s.id,
+            name: w.site(&s.name),
+            slug: s.slug,
+            kind: s.kind,
+            parent_id: s.parent_id,
+            position: s.position,
+            in_navigation: s.in_navigation,
+        })
+        .collect();
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &["sections".into()]);
+    Ok(response.json(items))
+}
+
+/// The site's identity and footer facts.
+#[utoipa::path(get, path = "/v1/site", params(ScriptParam), responses((status = 200, body = SiteView)))]
+async fn get_site(
+    state: web::Data<AppState>,
+    params: web::Query<ScriptParam>,
+) -> Result<HttpResponse, AppError> {
+    let script = script_param(params.script.as_deref())?;
+    let (w, row) = writer(&state, script).await?;
+    let view = SiteView {
+        name: w.site(&row.name),
+        copyright_holder: w.site(&row.copyright_holder),
+        address: w.site(&row.address),
+        postcode: row.postcode.clone(),
+        email: row.email.clone(),
+        icp_filing: w.site(&row.icp_filing),
+        news_service_filing: row.news_service_filing.clone(),
+        complaint_phone: row.complaint_phone.clone(),
+        complaint_email: row.complaint_email.clone(),
+        time_zone: row.time_zone.clone(),
+    };
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &["site".into()]);
+    Ok(response.json(view))
+}
+
+/// A curated list; items whose article is not public are left out.
+#[utoipa::path(get, path = "/v1/recommendations/{list}", params(("list" = String, Path, description = "List name, e.g. home"), ScriptParam),
+    responses((status = 200, body = [RecommendationView])))]
+async fn get_recommendations(
+    state: web::Data<AppState>,
+    list: web::Path<String>,
+    params: web::Query<ScriptParam>,
+) -> Result<HttpResponse, AppError> {
+    let script = script_param(params.script.as_deref())?;
+    let list = list.into_inner();
+    let name = list.clone();
+    let now = db::now();
+    let (items, visible) = state
+        .db
+        .run(move |conn| {
+            let items = recommendations::items(conn, &name)?;
+            let ids: Vec<i32> = items.iter().filter_map(|i| i.article_id).collect();
+            let visible: Vec<i32> = articles::by_ids(conn, &ids)?
+                .into_iter()
+                .filter(|a| a.is_public_at(now))
+                .map(|a| a.id)
+                .collect();
+            Ok((items, visible))
+        })
+        .await?;
+    let (w, _) = writer(&state, script).await?;
+    let base = &state.config.public_base_url;
+    let views: Vec<RecommendationView> = items
+        .into_iter()
+        .filter(|i| i.article_id.is_none_or(|id| visible.contains(&id)))
+        .map(|i| RecommendationView {
+            headline: w.site(&i.headline),
+            url: i
+                .url
+                .clone()
+                .or_else(|| i.article_id.map(|id| format!("{base}/a/{id}"))),
+            article_id: i.article_id,
+        })
+        .collect();
+    let mut keys: Vec<String> = visible.iter().map(|id| format!("article-{id}")).collect();
+    keys.push(format!("list-{list}"));
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &keys);
+    Ok(response.json(views))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
 struct RemovedParams {
+    /// RFC 3339 time; withdrawals at or after it.
     since: Option<String>,
+    /// 1-100, default 100.
     limit: Option<i64>,
 }
 
-/// `GET /v1/removed?since=RFC3339&limit=`: withdrawn articles, oldest first.
+/// Articles withdrawn since a time, oldest first, so partners can delete their copies.
+#[utoipa::path(get, path = "/v1/removed", params(RemovedParams),
+    responses((status = 200, body = RemovedPage), (status = 400, body = ErrorBody)))]
 async fn removed(
     state: web::Data<AppState>,
     query: web::Query<RemovedParams>,
@@ -117,15 +635,12 @@ async fn removed(
         .db
         .run(move |conn| articles::withdrawn_since(conn, since, limit))
         .await?;
-    let tz = zone(&state).await;
-    let items: Vec<RemovedArticle> = rows
+    let (w, _) = writer(&state, Script::Original).await?;
+    let items = rows
         .iter()
-        .map(|t| RemovedArticle::from_tombstone(t, local(t.withdrawn_at, tz)))
+        .map(|t| RemovedArticle::from_tombstone(t, w.time(t.withdrawn_at)).into())
         .collect();
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::CACHE_CONTROL,
-            format!("public, max-age={}", state.config.cache_max_age),
-        ))
-        .json(json!({ "items": items })))
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &["removed".into()]);
+    Ok(response.json(RemovedPage { items }))
 }

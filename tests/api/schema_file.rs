@@ -12,3 +12,30 @@ fn schema_graphql_is_up_to_date() {
         "schema.graphql is stale: run `make schema` and commit the result"
     );
 }
+
+#[test]
+fn openapi_json_is_up_to_date() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"))
+        .expect("openapi.json is committed");
+
+    let exported = newsdesk::http::rest::openapi();
+
+    assert!(
+        committed == exported,
+        "openapi.json is stale: run `make schema` and commit the result"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&exported).expect("JSON");
+    assert!(doc["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("3.1")));
+    for path in [
+        "/v1/articles",
+        "/v1/articles/{key}",
+        "/v1/sections",
+        "/v1/site",
+        "/v1/recommendations/{list}",
+        "/v1/removed",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+}
