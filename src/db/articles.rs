@@ -187,6 +187,8 @@ pub struct PublicQuery {
     pub tag_slug: Option<String>,
     pub published_after: Option<NaiveDateTime>,
     pub published_before: Option<NaiveDateTime>,
+    /// Only articles changed at or after this time.
+    pub updated_after: Option<NaiveDateTime>,
     pub exclude_id: Option<i32>,
 }
 
@@ -200,6 +202,7 @@ impl PublicQuery {
             tag_slug: None,
             published_after: None,
             published_before: None,
+            updated_after: None,
             exclude_id: None,
         }
     }
@@ -251,6 +254,9 @@ impl PublicQuery {
         }
         if let Some(before) = self.published_before {
             q = q.filter(articles::published_at.lt(before));
+        }
+        if let Some(at) = self.updated_after {
+            q = q.filter(articles::updated_at.ge(at));
         }
         if let Some(id) = self.exclude_id {
             q = q.filter(articles::id.ne(id));

@@ -23,7 +23,9 @@ use crate::text::script::Script as TextScript;
 pub const FEED_SIZE: i64 = 50;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/feeds/{name}", web::get().to(feed));
+    cfg.route("/feeds/{name}", web::get().to(feed))
+        .route("/v1/ninjs/articles/{id}", web::get().to(ninjs_article))
+        .route("/v1/ninjs/feed", web::get().to(ninjs_feed));
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,45 +68,15 @@ async fn feed(
         .db
         .run(move |conn| load(conn, &section, now, full_text_allowed))
         .await?;
+    let rendered = render(&state, &data, script, &base);
+    let items = rendered.items;
+    let site_script = rendered.site_script;
     let convert = |text: &str, stored: TextScript| match script.target() {
         Some(t) => state.converter.convert(text, stored, t).into_owned(),
         None => text.to_string(),
     };
-    let site_script = stored(&data.site.default_script);
-    let tz: chrono_tz::Tz = data
-        .site
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::Asia::Shanghai);
+    let tz = rendered.tz;
     let local = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).fixed_offset();
-    let items: Vec<FeedItem> = data
-        .items
-        .iter()
-        .map(|raw| {
-            let s = stored(&raw.row.script);
-            FeedItem {
-                id: raw.row.id,
-                url: format!("{base}/a/{}-{}", raw.row.id, raw.row.slug),
-                title: convert(&raw.row.title, s),
-                summary: convert(&raw.row.summary, s),
-                full_text: raw
-                    .full_text
-                    .then(|| raw.row.paragraphs().iter().map(|p| convert(p, s)).collect()),
-                published: local(raw.row.published_at.unwrap_or(raw.row.created_at)),
-                updated: local(raw.row.updated_at),
-                authors: raw
-                    .authors
-                    .iter()
-                    .map(|a| convert(a, site_script))
-                    .collect(),
-                editor: raw.editor.as_deref().map(|e| convert(e, site_script)),
-                source: raw.source.as_deref().map(|x| convert(x, site_script)),
-                owned: raw.owned,
-                section: convert(&raw.section, site_script),
-                notice: convert(&raw.notice, site_script),
-            }
-        })
-        .collect();
     let updated = items
         .iter()
         .map(|i| i.updated)
@@ -196,8 +168,21 @@ fn load(
     now: chrono::NaiveDateTime,
     partner: bool,
 ) -> Result<FeedData, AppError> {
+    load_selection(conn, section, None, None, now, partner)
+}
+
+/// Like [`load`], narrowed to one article or to changes since a time.
+fn load_selection(
+    conn: &mut db::AnyConnection,
+    section: &str,
+    article: Option<i32>,
+    since: Option<chrono::NaiveDateTime>,
+    now: chrono::NaiveDateTime,
+    partner: bool,
+) -> Result<FeedData, AppError> {
     let all_sections = sections::all(conn)?;
     let mut query = PublicQuery::new(now);
+    query.updated_after = since;
     let (section_id, section_name) = if section == "all" {
         (None, None)
     } else {
@@ -220,7 +205,13 @@ fn load(
         query.section_ids = Some(ids);
         (Some(root.id), Some(root.name.clone()))
     };
-    let rows = articles::list_public(conn, &query, None, articles::Direction::Older, FEED_SIZE)?;
+    let rows = match article {
+        Some(id) => articles::by_ids(conn, &[id])?
+            .into_iter()
+            .filter(|r| r.is_public_at(now))
+            .collect(),
+        None => articles::list_public(conn, &query, None, articles::Direction::Older, FEED_SIZE)?,
+    };
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let mut credits: HashMap<i32, Vec<contributors::CreditRow>> = HashMap::new();
     for c in contributors::credits_of(conn, &ids)? {
@@ -275,4 +266,198 @@ fn load(
         section_name,
         items,
     })
+}
+
+/// Feed items in the script asked for.
+struct Rendered {
+    items: Vec<FeedItem>,
+    site_script: TextScript,
+    tz: chrono_tz::Tz,
+}
+
+fn render(state: &AppState, data: &FeedData, script: Script, base: &str) -> Rendered {
+    let convert = |text: &str, stored: TextScript| match script.target() {
+        Some(t) => state.converter.convert(text, stored, t).into_owned(),
+        None => text.to_string(),
+    };
+    let site_script = stored(&data.site.default_script);
+    let tz: chrono_tz::Tz = data
+        .site
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Shanghai);
+    let local = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).fixed_offset();
+    let items = data
+        .items
+        .iter()
+        .map(|raw| {
+            let s = stored(&raw.row.script);
+            FeedItem {
+                id: raw.row.id,
+                url: format!("{base}/a/{}-{}", raw.row.id, raw.row.slug),
+                title: convert(&raw.row.title, s),
+                summary: convert(&raw.row.summary, s),
+                full_text: raw
+                    .full_text
+                    .then(|| raw.row.paragraphs().iter().map(|p| convert(p, s)).collect()),
+                published: local(raw.row.published_at.unwrap_or(raw.row.created_at)),
+                updated: local(raw.row.updated_at),
+                authors: raw
+                    .authors
+                    .iter()
+                    .map(|a| convert(a, site_script))
+                    .collect(),
+                editor: raw.editor.as_deref().map(|e| convert(e, site_script)),
+                source: raw.source.as_deref().map(|x| convert(x, site_script)),
+                owned: raw.owned,
+                section: convert(&raw.section, site_script),
+                notice: convert(&raw.notice, site_script),
+            }
+        })
+        .collect();
+    Rendered {
+        items,
+        site_script,
+        tz,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NinjsFeedParams {
+    section: Option<String>,
+    since: Option<String>,
+    script: Option<String>,
+}
+
+fn private_or_public(
+    state: &AppState,
+    partner: bool,
+    response: &mut actix_web::HttpResponseBuilder,
+) {
+    if partner {
+        response.insert_header((header::CACHE_CONTROL, "private, no-store"));
+    } else {
+        response.insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", state.config.cache_max_age),
+        ));
+    }
+}
+
+/// `GET /v1/ninjs/articles/{id}`: one article in ninjs 2.1.
+async fn ninjs_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i32>,
+    params: web::Query<FeedParams>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let script = script_param(params.script.as_deref())?;
+    let partner = partner(&state, &req).await?.is_some();
+    let now = db::now();
+    let base = state.config.public_base_url.clone();
+    let (row, data) = state
+        .db
+        .run(move |conn| {
+            let row = articles::by_ids(conn, &[id])?.into_iter().next();
+            let data = load_selection(conn, "all", Some(id), None, now, partner)?;
+            Ok((row, data))
+        })
+        .await?;
+    let rendered = render(&state, &data, script, &base);
+    let Some(item) = rendered.items.first() else {
+        return match row.and_then(|r| r.tombstone()) {
+            Some(t) => {
+                let at = t
+                    .withdrawn_at
+                    .and_utc()
+                    .with_timezone(&rendered.tz)
+                    .fixed_offset();
+                let mut response = HttpResponse::UnavailableForLegalReasons();
+                response.insert_header((header::CACHE_CONTROL, "no-store"));
+                Ok(response.json(syndication::ninjs::canceled(
+                    t.id,
+                    &at.to_rfc3339(),
+                    &syndication::authority(&base),
+                )))
+            }
+            None => Err(AppError::NotFound),
+        };
+    };
+    let revision = data.items.first().map(|r| r.row.revision).unwrap_or(1);
+    let doc = syndication::ninjs::article(
+        item,
+        revision,
+        &data.site.copyright_holder,
+        script.language_tag(rendered.site_script),
+        &syndication::authority(&base),
+    );
+    let mut response = HttpResponse::Ok();
+    response.content_type("application/json");
+    response.insert_header(("Surrogate-Key", format!("article-{id} site")));
+    private_or_public(&state, partner, &mut response);
+    Ok(response.body(doc.to_string()))
+}
+
+/// `GET /v1/ninjs/feed?section=&since=`: articles changed since a time, and
+/// `canceled` stubs for those withdrawn since, so partners can delete them.
+async fn ninjs_feed(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<NinjsFeedParams>,
+) -> Result<HttpResponse, AppError> {
+    let script = script_param(params.script.as_deref())?;
+    let since = match &params.since {
+        Some(s) => Some(db::to_db_time(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| AppError::BadInput(format!("since: not an RFC 3339 time: {s:?}")))?
+                .to_utc(),
+        )),
+        None => None,
+    };
+    let section = params.section.clone().unwrap_or_else(|| "all".into());
+    let partner = partner(&state, &req).await?.is_some();
+    let now = db::now();
+    let base = state.config.public_base_url.clone();
+    let (data, removed) = state
+        .db
+        .run(move |conn| {
+            let data = load_selection(conn, &section, None, since, now, partner)?;
+            let removed = match since {
+                Some(at) => articles::withdrawn_since(conn, at, FEED_SIZE)?,
+                None => vec![],
+            };
+            Ok((data, removed))
+        })
+        .await?;
+    let rendered = render(&state, &data, script, &base);
+    let authority = syndication::authority(&base);
+    let language = script.language_tag(rendered.site_script);
+    let mut items: Vec<serde_json::Value> = rendered
+        .items
+        .iter()
+        .zip(&data.items)
+        .map(|(item, raw)| {
+            syndication::ninjs::article(
+                item,
+                raw.row.revision,
+                &data.site.copyright_holder,
+                language,
+                &authority,
+            )
+        })
+        .collect();
+    items.extend(removed.iter().map(|t| {
+        let at = t
+            .withdrawn_at
+            .and_utc()
+            .with_timezone(&rendered.tz)
+            .fixed_offset();
+        syndication::ninjs::canceled(t.id, &at.to_rfc3339(), &authority)
+    }));
+    let mut response = HttpResponse::Ok();
+    response.content_type("application/json");
+    response.insert_header(("Surrogate-Key", "articles removed site"));
+    private_or_public(&state, partner, &mut response);
+    Ok(response.body(serde_json::json!({ "items": items }).to_string()))
 }

@@ -3,6 +3,7 @@
 //! authors, editor, copyright notice), as the site's statement and the
 //! reprint rules ask; full text appears only where the caller may have it.
 
+pub mod ninjs;
 mod xml;
 
 use chrono::{DateTime, FixedOffset};

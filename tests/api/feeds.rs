@@ -279,3 +279,151 @@ async fn conditional_get_answers_304_until_the_feed_changes(engine: Engine) {
     assert_eq!(changed.status(), 200);
     assert_ne!(changed.headers()["etag"].to_str().ok(), Some(etag.as_str()));
 }
+
+fn ninjs_validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/specs/ninjs-schema_2.1.json"
+    )))
+    .expect("schema JSON");
+    // The schema points at GeoJSON for `places`, which we never emit; tests
+    // run offline, so a permissive stand-in takes its place.
+    let registry = jsonschema::Registry::new()
+        .add(
+            "https://geojson.org/schema/GeoJSON.json",
+            serde_json::json!({}),
+        )
+        .expect("resource")
+        .prepare()
+        .expect("registry");
+    jsonschema::options()
+        .with_registry(&registry)
+        .build(&schema)
+        .expect("a valid schema")
+}
+
+fn assert_ninjs(validator: &jsonschema::Validator, doc: &serde_json::Value) {
+    let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "not valid ninjs 2.1: {errors:?}\n{doc}");
+}
+
+both_engines!(ninjs_output_is_valid_and_cancels_withdrawn_articles);
+async fn ninjs_output_is_valid_and_cancels_withdrawn_articles(engine: Engine) {
+    let Some((app, own, reprint)) = syndicated(engine).await else {
+        return;
+    };
+    let validator = ninjs_validator();
+    let made = newsdesk(&app.db.url, &["partner", "add", "wire"]);
+    let key = String::from_utf8_lossy(&made.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+
+    let anonymous: serde_json::Value = get(&app, &format!("/v1/ninjs/articles/{own}"), &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    let full: serde_json::Value = get(
+        &app,
+        &format!("/v1/ninjs/articles/{own}"),
+        &[("x-api-key", &key)],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let foreign: serde_json::Value = get(
+        &app,
+        &format!("/v1/ninjs/articles/{reprint}"),
+        &[("x-api-key", &key)],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let sample: serde_json::Value = get(
+        &app,
+        "/v1/ninjs/articles/1?script=hans",
+        &[("x-api-key", &key)],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+
+    for doc in [&anonymous, &full, &foreign, &sample] {
+        assert_ninjs(&validator, doc);
+    }
+    assert_eq!(anonymous["representationtype"], "partial");
+    assert!(anonymous.get("bodies").is_none());
+    assert_eq!(full["representationtype"], "full");
+    assert_eq!(full["bodies"][1]["contenttype"], "text/html");
+    assert_eq!(
+        full["people"],
+        serde_json::json!([{ "name": "劉玉", "rel": "author" }, { "name": "付建", "rel": "editor" }])
+    );
+    assert!(
+        foreign.get("bodies").is_none(),
+        "a reprint went out in full"
+    );
+    assert_eq!(foreign["infosources"][0]["name"], "新華社");
+    assert_eq!(sample["language"], "zh-Hans");
+    assert_eq!(
+        sample["headlines"][0]["value"],
+        "临沂山青社会工作服务中心累计服务群众20余万人次"
+    );
+    assert_eq!(sample["firstcreated"], "2023-03-21T17:13:59+08:00");
+    assert_eq!(sample["located"], "临沂");
+    assert!(sample["bodies"][0]["charcount"]
+        .as_u64()
+        .is_some_and(|n| n > 500));
+
+    let before = newsdesk::db::now().and_utc().to_rfc3339();
+    {
+        let database = app.db.database();
+        let mut conn = database.get().expect("connection");
+        let actor = newsdesk::db::audit::Actor {
+            user_id: None,
+            role: "system".into(),
+            request_id: None,
+        };
+        newsdesk::db::article_writes::withdraw(&mut conn, reprint, "takedown:1", &actor)
+            .expect("withdraw");
+    }
+    let changes: serde_json::Value = get(
+        &app,
+        &format!("/v1/ninjs/feed?since={}", before.replace('+', "%2B")),
+        &[],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let items = changes["items"].as_array().expect("items");
+    for doc in items {
+        assert_ninjs(&validator, doc);
+    }
+    assert!(
+        items.iter().any(|d| d["pubstatus"] == "canceled"
+            && d["uri"]
+                .as_str()
+                .is_some_and(|u| u.ends_with(&format!(":{reprint}")))),
+        "{changes}"
+    );
+    assert!(
+        items.iter().all(|d| d["uri"] != anonymous["uri"]),
+        "an unchanged article was listed as changed: {:?} since {before}",
+        items
+            .iter()
+            .map(|d| (d["uri"].to_string(), d["versioncreated"].to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        get(&app, &format!("/v1/ninjs/articles/{reprint}"), &[])
+            .await
+            .status(),
+        451
+    );
+}
