@@ -58,6 +58,10 @@ pub struct Config {
     pub tokens: Option<TokenKeys>,
     /// Lifetime of the access tokens `login` hands out.
     pub access_token_ttl: Duration,
+    /// Let webhooks target loopback and private addresses (tests, private networks).
+    pub webhook_allow_private: bool,
+    /// How often the webhook worker looks for due events.
+    pub webhook_poll: Duration,
 }
 
 /// The sources the sample site publishes itself (its own outlet), in both scripts.
@@ -120,6 +124,16 @@ impl Config {
             Some(900),
         )?);
         Ok(Config {
+            webhook_allow_private: flag(
+                "NEWSDESK_WEBHOOK_ALLOW_PRIVATE",
+                get("NEWSDESK_WEBHOOK_ALLOW_PRIVATE"),
+                false,
+            )?,
+            webhook_poll: Duration::from_millis(parse_or(
+                "NEWSDESK_WEBHOOK_POLL_MS",
+                get("NEWSDESK_WEBHOOK_POLL_MS"),
+                Some(1000),
+            )?),
             tokens,
             access_token_ttl,
             database_url,

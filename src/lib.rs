@@ -18,3 +18,4 @@ pub mod startup;
 pub mod syndication;
 pub mod telemetry;
 pub mod text;
+pub mod webhooks;

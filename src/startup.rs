@@ -52,6 +52,11 @@ impl Application {
             source,
         })?;
         let converter = ScriptConverter::new().map_err(|e| StartupError::Script(e.to_string()))?;
+        crate::webhooks::spawn_worker(
+            db.clone(),
+            config.webhook_allow_private,
+            config.webhook_poll,
+        );
         let state = AppState::new(db, config.clone(), converter);
         let schema = graphql::build_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();

@@ -222,6 +222,7 @@ pub fn change(
         }
         let after = load(conn, id)?;
         store_revision(conn, &after, &content, actor)?;
+        announce(conn, action, &before, &after)?;
         audit::record(
             conn,
             actor,
@@ -239,6 +240,43 @@ pub fn change(
         )?;
         Ok(after)
     })
+}
+
+/// Queues the webhook event a change means for the public, if any.
+fn announce(
+    conn: &mut AnyConnection,
+    action: &str,
+    before: &ArticleRow,
+    after: &ArticleRow,
+) -> Result<(), AppError> {
+    let now = super::now();
+    let event = match action {
+        "article.publish" if after.is_public_at(now) => "article.published",
+        "article.unpublish" if before.is_public_at(now) => "article.unpublished",
+        "article.withdraw" if after.status == "withdrawn" && before.status != "withdrawn" => {
+            "article.withdrawn"
+        }
+        "article.restore" if before.status == "withdrawn" && after.status != "withdrawn" => {
+            "article.restored"
+        }
+        _ if after.is_public_at(now) && before.is_public_at(now) => "article.updated",
+        _ => return Ok(()),
+    };
+    super::webhooks::enqueue(
+        conn,
+        event,
+        &serde_json::json!({
+            "event": event,
+            "id": uuid::Uuid::new_v4().to_string(),
+            "occurredAt": now.and_utc().to_rfc3339(),
+            "article": {
+                "id": after.id,
+                "slug": after.slug,
+                "revision": after.revision,
+                "status": after.status,
+            },
+        }),
+    )
 }
 
 fn stale(current: i32) -> AppError {

@@ -30,6 +30,7 @@ pub mod site;
 pub mod sources;
 pub mod takedowns;
 pub mod users;
+pub mod webhooks;
 
 pub use connection::{AnyConnection, MultiBackend};
 pub use pool::{Database, DatabaseUrl};

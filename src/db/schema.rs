@@ -305,6 +305,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_deliveries (id) {
+        id -> Integer,
+        outbox_id -> Integer,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     idempotency_keys (key) {
         key -> Text,
         actor_user_id -> Nullable<Integer>,
@@ -324,6 +335,7 @@ diesel::joinable!(recommendation_items -> recommendation_lists (list_id));
 diesel::joinable!(takedown_targets -> takedown_requests (takedown_id));
 diesel::joinable!(takedown_events -> takedown_requests (takedown_id));
 diesel::joinable!(webhook_outbox -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
 diesel::joinable!(partner_usage -> partner_keys (partner_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -352,5 +364,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     webhooks,
     webhook_outbox,
+    webhook_deliveries,
     idempotency_keys,
 );

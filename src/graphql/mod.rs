@@ -18,6 +18,7 @@ mod script;
 mod sections;
 mod site;
 mod takedowns;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -70,6 +71,7 @@ pub struct QueryRoot(
     auth::AuthQuery,
     curation::AuditQueryRoot,
     takedowns::TakedownQueryRoot,
+    webhooks::WebhookQuery,
 );
 
 /// The root mutation: one part per area.
@@ -79,6 +81,7 @@ pub struct MutationRoot(
     editorial::ArticleMutation,
     curation::CurationMutation,
     takedowns::TakedownMutation,
+    webhooks::WebhookMutation,
 );
 
 /// The schema type served at `/graphql`.

@@ -425,7 +425,21 @@ impl TakedownMutation {
             "takedown.accept",
             |conn, row, actor| {
                 let ids = withdraw_targets(conn, row, actor)?;
-                Ok((Some(false), forward_to(conn, &ids)?))
+                let forwarded = forward_to(conn, &ids)?;
+                // Art. 15: the notice goes to whoever supplied the work.
+                crate::db::webhooks::enqueue(
+                    conn,
+                    "takedown.forwarded",
+                    &serde_json::json!({
+                        "event": "takedown.forwarded",
+                        "request": format!("TD-{}", row.id),
+                        "articles": ids,
+                        "forwardedTo": forwarded,
+                        "claimant": row.claimant_name,
+                        "reason": row.reason,
+                    }),
+                )?;
+                Ok((Some(false), forwarded))
             },
         )
         .await

@@ -35,6 +35,11 @@ pub struct Newsroom {
 impl Newsroom {
     pub async fn open(engine: Engine) -> Option<Newsroom> {
         let app = TestApp::spawn_with(engine, &[("NEWSDESK_JWT_SECRET", SECRET)]).await?;
+        Some(Self::adopt(app))
+    }
+
+    /// Sets up the accounts and section on a server started elsewhere.
+    pub fn adopt(app: TestApp) -> Newsroom {
         let database = app.db.database();
         let mut conn = database.get().expect("connection");
         section(&mut conn, "臨沂", None);
@@ -49,7 +54,8 @@ impl Newsroom {
         ] {
             users::create(&mut conn, name, role, None).expect("user");
         }
-        Some(Newsroom { app })
+        drop(conn);
+        Newsroom { app }
     }
 
     /// A valid token for an account created by `open`.

@@ -15,3 +15,4 @@ mod rest;
 mod schema_file;
 mod takedowns;
 mod visibility;
+mod webhooks;

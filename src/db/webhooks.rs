@@ -1,0 +1,183 @@
+//! Webhook endpoints and their outbox. Events are written to the outbox in
+//! the transaction of the change they announce, so a committed change is
+//! never announced late or lost by a crash; a worker delivers them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{webhook_deliveries, webhook_outbox, webhooks};
+use super::AnyConnection;
+use crate::error::AppError;
+
+/// Events a webhook can subscribe to.
+pub const EVENTS: [&str; 6] = [
+    "article.published",
+    "article.updated",
+    "article.unpublished",
+    "article.withdrawn",
+    "article.restored",
+    "takedown.forwarded",
+];
+
+/// Attempts before an event is given up.
+pub const MAX_ATTEMPTS: i32 = 10;
+
+/// A registered endpoint.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+pub struct WebhookRow {
+    pub id: i32,
+    pub url: String,
+    pub events: String,
+    pub secret: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// An event waiting for (or done with) delivery.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = webhook_outbox)]
+pub struct OutboxRow {
+    pub id: i32,
+    pub webhook_id: i32,
+    pub event: String,
+    pub payload: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// One attempt of the delivery log.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct DeliveryRow {
+    pub id: i32,
+    pub outbox_id: i32,
+    pub attempt: i32,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn register(
+    conn: &mut AnyConnection,
+    url: &str,
+    events: &[String],
+    secret: &str,
+) -> Result<WebhookRow, AppError> {
+    let id: i32 = diesel::insert_into(webhooks::table)
+        .values((
+            webhooks::url.eq(url),
+            webhooks::events.eq(events.join(",")),
+            webhooks::secret.eq(secret),
+            webhooks::active.eq(true),
+            webhooks::created_at.eq(super::now()),
+        ))
+        .returning(webhooks::id)
+        .get_result(conn)?;
+    Ok(webhooks::table
+        .find(id)
+        .select(WebhookRow::as_select())
+        .first(conn)?)
+}
+
+/// Queues `event` for every active endpoint subscribed to it; call inside
+/// the transaction of the change.
+pub fn enqueue(
+    conn: &mut AnyConnection,
+    event: &str,
+    payload: &serde_json::Value,
+) -> Result<(), AppError> {
+    let hooks: Vec<WebhookRow> = webhooks::table
+        .filter(webhooks::active.eq(true))
+        .select(WebhookRow::as_select())
+        .load(conn)?;
+    let now = super::now();
+    for hook in hooks
+        .iter()
+        .filter(|h| h.events.split(',').any(|e| e == event || e == "*"))
+    {
+        diesel::insert_into(webhook_outbox::table)
+            .values((
+                webhook_outbox::webhook_id.eq(hook.id),
+                webhook_outbox::event.eq(event),
+                webhook_outbox::payload.eq(payload.to_string()),
+                webhook_outbox::attempts.eq(0),
+                webhook_outbox::next_attempt_at.eq(now),
+                webhook_outbox::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Events due for an attempt, oldest first, with their endpoint.
+pub fn due(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(OutboxRow, WebhookRow)>, AppError> {
+    Ok(webhook_outbox::table
+        .inner_join(webhooks::table)
+        .filter(webhook_outbox::delivered_at.is_null())
+        .filter(webhook_outbox::next_attempt_at.le(now))
+        .filter(webhook_outbox::attempts.lt(MAX_ATTEMPTS))
+        .filter(webhooks::active.eq(true))
+        .order(webhook_outbox::id)
+        .limit(limit)
+        .select((OutboxRow::as_select(), WebhookRow::as_select()))
+        .load(conn)?)
+}
+
+/// Records an attempt: delivered, or failed and retried at `retry_at`.
+pub fn record_attempt(
+    conn: &mut AnyConnection,
+    outbox: &OutboxRow,
+    status: Option<i32>,
+    error: Option<&str>,
+    delivered: bool,
+    retry_at: NaiveDateTime,
+) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let now = super::now();
+        let attempt = outbox.attempts + 1;
+        diesel::insert_into(webhook_deliveries::table)
+            .values((
+                webhook_deliveries::outbox_id.eq(outbox.id),
+                webhook_deliveries::attempt.eq(attempt),
+                webhook_deliveries::status_code.eq(status),
+                webhook_deliveries::error.eq(error),
+                webhook_deliveries::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::update(webhook_outbox::table.find(outbox.id))
+            .set((
+                webhook_outbox::attempts.eq(attempt),
+                webhook_outbox::delivered_at.eq(delivered.then_some(now)),
+                webhook_outbox::next_attempt_at.eq(retry_at),
+                webhook_outbox::last_error.eq(error),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The delivery log, newest first, with each attempt's event.
+pub fn deliveries(
+    conn: &mut AnyConnection,
+    webhook_id: Option<i32>,
+    limit: i64,
+) -> Result<Vec<(DeliveryRow, OutboxRow)>, AppError> {
+    let mut q = webhook_deliveries::table
+        .inner_join(webhook_outbox::table)
+        .into_boxed();
+    if let Some(id) = webhook_id {
+        q = q.filter(webhook_outbox::webhook_id.eq(id));
+    }
+    Ok(q.order(webhook_deliveries::id.desc())
+        .limit(limit)
+        .select((DeliveryRow::as_select(), OutboxRow::as_select()))
+        .load(conn)?)
+}

@@ -1,0 +1,155 @@
+use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, FixedOffset};
+
+use super::articles::MAX_PAGE;
+use super::context::RequestContext;
+use crate::auth::policy::Action;
+use crate::db::audit::{self, Event};
+use crate::db::webhooks::{self, EVENTS};
+use crate::error::{AppError, GqlResultExt};
+
+/// A registered webhook endpoint (the secret is never shown again).
+#[derive(SimpleObject)]
+pub struct Webhook {
+    pub database_id: i32,
+    pub url: String,
+    pub events: Vec<String>,
+    pub active: bool,
+}
+
+/// One delivery attempt.
+#[derive(SimpleObject)]
+pub struct WebhookDelivery {
+    pub webhook_id: i32,
+    pub event: String,
+    /// 1 for the first try.
+    pub attempt: i32,
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    /// Whether this attempt delivered the event.
+    pub delivered: bool,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+#[derive(Default)]
+pub struct WebhookMutation;
+
+#[Object]
+impl WebhookMutation {
+    /// Registers an endpoint for events (admins). Deliveries are POSTs of JSON
+    /// signed with HMAC-SHA256 in `X-Newsdesk-Signature: t=UNIX,v1=HEX`, over
+    /// `t.body`; retried with exponential backoff until a 2xx answer. Loopback,
+    /// private and link-local targets are refused.
+    async fn register_webhook(
+        &self,
+        ctx: &Context<'_>,
+        url: String,
+        #[graphql(desc = "Event names, e.g. article.published; `*` for all.")] events: Vec<String>,
+        #[graphql(
+            desc = "Shared secret for the signature, at least 16 characters.",
+            secret
+        )]
+        secret: String,
+    ) -> Result<Webhook> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc
+            .credentials
+            .require_right(Action::ManageSite)
+            .gql()?
+            .clone();
+        let checked =
+            crate::webhooks::check_url(&url, rc.state.config.webhook_allow_private).gql()?;
+        if events.is_empty() {
+            return Err(AppError::BadInput("events: name at least one".into())).gql();
+        }
+        if let Some(unknown) = events
+            .iter()
+            .find(|e| *e != "*" && !EVENTS.contains(&e.as_str()))
+        {
+            return Err(AppError::BadInput(format!(
+                "events: unknown event {unknown:?}; known: {}",
+                EVENTS.join(", ")
+            )))
+            .gql();
+        }
+        if secret.chars().count() < 16 {
+            return Err(AppError::BadInput(
+                "secret: must be at least 16 characters".into(),
+            ))
+            .gql();
+        }
+        let actor = rc.actor(&staff);
+        let row = rc
+            .state
+            .db
+            .write(move |conn| {
+                diesel::Connection::transaction(conn, |conn| {
+                    let row = webhooks::register(conn, checked.as_str(), &events, &secret)?;
+                    audit::record(
+                        conn,
+                        &actor,
+                        Event {
+                            action: "webhook.register",
+                            target_type: "webhook",
+                            target_id: Some(row.id),
+                            revision_before: None,
+                            revision_after: None,
+                            details: serde_json::json!({ "url": row.url, "events": row.events }),
+                        },
+                    )?;
+                    Ok(row)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(Webhook {
+            database_id: row.id,
+            url: row.url,
+            events: row.events.split(',').map(String::from).collect(),
+            active: row.active,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct WebhookQuery;
+
+#[Object]
+impl WebhookQuery {
+    /// The delivery log, newest first (admins).
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        webhook_id: Option<i32>,
+        #[graphql(default = 50)] first: i32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let rc = RequestContext::of(ctx);
+        rc.credentials.require_right(Action::ManageSite).gql()?;
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(AppError::BadInput(format!(
+                "first: must be between 0 and {MAX_PAGE}"
+            )))
+            .gql();
+        }
+        let rows = rc
+            .state
+            .db
+            .run(move |conn| webhooks::deliveries(conn, webhook_id, first as i64))
+            .await
+            .gql()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (d, o) in rows {
+            out.push(WebhookDelivery {
+                webhook_id: o.webhook_id,
+                event: o.event,
+                attempt: d.attempt,
+                delivered: d.status_code.is_some_and(|c| (200..300).contains(&c)),
+                status_code: d.status_code,
+                error: d.error,
+                created_at: rc.local_time(d.created_at).await.gql()?,
+            });
+        }
+        Ok(out)
+    }
+}

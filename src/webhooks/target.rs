@@ -1,0 +1,117 @@
+//! Where a webhook may point. Loopback, private, link-local and other
+//! non-public addresses are refused (unless NEWSDESK_WEBHOOK_ALLOW_PRIVATE=1),
+//! at registration and again at every delivery, where the address checked is
+//! the address connected to, so DNS rebinding gains nothing.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+use reqwest::Url;
+
+use crate::error::AppError;
+
+fn public_v4(ip: std::net::Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || o[0] == 0
+        || (o[0] == 100 && (64..128).contains(&o[1]))
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+        || o[0] >= 240)
+}
+
+/// Whether an address is on the public internet.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return public_v4(v4);
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// Parses and checks a webhook URL: http(s), no credentials, and, for an IP
+/// literal, a public address.
+pub fn check_url(value: &str, allow_private: bool) -> Result<Url, AppError> {
+    let bad = |why: &str| AppError::BadInput(format!("url: {why}"));
+    let url = Url::parse(value).map_err(|_| bad("not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("only http and https are allowed"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("credentials in the URL are not allowed"));
+    }
+    match url.host() {
+        None => return Err(bad("no host")),
+        Some(url::Host::Ipv4(ip)) if !allow_private && !is_public(IpAddr::V4(ip)) => {
+            return Err(bad("points at a non-public address"))
+        }
+        Some(url::Host::Ipv6(ip)) if !allow_private && !is_public(IpAddr::V6(ip)) => {
+            return Err(bad("points at a non-public address"))
+        }
+        _ => {}
+    }
+    Ok(url)
+}
+
+/// Resolves the URL's host and returns the address to connect to; every
+/// answer must be public unless private targets are allowed.
+pub fn resolve(url: &Url, allow_private: bool) -> Result<SocketAddr, String> {
+    let host = url.host_str().ok_or("no host")?;
+    let port = url.port_or_known_default().ok_or("no port")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let answers: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    if answers.is_empty() {
+        return Err(format!("{host} has no address"));
+    }
+    if !allow_private && answers.iter().any(|a| !is_public(a.ip())) {
+        return Err(format!("{host} resolves to a non-public address"));
+    }
+    Ok(answers[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_targets_are_refused() {
+        for url in [
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://0.0.0.0/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://127.1/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.1/",
+            "http://192.168.1.1/",
+            "http://100.64.0.1/",
+            "http://[fd00::1]/",
+            "file:///etc/passwd",
+            "gopher://example.com/",
+            "ftp://example.com/",
+            "http://user:pass@example.com/",
+        ] {
+            assert!(check_url(url, false).is_err(), "{url} was accepted");
+        }
+        assert!(check_url("https://partner.example.com/hook", false).is_ok());
+        assert!(check_url("http://127.0.0.1:9/", true).is_ok());
+    }
+}

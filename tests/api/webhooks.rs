@@ -1,0 +1,336 @@
+//! Webhooks: signed deliveries to a receiver on 127.0.0.1, retries, restarts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::both_engines;
+use crate::editorial::{Newsroom, SECRET};
+use crate::helpers::{Engine, TestApp};
+
+const HOOK_SECRET: &str = "receiver-secret-0123456789";
+
+/// One request the receiver got, and what it answered.
+#[derive(Debug, Clone)]
+struct Hit {
+    headers: HashMap<String, String>,
+    body: String,
+    status: u16,
+}
+
+/// A tiny HTTP receiver that fails the first `fail_first` requests with 500.
+struct Receiver {
+    url: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+        let seen = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, body) = loop {
+                    let Ok(n) = socket.read(&mut chunk).await else {
+                        break (String::new(), String::new());
+                    };
+                    if n == 0 {
+                        break (String::new(), String::new());
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let head = text[..end].to_string();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break (
+                                head,
+                                String::from_utf8_lossy(&buf[end + 4..end + 4 + length])
+                                    .to_string(),
+                            );
+                        }
+                    }
+                };
+                let headers = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                    .collect();
+                let status = {
+                    let mut hits = seen.lock().expect("lock");
+                    let status = if hits.len() < fail_first { 500 } else { 200 };
+                    hits.push(Hit {
+                        headers,
+                        body,
+                        status,
+                    });
+                    status
+                };
+                let _ = socket
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        Receiver { url, hits }
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().expect("lock").clone()
+    }
+
+    async fn wait_for(&self, what: impl Fn(&[Hit]) -> bool, limit: Duration) -> Vec<Hit> {
+        let started = Instant::now();
+        loop {
+            let hits = self.hits();
+            if what(&hits) || started.elapsed() > limit {
+                return hits;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn register(url: &str) -> String {
+    format!(
+        r#"mutation {{ registerWebhook(url: "{url}", events: ["article.published", "takedown.forwarded"], secret: "{HOOK_SECRET}") {{ databaseId }} }}"#
+    )
+}
+
+fn signature_ok(hit: &Hit) -> bool {
+    let header = hit
+        .headers
+        .get("x-newsdesk-signature")
+        .cloned()
+        .unwrap_or_default();
+    let timestamp: i64 = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("t="))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    header == newsdesk::webhooks::sign(HOOK_SECRET, timestamp, &hit.body)
+        && (chrono::Utc::now().timestamp() - timestamp).abs() < 300
+}
+
+both_engines!(events_arrive_signed_and_a_failing_receiver_gets_them_on_the_third_try);
+async fn events_arrive_signed_and_a_failing_receiver_gets_them_on_the_third_try(engine: Engine) {
+    let Some(app) = TestApp::spawn_with(
+        engine,
+        &[
+            ("NEWSDESK_JWT_SECRET", SECRET),
+            ("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("NEWSDESK_WEBHOOK_POLL_MS", "100"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let room = Newsroom::adopt(app);
+    let receiver = Receiver::start(2).await;
+    let registered = room
+        .as_user(Some(&room.token("admin")), &register(&receiver.url))
+        .await;
+    assert!(
+        registered["data"]["registerWebhook"]["databaseId"].is_i64(),
+        "{registered}"
+    );
+    let id = room.draft("reporter-a", "推送稿件").await;
+
+    room.as_user(
+        Some(&room.token("editor")),
+        &format!(r#"mutation {{ publishArticle(id: "{id}") {{ status }} }}"#),
+    )
+    .await;
+    let hits = receiver
+        .wait_for(
+            |h| h.iter().any(|x| x.status == 200),
+            Duration::from_secs(20),
+        )
+        .await;
+
+    assert_eq!(
+        hits.iter().map(|h| h.status).collect::<Vec<_>>(),
+        [500, 500, 200]
+    );
+    assert!(hits.iter().all(signature_ok), "a signature does not verify");
+    assert!(
+        hits.iter().all(|h| h.body == hits[0].body),
+        "retries changed the event"
+    );
+    let event: Value = serde_json::from_str(&hits[0].body).expect("JSON event");
+    assert_eq!(event["event"], "article.published");
+    assert_eq!(event["article"]["id"], id);
+    assert_eq!(
+        hits[0].headers.get("x-newsdesk-event").map(String::as_str),
+        Some("article.published")
+    );
+    let log = room
+        .as_user(
+            Some(&room.token("admin")),
+            "{ webhookDeliveries { attempt statusCode delivered } }",
+        )
+        .await;
+    assert_eq!(
+        log["data"]["webhookDeliveries"],
+        json!([
+            { "attempt": 3, "statusCode": 200, "delivered": true },
+            { "attempt": 2, "statusCode": 500, "delivered": false },
+            { "attempt": 1, "statusCode": 500, "delivered": false }
+        ])
+    );
+}
+
+#[tokio::test]
+async fn webhook_targets_are_checked_and_registration_is_for_admins() {
+    let Some(room) = Newsroom::open(Engine::Sqlite).await else {
+        return;
+    };
+
+    let loopback = room
+        .as_user(
+            Some(&room.token("admin")),
+            &register("http://127.0.0.1:9/hook"),
+        )
+        .await;
+    let metadata = room
+        .as_user(
+            Some(&room.token("admin")),
+            &register("http://169.254.169.254/latest"),
+        )
+        .await;
+    let editor = room
+        .as_user(
+            Some(&room.token("editor")),
+            &register("https://partner.example.com/hook"),
+        )
+        .await;
+
+    assert_eq!(
+        loopback["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{loopback}"
+    );
+    assert_eq!(
+        metadata["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(editor["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_restart_between_attempts_loses_no_event() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    // This in-process server registers the hook but never delivers: the
+    // separate processes below do, and the first is killed mid-way.
+    let Some(app) = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[
+            ("NEWSDESK_JWT_SECRET", SECRET),
+            ("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("NEWSDESK_WEBHOOK_POLL_MS", "3600000"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let room = Newsroom::adopt(app);
+    let receiver = Receiver::start(1).await;
+    let registered = room
+        .as_user(Some(&room.token("admin")), &register(&receiver.url))
+        .await;
+    assert!(
+        registered["data"]["registerWebhook"]["databaseId"].is_i64(),
+        "{registered}"
+    );
+    let id = room.draft("reporter-a", "重啟不丟").await;
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("serve")
+            .env("DATABASE_URL", &room.app.db.url)
+            .env("NEWSDESK_BIND", "127.0.0.1:0")
+            .env("NEWSDESK_JWT_SECRET", SECRET)
+            .env("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1")
+            .env("NEWSDESK_WEBHOOK_POLL_MS", "100")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("line");
+        child
+    };
+    {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        let actor = newsdesk::db::audit::Actor {
+            user_id: None,
+            role: "editor".into(),
+            request_id: None,
+        };
+        newsdesk::db::article_writes::change(
+            &mut conn,
+            id,
+            None,
+            &actor,
+            "article.publish",
+            |_| Ok(()),
+            |_, _, _, status| {
+                status.status = newsdesk::domain::ArticleStatus::Published;
+                status.published_at = Some(newsdesk::db::now());
+                Ok(())
+            },
+        )
+        .expect("publish");
+    }
+
+    // The first process makes the first (failing) attempt and is killed.
+    let mut server = start();
+    let first = receiver
+        .wait_for(|h| !h.is_empty(), Duration::from_secs(10))
+        .await;
+    let _ = server.kill();
+    let _ = server.wait();
+    let mut restarted = start();
+    let hits = receiver
+        .wait_for(
+            |h| h.iter().any(|x| x.status == 200),
+            Duration::from_secs(20),
+        )
+        .await;
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+
+    assert!(!first.is_empty());
+    assert_eq!(
+        hits.iter().filter(|h| h.status == 200).count(),
+        1,
+        "{hits:?}"
+    );
+    assert!(hits.iter().all(|h| h.body == hits[0].body));
+}
