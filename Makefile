@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: run build test check-pg schema lint bench
+.PHONY: run build test check-pg schema lint bench fuzz
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -29,9 +29,17 @@ $(DEV_SECRET):
 build:
 	cargo build --release
 
-## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly).
+## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly),
+## after a time-boxed schemathesis run against the REST OpenAPI document.
 test: check-pg
+	cargo build
+	bash tests/openapi_fuzz.sh $(CARGO_TARGET_DIR)/debug/newsdesk 30
 	cargo test --all-targets
+
+## A longer schemathesis run.
+fuzz:
+	cargo build
+	bash tests/openapi_fuzz.sh $(CARGO_TARGET_DIR)/debug/newsdesk 500
 
 check-pg:
 	@if [ "$$NEWSDESK_SKIP_PG" = "1" ]; then \

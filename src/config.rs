@@ -62,6 +62,10 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// How often the webhook worker looks for due events.
     pub webhook_poll: Duration,
+    /// Where surrogate keys of every change are POSTed for a CDN purge.
+    pub purge_url: Option<String>,
+    /// Secret the purge requests are signed with (like webhooks).
+    pub purge_secret: String,
 }
 
 /// The sources the sample site publishes itself (its own outlet), in both scripts.
@@ -129,6 +133,8 @@ impl Config {
                 get("NEWSDESK_WEBHOOK_ALLOW_PRIVATE"),
                 false,
             )?,
+            purge_url: get("NEWSDESK_PURGE_URL"),
+            purge_secret: get("NEWSDESK_PURGE_SECRET").unwrap_or_default(),
             webhook_poll: Duration::from_millis(parse_or(
                 "NEWSDESK_WEBHOOK_POLL_MS",
                 get("NEWSDESK_WEBHOOK_POLL_MS"),

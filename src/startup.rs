@@ -24,6 +24,8 @@ pub enum StartupError {
     Migrate(String),
     #[error("cannot load the script converter: {0}")]
     Script(String),
+    #[error("NEWSDESK_PURGE_URL: {0}")]
+    Purge(String),
 }
 
 /// A built server, listening but not yet running.
@@ -52,6 +54,16 @@ impl Application {
             source,
         })?;
         let converter = ScriptConverter::new().map_err(|e| StartupError::Script(e.to_string()))?;
+        if let Some(url) = config.purge_url.clone() {
+            let checked = crate::webhooks::check_url(&url, config.webhook_allow_private)
+                .map_err(|e| StartupError::Purge(e.public_message()))?;
+            let secret = config.purge_secret.clone();
+            db.write(move |conn| {
+                crate::db::webhooks::ensure_purge_hook(conn, checked.as_str(), &secret)
+            })
+            .await
+            .map_err(|e| StartupError::Purge(e.to_string()))?;
+        }
         crate::webhooks::spawn_worker(
             db.clone(),
             config.webhook_allow_private,

@@ -223,6 +223,18 @@ pub fn change(
         let after = load(conn, id)?;
         store_revision(conn, &after, &content, actor)?;
         announce(conn, action, &before, &after)?;
+        if before.is_public_at(super::now()) || after.is_public_at(super::now()) {
+            // Every list the article was or is in may show it: purge those keys too.
+            super::webhooks::purge(
+                conn,
+                &[
+                    format!("article-{id}"),
+                    format!("section-{}", before.section_id),
+                    format!("section-{}", after.section_id),
+                    "articles".into(),
+                ],
+            )?;
+        }
         audit::record(
             conn,
             actor,

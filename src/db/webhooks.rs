@@ -61,6 +61,37 @@ pub struct DeliveryRow {
     pub created_at: NaiveDateTime,
 }
 
+/// The event carrying surrogate keys to the CDN purge endpoint.
+pub const PURGE_EVENT: &str = "purge";
+
+/// Makes sure the purge endpoint from configuration is registered (once).
+pub fn ensure_purge_hook(
+    conn: &mut AnyConnection,
+    url: &str,
+    secret: &str,
+) -> Result<(), AppError> {
+    let known = webhooks::table
+        .filter(webhooks::url.eq(url))
+        .filter(webhooks::events.eq(PURGE_EVENT))
+        .select(webhooks::id)
+        .first::<i32>(conn)
+        .optional()?
+        .is_some();
+    if !known {
+        register(conn, url, &[PURGE_EVENT.to_string()], secret)?;
+    }
+    Ok(())
+}
+
+/// Queues a purge of these cache keys; call inside the transaction of the change.
+pub fn purge(conn: &mut AnyConnection, keys: &[String]) -> Result<(), AppError> {
+    enqueue(
+        conn,
+        PURGE_EVENT,
+        &serde_json::json!({ "event": PURGE_EVENT, "keys": keys }),
+    )
+}
+
 pub fn register(
     conn: &mut AnyConnection,
     url: &str,

@@ -31,6 +31,20 @@ fn record(
     target_id: Option<i32>,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
+    // The cache keys a change of this kind touches (see Surrogate-Key).
+    let keys: Vec<String> = match target_type {
+        "section" => vec![
+            "sections".into(),
+            format!("section-{}", target_id.unwrap_or_default()),
+        ],
+        "recommendation_list" => vec![format!(
+            "list-{}",
+            crate::http::rest::surrogate_token(details["name"].as_str().unwrap_or_default())
+        )],
+        "site" => vec!["site".into()],
+        _ => vec!["articles".into()],
+    };
+    crate::db::webhooks::purge(conn, &keys)?;
     audit::record(
         conn,
         actor,

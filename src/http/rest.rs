@@ -345,6 +345,21 @@ fn summary(w: &Writer<'_>, l: &Loaded, row: &ArticleRow) -> ArticleSummary {
     }
 }
 
+/// A cache key made safe for the `Surrogate-Key` header: anything but ASCII
+/// letters, digits, `-` and `_` is percent-encoded.
+pub fn surrogate_token(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn public(state: &AppState, response: &mut actix_web::HttpResponseBuilder, keys: &[String]) {
     response
         .insert_header((
@@ -597,7 +612,7 @@ async fn get_recommendations(
         })
         .collect();
     let mut keys: Vec<String> = visible.iter().map(|id| format!("article-{id}")).collect();
-    keys.push(format!("list-{list}"));
+    keys.push(format!("list-{}", surrogate_token(&list)));
     let mut response = HttpResponse::Ok();
     public(&state, &mut response, &keys);
     Ok(response.json(views))

@@ -334,3 +334,43 @@ async fn a_restart_between_attempts_loses_no_event() {
     );
     assert!(hits.iter().all(|h| h.body == hits[0].body));
 }
+
+both_engines!(every_public_change_sends_its_cache_keys_to_the_purge_hook);
+async fn every_public_change_sends_its_cache_keys_to_the_purge_hook(engine: Engine) {
+    let receiver = Receiver::start(0).await;
+    let Some(app) = TestApp::spawn_with(
+        engine,
+        &[
+            ("NEWSDESK_JWT_SECRET", SECRET),
+            ("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("NEWSDESK_WEBHOOK_POLL_MS", "100"),
+            ("NEWSDESK_PURGE_URL", &receiver.url),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let room = Newsroom::adopt(app);
+    let id = room.draft("reporter-a", "清緩存").await;
+    assert!(receiver.hits().is_empty(), "a draft touched public caches");
+
+    let started = Instant::now();
+    room.as_user(
+        Some(&room.token("editor")),
+        &format!(r#"mutation {{ publishArticle(id: "{id}") {{ status }} }}"#),
+    )
+    .await;
+    let hits = receiver
+        .wait_for(|h| !h.is_empty(), Duration::from_secs(5))
+        .await;
+    let waited = started.elapsed();
+
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let purge: Value = serde_json::from_str(&hits[0].body).expect("JSON");
+    assert_eq!(purge["event"], "purge");
+    assert!(purge["keys"]
+        .as_array()
+        .is_some_and(|k| k.contains(&json!(format!("article-{id}")))));
+    assert!(waited < Duration::from_secs(1), "purge after {waited:?}");
+}
