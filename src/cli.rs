@@ -369,6 +369,25 @@ fn token(config: &Config, sub: &str, role: &str, ttl: &str) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
+fn report(outcome: &crate::import::FileOutcome) {
+    for warning in &outcome.warnings {
+        eprintln!("{}:{warning}", outcome.file);
+    }
+    match (&outcome.status, &outcome.error) {
+        (ImportStatus::Failed, Some(error)) => eprintln!("{}:{error}", outcome.file),
+        (ImportStatus::Imported, _) => println!(
+            "{}: imported as article {}",
+            outcome.file,
+            outcome.article_id.unwrap_or_default()
+        ),
+        _ => println!(
+            "{}: already imported as article {}, unchanged",
+            outcome.file,
+            outcome.article_id.unwrap_or_default()
+        ),
+    }
+}
+
 fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, String> {
     let db = open_database(config)?;
     let mut conn = db
@@ -382,28 +401,29 @@ fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, St
         converter: &converter,
     };
     let mut outcomes = Vec::with_capacity(files.len());
-    for path in files {
-        let outcome = importer.import_file(&mut conn, path);
-        if !json {
-            for warning in &outcome.warnings {
-                eprintln!("{}:{warning}", outcome.file);
+    // Two stages: one thread reads, cleans and parses the next pages while
+    // this one writes, in file order.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(32);
+        let importer = &importer;
+        scope.spawn(move || {
+            for path in files {
+                if tx.send(importer.prepare(path)).is_err() {
+                    break;
+                }
             }
-            match (&outcome.status, &outcome.error) {
-                (ImportStatus::Failed, Some(error)) => eprintln!("{}:{error}", outcome.file),
-                (ImportStatus::Imported, _) => println!(
-                    "{}: imported as article {}",
-                    outcome.file,
-                    outcome.article_id.unwrap_or_default()
-                ),
-                _ => println!(
-                    "{}: already imported as article {}, unchanged",
-                    outcome.file,
-                    outcome.article_id.unwrap_or_default()
-                ),
+        });
+        for prepared in rx {
+            let outcome = match prepared {
+                Ok(p) => importer.store(&mut conn, p),
+                Err(failed) => failed,
+            };
+            if !json {
+                report(&outcome);
             }
+            outcomes.push(outcome);
         }
-        outcomes.push(outcome);
-    }
+    });
     let failed: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.status == ImportStatus::Failed)

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::db::AnyConnection;
 use crate::error::AppError;
 use crate::text::artefact::strip_pinyin_artefact;
-use crate::text::script::ScriptConverter;
+use crate::text::script::{detect_script, Script as TextScript, ScriptConverter};
 
 /// What happened to one file.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -53,22 +53,34 @@ pub struct Importer<'a> {
     pub converter: &'a ScriptConverter,
 }
 
+/// A page read, cleaned and parsed: everything but the database write.
+pub struct Prepared {
+    file: String,
+    raw: String,
+    page: page::LegacyPage,
+    warnings: Vec<String>,
+    stripped: usize,
+    script: TextScript,
+}
+
 impl Importer<'_> {
     /// Imports one file in its own transaction.
     pub fn import_file(&self, conn: &mut AnyConnection, path: &Path) -> FileOutcome {
+        match self.prepare(path) {
+            Ok(prepared) => self.store(conn, prepared),
+            Err(failed) => failed,
+        }
+    }
+
+    /// Reads, cleans and parses a file without touching the database, so a
+    /// run can prepare the next pages while the current one is written.
+    pub fn prepare(&self, path: &Path) -> Result<Prepared, FileOutcome> {
         let file = path.display().to_string();
-        let failed = |line: usize, problem: String, warnings: Vec<String>| FileOutcome {
-            file: file.clone(),
-            status: ImportStatus::Failed,
-            article_id: None,
-            warnings,
-            error: Some(format!("{line}: {problem}")),
-            error_line: Some(line),
+        let failed = |line: usize, problem: String, warnings: Vec<String>| {
+            failure(&file, line, problem, warnings)
         };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => return failed(1, format!("cannot read the file: {e}"), vec![]),
-        };
+        let bytes = std::fs::read(path)
+            .map_err(|e| failed(1, format!("cannot read the file: {e}"), vec![]))?;
         let raw = match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => {
@@ -77,11 +89,11 @@ impl Importer<'_> {
                     .iter()
                     .filter(|&&b| b == b'\n')
                     .count();
-                return failed(
+                return Err(failed(
                     line,
                     "not UTF-8 text (binary or another encoding)".into(),
                     vec![],
-                );
+                ));
             }
         };
         let cleaned = strip_pinyin_artefact(&raw);
@@ -92,8 +104,32 @@ impl Importer<'_> {
             .collect();
         let page = match page::parse_page(&cleaned.text) {
             Ok(p) => p,
-            Err(e) => return failed(e.line, e.problem, warnings),
+            Err(e) => return Err(failed(e.line, e.problem, warnings)),
         };
+        let script = detect_script(
+            self.converter,
+            &format!("{}{}", page.title, page.paragraphs.join("")),
+        );
+        Ok(Prepared {
+            file,
+            raw,
+            page,
+            warnings,
+            stripped: cleaned.stripped,
+            script,
+        })
+    }
+
+    /// Writes a prepared page in one transaction.
+    pub fn store(&self, conn: &mut AnyConnection, prepared: Prepared) -> FileOutcome {
+        let Prepared {
+            file,
+            raw,
+            page,
+            warnings,
+            stripped,
+            script,
+        } = prepared;
         let written = conn.transaction::<_, AppError, _>(|conn| {
             store::store_page(
                 conn,
@@ -102,35 +138,41 @@ impl Importer<'_> {
                     page: &page,
                     raw: &raw,
                     warnings: &warnings,
-                    stripped: cleaned.stripped,
+                    stripped,
+                    script,
                 },
             )
         });
+        let done = |status: ImportStatus, id: i32, warnings: Vec<String>| FileOutcome {
+            file: file.clone(),
+            status,
+            article_id: Some(id),
+            warnings,
+            error: None,
+            error_line: None,
+        };
         match written {
-            Ok(store::Stored::New(id)) => FileOutcome {
-                file,
-                status: ImportStatus::Imported,
-                article_id: Some(id),
-                warnings,
-                error: None,
-                error_line: None,
-            },
-            Ok(store::Stored::Existing(id)) => FileOutcome {
-                file,
-                status: ImportStatus::Unchanged,
-                article_id: Some(id),
-                warnings,
-                error: None,
-                error_line: None,
-            },
+            Ok(store::Stored::New(id)) => done(ImportStatus::Imported, id, warnings),
+            Ok(store::Stored::Existing(id)) => done(ImportStatus::Unchanged, id, warnings),
             Err(e) => {
                 e.log();
                 let detail = match &e {
                     AppError::Internal(d) | AppError::Unavailable(d) => d.clone(),
                     other => other.to_string(),
                 };
-                failed(1, format!("not written: {detail}"), warnings)
+                failure(&file, 1, format!("not written: {detail}"), warnings)
             }
         }
+    }
+}
+
+fn failure(file: &str, line: usize, problem: String, warnings: Vec<String>) -> FileOutcome {
+    FileOutcome {
+        file: file.to_string(),
+        status: ImportStatus::Failed,
+        article_id: None,
+        warnings,
+        error: Some(format!("{line}: {problem}")),
+        error_line: Some(line),
     }
 }

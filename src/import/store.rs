@@ -9,7 +9,7 @@ use crate::db::{
 };
 use crate::domain::{slugify, ArticleStatus, CreditRole, SectionKind};
 use crate::error::AppError;
-use crate::text::script::{detect_script, Script};
+use crate::text::script::Script;
 use crate::text::summarize;
 
 /// Characters of the summary made from the first paragraph.
@@ -22,6 +22,7 @@ pub(super) struct PageToStore<'a> {
     pub raw: &'a str,
     pub warnings: &'a [String],
     pub stripped: usize,
+    pub script: Script,
 }
 
 pub(super) enum Stored {
@@ -41,10 +42,7 @@ pub(super) fn store_page(
     if let Some(id) = articles::id_by_import_key(conn, &key)? {
         return Ok(Stored::Existing(id));
     }
-    let script = detect_script(
-        importer.converter,
-        &format!("{}{}", page.title, page.paragraphs.join("")),
-    );
+    let script = input.script;
     fill_site_settings(conn, page, script)?;
     for (position, name) in page.navigation.iter().enumerate() {
         if sections::find_by_name(conn, name, None)?.is_none() {
