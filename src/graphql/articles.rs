@@ -78,6 +78,9 @@ impl ArticleQuery {
                 r.is_public_at(rc.now)
             }
         };
+        if let Some(r) = &row {
+            rc.tag(format!("article-{}", r.id));
+        }
         match row {
             Some(r) if readable(&r) => Ok(Some(Article::new(r, script))),
             // A takedown is announced, not hidden (RFC 7725); the body is not shown.
@@ -239,6 +242,13 @@ pub async fn article_connection(
         .run(move |conn| articles::list_public(conn, &q, from, direction, size + 1))
         .await
         .gql()?;
+    for r in &rows {
+        rc.tag(format!("article-{}", r.id));
+    }
+    match filter.section_scope {
+        Some(id) => rc.tag(format!("section-{id}")),
+        None => rc.tag("articles"),
+    }
     let more = rows.len() as i64 > size;
     if more {
         match direction {
@@ -617,6 +627,10 @@ impl Article {
             .run(move |conn| articles::list_public(conn, &query, None, Direction::Older, size))
             .await
             .gql()?;
+        for r in &rows {
+            rc.tag(format!("article-{}", r.id));
+        }
+        rc.tag(format!("section-{}", self.row.section_id));
         Ok(rows
             .into_iter()
             .map(|row| Article::new(Arc::new(row), self.script))

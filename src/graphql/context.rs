@@ -119,6 +119,7 @@ pub struct RequestContext {
     sections: OnceCell<Arc<SectionTree>>,
     notices: OnceCell<Arc<Vec<NoticeRow>>>,
     languages: Mutex<Vec<&'static str>>,
+    tags: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl RequestContext {
@@ -141,6 +142,7 @@ impl RequestContext {
             sections: OnceCell::new(),
             notices: OnceCell::new(),
             languages: Mutex::new(Vec::new()),
+            tags: Mutex::new(std::collections::BTreeSet::new()),
             state,
         }
     }
@@ -177,6 +179,21 @@ impl RequestContext {
             }
         }
         Ok(script)
+    }
+
+    /// Records a cache tag the response depends on (`article-12`, `site` …).
+    pub fn tag(&self, key: impl Into<String>) {
+        if let Ok(mut tags) = self.tags.lock() {
+            tags.insert(key.into());
+        }
+    }
+
+    /// The cache tags of the response, for `Surrogate-Key`.
+    pub fn tags(&self) -> Vec<String> {
+        self.tags
+            .lock()
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The languages of the text in the response, for `Content-Language`.

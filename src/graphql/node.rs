@@ -32,6 +32,11 @@ impl NodeQuery {
     ) -> Result<Option<Node>> {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
+        match decode_global(&id) {
+            Some((NodeKind::Article, n)) => rc.tag(format!("article-{n}")),
+            Some((NodeKind::Section, _)) => rc.tag("sections"),
+            None => {}
+        }
         Ok(match decode_global(&id) {
             Some((NodeKind::Article, n)) => rc
                 .articles

@@ -24,6 +24,7 @@ impl NoticeQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         let notices = rc.notices().await.gql()?;
+        rc.tag("site");
         let removal = in_force(&notices, NoticeKind::Removal, rc.now).cloned();
         Ok([
             NoticeKind::Original,

@@ -41,6 +41,10 @@ pub async fn list_items(
     script: Script,
 ) -> Result<Vec<Recommendation>> {
     let rc = RequestContext::of(ctx);
+    rc.tag(format!(
+        "list-{}",
+        crate::http::rest::surrogate_token(&list)
+    ));
     let items = rc
         .state
         .db
@@ -48,6 +52,9 @@ pub async fn list_items(
         .await
         .gql()?;
     let ids: Vec<i32> = items.iter().filter_map(|i| i.article_id).collect();
+    for id in &ids {
+        rc.tag(format!("article-{id}"));
+    }
     let articles = rc.articles.load_many(ids).await.gql()?;
     let mut out = Vec::new();
     for item in items {

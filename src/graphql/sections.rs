@@ -26,6 +26,7 @@ impl SectionQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         let tree = rc.sections().await.gql()?;
+        rc.tag("sections");
         Ok(tree
             .children(None)
             .into_iter()
@@ -45,6 +46,7 @@ impl SectionQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         let tree = rc.sections().await.gql()?;
+        rc.tag("sections");
         Ok(tree.by_slug(&slug).map(|row| Section::new(row, script)))
     }
 }

@@ -24,6 +24,8 @@ impl SiteQuery {
     ) -> Result<Site> {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
+        rc.tag("site");
+        rc.tag("sections");
         Ok(Site {
             row: rc.site().await.gql()?,
             script,

@@ -261,6 +261,10 @@ async fn execute(
     if !languages.is_empty() {
         http.insert_header((header::CONTENT_LANGUAGE, languages.join(", ")));
     }
+    let tags = context.tags();
+    if cacheable && !tags.is_empty() {
+        http.insert_header(("Surrogate-Key", tags.join(" ")));
+    }
     http.insert_header((header::VARY, "Accept-Language"));
     http.json(response)
 }

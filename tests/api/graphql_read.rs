@@ -236,3 +236,44 @@ async fn a_page_costs_the_same_number_of_statements_at_any_size(engine: Engine) 
     );
     assert!(twenty <= 8, "20 articles took {twenty} statements");
 }
+
+both_engines!(cacheable_get_queries_name_what_they_depend_on);
+async fn cacheable_get_queries_name_what_they_depend_on(engine: Engine) {
+    let Some((app, _slug)) = seeded(engine).await else {
+        return;
+    };
+    let url = format!("{}/graphql", app.address);
+
+    let response = app
+        .client
+        .get(&url)
+        .query(&[(
+            "query",
+            r#"{ article(id: "1") { title } site { name } recommendations { headline } }"#,
+        )])
+        .send()
+        .await
+        .expect("get");
+    let with_token = app
+        .client
+        .get(&url)
+        .header("authorization", "Bearer anything")
+        .query(&[("query", "{ site { name } }")])
+        .send()
+        .await
+        .expect("get");
+
+    let keys = response.headers()["surrogate-key"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    for key in ["article-1", "site", "list-home"] {
+        assert!(
+            keys.split(' ').any(|k| k == key),
+            "{key} missing from {keys}"
+        );
+    }
+    assert_eq!(response.headers()["cache-control"], "public, max-age=60");
+    assert_eq!(with_token.headers()["cache-control"], "private, no-store");
+    assert!(with_token.headers().get("surrogate-key").is_none());
+}
