@@ -145,6 +145,30 @@ async fn an_accepted_takedown_withdraws_the_article_everywhere_and_a_counter_not
             "the tombstone shows the title"
         );
     }
+    for path in [
+        "/feeds/all.rss",
+        "/feeds/lin-yi.atom",
+        "/feeds/all.json",
+        "/v1/articles",
+        "/v1/articles?section=lin-yi",
+        "/v1/recommendations/home",
+        "/v1/ninjs/feed?section=lin-yi",
+    ] {
+        let body = room
+            .app
+            .client
+            .get(format!("{}{path}", room.app.address))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        assert!(
+            !body.contains("被投訴稿件甲") && !body.contains("disputed-story"),
+            "{path} still shows the withdrawn article"
+        );
+    }
     let removed = room.app.graphql(r#"{ removedArticles(since: "2020-01-01T00:00:00+08:00") { databaseId reasonCode requestReference } }"#).await;
     assert_eq!(
         removed["data"]["removedArticles"],
