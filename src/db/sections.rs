@@ -153,3 +153,26 @@ pub fn delete_empty(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> {
     diesel::delete(sections::table.find(id)).execute(conn)?;
     Ok(())
 }
+
+/// `root` and every section below it, from (id, parent) pairs. A cycle (a
+/// data error) cannot make it loop: it stops once every section is listed.
+pub fn subtree_ids(links: &[(i32, Option<i32>)], root: i32) -> Vec<i32> {
+    let mut ids = vec![root];
+    let mut i = 0;
+    while i < ids.len() && ids.len() <= links.len() {
+        let parent = ids[i];
+        ids.extend(
+            links
+                .iter()
+                .filter(|(_, p)| *p == Some(parent))
+                .map(|(id, _)| *id),
+        );
+        i += 1;
+    }
+    ids
+}
+
+/// The (id, parent) pairs of `rows`, for [`subtree_ids`].
+pub fn links<'a>(rows: impl IntoIterator<Item = &'a SectionRow>) -> Vec<(i32, Option<i32>)> {
+    rows.into_iter().map(|r| (r.id, r.parent_id)).collect()
+}

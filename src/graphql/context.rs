@@ -82,22 +82,7 @@ impl SectionTree {
 
     /// `id` and every section below it.
     pub fn subtree_ids(&self, id: i32) -> Vec<i32> {
-        let mut ids = vec![id];
-        let mut i = 0;
-        while i < ids.len() {
-            let parent = ids[i];
-            ids.extend(
-                self.rows
-                    .iter()
-                    .filter(|r| r.parent_id == Some(parent))
-                    .map(|r| r.id),
-            );
-            i += 1;
-            if ids.len() > self.rows.len() {
-                break;
-            }
-        }
-        ids
+        sections::subtree_ids(&sections::links(self.rows.iter().map(|r| r.as_ref())), id)
     }
 }
 

@@ -190,19 +190,10 @@ fn load_selection(
             .iter()
             .find(|s| s.slug == section)
             .ok_or(AppError::NotFound)?;
-        let mut ids = vec![root.id];
-        let mut i = 0;
-        while i < ids.len() {
-            let parent = ids[i];
-            ids.extend(
-                all_sections
-                    .iter()
-                    .filter(|s| s.parent_id == Some(parent))
-                    .map(|s| s.id),
-            );
-            i += 1;
-        }
-        query.section_ids = Some(ids);
+        query.section_ids = Some(sections::subtree_ids(
+            &sections::links(&all_sections),
+            root.id,
+        ));
         (Some(root.id), Some(root.name.clone()))
     };
     let rows = match article {

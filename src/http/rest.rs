@@ -400,18 +400,7 @@ async fn list_articles(
                 let root = all.iter().find(|s| &s.slug == slug).ok_or_else(|| {
                     AppError::BadInput(format!("section: no section with slug {slug:?}"))
                 })?;
-                let mut ids = vec![root.id];
-                let mut i = 0;
-                while i < ids.len() {
-                    let parent = ids[i];
-                    ids.extend(
-                        all.iter()
-                            .filter(|s| s.parent_id == Some(parent))
-                            .map(|s| s.id),
-                    );
-                    i += 1;
-                }
-                query.section_ids = Some(ids);
+                query.section_ids = Some(sections::subtree_ids(&sections::links(&all), root.id));
             }
             let rows = articles::list_public(conn, &query, from, Direction::Older, limit + 1)?;
             load_related(conn, rows)
