@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod search;
 pub mod startup;
 pub mod syndication;
 pub mod telemetry;

@@ -119,6 +119,7 @@ pub fn create_draft(
             },
         )?;
         contributors::set_credits(conn, id, &content.credits)?;
+        crate::search::index_article(conn, id)?;
         let row = load(conn, id)?;
         store_revision(conn, &row, content, actor)?;
         audit::record(
@@ -220,6 +221,7 @@ pub fn change(
         if content.credits != old_content.credits {
             contributors::set_credits(conn, id, &content.credits)?;
         }
+        crate::search::index_article(conn, id)?;
         let after = load(conn, id)?;
         store_revision(conn, &after, &content, actor)?;
         announce(conn, action, &before, &after)?;

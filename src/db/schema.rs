@@ -316,6 +316,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_search (article_id) {
+        article_id -> Integer,
+        title_terms -> Text,
+        body_terms -> Text,
+    }
+}
+
+diesel::table! {
     idempotency_keys (key) {
         key -> Text,
         actor_user_id -> Nullable<Integer>,
@@ -365,5 +373,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_outbox,
     webhook_deliveries,
+    article_search,
     idempotency_keys,
 );

@@ -15,6 +15,7 @@ mod node;
 mod notices;
 mod recommendations;
 mod script;
+mod search;
 mod sections;
 mod site;
 mod takedowns;
@@ -72,6 +73,7 @@ pub struct QueryRoot(
     curation::AuditQueryRoot,
     takedowns::TakedownQueryRoot,
     webhooks::WebhookQuery,
+    search::SearchQuery,
 );
 
 /// The root mutation: one part per area.

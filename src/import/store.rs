@@ -105,6 +105,7 @@ pub(super) fn store_page(
         credits.push((editor.clone(), CreditRole::Editor));
     }
     contributors::set_credits(conn, article_id, &credits)?;
+    crate::search::index_article(conn, article_id)?;
     for template in &page.notices {
         notices::add_version(
             conn,

@@ -13,6 +13,7 @@ mod import;
 mod pagination;
 mod rest;
 mod schema_file;
+mod search;
 mod takedowns;
 mod visibility;
 mod webhooks;

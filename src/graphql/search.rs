@@ -1,0 +1,226 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use super::articles::{Article, ArticleFilter, MAX_PAGE};
+use super::context::RequestContext;
+use super::script::Script;
+use crate::db::articles;
+use crate::error::{AppError, GqlResultExt};
+use crate::search;
+
+#[derive(Default)]
+pub struct SearchQuery;
+
+#[Object]
+impl SearchQuery {
+    /// Full-text search over published articles in either script (扶贫 finds
+    /// 扶貧). Words are ANDed, `"quoted phrases"` match in order, `-word`
+    /// excludes. Best matches first (title matches weigh most), ties newest
+    /// first. Any text is accepted; only an empty query is `BAD_USER_INPUT`.
+    #[graphql(complexity = "super::articles::page_complexity(first, None, child_complexity)")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to look for.")] query: String,
+        #[graphql(desc = "Narrow by section (with subsections).")] filter: Option<ArticleFilter>,
+        #[graphql(desc = "Page size, 1-100.", default = 20)] first: Option<i32>,
+        #[graphql(desc = "Cursor of the hit after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Script of the text; default from `Accept-Language`.")] script: Option<
+            Script,
+        >,
+    ) -> Result<SearchConnection> {
+        let rc = RequestContext::of(ctx);
+        let script = rc.choose_script(script).await.gql()?;
+        let size = first.unwrap_or(20);
+        if !(0..=MAX_PAGE).contains(&size) {
+            return Err(AppError::BadInput(format!(
+                "first: must be between 0 and {MAX_PAGE}, got {size}"
+            )))
+            .gql();
+        }
+        let offset = match after {
+            Some(c) => URL_SAFE_NO_PAD
+                .decode(&c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("hit:").and_then(|n| n.parse::<usize>().ok()))
+                .map(|n| n + 1)
+                .ok_or_else(|| AppError::BadInput("after: not a cursor from this API".into()))
+                .gql()?,
+            None => 0,
+        };
+        let parsed = search::parse(&query).gql()?;
+        let sections = match filter.as_ref().and_then(|f| f.section.clone()) {
+            Some(slug) => {
+                let tree = rc.sections().await.gql()?;
+                Some(match tree.by_slug(&slug) {
+                    Some(s) => tree.subtree_ids(s.id),
+                    None => vec![],
+                })
+            }
+            None => None,
+        };
+        let now = rc.now;
+        let hits = rc
+            .state
+            .db
+            .run(move |conn| {
+                let ranked = search::search(conn, &parsed)?;
+                let ids: Vec<i32> = ranked.iter().map(|(id, _)| *id).collect();
+                let rows: std::collections::HashMap<i32, articles::ArticleRow> =
+                    articles::by_ids(conn, &ids)?
+                        .into_iter()
+                        .filter(|r| r.is_public_at(now))
+                        .filter(|r| sections.as_ref().is_none_or(|s| s.contains(&r.section_id)))
+                        .map(|r| (r.id, r))
+                        .collect();
+                Ok(ranked
+                    .into_iter()
+                    .filter_map(|(id, score)| rows.get(&id).cloned().map(|r| (r, score)))
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .gql()?;
+        let total = hits.len();
+        let page: Vec<(usize, articles::ArticleRow, f64)> = hits
+            .into_iter()
+            .enumerate()
+            .skip(offset)
+            .take(size as usize)
+            .map(|(i, (r, s))| (i, r, s))
+            .collect();
+        for (_, r, _) in &page {
+            rc.tag(format!("article-{}", r.id));
+        }
+        rc.tag("articles");
+        let has_next = offset + page.len() < total;
+        let words: Vec<String> = query
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .filter(|w| !w.is_empty() && !w.starts_with('-'))
+            .map(String::from)
+            .collect();
+        Ok(SearchConnection {
+            edges: page
+                .into_iter()
+                .map(|(i, row, score)| {
+                    let snippet = snippet(rc, &row, script, &words);
+                    SearchEdge {
+                        cursor: URL_SAFE_NO_PAD.encode(format!("hit:{i}")),
+                        node: SearchHit {
+                            article: Article::new(Arc::new(row), script),
+                            snippet,
+                            score,
+                        },
+                    }
+                })
+                .collect(),
+            total_count: total as i64,
+            page_info: SearchPageInfo {
+                has_next_page: has_next,
+                has_previous_page: offset > 0,
+            },
+        })
+    }
+}
+
+/// The summary in the requested script, HTML-escaped, with the query's words in `<em>`.
+fn snippet(
+    rc: &RequestContext,
+    row: &articles::ArticleRow,
+    script: Script,
+    words: &[String],
+) -> String {
+    let stored = super::context::stored_script(&row.script);
+    let text = rc.convert(&row.summary, stored, script);
+    let mut html = crate::syndication::escape(&text);
+    for w in words {
+        for form in [
+            w.clone(),
+            rc.convert(w, crate::text::script::Script::Hans, script),
+            rc.convert(w, crate::text::script::Script::Hant, script),
+        ] {
+            let escaped = crate::syndication::escape(&form);
+            if !escaped.is_empty()
+                && html.contains(&escaped)
+                && !html.contains(&format!("<em>{escaped}</em>"))
+            {
+                html = html.replace(&escaped, &format!("<em>{escaped}</em>"));
+            }
+        }
+    }
+    html
+}
+
+/// Search results.
+pub struct SearchConnection {
+    edges: Vec<SearchEdge>,
+    total_count: i64,
+    page_info: SearchPageInfo,
+}
+
+#[Object]
+impl SearchConnection {
+    async fn edges(&self) -> &Vec<SearchEdge> {
+        &self.edges
+    }
+    /// The hits alone.
+    async fn nodes(&self) -> Vec<&SearchHit> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    /// How many public articles match.
+    async fn total_count(&self) -> i64 {
+        self.total_count
+    }
+    async fn page_info(&self) -> &SearchPageInfo {
+        &self.page_info
+    }
+}
+
+/// A hit and its cursor.
+pub struct SearchEdge {
+    cursor: String,
+    node: SearchHit,
+}
+
+#[Object]
+impl SearchEdge {
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    async fn node(&self) -> &SearchHit {
+        &self.node
+    }
+}
+
+/// One search result.
+pub struct SearchHit {
+    article: Article,
+    snippet: String,
+    score: f64,
+}
+
+#[Object]
+impl SearchHit {
+    /// The article.
+    async fn article(&self) -> &Article {
+        &self.article
+    }
+    /// The summary, HTML-escaped, with matched words in `<em>`.
+    async fn snippet(&self) -> &str {
+        &self.snippet
+    }
+    /// Relevance; higher is better.
+    async fn score(&self) -> f64 {
+        self.score
+    }
+}
+
+/// Where a page of hits stands.
+#[derive(SimpleObject)]
+pub struct SearchPageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}

@@ -1,0 +1,130 @@
+use std::sync::LazyLock;
+
+use diesel::prelude::*;
+use jieba_rs::Jieba;
+
+use crate::db::schema::article_search;
+use crate::db::{articles, contributors, sources, AnyConnection};
+use crate::error::AppError;
+use crate::text::script::ScriptConverter;
+
+struct Segmenter {
+    jieba: Jieba,
+    converter: Option<ScriptConverter>,
+}
+
+static SEGMENTER: LazyLock<Segmenter> = LazyLock::new(|| Segmenter {
+    jieba: Jieba::new(),
+    converter: ScriptConverter::new().ok(),
+});
+
+fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+/// Simplified, lowercased, with everything but letters and digits as spaces.
+pub(super) fn normalise(text: &str) -> String {
+    let simplified = match &SEGMENTER.converter {
+        Some(c) => c.to_simplified(text),
+        None => text.to_string(),
+    };
+    simplified
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                ' '
+            }
+        })
+        .collect()
+}
+
+/// Overlapping two-character pieces of each Han run (a lone character stands alone).
+pub(super) fn bigrams(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut Vec<String>| {
+        match run.len() {
+            0 => {}
+            1 => out.push(run[0].to_string()),
+            _ => out.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_han(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The index terms of a text: jieba words (search mode) and Han bigrams.
+pub fn terms(text: &str) -> String {
+    let normal = normalise(text);
+    let mut out: Vec<String> = Vec::new();
+    for piece in normal.split_whitespace() {
+        for token in SEGMENTER.jieba.cut_for_search(piece, true) {
+            let w = token.word.trim();
+            if !w.is_empty() {
+                out.push(w.to_string());
+            }
+        }
+    }
+    out.extend(bigrams(&normal));
+    out.join(" ")
+}
+
+/// (Re)writes the search terms of an article; call inside its transaction.
+pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> {
+    let Some(row) = articles::by_ids(conn, &[id])?.into_iter().next() else {
+        return Ok(());
+    };
+    let mut extra: Vec<String> = contributors::credits_of(conn, &[id])?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    if let Some(source) = row.source_id {
+        extra.extend(
+            sources::by_ids(conn, &[source])?
+                .into_iter()
+                .map(|s| s.name),
+        );
+    }
+    let title = terms(&row.title);
+    let body = terms(&format!(
+        "{}\n{}\n{}",
+        row.summary,
+        row.paragraphs().join("\n"),
+        extra.join(" ")
+    ));
+    diesel::delete(article_search::table.find(id)).execute(conn)?;
+    diesel::insert_into(article_search::table)
+        .values((
+            article_search::article_id.eq(id),
+            article_search::title_terms.eq(title),
+            article_search::body_terms.eq(body),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traditional_text_is_indexed_in_simplified_words_and_bigrams() {
+        let t = terms("臨沂山青社會工作服務中心 IPO 2023");
+        for expected in ["临沂", "社会", "工作", "服务", "ipo", "2023", "会工"] {
+            assert!(
+                t.split(' ').any(|w| w == expected),
+                "{expected} missing from {t}"
+            );
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Chinese full-text search that works the same on SQLite and PostgreSQL.
+//!
+//! The application makes the tokens: text is converted to simplified
+//! characters, lowercased, cut by jieba (search mode), and every run of Han
+//! characters also yields its overlapping two-character pieces, so any
+//! substring of two or more characters can be found. The engines only match
+//! those tokens (SQLite FTS5 `unicode61`, PostgreSQL `tsvector` with the
+//! `simple` configuration and a GIN index), and ranking happens here, so both
+//! engines return the same results in the same order.
+
+mod index;
+mod query;
+
+pub use index::{index_article, terms};
+pub use query::{parse, search, Query};

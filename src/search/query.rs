@@ -1,0 +1,187 @@
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+use super::index::{bigrams, normalise};
+use crate::db::schema::article_search;
+use crate::db::AnyConnection;
+use crate::error::AppError;
+
+/// Candidates read from the engine before ranking.
+const MAX_CANDIDATES: i64 = 2000;
+
+/// A parsed query: phrases that must match and phrases that must not. A
+/// phrase is a sequence of index tokens that must appear in order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    pub must: Vec<Vec<String>>,
+    pub must_not: Vec<Vec<String>>,
+}
+
+/// Index tokens of one query word or phrase: Han text as its bigrams (a
+/// single character alone), other words as themselves.
+fn phrase(text: &str) -> Vec<String> {
+    let normal = normalise(text);
+    let mut out = Vec::new();
+    for word in normal.split_whitespace() {
+        if word.chars().any(|c| c.is_alphabetic() && !c.is_ascii()) {
+            out.extend(bigrams(word));
+            // Latin letters or digits mixed into a Han word keep their own token.
+            out.extend(
+                word.split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(String::from),
+            );
+        } else {
+            out.push(word.to_string());
+        }
+    }
+    out
+}
+
+/// Reads a query: words are ANDed, `"quoted phrases"` match in order, `-word`
+/// excludes; any other character is plain text. Only an empty query (nothing
+/// to look for) is an error.
+pub fn parse(input: &str) -> Result<Query, AppError> {
+    let mut q = Query::default();
+    let mut rest = input;
+    while !rest.is_empty() {
+        let trimmed = rest.trim_start();
+        if trimmed.is_empty() {
+            break;
+        }
+        let negative = trimmed.starts_with('-') && trimmed.len() > 1;
+        let body = if negative { &trimmed[1..] } else { trimmed };
+        let (text, after) = if let Some(inner) = body.strip_prefix('"') {
+            match inner.find('"') {
+                Some(end) => (&inner[..end], &inner[end + 1..]),
+                None => (inner, ""),
+            }
+        } else {
+            let end = body.find(char::is_whitespace).unwrap_or(body.len());
+            (&body[..end], &body[end..])
+        };
+        let tokens = phrase(text);
+        if !tokens.is_empty() {
+            if negative {
+                q.must_not.push(tokens);
+            } else {
+                q.must.push(tokens);
+            }
+        }
+        rest = after;
+    }
+    if q.must.is_empty() {
+        return Err(AppError::BadInput("query: nothing to search for".into()));
+    }
+    Ok(q)
+}
+
+#[derive(QueryableByName)]
+struct Hit {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+}
+
+fn fts5_match(q: &Query) -> String {
+    // Tokens hold only letters and digits, so quoting cannot be broken out of.
+    let phrase = |p: &Vec<String>| format!("\"{}\"", p.join(" "));
+    let mut out = q.must.iter().map(phrase).collect::<Vec<_>>().join(" AND ");
+    for p in &q.must_not {
+        out.push_str(" NOT ");
+        out.push_str(&phrase(p));
+    }
+    out
+}
+
+fn tsquery(q: &Query) -> String {
+    let phrase = |p: &Vec<String>| {
+        format!(
+            "({})",
+            p.iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(" <-> ")
+        )
+    };
+    let mut parts: Vec<String> = q.must.iter().map(phrase).collect();
+    parts.extend(q.must_not.iter().map(|p| format!("!{}", phrase(p))));
+    parts.join(" & ")
+}
+
+/// Article ids matching `q`, best first: title matches weigh three times body
+/// matches; ties go to the newer id. Visibility is the caller's to apply.
+pub fn search(conn: &mut AnyConnection, q: &Query) -> Result<Vec<(i32, f64)>, AppError> {
+    let ids: Vec<i32> = match conn {
+        AnyConnection::Sqlite(_) => diesel::sql_query(
+            "SELECT rowid AS id FROM article_fts WHERE article_fts MATCH $1 LIMIT $2",
+        )
+        .bind::<Text, _>(fts5_match(q))
+        .bind::<Integer, _>(MAX_CANDIDATES as i32)
+        .load::<Hit>(conn)?,
+        AnyConnection::Postgresql(_) => diesel::sql_query(
+            "SELECT article_id AS id FROM article_search WHERE tsv @@ to_tsquery('simple', $1) LIMIT $2",
+        )
+        .bind::<Text, _>(tsquery(q))
+        .bind::<Integer, _>(MAX_CANDIDATES as i32)
+        .load::<Hit>(conn)?,
+    }
+    .into_iter()
+    .map(|h| h.id)
+    .collect();
+    let texts: HashMap<i32, (String, String)> = article_search::table
+        .filter(article_search::article_id.eq_any(&ids))
+        .select((
+            article_search::article_id,
+            article_search::title_terms,
+            article_search::body_terms,
+        ))
+        .load::<(i32, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, t, b)| (id, (t, b)))
+        .collect();
+    let mut scored: Vec<(i32, f64)> = ids
+        .into_iter()
+        .map(|id| {
+            let (title, body) = texts.get(&id).cloned().unwrap_or_default();
+            let score: f64 = q
+                .must
+                .iter()
+                .map(|p| {
+                    let needle = p.join(" ");
+                    3.0 * title.matches(&needle).count() as f64
+                        + body.matches(&needle).count() as f64
+                })
+                .sum();
+            (id, score)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    Ok(scored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_become_phrases_of_index_tokens() {
+        let q = parse("扶貧 IPO \"社會工作\" -禁毒").expect("query");
+        assert_eq!(q.must[0], ["扶贫"]);
+        assert_eq!(q.must[1], ["ipo"]);
+        assert_eq!(q.must[2], ["社会", "会工", "工作"]);
+        assert_eq!(q.must_not[0], ["禁毒"]);
+    }
+
+    #[test]
+    fn hostile_input_is_just_text() {
+        for input in ["*", "(", ":", "\"", "' OR 1=1--", "a AND -", "NEAR(x y)"] {
+            if let Ok(q) = parse(input) {
+                assert!(!fts5_match(&q).contains('('), "{input}");
+            }
+        }
+        assert!(parse("   ").is_err());
+        assert!(parse("-only").is_err());
+    }
+}
