@@ -58,6 +58,8 @@ enum Command {
     Schema,
     /// Print the OpenAPI document of the REST routes; `openapi.json` is this output.
     Openapi,
+    /// Rebuild the search index of every article (after a dictionary change).
+    Reindex,
     /// Manage staff and claimant accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -160,6 +162,7 @@ pub fn run() -> ExitCode {
         Command::Schema | Command::Openapi => Ok(ExitCode::SUCCESS),
         Command::User(cmd) => user(&config, cmd),
         Command::Partner(cmd) => partner(&config, cmd),
+        Command::Reindex => reindex(&config),
         Command::Token { sub, role, ttl } => token(&config, &sub, &role, &ttl),
     };
     result.unwrap_or_else(|message| {
@@ -314,6 +317,38 @@ fn partner(config: &Config, cmd: PartnerCommand) -> Result<ExitCode, String> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reindex(config: &Config) -> Result<ExitCode, String> {
+    use diesel::prelude::*;
+    let db = open_database(config)?;
+    let mut conn = db
+        .get()
+        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
+    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let ids: Vec<i32> = crate::db::schema::articles::table
+        .select(crate::db::schema::articles::id)
+        .order(crate::db::schema::articles::id)
+        .load(&mut *conn)
+        .map_err(|e| e.to_string())?;
+    let total = ids.len();
+    for (done, chunk) in ids.chunks(200).enumerate() {
+        conn.transaction::<_, AppError, _>(|conn| {
+            for id in chunk {
+                crate::search::index_article(conn, *id)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        let indexed = ((done + 1) * 200).min(total);
+        eprint!(
+            "\rreindexed {indexed}/{total} articles ({}%)",
+            indexed * 100 / total.max(1)
+        );
+    }
+    eprintln!();
+    println!("reindexed {total} articles");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -67,21 +67,7 @@ impl SearchQuery {
         let hits = rc
             .state
             .db
-            .run(move |conn| {
-                let ranked = search::search(conn, &parsed)?;
-                let ids: Vec<i32> = ranked.iter().map(|(id, _)| *id).collect();
-                let rows: std::collections::HashMap<i32, articles::ArticleRow> =
-                    articles::by_ids(conn, &ids)?
-                        .into_iter()
-                        .filter(|r| r.is_public_at(now))
-                        .filter(|r| sections.as_ref().is_none_or(|s| s.contains(&r.section_id)))
-                        .map(|r| (r.id, r))
-                        .collect();
-                Ok(ranked
-                    .into_iter()
-                    .filter_map(|(id, score)| rows.get(&id).cloned().map(|r| (r, score)))
-                    .collect::<Vec<_>>())
-            })
+            .run(move |conn| search::public_hits(conn, &parsed, sections.as_deref(), now))
             .await
             .gql()?;
         let total = hits.len();

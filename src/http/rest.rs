@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(get_recommendations),
         )
         .route("/v1/removed", web::get().to(removed))
+        .route("/v1/search", web::get().to(search_articles))
         .route("/v1/openapi.json", web::get().to(openapi_json));
 }
 
@@ -42,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         description = "Compact JSON for mobile apps and partners."
     ),
     paths(
+        search_articles,
         list_articles,
         article,
         list_sections,
@@ -50,6 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         removed
     ),
     components(schemas(
+        SearchPage,
+        SearchItem,
         ArticlePage,
         ArticleSummary,
         ArticleDetail,
@@ -647,4 +651,104 @@ async fn removed(
     let mut response = HttpResponse::Ok();
     public(&state, &mut response, &["removed".into()]);
     Ok(response.json(RemovedPage { items }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct SearchParams {
+    /// The query: words are ANDed, "quoted phrases", -exclusions.
+    q: String,
+    /// Section slug (its subsections included).
+    section: Option<String>,
+    /// 1-100, default 20.
+    limit: Option<i64>,
+    /// Number of hits to skip (0-1000).
+    offset: Option<i64>,
+    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    script: Option<String>,
+}
+
+/// A search hit.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchItem {
+    #[serde(flatten)]
+    pub article: ArticleSummary,
+    pub score: f64,
+}
+
+/// A page of search hits, best first.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub items: Vec<SearchItem>,
+    pub total: usize,
+}
+
+/// Full-text search over public articles, in either script.
+#[utoipa::path(get, path = "/v1/search", params(SearchParams),
+    responses((status = 200, body = SearchPage), (status = 400, body = ErrorBody)))]
+async fn search_articles(
+    state: web::Data<AppState>,
+    params: web::Query<SearchParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let script = script_param(params.script.as_deref())?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::BadInput(
+            "limit: must be between 1 and 100".into(),
+        ));
+    }
+    let offset = params.offset.unwrap_or(0);
+    if !(0..=1000).contains(&offset) {
+        return Err(AppError::BadInput(
+            "offset: must be between 0 and 1000".into(),
+        ));
+    }
+    let parsed = crate::search::parse(&params.q)?;
+    let now = db::now();
+    let section = params.section.clone();
+    let (total, loaded, scores) = state
+        .db
+        .run(move |conn| {
+            let scope = match &section {
+                Some(slug) => {
+                    let all = sections::all(conn)?;
+                    let root = all.iter().find(|s| &s.slug == slug).ok_or_else(|| {
+                        AppError::BadInput(format!("section: no section with slug {slug:?}"))
+                    })?;
+                    Some(sections::subtree_ids(&sections::links(&all), root.id))
+                }
+                None => None,
+            };
+            let hits = crate::search::public_hits(conn, &parsed, scope.as_deref(), now)?;
+            let total = hits.len();
+            let page: Vec<(ArticleRow, f64)> = hits
+                .into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .collect();
+            let scores: Vec<f64> = page.iter().map(|(_, s)| *s).collect();
+            let rows = page.into_iter().map(|(r, _)| r).collect();
+            Ok((total, load_related(conn, rows)?, scores))
+        })
+        .await?;
+    let (w, _) = writer(&state, script).await?;
+    let items: Vec<SearchItem> = loaded
+        .rows
+        .iter()
+        .zip(scores)
+        .map(|(r, score)| SearchItem {
+            article: summary(&w, &loaded, r),
+            score,
+        })
+        .collect();
+    let mut keys: Vec<String> = items
+        .iter()
+        .map(|i| format!("article-{}", i.article.id))
+        .collect();
+    keys.push("articles".into());
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &keys);
+    Ok(response.json(SearchPage { items, total }))
 }

@@ -161,6 +161,28 @@ pub fn search(conn: &mut AnyConnection, q: &Query) -> Result<Vec<(i32, f64)>, Ap
     Ok(scored)
 }
 
+/// Public articles matching `q`, best first, optionally within `sections`.
+pub fn public_hits(
+    conn: &mut AnyConnection,
+    q: &Query,
+    sections: Option<&[i32]>,
+    now: chrono::NaiveDateTime,
+) -> Result<Vec<(crate::db::articles::ArticleRow, f64)>, AppError> {
+    let ranked = search(conn, q)?;
+    let ids: Vec<i32> = ranked.iter().map(|(id, _)| *id).collect();
+    let rows: HashMap<i32, crate::db::articles::ArticleRow> =
+        crate::db::articles::by_ids(conn, &ids)?
+            .into_iter()
+            .filter(|r| r.is_public_at(now))
+            .filter(|r| sections.is_none_or(|s| s.contains(&r.section_id)))
+            .map(|r| (r.id, r))
+            .collect();
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(id, score)| rows.get(&id).cloned().map(|r| (r, score)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

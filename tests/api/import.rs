@@ -293,3 +293,32 @@ fn an_invalid_setting_stops_the_program_with_exit_code_2() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");
 }
+
+both_engines!(reindex_rebuilds_the_search_index);
+async fn reindex_rebuilds_the_search_index(engine: Engine) {
+    let Some(db) = TestDb::new(engine) else {
+        return;
+    };
+    import_file(&db, Path::new(SEED));
+    {
+        let database = db.database();
+        let mut conn = database.get().expect("connection");
+        diesel::delete(newsdesk::db::schema::article_search::table)
+            .execute(&mut *conn)
+            .expect("wipe");
+    }
+
+    let out = newsdesk(&db.url, &["reindex"]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reindexed 1 articles"));
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    let q = newsdesk::search::parse("扶貧").expect("query");
+    let hits = newsdesk::search::search(&mut conn, &q).expect("search");
+    assert_eq!(hits.len(), 1);
+}

@@ -35,6 +35,7 @@ fn openapi_json_is_up_to_date() {
         "/v1/site",
         "/v1/recommendations/{list}",
         "/v1/removed",
+        "/v1/search",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }

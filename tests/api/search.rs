@@ -130,4 +130,28 @@ async fn chinese_search_finds_words_in_either_script(engine: Engine) {
         "{next}"
     );
     let _: Value = next;
+
+    let rest: Value = app
+        .client
+        .get(format!("{}/v1/search", app.address))
+        .query(&[("q", "扶貧"), ("script", "hans")])
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rest["total"], 2, "{rest}");
+    assert_eq!(rest["items"][0]["id"], simplified);
+    assert_eq!(
+        rest["items"][1]["title"],
+        "临沂山青社会工作服务中心累计服务群众20余万人次"
+    );
+    let bad = app
+        .client
+        .get(format!("{}/v1/search?q=%20", app.address))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(bad.status(), 400);
 }
