@@ -665,7 +665,9 @@ mod tests {
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("test input")
+            .with_timezone(&Utc)
     }
 
     fn strs(v: &[&str]) -> Vec<String> {
@@ -694,7 +696,7 @@ mod tests {
 
     #[test]
     fn seed_parses_to_the_documented_values() {
-        let page = parse_page(seed()).unwrap();
+        let page = parse_page(seed()).expect("test input");
         assert_eq!(
             page.navigation,
             strs(&[
@@ -799,7 +801,10 @@ mod tests {
     #[test]
     fn crlf_line_endings_parse_the_same() {
         let crlf = seed().replace('\n', "\r\n");
-        assert_eq!(parse_page(&crlf).unwrap(), parse_page(seed()).unwrap());
+        assert_eq!(
+            parse_page(&crlf).expect("test input"),
+            parse_page(seed()).expect("test input")
+        );
     }
 
     #[test]
@@ -860,14 +865,15 @@ mod tests {
         assert_eq!(e.line, 4);
         assert!(e.problem.contains("ambiguous"), "{e}");
         // During DST the offset was +09:00.
-        let page =
-            parse_page(&seed().replace("2023-3-21 17:13:59", "1988-06-01 12:00:00")).unwrap();
+        let page = parse_page(&seed().replace("2023-3-21 17:13:59", "1988-06-01 12:00:00"))
+            .expect("test input");
         assert_eq!(page.published_at, utc("1988-06-01T03:00:00Z"));
     }
 
     #[test]
     fn time_without_leading_zeros_is_shanghai_time() {
-        let page = parse_page(&seed().replace("2023-3-21 17:13:59", "2023-3-1 7:03:09")).unwrap();
+        let page = parse_page(&seed().replace("2023-3-21 17:13:59", "2023-3-1 7:03:09"))
+            .expect("test input");
         assert_eq!(page.published_at, utc("2023-02-28T23:03:09Z"));
     }
 
@@ -894,7 +900,7 @@ mod tests {
             "記者 劉慎平 劉玉",
             "記者 劉慎平 劉玉 通訊員 王五、李六 攝影記者 趙七 攝影:錢八",
         );
-        let page = parse_page(&text).unwrap();
+        let page = parse_page(&text).expect("test input");
         let got: Vec<(&str, CreditRole)> = page
             .byline
             .iter()
@@ -917,7 +923,7 @@ mod tests {
     fn a_paragraph_starting_with_reporter_is_not_a_byline() {
         let text = seed().replace("  記者 劉慎平 劉玉", "");
         let text = text.replacen("  3月21日上午,", "  記者 從發布會上獲悉。3月21日上午,", 1);
-        let page = parse_page(&text).unwrap();
+        let page = parse_page(&text).expect("test input");
         assert!(page.byline.is_empty());
         assert!(page.paragraphs[0].starts_with("記者 從發布會上獲悉。"));
     }
@@ -944,7 +950,7 @@ Copyright © 2008-2023 山东财经网 版权所有 地址：济南市泺源大�
 
     #[test]
     fn simplified_page_parses() {
-        let page = parse_page(SIMPLIFIED).unwrap();
+        let page = parse_page(SIMPLIFIED).expect("test input");
         assert_eq!(page.navigation, strs(&["经济导报", "原创", "山东"]));
         assert_eq!(page.site_name, "山东财经网");
         assert_eq!(page.breadcrumb, strs(&["临沂", "兰山"]));
@@ -1000,11 +1006,11 @@ Copyright © 2008-2023 山东财经网 版权所有 地址：济南市泺源大�
     fn footer_line_ends_the_body_when_editor_and_statement_are_missing() {
         let lines: Vec<&str> = seed().split('\n').collect();
         let text = [&lines[..14], &lines[38..]].concat().join("\n");
-        let page = parse_page(&text).unwrap();
+        let page = parse_page(&text).expect("test input");
         assert_eq!(page.paragraphs.len(), 4);
         assert_eq!(page.editor, None);
         assert!(page.notices.is_empty() && page.recommendations.is_empty());
-        assert_eq!(page.footer, parse_page(seed()).unwrap().footer);
+        assert_eq!(page.footer, parse_page(seed()).expect("test input").footer);
     }
 
     #[test]
@@ -1022,7 +1028,11 @@ Copyright © 2008-2023 山东财经网 版权所有 地址：济南市泺源大�
 
     #[test]
     fn statement_may_wrap_over_lines() {
-        let page = parse_page(&seed().replace("違者必究!。凡本網", "違者必究!。\n凡本網")).unwrap();
-        assert_eq!(page.notices, parse_page(seed()).unwrap().notices);
+        let page = parse_page(&seed().replace("違者必究!。凡本網", "違者必究!。\n凡本網"))
+            .expect("test input");
+        assert_eq!(
+            page.notices,
+            parse_page(seed()).expect("test input").notices
+        );
     }
 }
