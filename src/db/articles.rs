@@ -358,3 +358,34 @@ impl ArticleRow {
         })
     }
 }
+
+/// Articles editors pinned as related to `id`, in order.
+pub fn pinned_related(conn: &mut AnyConnection, id: i32) -> Result<Vec<i32>, AppError> {
+    use super::schema::related_articles;
+    Ok(related_articles::table
+        .filter(related_articles::article_id.eq(id))
+        .order(related_articles::position)
+        .select(related_articles::related_id)
+        .load(conn)?)
+}
+
+/// Replaces the pinned related articles of `id`.
+pub fn set_pinned_related(
+    conn: &mut AnyConnection,
+    id: i32,
+    related: &[i32],
+) -> Result<(), AppError> {
+    use super::schema::related_articles;
+    diesel::delete(related_articles::table.filter(related_articles::article_id.eq(id)))
+        .execute(conn)?;
+    for (position, other) in related.iter().enumerate() {
+        diesel::insert_into(related_articles::table)
+            .values((
+                related_articles::article_id.eq(id),
+                related_articles::position.eq(position as i32),
+                related_articles::related_id.eq(other),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -608,8 +608,10 @@ impl Article {
             self.script,
         ))
     }
-    /// Other published articles to read next: for now the newest of the same
-    /// section, never this one.
+    /// Other published articles to read next: first those editors pinned
+    /// (`setRelatedArticles`), then those sharing the most distinctive terms
+    /// (same section weighs more), then the newest of the same section.
+    /// Never this article, never a hidden one.
     #[graphql(complexity = "page_complexity(first, None, child_complexity)")]
     async fn related(
         &self,
@@ -617,20 +619,56 @@ impl Article {
         #[graphql(desc = "How many, 0-100.", default = 5)] first: Option<i32>,
     ) -> Result<Vec<Article>> {
         let rc = RequestContext::of(ctx);
-        let size = page_size(first, "first").gql()?.unwrap_or(5);
-        let mut query = PublicQuery::new(rc.now);
-        query.section_ids = Some(vec![self.row.section_id]);
-        query.exclude_id = Some(self.row.id);
+        let size = page_size(first, "first").gql()?.unwrap_or(5) as usize;
+        let id = self.row.id;
+        let section_id = self.row.section_id;
+        let now = rc.now;
         let rows = rc
             .state
             .db
-            .run(move |conn| articles::list_public(conn, &query, None, Direction::Older, size))
+            .run(move |conn| {
+                let mut order: Vec<i32> = articles::pinned_related(conn, id)?;
+                let scored = crate::search::related(conn, id)?;
+                let candidates: Vec<i32> = scored.iter().map(|(i, _)| *i).collect();
+                let same: std::collections::HashSet<i32> = articles::by_ids(conn, &candidates)?
+                    .into_iter()
+                    .filter(|r| r.section_id == section_id)
+                    .map(|r| r.id)
+                    .collect();
+                let mut boosted: Vec<(i32, f64)> = scored
+                    .into_iter()
+                    .map(|(i, s)| (i, if same.contains(&i) { s + 2.0 } else { s }))
+                    .collect();
+                boosted.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+                order.extend(boosted.into_iter().map(|(i, _)| i));
+                let mut query = PublicQuery::new(now);
+                query.section_ids = Some(vec![section_id]);
+                query.exclude_id = Some(id);
+                order.extend(
+                    articles::list_public(conn, &query, None, Direction::Older, size as i64)?
+                        .into_iter()
+                        .map(|r| r.id),
+                );
+                let mut seen = std::collections::HashSet::new();
+                order.retain(|i| *i != id && seen.insert(*i));
+                let rows: std::collections::HashMap<i32, ArticleRow> =
+                    articles::by_ids(conn, &order)?
+                        .into_iter()
+                        .filter(|r| r.is_public_at(now))
+                        .map(|r| (r.id, r))
+                        .collect();
+                Ok(order
+                    .into_iter()
+                    .filter_map(|i| rows.get(&i).cloned())
+                    .take(size)
+                    .collect::<Vec<_>>())
+            })
             .await
             .gql()?;
         for r in &rows {
             rc.tag(format!("article-{}", r.id));
         }
-        rc.tag(format!("section-{}", self.row.section_id));
+        rc.tag(format!("section-{section_id}"));
         Ok(rows
             .into_iter()
             .map(|row| Article::new(Arc::new(row), self.script))

@@ -511,4 +511,72 @@ impl ArticleMutation {
         )
         .await
     }
+
+    /// Pins related articles (in order) ahead of the computed ones (editors, admins).
+    async fn set_related_articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The article.")] id: ID,
+        #[graphql(desc = "Related articles, at most 20, in order.")] related: Vec<ID>,
+    ) -> Result<Article> {
+        let rc = RequestContext::of(ctx);
+        let staff = rc
+            .credentials
+            .require_right(Action::EditAnyArticle)
+            .gql()?
+            .clone();
+        let id = id_of(&id).gql()?;
+        if related.len() > 20 {
+            return Err(AppError::BadInput("related: at most 20".into())).gql();
+        }
+        let mut others = Vec::with_capacity(related.len());
+        for (i, r) in related.iter().enumerate() {
+            let other = database_id(r)
+                .ok_or_else(|| AppError::BadInput(format!("related[{i}]: not an article id")))
+                .gql()?;
+            if other == id {
+                return Err(AppError::BadInput(format!(
+                    "related[{i}]: an article is not related to itself"
+                )))
+                .gql();
+            }
+            others.push(other);
+        }
+        let actor = rc.actor(&staff);
+        let row = rc
+            .state
+            .db
+            .write(move |conn| {
+                diesel::Connection::transaction(conn, |conn| {
+                    let row = articles::by_ids(conn, &[id])?
+                        .into_iter()
+                        .next()
+                        .ok_or(AppError::NotFound)?;
+                    let found = articles::by_ids(conn, &others)?.len();
+                    if found != others.len() {
+                        return Err(AppError::BadInput(
+                            "related: an article does not exist".into(),
+                        ));
+                    }
+                    articles::set_pinned_related(conn, id, &others)?;
+                    crate::db::webhooks::purge(conn, &[format!("article-{id}")])?;
+                    crate::db::audit::record(
+                        conn,
+                        &actor,
+                        crate::db::audit::Event {
+                            action: "article.set_related",
+                            target_type: "article",
+                            target_id: Some(id),
+                            revision_before: None,
+                            revision_after: None,
+                            details: serde_json::json!({ "related": others }),
+                        },
+                    )?;
+                    Ok(row)
+                })
+            })
+            .await
+            .gql()?;
+        Ok(Article::new(Arc::new(row), Script::Original))
+    }
 }

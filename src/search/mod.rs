@@ -12,4 +12,4 @@ mod index;
 mod query;
 
 pub use index::{index_article, terms};
-pub use query::{parse, public_hits, search, Query};
+pub use query::{parse, public_hits, related, search, Query};

@@ -183,6 +183,95 @@ pub fn public_hits(
         .collect())
 }
 
+/// Articles sharing the most distinctive terms with `article_id` (its title
+/// words and its most frequent longer body words), best first, without itself.
+pub fn related(conn: &mut AnyConnection, article_id: i32) -> Result<Vec<(i32, f64)>, AppError> {
+    let Some((title, body)) = article_search::table
+        .find(article_id)
+        .select((article_search::title_terms, article_search::body_terms))
+        .first::<(String, String)>(conn)
+        .optional()?
+    else {
+        return Ok(vec![]);
+    };
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for w in body.split(' ').filter(|w| w.chars().count() >= 2) {
+        *counts.entry(w).or_default() += 1;
+    }
+    let mut frequent: Vec<(&str, usize)> = counts.into_iter().collect();
+    frequent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut terms: Vec<String> = title
+        .split(' ')
+        .filter(|w| w.chars().count() >= 2)
+        .map(String::from)
+        .collect();
+    terms.extend(frequent.into_iter().take(8).map(|(w, _)| w.to_string()));
+    terms.sort();
+    terms.dedup();
+    if terms.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i32> = match conn {
+        AnyConnection::Sqlite(_) => diesel::sql_query(
+            "SELECT rowid AS id FROM article_fts WHERE article_fts MATCH $1 LIMIT $2",
+        )
+        .bind::<Text, _>(
+            terms
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        )
+        .bind::<Integer, _>(MAX_CANDIDATES as i32)
+        .load::<Hit>(conn)?,
+        AnyConnection::Postgresql(_) => diesel::sql_query(
+            "SELECT article_id AS id FROM article_search WHERE tsv @@ to_tsquery('simple', $1) LIMIT $2",
+        )
+        .bind::<Text, _>(
+            terms
+                .iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        )
+        .bind::<Integer, _>(MAX_CANDIDATES as i32)
+        .load::<Hit>(conn)?,
+    }
+    .into_iter()
+    .map(|h| h.id)
+    .filter(|id| *id != article_id)
+    .collect();
+    let texts: HashMap<i32, (String, String)> = article_search::table
+        .filter(article_search::article_id.eq_any(&ids))
+        .select((
+            article_search::article_id,
+            article_search::title_terms,
+            article_search::body_terms,
+        ))
+        .load::<(i32, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, t, b)| (id, (t, b)))
+        .collect();
+    let mut scored: Vec<(i32, f64)> = ids
+        .into_iter()
+        .map(|id| {
+            let (t, b) = texts.get(&id).cloned().unwrap_or_default();
+            let tw: Vec<&str> = t.split(' ').collect();
+            let bw: Vec<&str> = b.split(' ').collect();
+            let score = terms
+                .iter()
+                .map(|term| {
+                    3.0 * tw.iter().filter(|w| *w == term).count() as f64
+                        + (bw.iter().filter(|w| *w == term).count() as f64).min(5.0)
+                })
+                .sum();
+            (id, score)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    Ok(scored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

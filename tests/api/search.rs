@@ -155,3 +155,72 @@ async fn chinese_search_finds_words_in_either_script(engine: Engine) {
         .expect("get");
     assert_eq!(bad.status(), 400);
 }
+
+both_engines!(related_articles_share_terms_and_pinned_ones_come_first);
+async fn related_articles_share_terms_and_pinned_ones_come_first(engine: Engine) {
+    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+        return;
+    };
+    let (a, b, c, d) = {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        let lin_yi = newsdesk::db::sections::by_slug(&mut conn, "lin-yi")
+            .expect("q")
+            .expect("s")
+            .id;
+        let other = section(&mut conn, "證券市場", None);
+        let mut add = |s: i32, title: &str| {
+            let id = ArticleBuilder::new(s, title).insert(&mut conn);
+            newsdesk::search::index_article(&mut conn, id).expect("index");
+            id
+        };
+        let a = add(lin_yi, "沂蒙扶贫项目启动");
+        let b = add(other, "扶贫项目资金到位");
+        let c = add(lin_yi, "港股收盘点评");
+        let d = add(other, "外汇市场周报");
+        (a, b, c, d)
+    };
+    let related =
+        |id: i32| format!(r#"{{ article(id: "{id}") {{ related(first: 3) {{ databaseId }} }} }}"#);
+    let ids = |v: &Value| -> Vec<i64> {
+        v["data"]["article"]["related"]
+            .as_array()
+            .expect("related")
+            .iter()
+            .filter_map(|r| r["databaseId"].as_i64())
+            .collect()
+    };
+
+    let computed = room.app.graphql(&related(a)).await;
+    let pinned = room
+        .as_user(
+            Some(&room.token("editor")),
+            &format!(
+                r#"mutation {{ setRelatedArticles(id: "{a}", related: ["{d}"]) {{ databaseId }} }}"#
+            ),
+        )
+        .await;
+    let after = room.app.graphql(&related(a)).await;
+    let reporter = room
+        .as_user(
+            Some(&room.token("reporter-a")),
+            &format!(
+                r#"mutation {{ setRelatedArticles(id: "{a}", related: ["{c}"]) {{ databaseId }} }}"#
+            ),
+        )
+        .await;
+
+    let computed = ids(&computed);
+    assert_eq!(
+        computed[0], b as i64,
+        "the article sharing 扶贫 项目 should lead: {computed:?}"
+    );
+    assert!(!computed.contains(&(a as i64)));
+    assert!(
+        computed.contains(&(c as i64)),
+        "the section's newest fill in: {computed:?}"
+    );
+    assert!(pinned.get("errors").is_none(), "{pinned}");
+    assert_eq!(ids(&after)[..2], [d as i64, b as i64]);
+    assert_eq!(reporter["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
