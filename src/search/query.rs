@@ -110,28 +110,36 @@ fn tsquery(q: &Query) -> String {
     parts.join(" & ")
 }
 
-/// Article ids matching `q`, best first: title matches weigh three times body
-/// matches; ties go to the newer id. Visibility is the caller's to apply.
-pub fn search(conn: &mut AnyConnection, q: &Query) -> Result<Vec<(i32, f64)>, AppError> {
-    let ids: Vec<i32> = match conn {
+/// Article ids whose terms match: `fts5` on SQLite, `tsquery` on PostgreSQL.
+fn candidates(
+    conn: &mut AnyConnection,
+    fts5: String,
+    tsquery: String,
+) -> Result<Vec<i32>, AppError> {
+    let hits = match conn {
         AnyConnection::Sqlite(_) => diesel::sql_query(
             "SELECT rowid AS id FROM article_fts WHERE article_fts MATCH $1 LIMIT $2",
         )
-        .bind::<Text, _>(fts5_match(q))
+        .bind::<Text, _>(fts5)
         .bind::<Integer, _>(MAX_CANDIDATES as i32)
         .load::<Hit>(conn)?,
         AnyConnection::Postgresql(_) => diesel::sql_query(
             "SELECT article_id AS id FROM article_search WHERE tsv @@ to_tsquery('simple', $1) LIMIT $2",
         )
-        .bind::<Text, _>(tsquery(q))
+        .bind::<Text, _>(tsquery)
         .bind::<Integer, _>(MAX_CANDIDATES as i32)
         .load::<Hit>(conn)?,
-    }
-    .into_iter()
-    .map(|h| h.id)
-    .collect();
-    let texts: HashMap<i32, (String, String)> = article_search::table
-        .filter(article_search::article_id.eq_any(&ids))
+    };
+    Ok(hits.into_iter().map(|h| h.id).collect())
+}
+
+/// The stored (title, body) terms of these articles.
+fn stored_terms(
+    conn: &mut AnyConnection,
+    ids: &[i32],
+) -> Result<HashMap<i32, (String, String)>, AppError> {
+    Ok(article_search::table
+        .filter(article_search::article_id.eq_any(ids))
         .select((
             article_search::article_id,
             article_search::title_terms,
@@ -140,7 +148,14 @@ pub fn search(conn: &mut AnyConnection, q: &Query) -> Result<Vec<(i32, f64)>, Ap
         .load::<(i32, String, String)>(conn)?
         .into_iter()
         .map(|(id, t, b)| (id, (t, b)))
-        .collect();
+        .collect())
+}
+
+/// Article ids matching `q`, best first: title matches weigh three times body
+/// matches; ties go to the newer id. Visibility is the caller's to apply.
+pub fn search(conn: &mut AnyConnection, q: &Query) -> Result<Vec<(i32, f64)>, AppError> {
+    let ids = candidates(conn, fts5_match(q), tsquery(q))?;
+    let texts = stored_terms(conn, &ids)?;
     let mut scored: Vec<(i32, f64)> = ids
         .into_iter()
         .map(|id| {
@@ -211,47 +226,21 @@ pub fn related(conn: &mut AnyConnection, article_id: i32) -> Result<Vec<(i32, f6
     if terms.is_empty() {
         return Ok(vec![]);
     }
-    let ids: Vec<i32> = match conn {
-        AnyConnection::Sqlite(_) => diesel::sql_query(
-            "SELECT rowid AS id FROM article_fts WHERE article_fts MATCH $1 LIMIT $2",
-        )
-        .bind::<Text, _>(
-            terms
-                .iter()
-                .map(|t| format!("\"{t}\""))
-                .collect::<Vec<_>>()
-                .join(" OR "),
-        )
-        .bind::<Integer, _>(MAX_CANDIDATES as i32)
-        .load::<Hit>(conn)?,
-        AnyConnection::Postgresql(_) => diesel::sql_query(
-            "SELECT article_id AS id FROM article_search WHERE tsv @@ to_tsquery('simple', $1) LIMIT $2",
-        )
-        .bind::<Text, _>(
-            terms
-                .iter()
-                .map(|t| format!("'{t}'"))
-                .collect::<Vec<_>>()
-                .join(" | "),
-        )
-        .bind::<Integer, _>(MAX_CANDIDATES as i32)
-        .load::<Hit>(conn)?,
-    }
-    .into_iter()
-    .map(|h| h.id)
-    .filter(|id| *id != article_id)
-    .collect();
-    let texts: HashMap<i32, (String, String)> = article_search::table
-        .filter(article_search::article_id.eq_any(&ids))
-        .select((
-            article_search::article_id,
-            article_search::title_terms,
-            article_search::body_terms,
-        ))
-        .load::<(i32, String, String)>(conn)?
+    let fts5 = terms
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let any = terms
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let ids: Vec<i32> = candidates(conn, fts5, any)?
         .into_iter()
-        .map(|(id, t, b)| (id, (t, b)))
+        .filter(|id| *id != article_id)
         .collect();
+    let texts = stored_terms(conn, &ids)?;
     let mut scored: Vec<(i32, f64)> = ids
         .into_iter()
         .map(|id| {
