@@ -373,6 +373,33 @@ fn public(state: &AppState, response: &mut actix_web::HttpResponseBuilder, keys:
         .insert_header(("Surrogate-Key", keys.join(" ")));
 }
 
+/// A `limit` query parameter: 1-100, 20 when absent.
+fn limit_param(value: Option<i64>) -> Result<i64, AppError> {
+    let limit = value.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::BadInput(
+            "limit: must be between 1 and 100".into(),
+        ));
+    }
+    Ok(limit)
+}
+
+/// The ids of a section (by slug) and its subsections; `None` without a slug.
+fn section_scope(
+    conn: &mut AnyConnection,
+    slug: Option<&str>,
+) -> Result<Option<Vec<i32>>, AppError> {
+    let Some(slug) = slug else {
+        return Ok(None);
+    };
+    let all = sections::all(conn)?;
+    let root = all
+        .iter()
+        .find(|s| s.slug == slug)
+        .ok_or_else(|| AppError::BadInput(format!("section: no section with slug {slug:?}")))?;
+    Ok(Some(sections::subtree_ids(&sections::links(&all), root.id)))
+}
+
 /// Published articles, newest first, a page at a time.
 #[utoipa::path(get, path = "/v1/articles", params(ListParams),
     responses((status = 200, body = ArticlePage), (status = 400, body = ErrorBody)))]
@@ -382,12 +409,7 @@ async fn list_articles(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let script = script_param(params.script.as_deref())?;
-    let limit = params.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::BadInput(
-            "limit: must be between 1 and 100".into(),
-        ));
-    }
+    let limit = limit_param(params.limit)?;
     let from = params
         .cursor
         .as_deref()
@@ -399,13 +421,7 @@ async fn list_articles(
         .db
         .run(move |conn| {
             let mut query = PublicQuery::new(now);
-            if let Some(slug) = &section {
-                let all = sections::all(conn)?;
-                let root = all.iter().find(|s| &s.slug == slug).ok_or_else(|| {
-                    AppError::BadInput(format!("section: no section with slug {slug:?}"))
-                })?;
-                query.section_ids = Some(sections::subtree_ids(&sections::links(&all), root.id));
-            }
+            query.section_ids = section_scope(conn, section.as_deref())?;
             let rows = articles::list_public(conn, &query, from, Direction::Older, limit + 1)?;
             load_related(conn, rows)
         })
@@ -693,12 +709,7 @@ async fn search_articles(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let script = script_param(params.script.as_deref())?;
-    let limit = params.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::BadInput(
-            "limit: must be between 1 and 100".into(),
-        ));
-    }
+    let limit = limit_param(params.limit)?;
     let offset = params.offset.unwrap_or(0);
     if !(0..=1000).contains(&offset) {
         return Err(AppError::BadInput(
@@ -711,16 +722,7 @@ async fn search_articles(
     let (total, loaded, scores) = state
         .db
         .run(move |conn| {
-            let scope = match &section {
-                Some(slug) => {
-                    let all = sections::all(conn)?;
-                    let root = all.iter().find(|s| &s.slug == slug).ok_or_else(|| {
-                        AppError::BadInput(format!("section: no section with slug {slug:?}"))
-                    })?;
-                    Some(sections::subtree_ids(&sections::links(&all), root.id))
-                }
-                None => None,
-            };
+            let scope = section_scope(conn, section.as_deref())?;
             let hits = crate::search::public_hits(conn, &parsed, scope.as_deref(), now)?;
             let total = hits.len();
             let page: Vec<(ArticleRow, f64)> = hits
