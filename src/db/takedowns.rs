@@ -173,11 +173,11 @@ pub fn by_id(conn: &mut AnyConnection, id: i32) -> Result<Option<TakedownRow>, A
 /// that moved meanwhile is a `CONFLICT`.
 pub fn transition(
     conn: &mut AnyConnection,
-    id: i32,
-    from: TakedownState,
+    row: &TakedownRow,
     to: TakedownState,
     provisionally_withdrawn: Option<bool>,
 ) -> Result<(), AppError> {
+    let from = row.state()?;
     let now = super::now();
     let decided = matches!(
         to,
@@ -186,39 +186,21 @@ pub fn transition(
             | TakedownState::Restored
             | TakedownState::Upheld
     );
-    let target = takedown_requests::table
-        .filter(takedown_requests::id.eq(id))
-        .filter(takedown_requests::state.eq(from.as_str()));
-    let changed = match (provisionally_withdrawn, decided) {
-        (Some(p), true) => diesel::update(target)
-            .set((
-                takedown_requests::state.eq(to.as_str()),
-                takedown_requests::provisionally_withdrawn.eq(p),
-                takedown_requests::decided_at.eq(now),
-                takedown_requests::updated_at.eq(now),
-            ))
-            .execute(conn)?,
-        (Some(p), false) => diesel::update(target)
-            .set((
-                takedown_requests::state.eq(to.as_str()),
-                takedown_requests::provisionally_withdrawn.eq(p),
-                takedown_requests::updated_at.eq(now),
-            ))
-            .execute(conn)?,
-        (None, true) => diesel::update(target)
-            .set((
-                takedown_requests::state.eq(to.as_str()),
-                takedown_requests::decided_at.eq(now),
-                takedown_requests::updated_at.eq(now),
-            ))
-            .execute(conn)?,
-        (None, false) => diesel::update(target)
-            .set((
-                takedown_requests::state.eq(to.as_str()),
-                takedown_requests::updated_at.eq(now),
-            ))
-            .execute(conn)?,
-    };
+    // Unchanged columns are written back as they were read; the WHERE on the
+    // state makes a concurrent change win or lose as a whole.
+    let changed = diesel::update(
+        takedown_requests::table
+            .filter(takedown_requests::id.eq(row.id))
+            .filter(takedown_requests::state.eq(from.as_str())),
+    )
+    .set((
+        takedown_requests::state.eq(to.as_str()),
+        takedown_requests::provisionally_withdrawn
+            .eq(provisionally_withdrawn.unwrap_or(row.provisionally_withdrawn)),
+        takedown_requests::decided_at.eq(if decided { Some(now) } else { row.decided_at }),
+        takedown_requests::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     if changed == 0 {
         return Err(AppError::Conflict(format!(
             "the request is no longer {}; it was decided meanwhile",

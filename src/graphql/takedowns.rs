@@ -211,7 +211,7 @@ impl TakedownMutation {
                         )));
                     }
                     let (provisional, forwarded) = effect(conn, &row, &actor)?;
-                    takedowns::transition(conn, id, current, to, provisional)?;
+                    takedowns::transition(conn, &row, to, provisional)?;
                     takedowns::add_event(conn, id, &actor, Some(current), to, &note, &forwarded)?;
                     audit_event(conn, &actor, id, audit_action, current, to)?;
                     takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
@@ -529,7 +529,7 @@ impl TakedownMutation {
                         &input.evidence_links.clone().unwrap_or_default(),
                         staff.user_id,
                     )?;
-                    takedowns::transition(conn, id, current, TakedownState::CounterNotice, None)?;
+                    takedowns::transition(conn, &row, TakedownState::CounterNotice, None)?;
                     // Art. 17: the counter-notice goes to the rights holder.
                     takedowns::add_event(
                         conn,
