@@ -60,6 +60,30 @@ pub fn record(conn: &mut AnyConnection, actor: &Actor, event: Event<'_>) -> Resu
     Ok(())
 }
 
+/// Appends an event about something without revisions (sections, users,
+/// takedowns …); call it inside the transaction of the change.
+pub fn record_action(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: Option<i32>,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    record(
+        conn,
+        actor,
+        Event {
+            action,
+            target_type,
+            target_id,
+            revision_before: None,
+            revision_after: None,
+            details,
+        },
+    )
+}
+
 /// Filters for reading the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {

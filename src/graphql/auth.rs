@@ -3,7 +3,6 @@ use chrono::{DateTime, FixedOffset};
 
 use super::context::RequestContext;
 use crate::auth::passwords;
-use crate::db::audit::{self, Event};
 use crate::db::{self, users};
 use crate::domain::Role;
 use crate::error::{AppError, GqlResultExt};
@@ -127,17 +126,13 @@ impl AuthMutation {
             .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
                     users::revoke_token(conn, &staff.jti, expires)?;
-                    audit::record(
+                    crate::db::audit::record_action(
                         conn,
                         &actor,
-                        Event {
-                            action: "user.logout",
-                            target_type: "user",
-                            target_id: Some(staff.user_id),
-                            revision_before: None,
-                            revision_after: None,
-                            details: serde_json::json!({}),
-                        },
+                        "user.logout",
+                        "user",
+                        Some(staff.user_id),
+                        serde_json::json!({}),
                     )
                 })
             })
@@ -156,17 +151,13 @@ impl AuthMutation {
             .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
                     users::revoke_all_tokens(conn, staff.user_id)?;
-                    audit::record(
+                    crate::db::audit::record_action(
                         conn,
                         &actor,
-                        Event {
-                            action: "user.logout_everywhere",
-                            target_type: "user",
-                            target_id: Some(staff.user_id),
-                            revision_before: None,
-                            revision_after: None,
-                            details: serde_json::json!({}),
-                        },
+                        "user.logout_everywhere",
+                        "user",
+                        Some(staff.user_id),
+                        serde_json::json!({}),
                     )
                 })
             })

@@ -16,7 +16,7 @@ use super::script::Script;
 use super::sections::Section;
 use super::site::Site;
 use crate::auth::policy::Action;
-use crate::db::audit::{self, Actor, AuditQuery, Event};
+use crate::db::audit::{self, Actor, AuditQuery};
 use crate::db::recommendations::{self, ItemRow};
 use crate::db::sections::{self, NewSection};
 use crate::db::{self, articles, contributors, notices, site, sources, AnyConnection};
@@ -45,18 +45,7 @@ fn record(
         _ => vec!["articles".into()],
     };
     crate::db::webhooks::purge(conn, &keys)?;
-    audit::record(
-        conn,
-        actor,
-        Event {
-            action,
-            target_type,
-            target_id,
-            revision_before: None,
-            revision_after: None,
-            details,
-        },
-    )
+    audit::record_action(conn, actor, action, target_type, target_id, details)
 }
 
 fn name(value: &str, field: &str, max: usize) -> Result<String, AppError> {

@@ -560,17 +560,13 @@ impl ArticleMutation {
                     }
                     articles::set_pinned_related(conn, id, &others)?;
                     crate::db::webhooks::purge(conn, &[format!("article-{id}")])?;
-                    crate::db::audit::record(
+                    crate::db::audit::record_action(
                         conn,
                         &actor,
-                        crate::db::audit::Event {
-                            action: "article.set_related",
-                            target_type: "article",
-                            target_id: Some(id),
-                            revision_before: None,
-                            revision_after: None,
-                            details: serde_json::json!({ "related": others }),
-                        },
+                        "article.set_related",
+                        "article",
+                        Some(id),
+                        serde_json::json!({ "related": others }),
                     )?;
                     Ok(row)
                 })

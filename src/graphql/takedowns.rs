@@ -10,7 +10,7 @@ use super::articles::{database_id, MAX_PAGE};
 use super::context::RequestContext;
 use crate::auth::policy::Action;
 use crate::db::article_writes;
-use crate::db::audit::{self, Actor, Event};
+use crate::db::audit::{self, Actor};
 use crate::db::takedowns::{self, NewTakedown, TakedownQuery, TakedownRow};
 use crate::db::{articles, contributors, AnyConnection};
 use crate::domain::{CreditRole, Role, TakedownState};
@@ -141,17 +141,13 @@ fn audit_event(
     from: TakedownState,
     to: TakedownState,
 ) -> Result<(), AppError> {
-    audit::record(
+    audit::record_action(
         conn,
         actor,
-        Event {
-            action,
-            target_type: "takedown",
-            target_id: Some(id),
-            revision_before: None,
-            revision_after: None,
-            details: serde_json::json!({ "from": from.as_str(), "to": to.as_str() }),
-        },
+        action,
+        "takedown",
+        Some(id),
+        serde_json::json!({ "from": from.as_str(), "to": to.as_str() }),
     )
 }
 

@@ -4,7 +4,6 @@ use chrono::{DateTime, FixedOffset};
 use super::articles::MAX_PAGE;
 use super::context::RequestContext;
 use crate::auth::policy::Action;
-use crate::db::audit::{self, Event};
 use crate::db::webhooks::{self, EVENTS};
 use crate::error::{AppError, GqlResultExt};
 
@@ -86,17 +85,13 @@ impl WebhookMutation {
             .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
                     let row = webhooks::register(conn, checked.as_str(), &events, &secret)?;
-                    audit::record(
+                    crate::db::audit::record_action(
                         conn,
                         &actor,
-                        Event {
-                            action: "webhook.register",
-                            target_type: "webhook",
-                            target_id: Some(row.id),
-                            revision_before: None,
-                            revision_after: None,
-                            details: serde_json::json!({ "url": row.url, "events": row.events }),
-                        },
+                        "webhook.register",
+                        "webhook",
+                        Some(row.id),
+                        serde_json::json!({ "url": row.url, "events": row.events }),
                     )?;
                     Ok(row)
                 })
