@@ -66,6 +66,9 @@ enum Command {
     /// Manage syndication partners' API keys.
     #[command(subcommand)]
     Partner(PartnerCommand),
+    /// Tools for development and measurement.
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Mint an access token for service use; prints it alone on the last line.
     ///
     /// The account must exist, be enabled and hold the role. Needs NEWSDESK_JWT_SECRET.
@@ -79,6 +82,26 @@ enum Command {
         /// Lifetime: `900`, `900s`, `15m` or `1h`; at most NEWSDESK_JWT_MAX_LIFETIME_SECS.
         #[arg(long, default_value = "1h")]
         ttl: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Fill an empty database with a generated, deterministic newsroom.
+    ///
+    /// Bylines of 1-3 people, bodies of 1-3 KB of Chinese text, publish times
+    /// spread over three years; every 97th article is a draft. The same
+    /// options give the same data on either engine.
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        articles: usize,
+        #[arg(long, default_value_t = 40)]
+        sections: usize,
+        #[arg(long, default_value_t = 500)]
+        contributors: usize,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -163,6 +186,20 @@ pub fn run() -> ExitCode {
         Command::User(cmd) => user(&config, cmd),
         Command::Partner(cmd) => partner(&config, cmd),
         Command::Reindex => reindex(&config),
+        Command::Dev(DevCommand::Seed {
+            articles,
+            sections,
+            contributors,
+            seed,
+        }) => dev_seed(
+            &config,
+            crate::seed::SeedOptions {
+                articles,
+                sections,
+                contributors,
+                seed,
+            },
+        ),
         Command::Token { sub, role, ttl } => token(&config, &sub, &role, &ttl),
     };
     result.unwrap_or_else(|message| {
@@ -320,6 +357,36 @@ fn partner(config: &Config, cmd: PartnerCommand) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn dev_seed(config: &Config, options: crate::seed::SeedOptions) -> Result<ExitCode, String> {
+    let db = open_database(config)?;
+    let mut conn = db
+        .get()
+        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
+    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    relax_sync_for_bulk_import(&mut conn)?;
+    let started = std::time::Instant::now();
+    let total = options.articles;
+    let report = crate::seed::seed(&mut conn, &options, |done| {
+        eprint!(
+            "\rseeded {done}/{total} articles ({}%)",
+            done * 100 / total.max(1)
+        );
+    })
+    .map_err(|e| match e {
+        AppError::Internal(d) => d,
+        other => other.to_string(),
+    })?;
+    eprintln!();
+    println!(
+        "seeded {} articles, {} sections, {} contributors in {:.1} s",
+        report.articles,
+        report.sections,
+        report.contributors,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn reindex(config: &Config) -> Result<ExitCode, String> {
     use diesel::prelude::*;
     let db = open_database(config)?;
@@ -332,6 +399,8 @@ fn reindex(config: &Config) -> Result<ExitCode, String> {
         .order(crate::db::schema::articles::id)
         .load(&mut *conn)
         .map_err(|e| e.to_string())?;
+    let added = crate::search::dictionary::load_site_words(&mut conn).map_err(|e| e.to_string())?;
+    eprintln!("dictionary: {added} site words added");
     let total = ids.len();
     for (done, chunk) in ids.chunks(200).enumerate() {
         conn.transaction::<_, AppError, _>(|conn| {
@@ -430,6 +499,7 @@ fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, St
         .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
     migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
     relax_sync_for_bulk_import(&mut conn)?;
+    crate::search::dictionary::load_site_words(&mut conn).map_err(|e| e.to_string())?;
     let converter = ScriptConverter::new().map_err(|e| format!("script converter: {e}"))?;
     let importer = Importer {
         owned_sources: &config.owned_sources,

@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod search;
+pub mod seed;
 pub mod startup;
 pub mod syndication;
 pub mod telemetry;

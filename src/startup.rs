@@ -54,6 +54,11 @@ impl Application {
             source,
         })?;
         let converter = ScriptConverter::new().map_err(|e| StartupError::Script(e.to_string()))?;
+        // Best effort: without the site's words search still matches (bigrams).
+        match db.run(crate::search::dictionary::load_site_words).await {
+            Ok(added) => tracing::info!(added, "search dictionary: site words loaded"),
+            Err(error) => tracing::warn!(%error, "search dictionary: site words not loaded"),
+        }
         if let Some(url) = config.purge_url.clone() {
             let checked = crate::webhooks::check_url(&url, config.webhook_allow_private)
                 .map_err(|e| StartupError::Purge(e.public_message()))?;

@@ -46,9 +46,13 @@ impl ArticleRow {
 
     /// Whether anonymous readers may see it at `now`.
     pub fn is_public_at(&self, now: NaiveDateTime) -> bool {
-        matches!(self.status.as_str(), "published" | "scheduled")
-            && self.published_at.is_some_and(|at| at <= now)
+        is_public(&self.status, self.published_at, now)
     }
+}
+
+/// Published, or scheduled with its time come: the one visibility rule.
+pub fn is_public(status: &str, published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    matches!(status, "published" | "scheduled") && published_at.is_some_and(|at| at <= now)
 }
 
 /// What the importer and `createArticle` write.
@@ -125,6 +129,30 @@ pub fn unique_slug(conn: &mut AnyConnection, base: &str) -> Result<String, AppEr
             .load::<String>(conn)?,
     );
     Ok(crate::domain::first_free(&candidates, &taken))
+}
+
+/// Of these articles, the ones anonymous readers may see at `now`, with
+/// their section: a narrow read for ranking many candidates before loading
+/// the few rows of a page.
+pub fn public_sections(
+    conn: &mut AnyConnection,
+    ids: &[i32],
+    now: NaiveDateTime,
+) -> Result<std::collections::HashMap<i32, i32>, AppError> {
+    let rows: Vec<(i32, i32, String, Option<NaiveDateTime>)> = articles::table
+        .filter(articles::id.eq_any(ids))
+        .select((
+            articles::id,
+            articles::section_id,
+            articles::status,
+            articles::published_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, status, at)| is_public(status, *at, now))
+        .map(|(id, section, _, _)| (id, section))
+        .collect())
 }
 
 /// Articles by id, any status (callers apply visibility).

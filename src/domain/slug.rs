@@ -75,7 +75,8 @@ pub fn slugify(text: &str, max_len: usize) -> Option<Slug> {
             words.push(std::mem::take(&mut ascii));
         }
         if let Some(p) = ch.to_pinyin() {
-            words.push(p.plain().to_string());
+            // 旅 is "lü": slugs are ASCII, and "v" is how pinyin keyboards type ü.
+            words.push(p.plain().replace('ü', "v"));
         }
     }
     if !ascii.is_empty() {
@@ -102,6 +103,16 @@ pub fn slugify(text: &str, max_len: usize) -> Option<Slug> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn u_umlaut_is_typed_as_v() {
+        assert_eq!(
+            slugify("沂蒙山旅游IPO", 60)
+                .map(|s| s.to_string())
+                .as_deref(),
+            Some("yi-meng-shan-lv-you-ipo")
+        );
+    }
 
     #[test]
     fn chinese_names_become_pinyin_slugs() {

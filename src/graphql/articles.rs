@@ -628,16 +628,24 @@ impl Article {
             .db
             .run(move |conn| {
                 let mut order: Vec<i32> = articles::pinned_related(conn, id)?;
+                let pins = order.len();
                 let scored = crate::search::related(conn, id)?;
                 let candidates: Vec<i32> = scored.iter().map(|(i, _)| *i).collect();
-                let same: std::collections::HashSet<i32> = articles::by_ids(conn, &candidates)?
-                    .into_iter()
-                    .filter(|r| r.section_id == section_id)
-                    .map(|r| r.id)
-                    .collect();
+                let public = articles::public_sections(conn, &candidates, now)?;
+                // Scores are relative to the best candidate, so the boost means
+                // the same on either engine's scale.
+                let best = scored
+                    .iter()
+                    .map(|(_, s)| *s)
+                    .fold(0.0, f64::max)
+                    .max(f64::EPSILON);
                 let mut boosted: Vec<(i32, f64)> = scored
                     .into_iter()
-                    .map(|(i, s)| (i, if same.contains(&i) { s + 2.0 } else { s }))
+                    .filter_map(|(i, s)| {
+                        let section = public.get(&i)?;
+                        let s = s / best;
+                        Some((i, if *section == section_id { s + 0.5 } else { s }))
+                    })
                     .collect();
                 boosted.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
                 order.extend(boosted.into_iter().map(|(i, _)| i));
@@ -651,6 +659,8 @@ impl Article {
                 );
                 let mut seen = std::collections::HashSet::new();
                 order.retain(|i| *i != id && seen.insert(*i));
+                // Everything after the pins is public already; a pin may not be.
+                order.truncate(size + pins);
                 let rows: std::collections::HashMap<i32, ArticleRow> =
                     articles::by_ids(conn, &order)?
                         .into_iter()

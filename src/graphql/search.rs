@@ -64,20 +64,33 @@ impl SearchQuery {
             None => None,
         };
         let now = rc.now;
-        let hits = rc
+        let (total, page) = rc
             .state
             .db
-            .run(move |conn| search::public_hits(conn, &parsed, sections.as_deref(), now))
+            .run(move |conn| {
+                let hits = search::public_hits(conn, &parsed, sections.as_deref(), now)?;
+                let total = hits.len();
+                let wanted: Vec<(usize, i32, f64)> = hits
+                    .into_iter()
+                    .enumerate()
+                    .skip(offset)
+                    .take(size as usize)
+                    .map(|(i, (id, s))| (i, id, s))
+                    .collect();
+                let ids: Vec<i32> = wanted.iter().map(|(_, id, _)| *id).collect();
+                let mut rows: std::collections::HashMap<i32, articles::ArticleRow> =
+                    articles::by_ids(conn, &ids)?
+                        .into_iter()
+                        .map(|r| (r.id, r))
+                        .collect();
+                let page: Vec<(usize, articles::ArticleRow, f64)> = wanted
+                    .into_iter()
+                    .filter_map(|(i, id, s)| rows.remove(&id).map(|r| (i, r, s)))
+                    .collect();
+                Ok((total, page))
+            })
             .await
             .gql()?;
-        let total = hits.len();
-        let page: Vec<(usize, articles::ArticleRow, f64)> = hits
-            .into_iter()
-            .enumerate()
-            .skip(offset)
-            .take(size as usize)
-            .map(|(i, (r, s))| (i, r, s))
-            .collect();
         for (_, r, _) in &page {
             rc.tag(format!("article-{}", r.id));
         }

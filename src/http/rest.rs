@@ -725,13 +725,21 @@ async fn search_articles(
             let scope = section_scope(conn, section.as_deref())?;
             let hits = crate::search::public_hits(conn, &parsed, scope.as_deref(), now)?;
             let total = hits.len();
-            let page: Vec<(ArticleRow, f64)> = hits
+            let page: Vec<(i32, f64)> = hits
                 .into_iter()
                 .skip(offset as usize)
                 .take(limit as usize)
                 .collect();
-            let scores: Vec<f64> = page.iter().map(|(_, s)| *s).collect();
-            let rows = page.into_iter().map(|(r, _)| r).collect();
+            let ids: Vec<i32> = page.iter().map(|(id, _)| *id).collect();
+            let mut by_id: std::collections::HashMap<i32, ArticleRow> =
+                db::articles::by_ids(conn, &ids)?
+                    .into_iter()
+                    .map(|r| (r.id, r))
+                    .collect();
+            let (rows, scores): (Vec<ArticleRow>, Vec<f64>) = page
+                .into_iter()
+                .filter_map(|(id, s)| by_id.remove(&id).map(|r| (r, s)))
+                .unzip();
             Ok((total, load_related(conn, rows)?, scores))
         })
         .await?;

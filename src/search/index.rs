@@ -1,4 +1,4 @@
-use std::sync::LazyLock;
+use std::sync::{LazyLock, RwLock};
 
 use diesel::prelude::*;
 use jieba_rs::Jieba;
@@ -9,12 +9,13 @@ use crate::error::AppError;
 use crate::text::script::ScriptConverter;
 
 struct Segmenter {
-    jieba: Jieba,
+    /// Written only when the site's words are added (see `dictionary`).
+    jieba: RwLock<Jieba>,
     converter: Option<ScriptConverter>,
 }
 
 static SEGMENTER: LazyLock<Segmenter> = LazyLock::new(|| Segmenter {
-    jieba: Jieba::new(),
+    jieba: RwLock::new(Jieba::new()),
     converter: ScriptConverter::new().ok(),
 });
 
@@ -63,18 +64,46 @@ pub(super) fn bigrams(text: &str) -> Vec<String> {
     out
 }
 
+/// Adds words (any script; they are simplified and lowercased like the
+/// text) to the segmenter's dictionary; returns how many were new.
+pub(super) fn add_words(words: &[String]) -> usize {
+    let normal: Vec<String> = words
+        .iter()
+        .map(|w| normalise(w).trim().to_string())
+        // A word of one character, or one with spaces, cannot stay whole.
+        .filter(|w| w.chars().count() > 1 && !w.contains(' '))
+        .collect();
+    let mut jieba = SEGMENTER
+        .jieba
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut added = 0;
+    for word in &normal {
+        if !jieba.has_word(word) {
+            jieba.add_word(word, None, None);
+            added += 1;
+        }
+    }
+    added
+}
+
 /// The index terms of a text: jieba words (search mode) and Han bigrams.
 pub fn terms(text: &str) -> String {
     let normal = normalise(text);
     let mut out: Vec<String> = Vec::new();
+    let jieba = SEGMENTER
+        .jieba
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for piece in normal.split_whitespace() {
-        for token in SEGMENTER.jieba.cut_for_search(piece, true) {
+        for token in jieba.cut_for_search(piece, true) {
             let w = token.word.trim();
             if !w.is_empty() {
                 out.push(w.to_string());
             }
         }
     }
+    drop(jieba);
     out.extend(bigrams(&normal));
     out.join(" ")
 }
@@ -95,13 +124,25 @@ pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> 
                 .map(|s| s.name),
         );
     }
-    let title = terms(&row.title);
-    let body = terms(&format!(
+    let rest = format!(
         "{}\n{}\n{}",
         row.summary,
         row.paragraphs().join("\n"),
         extra.join(" ")
-    ));
+    );
+    write_terms(conn, id, &row.title, &rest)
+}
+
+/// Writes the terms of an article whose text the caller already holds:
+/// `rest` is summary, body, byline and source names.
+pub fn write_terms(
+    conn: &mut AnyConnection,
+    id: i32,
+    title: &str,
+    rest: &str,
+) -> Result<(), AppError> {
+    let title = terms(title);
+    let body = terms(rest);
     diesel::delete(article_search::table.find(id)).execute(conn)?;
     diesel::insert_into(article_search::table)
         .values((
@@ -126,5 +167,19 @@ mod tests {
                 "{expected} missing from {t}"
             );
         }
+    }
+
+    #[test]
+    fn added_names_stay_whole() {
+        let words = |t: String| t.split(' ').map(String::from).collect::<Vec<_>>();
+        let text = "來源：大眾報業·經濟導報記者";
+        assert!(!words(terms(text)).contains(&"经济导报".to_string()));
+        assert_eq!(add_words(&["經濟導報".to_string()]), 1);
+        assert!(words(terms(text)).contains(&"经济导报".to_string()));
+        assert_eq!(
+            add_words(&["经济导报".to_string()]),
+            0,
+            "the same word in either script"
+        );
     }
 }

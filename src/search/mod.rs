@@ -8,8 +8,9 @@
 //! `simple` configuration and a GIN index), and ranking happens here, so both
 //! engines return the same results in the same order.
 
+pub mod dictionary;
 mod index;
 mod query;
 
-pub use index::{index_article, terms};
+pub use index::{index_article, terms, write_terms};
 pub use query::{parse, public_hits, related, search, Query};
