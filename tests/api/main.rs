@@ -14,6 +14,7 @@ mod pagination;
 mod rest;
 mod schema_file;
 mod search;
+mod search_corpus;
 mod takedowns;
 mod visibility;
 mod webhooks;
