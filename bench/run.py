@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""`make bench`: read and write throughput of the release server on a
+generated newsroom, on SQLite and on PostgreSQL, cold (response cache off)
+and warm (cache on), each figure also as a ratio to a fixed-response baseline
+(`/healthz`) measured by the same server in the same run.
+
+Environment: BENCH_ARTICLES (100000), BENCH_SECONDS per measurement (10),
+BENCH_CONNECTIONS (32), BENCH_ENGINES ("sqlite,postgres"), BENCH_REUSE=1 keeps
+a dataset generated earlier with the same size, DATABASE_URL_PG (admin URL).
+Results: bench/results/latest.json and latest.md; the README table is the
+Markdown file's content.
+"""
+
+import json
+import os
+import pathlib
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ARTICLES = int(os.environ.get("BENCH_ARTICLES", "100000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+ENGINES = os.environ.get("BENCH_ENGINES", "sqlite,postgres").split(",")
+REUSE = os.environ.get("BENCH_REUSE") == "1"
+PG_ADMIN = os.environ.get("DATABASE_URL_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+WORK = pathlib.Path(os.environ.get("BENCH_DIR", pathlib.Path.home() / ".cache/newsdesk/bench"))
+SEED_PAGE = ROOT / "tests/data/seed/000_a15393c2ad8b6a45.txt"
+JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"
+
+SEARCHES = ["临沂", "IPO", "扶贫", "沂水县", "数字经济 临沂", "\"社会工作服务中心\"", "物流 -临沂",
+            "募资", "鲁南制药", "新能源", "潍坊", "跨境电商", "净利润", "乡村振兴", "半导体 ETF"]
+
+Q1 = """query($slug: String!) { article(slug: $slug) { title summary paragraphs publishedAt
+  section { name slug } source { name } byline { name role } copyrightNotice { text } } }"""
+Q2 = """query($section: String!, $after: String) { articles(filter: {section: $section}, first: 20, after: $after) {
+  edges { cursor node { title slug summary publishedAt byline { name } } } pageInfo { hasNextPage endCursor } } }"""
+Q3 = "{ sections { name slug kind children { name slug } } }"
+Q4 = "query($q: String!) { search(query: $q, first: 20) { totalCount nodes { snippet score article { title slug } } } }"
+MUTATION = """mutation($id: ID!) { updateArticle(id: $id, expectedRevision: 1,
+  input: {summary: "bench: summary changed under load"}) { revision } }"""
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    log("installing wrk from Debian's packages")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_url(name):
+    base, _, _ = PG_ADMIN.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + "?sslmode=disable"
+
+
+def psql(sql):
+    subprocess.run(["psql", "-q", PG_ADMIN, "-c", sql], check=True, capture_output=True)
+
+
+def run(binary, url, *args, stdin=None, env=None):
+    full = dict(os.environ, DATABASE_URL=url, RUST_LOG="warn", NEWSDESK_JWT_SECRET=JWT_SECRET)
+    full.update(env or {})
+    done = subprocess.run([binary, *args], env=full, input=stdin, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"newsdesk {' '.join(args)}: {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def dataset(binary, engine):
+    """A fresh generated newsroom plus the sample page; returns (url, seconds)."""
+    marker = WORK / f"{engine}-{ARTICLES}.ready"
+    if engine == "sqlite":
+        path = WORK / f"bench-{ARTICLES}.db"
+        url = f"sqlite://{path}"
+    else:
+        url = pg_url(f"newsdesk_bench_{ARTICLES}")
+    if REUSE and marker.exists():
+        return url, float(marker.read_text())
+    if engine == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            pathlib.Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        name = f"newsdesk_bench_{ARTICLES}"
+        psql(f"DROP DATABASE IF EXISTS {name}")
+        psql(f"CREATE DATABASE {name}")
+    log(f"{engine}: generating {ARTICLES} articles")
+    started = time.monotonic()
+    run(binary, url, "dev", "seed", "--articles", str(ARTICLES), "--sections", "40",
+        "--contributors", "500")
+    seconds = time.monotonic() - started
+    run(binary, url, "import", str(SEED_PAGE))
+    run(binary, url, "user", "add", "--username", "bench-editor", "--role", "editor",
+        stdin="bench-password-123\n")
+    if engine == "postgres":
+        subprocess.run(["psql", "-q", url, "-c", "VACUUM ANALYZE"], check=True, capture_output=True)
+    marker.write_text(f"{seconds:.1f}")
+    return url, seconds
+
+
+class Server:
+    def __init__(self, binary, url, cache):
+        self.port = free_port()
+        env = dict(os.environ, DATABASE_URL=url, RUST_LOG="warn", NEWSDESK_JWT_SECRET=JWT_SECRET,
+                   NEWSDESK_BIND=f"127.0.0.1:{self.port}",
+                   NEWSDESK_RESPONSE_CACHE_MB="64" if cache else "0",
+                   NEWSDESK_MAX_COMPLEXITY="100000")
+        self.process = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.base + "/readyz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("the server did not become ready")
+
+    def graphql(self, query, variables=None, token=None):
+        request = urllib.request.Request(
+            self.base + "/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})})
+        body = json.load(urllib.request.urlopen(request, timeout=30))
+        if body.get("errors"):
+            raise SystemExit(f"bench query failed: {body['errors']}")
+        return body["data"]
+
+    def statements(self):
+        text = urllib.request.urlopen(self.base + "/metrics", timeout=5).read().decode()
+        return int(re.search(r"^newsdesk_sql_statements_total (\d+)", text, re.M).group(1))
+
+    def peak_rss_mb(self):
+        status = pathlib.Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def lua_requests(name, requests):
+    """A wrk script cycling through prepared requests (method, path, body)."""
+    lines = ["local reqs = {}", "local i = 0", "init = function(args)"]
+    for method, path, body in requests:
+        headers = '{["content-type"] = "application/json"}' if body else "nil"
+        lines.append(f"  table.insert(reqs, wrk.format({json.dumps(method)}, {json.dumps(path)}, "
+                     f"{headers}, {json.dumps(body) if body else 'nil'}))")
+    lines += ["end", "request = function()", "  i = i + 1", "  return reqs[(i % #reqs) + 1]", "end"]
+    path = WORK / f"{name}.lua"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def wrk(server, script):
+    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script),
+                          server.base], capture_output=True, text=True, check=True).stdout
+
+    def ms(label):
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms(50),
+            "p99_ms": ms(99), "requests": total, "errors": int(bad.group(1)) if bad else 0}
+
+
+def gql(query, variables):
+    return json.dumps({"query": query, "variables": variables}, ensure_ascii=False)
+
+
+def workloads(server, rng):
+    """Request sets of Q1-Q7 on this dataset."""
+    sections = [s["slug"] for s in server.graphql("{ sections { slug } }")["sections"]]
+    slugs = []
+    for section in sections[:20]:
+        page = server.graphql(Q2, {"section": section})["articles"]["edges"]
+        slugs += [e["node"]["slug"] for e in page]
+    rng.shuffle(slugs)
+    deep = []
+    for section in sections[:5]:
+        after = None
+        for _ in range(10):
+            after = server.graphql(Q2, {"section": section, "after": after})["articles"]["pageInfo"]["endCursor"]
+        deep.append((section, after))
+    q1 = [("POST", "/graphql", gql(Q1, {"slug": s})) for s in slugs[:200]]
+    token = run_token()
+    writes = []
+    for k in range(1, 20001):
+        writes.append(("POST", "/graphql", gql(MUTATION, {"id": str(k)}), token))
+    return {
+        "baseline /healthz": [("GET", "/healthz", None)],
+        "Q1 article by slug": q1,
+        "Q2 section page 1": [("POST", "/graphql", gql(Q2, {"section": s})) for s in sections],
+        "Q2 section page 11 (cursor)": [("POST", "/graphql", gql(Q2, {"section": s, "after": a})) for s, a in deep],
+        "Q3 section tree": [("POST", "/graphql", gql(Q3, {}))],
+        "Q4 search": [("GET", "/v1/search?" + urllib.parse.urlencode({"q": q}), None) for q in SEARCHES],
+        "Q5 REST JSON page": [("GET", f"/v1/articles?section={s}&limit=20", None) for s in sections],
+        "Q6 RSS feed": [("GET", f"/feeds/{s}.rss", None) for s in sections[:10]],
+        "Q7 5% updateArticle under Q1 load": (q1, writes),
+    }
+
+
+TOKEN = {}
+
+
+def run_token():
+    return TOKEN["value"]
+
+
+def mixed_script(reads, writes):
+    """95 % reads, 5 % writes, each write on an article not written before."""
+    lines = ["local reads, writes = {}, {}", "local i, w = 0, 0", "init = function(args)"]
+    for method, path, body in reads:
+        lines.append(f"  table.insert(reads, wrk.format({json.dumps(method)}, {json.dumps(path)}, "
+                     f'{{["content-type"] = "application/json"}}, {json.dumps(body)}))')
+    for method, path, body, token in writes:
+        lines.append(f"  table.insert(writes, wrk.format({json.dumps(method)}, {json.dumps(path)}, "
+                     f'{{["content-type"] = "application/json", ["authorization"] = "Bearer {token}"}}, '
+                     f"{json.dumps(body)}))")
+    lines += ["end", "request = function()", "  i = i + 1", "  if i % 20 == 0 then",
+              "    w = w + 1", "    return writes[(w % #writes) + 1]", "  end",
+              "  return reads[(i % #reads) + 1]", "end"]
+    path = WORK / "q7.lua"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def measure(binary, engine, url, cache, rng):
+    server = Server(binary, url, cache)
+    results = {}
+    try:
+        TOKEN["value"] = run(binary, url, "token", "--sub", "bench-editor", "--role", "editor",
+                             "--ttl", "1h").strip().splitlines()[-1]
+        loads = workloads(server, rng)
+        for name, requests in loads.items():
+            if name.startswith("Q7"):
+                script = mixed_script(*requests)
+            else:
+                script = lua_requests(re.sub(r"\W+", "_", name), requests)
+            before = server.statements()
+            figures = wrk(server, script)
+            figures["statements_per_request"] = round((server.statements() - before) / max(figures["requests"], 1), 2)
+            figures["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
+            results[name] = figures
+            log(f"{engine} {'warm' if cache else 'cold'} {name}: {figures['rps']:.0f} req/s, "
+                f"p99 {figures['p99_ms']:.1f} ms, {figures['statements_per_request']} statements/req")
+    finally:
+        server.stop()
+    baseline = results["baseline /healthz"]["rps"]
+    for figures in results.values():
+        figures["ratio_to_baseline"] = round(figures["rps"] / baseline, 3)
+    return results
+
+
+def import_rate(binary):
+    done = subprocess.run([sys.executable, str(ROOT / "bench/import_rate.py"), binary], capture_output=True,
+                          text=True, check=True)
+    return json.loads((ROOT / "bench/results/import.json").read_text())
+
+
+def markdown(report):
+    lines = [f"`make bench`, {report['articles']:,} generated articles, wrk -t1 -c{CONNECTIONS} "
+             f"-d{SECONDS}s per row, {report['cores']} cores, {report['date']}.", "",
+             "| engine | cache | query | req/s | p50 ms | p99 ms | × baseline | SQL/req | peak RSS MB |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for engine, modes in report["engines"].items():
+        for mode, results in modes["runs"].items():
+            for name, f in results.items():
+                lines.append(f"| {engine} | {mode} | {name} | {f['rps']:,.0f} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} | "
+                             f"{f['ratio_to_baseline']:.2f} | {f['statements_per_request']} | {f['peak_rss_mb']} |")
+    lines.append("")
+    for engine, modes in report["engines"].items():
+        lines.append(f"- {engine}: dataset generated in {modes['seed_seconds']:.0f} s.")
+    lines.append(f"- Import of legacy pages (SQLite): {report['import']['pages_per_second']:,} pages/s.")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    binary = sys.argv[1]
+    ensure_wrk()
+    WORK.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(7)
+    report = {"articles": ARTICLES, "seconds": SECONDS, "connections": CONNECTIONS, "cores": os.cpu_count(),
+              "date": time.strftime("%Y-%m-%d"), "engines": {}}
+    for engine in ENGINES:
+        url, seed_seconds = dataset(binary, engine)
+        runs = {mode: measure(binary, engine, url, mode == "warm", rng) for mode in ("cold", "warm")}
+        report["engines"][engine] = {"seed_seconds": seed_seconds, "runs": runs}
+    report["import"] = import_rate(binary)
+    out = ROOT / "bench/results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (out / "latest.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
