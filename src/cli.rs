@@ -501,10 +501,7 @@ fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, St
     relax_sync_for_bulk_import(&mut conn)?;
     crate::search::dictionary::load_site_words(&mut conn).map_err(|e| e.to_string())?;
     let converter = ScriptConverter::new().map_err(|e| format!("script converter: {e}"))?;
-    let importer = Importer {
-        owned_sources: &config.owned_sources,
-        converter: &converter,
-    };
+    let importer = Importer::new(&config.owned_sources, &converter);
     let mut outcomes = Vec::with_capacity(files.len());
     // Two stages: one thread reads, cleans and parses the next pages while
     // this one writes, in file order.

@@ -47,10 +47,14 @@ pub struct FileOutcome {
     pub error_line: Option<usize>,
 }
 
-/// Settings the importer needs.
+/// Settings the importer needs, and what it learnt during this run.
 pub struct Importer<'a> {
-    pub owned_sources: &'a [String],
-    pub converter: &'a ScriptConverter,
+    owned_sources: &'a [String],
+    converter: &'a ScriptConverter,
+    /// Facts committed by earlier pages of this run (sections, notices, the
+    /// recommendation list), so that a page of the same site does not ask
+    /// again: it halves the statements per page.
+    memo: std::sync::Mutex<store::Memo>,
 }
 
 /// A page read, cleaned and parsed: everything but the database write.
@@ -61,9 +65,19 @@ pub struct Prepared {
     warnings: Vec<String>,
     stripped: usize,
     script: TextScript,
+    /// Search terms, made here so the writing thread only writes.
+    terms: crate::search::ArticleTerms,
 }
 
-impl Importer<'_> {
+impl<'a> Importer<'a> {
+    pub fn new(owned_sources: &'a [String], converter: &'a ScriptConverter) -> Self {
+        Importer {
+            owned_sources,
+            converter,
+            memo: Default::default(),
+        }
+    }
+
     /// Imports one file in its own transaction.
     pub fn import_file(&self, conn: &mut AnyConnection, path: &Path) -> FileOutcome {
         match self.prepare(path) {
@@ -110,6 +124,7 @@ impl Importer<'_> {
             self.converter,
             &format!("{}{}", page.title, page.paragraphs.join("")),
         );
+        let terms = store::search_terms(&page);
         Ok(Prepared {
             file,
             raw,
@@ -117,6 +132,7 @@ impl Importer<'_> {
             warnings,
             stripped: cleaned.stripped,
             script,
+            terms,
         })
     }
 
@@ -129,17 +145,26 @@ impl Importer<'_> {
             warnings,
             stripped,
             script,
+            terms,
         } = prepared;
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // The memo learns only from committed pages: work on a copy.
+        let mut learnt = memo.clone();
         let written = conn.transaction::<_, AppError, _>(|conn| {
             store::store_page(
                 conn,
                 self,
+                &mut learnt,
                 &store::PageToStore {
                     page: &page,
                     raw: &raw,
                     warnings: &warnings,
                     stripped,
                     script,
+                    terms: &terms,
                 },
             )
         });
@@ -151,6 +176,10 @@ impl Importer<'_> {
             error: None,
             error_line: None,
         };
+        if written.is_ok() {
+            *memo = learnt;
+        }
+        drop(memo);
         match written {
             Ok(store::Stored::New(id)) => done(ImportStatus::Imported, id, warnings),
             Ok(store::Stored::Existing(id)) => done(ImportStatus::Unchanged, id, warnings),

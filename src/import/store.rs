@@ -1,13 +1,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::page::LegacyPage;
+use std::collections::{HashMap, HashSet};
+
+use super::page::{Footer, LegacyPage};
 use super::Importer;
 use crate::db::schema::{article_revisions, audit_events};
 use crate::db::{
     self, articles, contributors, notices, recommendations, sections, site, sources, AnyConnection,
 };
-use crate::domain::{slugify, ArticleStatus, CreditRole, SectionKind};
+use crate::domain::{slugify, ArticleStatus, CreditRole, NoticeKind, SectionKind};
 use crate::error::AppError;
 use crate::text::script::Script;
 use crate::text::summarize;
@@ -23,6 +25,22 @@ pub(super) struct PageToStore<'a> {
     pub warnings: &'a [String],
     pub stripped: usize,
     pub script: Script,
+    pub terms: &'a crate::search::ArticleTerms,
+}
+
+/// What earlier pages of an import run committed.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Memo {
+    navigation: HashSet<String>,
+    breadcrumbs: HashMap<Vec<String>, i32>,
+    sources: HashMap<String, i32>,
+    /// The site name and footer last used to fill the settings.
+    site: Option<(String, Footer)>,
+    notices: HashSet<(NoticeKind, String)>,
+    /// The headlines of the `home` list as last written, and those of them
+    /// that matched no article then (a later page may be that article).
+    recommendations: Option<Vec<String>>,
+    unlinked: HashSet<String>,
 }
 
 pub(super) enum Stored {
@@ -34,6 +52,7 @@ pub(super) enum Stored {
 pub(super) fn store_page(
     conn: &mut AnyConnection,
     importer: &Importer<'_>,
+    memo: &mut Memo,
     input: &PageToStore<'_>,
 ) -> Result<Stored, AppError> {
     let page = input.page;
@@ -43,8 +62,15 @@ pub(super) fn store_page(
         return Ok(Stored::Existing(id));
     }
     let script = input.script;
-    fill_site_settings(conn, page, script)?;
+    let site = Some((page.site_name.clone(), page.footer.clone()));
+    if memo.site != site {
+        fill_site_settings(conn, page, script)?;
+        memo.site = site;
+    }
     for (position, name) in page.navigation.iter().enumerate() {
+        if !memo.navigation.insert(name.clone()) {
+            continue;
+        }
         if sections::find_by_name(conn, name, None)?.is_none() {
             sections::create(
                 conn,
@@ -58,12 +84,24 @@ pub(super) fn store_page(
             )?;
         }
     }
-    let section_id = breadcrumb_section(conn, page)?;
-    let source_id = match &page.source {
-        Some(name) => {
-            let owned = importer.owned_sources.iter().any(|s| s == name);
-            Some(sources::find_or_create(conn, name, owned)?)
+    let section_id = match memo.breadcrumbs.get(&page.breadcrumb) {
+        Some(id) => *id,
+        None => {
+            let id = breadcrumb_section(conn, page)?;
+            memo.breadcrumbs.insert(page.breadcrumb.clone(), id);
+            id
         }
+    };
+    let source_id = match &page.source {
+        Some(name) => Some(match memo.sources.get(name) {
+            Some(id) => *id,
+            None => {
+                let owned = importer.owned_sources.iter().any(|s| s == name);
+                let id = sources::find_or_create(conn, name, owned)?;
+                memo.sources.insert(name.clone(), id);
+                id
+            }
+        }),
         None => None,
     };
     let now = db::now();
@@ -77,7 +115,7 @@ pub(super) fn store_page(
         slug,
         title: page.title.clone(),
         original_title: None,
-        summary: summarize(&page.paragraphs, SUMMARY_CHARS),
+        summary: summary(page),
         body,
         body_format: "paragraphs".into(),
         raw_text: Some(input.raw.to_string()),
@@ -105,8 +143,11 @@ pub(super) fn store_page(
         credits.push((editor.clone(), CreditRole::Editor));
     }
     contributors::set_credits(conn, article_id, &credits)?;
-    crate::search::index_article(conn, article_id)?;
+    crate::search::write_terms(conn, article_id, input.terms)?;
     for template in &page.notices {
+        if !memo.notices.insert((template.kind, template.text.clone())) {
+            continue;
+        }
         notices::add_version(
             conn,
             template.kind,
@@ -115,7 +156,12 @@ pub(super) fn store_page(
             published_at,
         )?;
     }
-    if !page.recommendations.is_empty() {
+    if memo.unlinked.contains(&page.title) {
+        memo.recommendations = None;
+    }
+    if !page.recommendations.is_empty()
+        && memo.recommendations.as_ref() != Some(&page.recommendations)
+    {
         let mut items = Vec::with_capacity(page.recommendations.len());
         for (position, headline) in page.recommendations.iter().enumerate() {
             items.push(recommendations::ItemRow {
@@ -126,9 +172,29 @@ pub(super) fn store_page(
             });
         }
         recommendations::set_list(conn, "home", &items)?;
+        memo.unlinked = items
+            .iter()
+            .filter(|i| i.article_id.is_none())
+            .map(|i| i.headline.clone())
+            .collect();
+        memo.recommendations = Some(page.recommendations.clone());
     }
     record_revision_and_audit(conn, article_id, &new, now)?;
     Ok(Stored::New(article_id))
+}
+
+fn summary(page: &LegacyPage) -> String {
+    summarize(&page.paragraphs, SUMMARY_CHARS)
+}
+
+/// The terms `store_page` indexes: the same text `search::index_article`
+/// reads back from the stored article, credits and source.
+pub(super) fn search_terms(page: &LegacyPage) -> crate::search::ArticleTerms {
+    let mut names: Vec<&str> = page.byline.iter().map(|c| c.name.as_str()).collect();
+    names.extend(page.editor.as_deref());
+    names.extend(page.source.as_deref());
+    let rest = crate::search::indexed_text(&summary(page), &page.paragraphs, &names);
+    crate::search::ArticleTerms::of(&page.title, &rest)
 }
 
 fn import_key(page: &LegacyPage) -> String {

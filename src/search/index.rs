@@ -124,31 +124,48 @@ pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> 
                 .map(|s| s.name),
         );
     }
-    let rest = format!(
-        "{}\n{}\n{}",
-        row.summary,
-        row.paragraphs().join("\n"),
-        extra.join(" ")
-    );
-    write_terms(conn, id, &row.title, &rest)
+    let paragraphs = row.paragraphs();
+    let rest = indexed_text(&row.summary, &paragraphs, &extra);
+    write_terms(conn, id, &ArticleTerms::of(&row.title, &rest))
 }
 
-/// Writes the terms of an article whose text the caller already holds:
-/// `rest` is summary, body, byline and source names.
+/// Everything but the title that is indexed, in one text: summary, body,
+/// byline and source names.
+pub fn indexed_text<S: AsRef<str>>(summary: &str, paragraphs: &[String], names: &[S]) -> String {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    format!("{summary}\n{}\n{}", paragraphs.join("\n"), names.join(" "))
+}
+
+/// The terms of one article, made before its transaction (the importer
+/// makes them on its parsing thread).
+#[derive(Debug, Clone)]
+pub struct ArticleTerms {
+    title: String,
+    body: String,
+}
+
+impl ArticleTerms {
+    /// `rest` is [`indexed_text`].
+    pub fn of(title: &str, rest: &str) -> Self {
+        ArticleTerms {
+            title: terms(title),
+            body: terms(rest),
+        }
+    }
+}
+
+/// Writes the terms of an article; call inside its transaction.
 pub fn write_terms(
     conn: &mut AnyConnection,
     id: i32,
-    title: &str,
-    rest: &str,
+    terms: &ArticleTerms,
 ) -> Result<(), AppError> {
-    let title = terms(title);
-    let body = terms(rest);
     diesel::delete(article_search::table.find(id)).execute(conn)?;
     diesel::insert_into(article_search::table)
         .values((
             article_search::article_id.eq(id),
-            article_search::title_terms.eq(title),
-            article_search::body_terms.eq(body),
+            article_search::title_terms.eq(&terms.title),
+            article_search::body_terms.eq(&terms.body),
         ))
         .execute(conn)?;
     Ok(())

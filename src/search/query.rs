@@ -183,7 +183,7 @@ fn pg_candidates(pg: &mut diesel::PgConnection, m: &Matcher) -> Result<Vec<(i32,
         }
         below = oldest;
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
     found.truncate(MAX_CANDIDATES as usize);
     Ok(found)
 }

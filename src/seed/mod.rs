@@ -294,12 +294,12 @@ fn write_article(
             article_revisions::created_at.eq(now),
         ))
         .execute(conn)?;
-    let rest = format!(
-        "{summary}\n{}\n{}",
-        g.paragraphs.join("\n"),
-        names.join(" ")
-    );
-    crate::search::write_terms(conn, id, &new.title, &rest)?;
+    let rest = crate::search::indexed_text(&summary, &g.paragraphs, &names);
+    crate::search::write_terms(
+        conn,
+        id,
+        &crate::search::ArticleTerms::of(&new.title, &rest),
+    )?;
     Ok(())
 }
 

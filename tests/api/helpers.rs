@@ -266,11 +266,7 @@ pub fn import_file(db: &TestDb, path: &Path) -> FileOutcome {
         .split(',')
         .map(String::from)
         .collect();
-    Importer {
-        owned_sources: &owned,
-        converter: &converter,
-    }
-    .import_file(&mut conn, path)
+    Importer::new(&owned, &converter).import_file(&mut conn, path)
 }
 
 /// Runs the `newsdesk` binary with `DATABASE_URL` set.

@@ -322,3 +322,42 @@ async fn reindex_rebuilds_the_search_index(engine: Engine) {
     let hits = newsdesk::search::search(&mut conn, &q).expect("search");
     assert_eq!(hits.len(), 1);
 }
+
+both_engines!(a_recommended_article_imported_later_in_the_same_run_is_linked);
+async fn a_recommended_article_imported_later_in_the_same_run_is_linked(engine: Engine) {
+    let Some(db) = TestDb::new(engine) else {
+        return;
+    };
+    migrate(&db);
+    let raw = std::fs::read_to_string(SEED).expect("seed");
+    let cleaned = newsdesk::text::artefact::strip_pinyin_artefact(&raw).text;
+    let page = newsdesk::import::page::parse_page(&cleaned).expect("parse");
+    let headline = page.recommendations[0].clone();
+    // A second page whose title is the first recommended headline.
+    let later = cleaned
+        .replace(&page.title, &headline)
+        .replace("2023-3-21 17:13:59", "2023-3-22 09:00:00");
+    let (_dir, later_path) = temp_file("later.txt", later.as_bytes());
+    let out = newsdesk(
+        &db.url,
+        &["import", SEED, later_path.to_str().expect("path")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    let later_id: i32 = articles::table
+        .filter(articles::title.eq(&headline))
+        .select(articles::id)
+        .first(&mut *conn)
+        .expect("the later page was imported");
+    let linked: Option<i32> = recommendation_items::table
+        .filter(recommendation_items::headline.eq(&headline))
+        .select(recommendation_items::article_id)
+        .first(&mut *conn)
+        .expect("the item");
+    assert_eq!(linked, Some(later_id));
+}

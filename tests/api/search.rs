@@ -224,3 +224,34 @@ async fn related_articles_share_terms_and_pinned_ones_come_first(engine: Engine)
     assert_eq!(ids(&after)[..2], [d as i64, b as i64]);
     assert_eq!(reporter["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
+
+both_engines!(imported_terms_equal_what_reindex_writes);
+async fn imported_terms_equal_what_reindex_writes(engine: Engine) {
+    use diesel::prelude::*;
+    use newsdesk::db::schema::article_search;
+    let Some(db) = crate::helpers::TestDb::new(engine) else {
+        return;
+    };
+    let id = crate::helpers::import_file(&db, std::path::Path::new(crate::helpers::SEED))
+        .article_id
+        .expect("imported");
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    let mut stored = || -> (String, String) {
+        article_search::table
+            .find(id)
+            .select((article_search::title_terms, article_search::body_terms))
+            .first(&mut *conn)
+            .expect("terms")
+    };
+    let imported = stored();
+    drop(stored);
+    newsdesk::search::index_article(&mut conn, id).expect("reindex");
+    let reindexed: (String, String) = article_search::table
+        .find(id)
+        .select((article_search::title_terms, article_search::body_terms))
+        .first(&mut *conn)
+        .expect("terms");
+    assert_eq!(imported, reindexed);
+    assert!(imported.1.contains("刘慎平"), "{}", imported.1);
+}
