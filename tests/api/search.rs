@@ -237,15 +237,11 @@ async fn imported_terms_equal_what_reindex_writes(engine: Engine) {
         .expect("imported");
     let database = db.database();
     let mut conn = database.get().expect("connection");
-    let mut stored = || -> (String, String) {
-        article_search::table
-            .find(id)
-            .select((article_search::title_terms, article_search::body_terms))
-            .first(&mut *conn)
-            .expect("terms")
-    };
-    let imported = stored();
-    drop(stored);
+    let imported: (String, String) = article_search::table
+        .find(id)
+        .select((article_search::title_terms, article_search::body_terms))
+        .first(&mut *conn)
+        .expect("terms");
     newsdesk::search::index_article(&mut conn, id).expect("reindex");
     let reindexed: (String, String) = article_search::table
         .find(id)
