@@ -51,6 +51,8 @@ pub struct Config {
     pub introspection: bool,
     pub cors_origins: Vec<String>,
     pub cache_max_age: u32,
+    /// Bytes the in-process response cache may hold; 0 switches it off.
+    pub response_cache_bytes: u64,
     pub limits: QueryLimits,
     pub shutdown_timeout: Duration,
     /// Token keys; `None` when no key is configured (every mutation is then
@@ -173,6 +175,12 @@ impl Config {
                 false,
             )?,
             cors_origins: list(get("NEWSDESK_CORS_ORIGINS")),
+            response_cache_bytes: parse_or::<u64>(
+                "NEWSDESK_RESPONSE_CACHE_MB",
+                get("NEWSDESK_RESPONSE_CACHE_MB"),
+                Some(64),
+            )?
+            .saturating_mul(1024 * 1024),
             cache_max_age: parse_or(
                 "NEWSDESK_CACHE_MAX_AGE",
                 get("NEWSDESK_CACHE_MAX_AGE"),

@@ -80,6 +80,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::Compress::default())
+                .wrap(http::response_cache::ResponseCaching)
                 .wrap(http::conditional::ConditionalGet)
                 .wrap(http::cors(&state.config))
                 .wrap(http::request_id::RequestId)

@@ -184,6 +184,8 @@ pub struct Database {
     /// it writes fails with "database is locked" (not waiting) when another
     /// writer commits in between. Writers of this process queue here instead.
     sqlite_writer: Arc<std::sync::Mutex<()>>,
+    /// When each cache tag last changed; advanced after every write.
+    clock: Arc<crate::cache::TagClock>,
 }
 
 impl Database {
@@ -207,7 +209,13 @@ impl Database {
             url,
             statements,
             sqlite_writer: Arc::new(std::sync::Mutex::new(())),
+            clock: Arc::default(),
         }
+    }
+
+    /// The tag clock writes through this database advance.
+    pub fn clock(&self) -> Arc<crate::cache::TagClock> {
+        self.clock.clone()
     }
 
     /// SQL statements sent since the pool was made.
@@ -234,11 +242,12 @@ impl Database {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let clock = self.clock.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            changes_then_committed(&clock, || f(&mut conn))
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -256,6 +265,7 @@ impl Database {
             DatabaseUrl::Sqlite(_) => Some(self.sqlite_writer.clone()),
             DatabaseUrl::Postgres(_) => None,
         };
+        let clock = self.clock.clone();
         tokio::task::spawn_blocking(move || {
             let _turn = lock
                 .as_ref()
@@ -263,7 +273,7 @@ impl Database {
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            changes_then_committed(&clock, || f(&mut conn))
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -278,6 +288,19 @@ impl Database {
         .await
         .is_ok()
     }
+}
+
+/// Runs database work, then advances the tag clock for every cache tag it
+/// named: after `work` returns its transaction has committed (or rolled
+/// back, when advancing only costs a cache miss).
+fn changes_then_committed<T>(
+    clock: &crate::cache::TagClock,
+    work: impl FnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    crate::cache::take_changed();
+    let result = work();
+    clock.advance(&crate::cache::take_changed());
+    result
 }
 
 #[cfg(test)]

@@ -78,8 +78,10 @@ impl ArticleQuery {
                 r.is_public_at(rc.now)
             }
         };
-        if let Some(r) = &row {
-            rc.tag(format!("article-{}", r.id));
+        match &row {
+            Some(r) => rc.tag(format!("article-{}", r.id)),
+            // A later publication under this key purges `articles`.
+            None => rc.tag("articles"),
         }
         match row {
             Some(r) if readable(&r) => Ok(Some(Article::new(r, script))),

@@ -46,11 +46,19 @@ pub struct AppState {
     pub partner_limits: Arc<RateWindow>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
+    /// Public responses, forgotten by the writes that change them.
+    pub cache: crate::cache::ResponseCache,
 }
 
 impl AppState {
     pub fn new(db: Database, config: Config, converter: ScriptConverter) -> Self {
+        let cache = crate::cache::ResponseCache::new(
+            config.response_cache_bytes,
+            std::time::Duration::from_secs(config.cache_max_age.into()),
+            db.clock(),
+        );
         AppState {
+            cache,
             db,
             throttle: Arc::new(LoginThrottle::default()),
             partner_limits: Arc::new(RateWindow::default()),

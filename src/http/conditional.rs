@@ -90,7 +90,13 @@ where
                     ))
                 }
             };
-            let etag = etag_of(&bytes);
+            // The response cache stores the ETag of its bytes with them.
+            let etag = head
+                .headers()
+                .get(header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+                .unwrap_or_else(|| etag_of(&bytes));
             let not_modified = match (&if_none_match, if_modified_since) {
                 (Some(inm), _) => matches_any(inm, &etag),
                 (None, Some(since)) => head

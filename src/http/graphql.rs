@@ -220,6 +220,30 @@ async fn execute(
                 }]
             }));
     }
+    // Anonymous POSTed queries share the response cache with GET (which the
+    // caching middleware serves before this handler).
+    let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
+    let post_key = (!via_get && anonymous && state.cache.enabled()).then(|| {
+        let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+        crate::cache::ResponseCache::key(&[
+            b"POST /graphql",
+            request.query.as_bytes(),
+            request.operation_name.as_deref().unwrap_or("").as_bytes(),
+            &variables,
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default(),
+        ])
+    });
+    if let Some(entry) = post_key.and_then(|key| state.cache.get(key)) {
+        return super::response_cache::replay(&entry);
+    }
+    let post_key = post_key.filter(|_| {
+        operation_type(&request.query, request.operation_name.as_deref())
+            == Some(OperationType::Query)
+    });
+    let started = state.cache.begin();
     let default_script = Script::from_accept_language(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
@@ -266,7 +290,22 @@ async fn execute(
         http.insert_header(("Surrogate-Key", tags.join(" ")));
     }
     http.insert_header((header::VARY, "Accept-Language"));
-    http.json(response)
+    let cache_post = post_key.filter(|_| response.errors.is_empty());
+    let Some(key) = cache_post else {
+        return http.json(response);
+    };
+    // Serialised once: the same bytes are sent now and replayed later.
+    let body = match serde_json::to_vec(&response) {
+        Ok(b) => actix_web::web::Bytes::from(b),
+        Err(_) => return http.json(response),
+    };
+    http.insert_header((header::CONTENT_TYPE, "application/json"));
+    let sent = http.body(body.clone());
+    let headers = super::response_cache::kept_headers(sent.headers(), &body);
+    state
+        .cache
+        .put(key, started, StatusCode::OK, headers, body, tags);
+    sent
 }
 
 /// What the `Authorization: Bearer …` header amounts to.

@@ -7,6 +7,7 @@ mod health;
 mod metrics;
 mod partner;
 pub mod request_id;
+pub mod response_cache;
 pub mod rest;
 
 use actix_cors::Cors;

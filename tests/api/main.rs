@@ -11,6 +11,7 @@ mod graphql_read;
 mod health;
 mod import;
 mod pagination;
+mod response_cache;
 mod rest;
 mod schema_file;
 mod search;

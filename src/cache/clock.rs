@@ -1,0 +1,83 @@
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+
+/// When each tag last changed, on a counter that only goes up.
+#[derive(Debug, Default)]
+pub struct TagClock {
+    now: AtomicU64,
+    changed_at: RwLock<HashMap<String, u64>>,
+}
+
+impl TagClock {
+    /// The current time; a response computed from here on is at least this fresh.
+    pub fn now(&self) -> u64 {
+        self.now.load(Ordering::SeqCst)
+    }
+
+    /// Marks these tags changed (call after the write committed).
+    pub fn advance(&self, tags: &[String]) {
+        if tags.is_empty() {
+            return;
+        }
+        let mut changed = self
+            .changed_at
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Under the lock, so a reader never sees the new time without the tags.
+        let at = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        for tag in tags {
+            changed.insert(tag.clone(), at);
+        }
+    }
+
+    /// Whether a response computed from `since` that depends on `tags` is current.
+    pub fn unchanged_since(&self, tags: &[String], since: u64) -> bool {
+        let changed = self
+            .changed_at
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tags.iter()
+            .all(|t| changed.get(t).is_none_or(|at| *at <= since))
+    }
+}
+
+thread_local! {
+    /// Tags named by the write running on this thread.
+    static CHANGED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records that the write on this thread touches these tags.
+pub fn note_changed(tags: &[String]) {
+    CHANGED.with(|c| c.borrow_mut().extend_from_slice(tags));
+}
+
+/// The tags noted on this thread since the last call.
+pub fn take_changed() -> Vec<String> {
+    CHANGED.with(|c| std::mem::take(&mut *c.borrow_mut()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_started_before_a_change_of_its_tag_is_stale() {
+        let clock = TagClock::default();
+        let started = clock.now();
+        let tags = vec!["article-1".to_string()];
+        assert!(clock.unchanged_since(&tags, started));
+        clock.advance(&["article-2".to_string()]);
+        assert!(
+            clock.unchanged_since(&tags, started),
+            "another article changed"
+        );
+        clock.advance(&tags);
+        assert!(!clock.unchanged_since(&tags, started));
+        assert!(
+            clock.unchanged_since(&tags, clock.now()),
+            "computed after the change"
+        );
+    }
+}

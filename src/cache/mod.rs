@@ -1,0 +1,26 @@
+//! The in-process response cache, and how writes make it forget.
+//!
+//! Public responses (anonymous GraphQL queries, REST, feeds) are kept as the
+//! bytes sent, keyed by everything that can change them (route, query and
+//! variables, `Accept-Language`, `Accept-Encoding`). Each entry carries the
+//! tags it depends on — the `Surrogate-Key` values: `article-ID`,
+//! `section-ID`, `sections`, `articles`, `list-NAME`, `site`.
+//!
+//! Writes name the tags they touch (`db::webhooks::purge`, the same call that
+//! queues the CDN purge). [`Database`](crate::db::Database) collects them
+//! while the write runs and, once it has committed, advances a clock: every
+//! tag touched gets the new time. An entry is served only while none of its
+//! tags is newer than the moment its response started being computed, so a
+//! response computed concurrently with a withdrawal can never outlive it,
+//! and the request that commits the withdrawal has already made every
+//! cached copy unservable when it answers.
+//!
+//! Entries also expire after `NEWSDESK_CACHE_MAX_AGE` seconds: that bounds
+//! what no write announces (a scheduled article's time coming, a change made
+//! by another process).
+
+mod clock;
+mod store;
+
+pub use clock::{note_changed, take_changed, TagClock};
+pub use store::{CachedResponse, ResponseCache};
