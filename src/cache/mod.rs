@@ -20,7 +20,9 @@
 //! by another process).
 
 mod clock;
+mod snapshot;
 mod store;
 
 pub use clock::{note_changed, take_changed, TagClock};
+pub use snapshot::Snapshot;
 pub use store::{CachedResponse, ResponseCache};

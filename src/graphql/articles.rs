@@ -5,6 +5,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::context::{stored_script, RequestContext};
 use super::ids::{decode_cursor, decode_global, encode_cursor, encode_global, NodeKind};
+use super::loaders::Prefetch;
 use super::notices::CopyrightNotice;
 use super::script::Script;
 use super::sections::Section;
@@ -52,18 +53,16 @@ impl ArticleQuery {
     ) -> Result<Option<Article>> {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
-        let row = match (id, slug) {
+        enum Key {
+            Id(i32),
+            Slug(String),
+        }
+        let key = match (id, slug) {
             (Some(id), None) => match database_id(&id) {
-                Some(n) => rc.articles.load_one(n).await.gql()?,
-                None => None,
+                Some(n) => Key::Id(n),
+                None => return Ok(None),
             },
-            (None, Some(slug)) => rc
-                .state
-                .db
-                .run(move |conn| articles::by_slug(conn, &slug))
-                .await
-                .gql()?
-                .map(Arc::new),
+            (None, Some(slug)) => Key::Slug(slug),
             _ => {
                 return Err(AppError::BadInput(
                     "article: give exactly one of id and slug".into(),
@@ -71,6 +70,21 @@ impl ArticleQuery {
                 .gql()
             }
         };
+        let prefetch = Prefetch::of(&[ctx.look_ahead()]);
+        let (row, prefetched) = rc
+            .state
+            .db
+            .run(move |conn| {
+                let row = match key {
+                    Key::Id(n) => articles::by_ids(conn, &[n])?.into_iter().next(),
+                    Key::Slug(slug) => articles::by_slug(conn, &slug)?,
+                };
+                let prefetched = prefetch.load(conn, row.as_slice())?;
+                Ok((row.map(Arc::new), prefetched))
+            })
+            .await
+            .gql()?;
+        prefetched.feed(rc).await;
         let readable = |r: &ArticleRow| {
             if preview {
                 rc.can_read(r)
@@ -238,12 +252,19 @@ pub async fn article_connection(
         ),
     };
     let q = query.clone();
-    let mut rows = rc
+    let look = ctx.look_ahead();
+    let prefetch = Prefetch::of(&[look.field("edges").field("node"), look.field("nodes")]);
+    let (mut rows, prefetched) = rc
         .state
         .db
-        .run(move |conn| articles::list_public(conn, &q, from, direction, size + 1))
+        .run(move |conn| {
+            let rows = articles::list_public(conn, &q, from, direction, size + 1)?;
+            let prefetched = prefetch.load(conn, &rows)?;
+            Ok((rows, prefetched))
+        })
         .await
         .gql()?;
+    prefetched.feed(rc).await;
     for r in &rows {
         rc.tag(format!("article-{}", r.id));
     }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::Context;
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use tokio::sync::OnceCell;
@@ -97,9 +97,9 @@ pub struct RequestContext {
     pub default_script: Script,
     /// The instant visibility is judged at, fixed for the whole request.
     pub now: NaiveDateTime,
-    pub sources: DataLoader<SourceLoader>,
-    pub credits: DataLoader<CreditLoader>,
-    pub articles: DataLoader<ArticleLoader>,
+    pub sources: DataLoader<SourceLoader, HashMapCache>,
+    pub credits: DataLoader<CreditLoader, HashMapCache>,
+    pub articles: DataLoader<ArticleLoader, HashMapCache>,
     site: OnceCell<Arc<SiteRow>>,
     sections: OnceCell<Arc<SectionTree>>,
     notices: OnceCell<Arc<Vec<NoticeRow>>>,
@@ -120,9 +120,21 @@ impl RequestContext {
             request_id,
             default_script,
             now: db::now(),
-            sources: DataLoader::new(SourceLoader(db.clone()), tokio::spawn),
-            credits: DataLoader::new(CreditLoader(db.clone()), tokio::spawn),
-            articles: DataLoader::new(ArticleLoader(db), tokio::spawn),
+            sources: DataLoader::with_cache(
+                SourceLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            credits: DataLoader::with_cache(
+                CreditLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            articles: DataLoader::with_cache(
+                ArticleLoader(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
             site: OnceCell::new(),
             sections: OnceCell::new(),
             notices: OnceCell::new(),
@@ -188,9 +200,27 @@ impl RequestContext {
 
     pub async fn site(&self) -> Result<Arc<SiteRow>, AppError> {
         self.site
-            .get_or_try_init(|| async { self.state.db.run(site::load).await.map(Arc::new) })
+            .get_or_try_init(|| self.shared(&self.state.site.settings, site::load))
             .await
             .cloned()
+    }
+
+    /// A site-wide read from the snapshot kept between requests, or the database.
+    async fn shared<T: Send + Sync + 'static>(
+        &self,
+        snapshot: &crate::cache::Snapshot<T>,
+        load: fn(&mut crate::db::AnyConnection) -> Result<T, AppError>,
+    ) -> Result<Arc<T>, AppError> {
+        let db = &self.state.db;
+        let clock = db.clock();
+        let ttl = std::time::Duration::from_secs(self.state.config.cache_max_age.into());
+        if let Some(value) = snapshot.get(&clock, ttl) {
+            return Ok(value);
+        }
+        let started = clock.now();
+        let value = Arc::new(db.run(load).await?);
+        snapshot.put(value.clone(), started);
+        Ok(value)
     }
 
     /// The script the site's own texts (sections, footer, notices) are stored in.
@@ -200,12 +230,10 @@ impl RequestContext {
 
     pub async fn sections(&self) -> Result<Arc<SectionTree>, AppError> {
         self.sections
-            .get_or_try_init(|| async {
-                self.state
-                    .db
-                    .run(sections::all)
-                    .await
-                    .map(|rows| Arc::new(SectionTree::new(rows)))
+            .get_or_try_init(|| {
+                self.shared(&self.state.site.sections, |conn| {
+                    sections::all(conn).map(SectionTree::new)
+                })
             })
             .await
             .cloned()
@@ -213,7 +241,7 @@ impl RequestContext {
 
     pub async fn notices(&self) -> Result<Arc<Vec<NoticeRow>>, AppError> {
         self.notices
-            .get_or_try_init(|| async { self.state.db.run(notices::all).await.map(Arc::new) })
+            .get_or_try_init(|| self.shared(&self.state.site.notices, notices::all))
             .await
             .cloned()
     }

@@ -42,6 +42,7 @@ fn record(
             crate::http::rest::surrogate_token(details["name"].as_str().unwrap_or_default())
         )],
         "site" => vec!["site".into()],
+        "copyright_notice" => vec!["articles".into(), "notices".into()],
         _ => vec!["articles".into()],
     };
     crate::db::webhooks::purge(conn, &keys)?;

@@ -63,3 +63,81 @@ impl Loader<i32> for ArticleLoader {
         Ok(rows.into_iter().map(|r| (r.id, Arc::new(r))).collect())
     }
 }
+
+/// What the fields below a set of articles will ask the loaders for, read
+/// in the database call that loads the articles: an article page or a list
+/// then costs one trip to the database pool instead of one per loader.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prefetch {
+    credits: bool,
+    sources: bool,
+}
+
+/// What [`Prefetch::load`] read, to hand to the loaders.
+#[derive(Debug, Default)]
+pub struct Prefetched {
+    credits: HashMap<i32, Vec<CreditRow>>,
+    sources: HashMap<i32, SourceRow>,
+}
+
+/// Article fields answered from the credits loader.
+const CREDIT_FIELDS: [&str; 3] = ["byline", "editor", "authors"];
+/// Article fields answered from the sources loader.
+const SOURCE_FIELDS: [&str; 3] = ["source", "copyrightNotice", "owned"];
+
+impl Prefetch {
+    /// From the selection of an article (`field` is the article's field, e.g.
+    /// `ctx.look_ahead()` for `article`, `…field("edges").field("node")` for lists).
+    pub fn of(selections: &[async_graphql::Lookahead<'_>]) -> Self {
+        let any = |names: &[&str]| {
+            selections
+                .iter()
+                .any(|s| names.iter().any(|n| s.field(n).exists()))
+        };
+        Prefetch {
+            credits: any(&CREDIT_FIELDS),
+            sources: any(&SOURCE_FIELDS),
+        }
+    }
+
+    /// Reads what the selection needs for `rows`; call in the same database
+    /// call that loaded them.
+    pub fn load(
+        self,
+        conn: &mut crate::db::AnyConnection,
+        rows: &[ArticleRow],
+    ) -> Result<Prefetched, AppError> {
+        let mut out = Prefetched::default();
+        if self.credits {
+            let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+            out.credits = ids.iter().map(|id| (*id, Vec::new())).collect();
+            for row in contributors::credits_of(conn, &ids)? {
+                out.credits.entry(row.article_id).or_default().push(row);
+            }
+        }
+        if self.sources {
+            let mut ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if !ids.is_empty() {
+                out.sources = sources::by_ids(conn, &ids)?
+                    .into_iter()
+                    .map(|s| (s.id, s))
+                    .collect();
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Prefetched {
+    /// Primes the request's loaders.
+    pub async fn feed(self, rc: &super::RequestContext) {
+        if !self.credits.is_empty() {
+            rc.credits.feed_many(self.credits).await;
+        }
+        if !self.sources.is_empty() {
+            rc.sources.feed_many(self.sources).await;
+        }
+    }
+}

@@ -48,6 +48,27 @@ pub struct AppState {
     pub converter: Arc<ScriptConverter>,
     /// Public responses, forgotten by the writes that change them.
     pub cache: crate::cache::ResponseCache,
+    /// What every request reads about the site, kept between requests.
+    pub site: Arc<SiteSnapshots>,
+}
+
+/// Site-wide reads shared by requests; each is dropped by the writes that
+/// touch its tag.
+#[derive(Debug)]
+pub struct SiteSnapshots {
+    pub settings: crate::cache::Snapshot<crate::db::site::SiteRow>,
+    pub sections: crate::cache::Snapshot<context::SectionTree>,
+    pub notices: crate::cache::Snapshot<Vec<crate::db::notices::NoticeRow>>,
+}
+
+impl Default for SiteSnapshots {
+    fn default() -> Self {
+        SiteSnapshots {
+            settings: crate::cache::Snapshot::new(&["site"]),
+            sections: crate::cache::Snapshot::new(&["sections"]),
+            notices: crate::cache::Snapshot::new(&["notices"]),
+        }
+    }
 }
 
 impl AppState {
@@ -59,6 +80,7 @@ impl AppState {
         );
         AppState {
             cache,
+            site: Arc::default(),
             db,
             throttle: Arc::new(LoginThrottle::default()),
             partner_limits: Arc::new(RateWindow::default()),

@@ -1,4 +1,4 @@
-use std::sync::{LazyLock, RwLock};
+use std::sync::{LazyLock, Mutex, OnceLock, RwLock};
 
 use diesel::prelude::*;
 use jieba_rs::Jieba;
@@ -8,16 +8,32 @@ use crate::db::{articles, contributors, sources, AnyConnection};
 use crate::error::AppError;
 use crate::text::script::ScriptConverter;
 
-struct Segmenter {
-    /// Written only when the site's words are added (see `dictionary`).
-    jieba: RwLock<Jieba>,
-    converter: Option<ScriptConverter>,
+/// Simplified-script conversion for index and query text.
+static CONVERTER: LazyLock<Option<ScriptConverter>> = LazyLock::new(|| ScriptConverter::new().ok());
+
+/// jieba and its dictionary take about 32 MB, needed only to index: a node
+/// that only serves reads (queries match bigrams) never loads it.
+static JIEBA: OnceLock<RwLock<Jieba>> = OnceLock::new();
+
+/// Site words added before jieba was loaded; the load adds them.
+static PENDING_WORDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn jieba() -> &'static RwLock<Jieba> {
+    JIEBA.get_or_init(|| {
+        let mut jieba = Jieba::new();
+        let pending = std::mem::take(&mut *lock(&PENDING_WORDS));
+        for word in pending {
+            if !jieba.has_word(&word) {
+                jieba.add_word(&word, None, None);
+            }
+        }
+        RwLock::new(jieba)
+    })
 }
 
-static SEGMENTER: LazyLock<Segmenter> = LazyLock::new(|| Segmenter {
-    jieba: RwLock::new(Jieba::new()),
-    converter: ScriptConverter::new().ok(),
-});
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
@@ -25,7 +41,7 @@ fn is_han(c: char) -> bool {
 
 /// Simplified, lowercased, with everything but letters and digits as spaces.
 pub(super) fn normalise(text: &str) -> String {
-    let simplified = match &SEGMENTER.converter {
+    let simplified = match &*CONVERTER {
         Some(c) => c.to_simplified(text),
         None => text.to_string(),
     };
@@ -73,15 +89,29 @@ pub(super) fn add_words(words: &[String]) -> usize {
         // A word of one character, or one with spaces, cannot stay whole.
         .filter(|w| w.chars().count() > 1 && !w.contains(' '))
         .collect();
-    let mut jieba = SEGMENTER
-        .jieba
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Holding the pending list while looking keeps a word from slipping
+    // between the list and a load happening now.
+    let mut pending = lock(&PENDING_WORDS);
     let mut added = 0;
-    for word in &normal {
-        if !jieba.has_word(word) {
-            jieba.add_word(word, None, None);
-            added += 1;
+    match JIEBA.get() {
+        Some(loaded) => {
+            let mut jieba = loaded
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for word in &normal {
+                if !jieba.has_word(word) {
+                    jieba.add_word(word, None, None);
+                    added += 1;
+                }
+            }
+        }
+        None => {
+            for word in normal {
+                if !pending.contains(&word) {
+                    pending.push(word);
+                    added += 1;
+                }
+            }
         }
     }
     added
@@ -91,8 +121,7 @@ pub(super) fn add_words(words: &[String]) -> usize {
 pub fn terms(text: &str) -> String {
     let normal = normalise(text);
     let mut out: Vec<String> = Vec::new();
-    let jieba = SEGMENTER
-        .jieba
+    let jieba = jieba()
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     for piece in normal.split_whitespace() {
