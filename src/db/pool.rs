@@ -101,7 +101,8 @@ impl DatabaseUrl {
                 // survive power loss, not only a crash of the process.
                 conn.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA cache_size = -8000;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(AnyConnection::Sqlite(conn))
