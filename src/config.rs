@@ -51,6 +51,10 @@ pub struct Config {
     pub introspection: bool,
     pub cors_origins: Vec<String>,
     pub cache_max_age: u32,
+    /// Apollo persisted-query manifest whose operations are registered.
+    pub persisted_queries: Option<std::path::PathBuf>,
+    /// Run only the registered operations.
+    pub persisted_only: bool,
     /// Bytes the in-process response cache may hold; 0 switches it off.
     pub response_cache_bytes: u64,
     pub limits: QueryLimits,
@@ -175,6 +179,12 @@ impl Config {
                 false,
             )?,
             cors_origins: list(get("NEWSDESK_CORS_ORIGINS")),
+            persisted_queries: get("NEWSDESK_PERSISTED_QUERIES").map(std::path::PathBuf::from),
+            persisted_only: flag(
+                "NEWSDESK_PERSISTED_ONLY",
+                get("NEWSDESK_PERSISTED_ONLY"),
+                false,
+            )?,
             response_cache_bytes: parse_or::<u64>(
                 "NEWSDESK_RESPONSE_CACHE_MB",
                 get("NEWSDESK_RESPONSE_CACHE_MB"),

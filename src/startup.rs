@@ -26,6 +26,8 @@ pub enum StartupError {
     Script(String),
     #[error("NEWSDESK_PURGE_URL: {0}")]
     Purge(String),
+    #[error("NEWSDESK_PERSISTED_QUERIES: {0}")]
+    Persisted(String),
 }
 
 /// A built server, listening but not yet running.
@@ -74,7 +76,12 @@ impl Application {
             config.webhook_allow_private,
             config.webhook_poll,
         );
-        let state = AppState::new(db, config.clone(), converter);
+        let persisted = crate::http::persisted::PersistedQueries::load(
+            config.persisted_queries.as_deref(),
+            config.persisted_only,
+        )
+        .map_err(StartupError::Persisted)?;
+        let state = AppState::new(db, config.clone(), converter, persisted);
         let schema = graphql::build_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let server = HttpServer::new(move || {

@@ -50,6 +50,8 @@ pub struct AppState {
     pub cache: crate::cache::ResponseCache,
     /// What every request reads about the site, kept between requests.
     pub site: Arc<SiteSnapshots>,
+    /// Registered and learnt persisted queries.
+    pub persisted: Arc<crate::http::persisted::PersistedQueries>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -72,7 +74,12 @@ impl Default for SiteSnapshots {
 }
 
 impl AppState {
-    pub fn new(db: Database, config: Config, converter: ScriptConverter) -> Self {
+    pub fn new(
+        db: Database,
+        config: Config,
+        converter: ScriptConverter,
+        persisted: crate::http::persisted::PersistedQueries,
+    ) -> Self {
         let cache = crate::cache::ResponseCache::new(
             config.response_cache_bytes,
             std::time::Duration::from_secs(config.cache_max_age.into()),
@@ -81,6 +88,7 @@ impl AppState {
         AppState {
             cache,
             site: Arc::default(),
+            persisted: Arc::new(persisted),
             db,
             throttle: Arc::new(LoginThrottle::default()),
             partner_limits: Arc::new(RateWindow::default()),

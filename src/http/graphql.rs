@@ -129,7 +129,11 @@ async fn get(
         Ok(p) => p.into_inner(),
         Err(e) => return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()),
     };
-    let Some(query) = params.query else {
+    let has_extensions = params
+        .extensions
+        .as_deref()
+        .is_some_and(|e| !e.trim().is_empty());
+    let Some(query) = params.query.or(has_extensions.then(String::new)) else {
         let wants_html = req
             .headers()
             .get(header::ACCEPT)
@@ -164,12 +168,15 @@ async fn get(
         }
     }
     if let Some(ext) = params.extensions.filter(|v| !v.trim().is_empty()) {
-        if serde_json::from_str::<serde_json::Value>(&ext).is_err() {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "extensions: not JSON",
-            );
+        match serde_json::from_str::<async_graphql::Extensions>(&ext) {
+            Ok(extensions) => request.extensions = extensions,
+            Err(_) => {
+                return reject(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "extensions: not a JSON object",
+                )
+            }
         }
     }
     execute(&req, request, &state, &schema, true).await
@@ -192,11 +199,20 @@ fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
 
 async fn execute(
     req: &HttpRequest,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     state: &AppState,
     schema: &NewsdeskSchema,
     via_get: bool,
 ) -> HttpResponse {
+    let extension = request
+        .extensions
+        .get("persistedQuery")
+        .and_then(|v| v.clone().into_json().ok());
+    match state.persisted.resolve(&request.query, extension.as_ref()) {
+        Ok(Some(query)) => request.query = query,
+        Ok(None) => {}
+        Err(refusal) => return reject(refusal.status, refusal.code, &refusal.message),
+    }
     let max_chars = state.config.limits.max_query_chars;
     if request.query.chars().count() > max_chars {
         return reject(

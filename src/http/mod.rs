@@ -6,6 +6,7 @@ mod graphql;
 mod health;
 mod metrics;
 mod partner;
+pub mod persisted;
 pub mod request_id;
 pub mod response_cache;
 pub mod rest;

@@ -11,6 +11,7 @@ mod graphql_read;
 mod health;
 mod import;
 mod pagination;
+mod persisted;
 mod response_cache;
 mod rest;
 mod schema_file;

@@ -1,0 +1,211 @@
+//! Persisted queries: Apollo's automatic persisted queries
+//! (`extensions.persistedQuery.sha256Hash`), so that GET URLs stay short
+//! enough for browsers and CDNs to cache, and an allow-list mode
+//! (`NEWSDESK_PERSISTED_ONLY=1`) in which only the operations of a
+//! registered manifest (`NEWSDESK_PERSISTED_QUERIES`, Apollo's
+//! `apollo-persisted-query-manifest` format) run.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use sha2::{Digest, Sha256};
+
+/// Queries learnt through APQ, at most this many (least recently used go).
+const LEARNT_QUERIES: u64 = 10_000;
+
+/// Why a request's persisted-query extension was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub struct PersistedQueries {
+    registered: HashMap<String, String>,
+    learnt: moka::sync::Cache<String, Arc<str>>,
+    only_registered: bool,
+}
+
+impl std::fmt::Debug for PersistedQueries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersistedQueries")
+            .field("registered", &self.registered.len())
+            .field("only_registered", &self.only_registered)
+            .finish()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Manifest {
+    format: String,
+    version: u32,
+    operations: Vec<ManifestOperation>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestOperation {
+    id: String,
+    body: String,
+}
+
+/// The SHA-256 of a query text, in lowercase hex (the APQ hash).
+pub fn sha256_hex(query: &str) -> String {
+    Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl PersistedQueries {
+    /// Reads the manifest, if any; every operation's id must be the hash
+    /// of its body.
+    pub fn load(manifest: Option<&Path>, only_registered: bool) -> Result<Self, String> {
+        let mut registered = HashMap::new();
+        if let Some(path) = manifest {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let manifest: Manifest = serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not a persisted-query manifest: {e}", path.display()))?;
+            if manifest.format != "apollo-persisted-query-manifest" || manifest.version != 1 {
+                return Err(format!(
+                    "{}: expected format apollo-persisted-query-manifest, version 1",
+                    path.display()
+                ));
+            }
+            for op in manifest.operations {
+                if sha256_hex(&op.body) != op.id.to_ascii_lowercase() {
+                    return Err(format!(
+                        "{}: operation {} is not the SHA-256 of its body",
+                        path.display(),
+                        op.id
+                    ));
+                }
+                registered.insert(op.id.to_ascii_lowercase(), op.body);
+            }
+        }
+        if only_registered && registered.is_empty() {
+            return Err(
+                "NEWSDESK_PERSISTED_ONLY=1 needs operations in NEWSDESK_PERSISTED_QUERIES".into(),
+            );
+        }
+        Ok(PersistedQueries {
+            registered,
+            learnt: moka::sync::Cache::new(LEARNT_QUERIES),
+            only_registered,
+        })
+    }
+
+    /// The query to run: `query` itself, or the one `extension` names.
+    pub fn resolve(
+        &self,
+        query: &str,
+        extension: Option<&serde_json::Value>,
+    ) -> Result<Option<String>, Refusal> {
+        let hash = match extension {
+            None => None,
+            Some(ext) => {
+                if ext.get("version").and_then(|v| v.as_i64()) != Some(1) {
+                    return Err(refusal(
+                        StatusCode::BAD_REQUEST,
+                        "PERSISTED_QUERY_VERSION_NOT_SUPPORTED",
+                        "persistedQuery: only version 1 is supported",
+                    ));
+                }
+                match ext.get("sha256Hash").and_then(|v| v.as_str()) {
+                    Some(h) => Some(h.to_ascii_lowercase()),
+                    None => {
+                        return Err(refusal(
+                            StatusCode::BAD_REQUEST,
+                            "BAD_REQUEST",
+                            "persistedQuery: sha256Hash is missing",
+                        ))
+                    }
+                }
+            }
+        };
+        let query = query.trim();
+        match (hash, query.is_empty()) {
+            (Some(hash), true) => {
+                if let Some(known) = self.registered.get(&hash) {
+                    return Ok(Some(known.clone()));
+                }
+                match self.learnt.get(&hash).filter(|_| !self.only_registered) {
+                    Some(known) => Ok(Some(known.to_string())),
+                    // Apollo clients look for this message and send the text.
+                    None => Err(refusal(
+                        StatusCode::OK,
+                        "PERSISTED_QUERY_NOT_FOUND",
+                        "PersistedQueryNotFound",
+                    )),
+                }
+            }
+            (Some(hash), false) => {
+                if sha256_hex(query) != hash {
+                    return Err(refusal(
+                        StatusCode::BAD_REQUEST,
+                        "PERSISTED_QUERY_HASH_MISMATCH",
+                        "persistedQuery: sha256Hash is not the hash of the query",
+                    ));
+                }
+                self.allowed(&hash)?;
+                if !self.only_registered {
+                    self.learnt.insert(hash, Arc::from(query));
+                }
+                Ok(None)
+            }
+            (None, _) => {
+                if self.only_registered {
+                    self.allowed(&sha256_hex(query))?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn allowed(&self, hash: &str) -> Result<(), Refusal> {
+        if self.only_registered && !self.registered.contains_key(hash) {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "PERSISTED_QUERY_NOT_ALLOWED",
+                "only registered operations run on this server",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn refusal(status: StatusCode, code: &'static str, message: &str) -> Refusal {
+    Refusal {
+        status,
+        code,
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const Q: &str = "{ site { name } }";
+
+    #[test]
+    fn a_hash_is_learnt_from_its_query_then_enough() {
+        let apq = PersistedQueries::load(None, false).expect("apq");
+        let ext = json!({ "version": 1, "sha256Hash": sha256_hex(Q) });
+        assert_eq!(
+            apq.resolve("", Some(&ext)).map_err(|r| r.code),
+            Err("PERSISTED_QUERY_NOT_FOUND")
+        );
+        assert_eq!(apq.resolve(Q, Some(&ext)), Ok(None));
+        assert_eq!(apq.resolve("", Some(&ext)), Ok(Some(Q.to_string())));
+        let wrong = json!({ "version": 1, "sha256Hash": sha256_hex("{ x }") });
+        assert_eq!(
+            apq.resolve(Q, Some(&wrong)).map_err(|r| r.code),
+            Err("PERSISTED_QUERY_HASH_MISMATCH")
+        );
+    }
+}
