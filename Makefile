@@ -58,6 +58,8 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
-## Measurements (release build): legacy-page import rate on SQLite.
-bench: build
-	python3 bench/import_rate.py $(RELEASE)
+## Measurements (release build): Q1-Q7 on a generated 100,000-article newsroom on
+## SQLite and PostgreSQL, cold and warm, against a /healthz baseline; the import rate.
+## BENCH_ARTICLES, BENCH_SECONDS, BENCH_ENGINES, BENCH_REUSE=1: see bench/run.py.
+bench: build check-pg
+	python3 bench/run.py $(RELEASE)
