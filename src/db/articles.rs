@@ -236,17 +236,37 @@ impl PublicQuery {
     }
 
     fn filtered(&self) -> articles::BoxedQuery<'static, super::MultiBackend> {
+        self.filtered_part(None)
+    }
+
+    /// The filter, or one part of it: one status in one section (or in all),
+    /// which an index on (section, status, published_at, id) or (status,
+    /// published_at, id) reads in order.
+    fn filtered_part(
+        &self,
+        part: Option<(&'static str, Option<i32>)>,
+    ) -> articles::BoxedQuery<'static, super::MultiBackend> {
         use super::schema::{article_credits, article_tags, contributors, sources, tags};
         let public = [
             ArticleStatus::Published.as_str(),
             ArticleStatus::Scheduled.as_str(),
         ];
         let mut q = articles::table
-            .filter(articles::status.eq_any(public))
             .filter(articles::published_at.le(self.now))
             .into_boxed();
-        if let Some(ids) = &self.section_ids {
-            q = q.filter(articles::section_id.eq_any(ids.clone()));
+        match part {
+            Some((status, section)) => {
+                q = q.filter(articles::status.eq(status));
+                if let Some(id) = section {
+                    q = q.filter(articles::section_id.eq(id));
+                }
+            }
+            None => {
+                q = q.filter(articles::status.eq_any(public));
+                if let Some(ids) = &self.section_ids {
+                    q = q.filter(articles::section_id.eq_any(ids.clone()));
+                }
+            }
         }
         if let Some(name) = &self.source_name {
             q = q.filter(
@@ -302,7 +322,56 @@ pub fn list_public(
     direction: Direction,
     limit: i64,
 ) -> Result<Vec<ArticleRow>, AppError> {
-    let mut q = query.filtered();
+    // Two statuses, or several sections, cannot be read from one index in
+    // order: the engine would sort every article of the sections for each
+    // page. Each (status, section) part is read in index order up to the
+    // page size instead, and the parts are merged here.
+    let statuses = [
+        ArticleStatus::Published.as_str(),
+        ArticleStatus::Scheduled.as_str(),
+    ];
+    let sections: Vec<Option<i32>> = match &query.section_ids {
+        Some(ids) if ids.len() <= MAX_MERGED_SECTIONS => ids.iter().copied().map(Some).collect(),
+        Some(_) => return list_part(conn, query, None, from, direction, limit),
+        None => vec![None],
+    };
+    let mut rows = Vec::new();
+    for status in statuses {
+        for section in &sections {
+            rows.extend(list_part(
+                conn,
+                query,
+                Some((status, *section)),
+                from,
+                direction,
+                limit,
+            )?);
+        }
+    }
+    let key = |r: &ArticleRow| (r.published_at, r.id);
+    rows.sort_by(|a, b| key(b).cmp(&key(a)));
+    match direction {
+        Direction::Older => rows.truncate(limit.max(0) as usize),
+        Direction::Newer => {
+            let extra = rows.len().saturating_sub(limit.max(0) as usize);
+            rows.drain(..extra);
+        }
+    }
+    Ok(rows)
+}
+
+/// Sections a listing merges part by part; wider scopes use one query.
+const MAX_MERGED_SECTIONS: usize = 12;
+
+fn list_part(
+    conn: &mut AnyConnection,
+    query: &PublicQuery,
+    part: Option<(&'static str, Option<i32>)>,
+    from: Option<Position>,
+    direction: Direction,
+    limit: i64,
+) -> Result<Vec<ArticleRow>, AppError> {
+    let mut q = query.filtered_part(part);
     if let Some(p) = from {
         q = match direction {
             Direction::Older => q.filter(

@@ -124,3 +124,72 @@ async fn page_sizes_are_capped(engine: Engine) {
         .1;
     assert_eq!(garbage["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }
+
+both_engines!(a_section_page_merges_its_subsections_and_due_scheduled_articles_in_order);
+async fn a_section_page_merges_its_subsections_and_due_scheduled_articles_in_order(engine: Engine) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    let expected: Vec<i64> = {
+        let database = app.db.database();
+        let mut conn = database.get().expect("connection");
+        let parent = section(&mut conn, "山東", None);
+        let children = [
+            section(&mut conn, "臨沂", Some(parent)),
+            section(&mut conn, "濟南", Some(parent)),
+        ];
+        let elsewhere = section(&mut conn, "證券", None);
+        let base = newsdesk::db::now() - Duration::days(3);
+        let mut made = Vec::new();
+        for i in 0..45i64 {
+            let home = match i % 4 {
+                0 => parent,
+                1 => children[0],
+                2 => children[1],
+                _ => elsewhere,
+            };
+            // Scheduled articles whose time has come are public too; future ones are not.
+            let status = if i % 7 == 0 { "scheduled" } else { "published" };
+            let at = base + Duration::minutes(i * 13 % 97);
+            let id = ArticleBuilder::new(home, &format!("稿件{i}"))
+                .status(status)
+                .published_at(at)
+                .insert(&mut conn);
+            if home != elsewhere {
+                made.push((at, id as i64));
+            }
+        }
+        ArticleBuilder::new(children[0], "明日稿件")
+            .status("scheduled")
+            .in_the_future()
+            .insert(&mut conn);
+        made.sort_by(|a, b| b.cmp(a));
+        made.into_iter().map(|(_, id)| id).collect()
+    };
+    let page_query = r#"query($after: String) { articles(filter: {section: "shan-dong"}, first: 7, after: $after) {
+        edges { node { databaseId } } pageInfo { hasNextPage endCursor } } }"#;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .graphql_with(page_query, json!({ "after": after }), &[])
+            .await
+            .1;
+        let edges = page["data"]["articles"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
+        seen.extend(
+            edges
+                .iter()
+                .filter_map(|e| e["node"]["databaseId"].as_i64()),
+        );
+        if page["data"]["articles"]["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["data"]["articles"]["pageInfo"]["endCursor"]
+            .as_str()
+            .map(String::from);
+    }
+    assert_eq!(seen, expected);
+}
