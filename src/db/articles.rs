@@ -348,8 +348,7 @@ pub fn list_public(
             )?);
         }
     }
-    let key = |r: &ArticleRow| (r.published_at, r.id);
-    rows.sort_by(|a, b| key(b).cmp(&key(a)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.published_at, r.id)));
     match direction {
         Direction::Older => rows.truncate(limit.max(0) as usize),
         Direction::Newer => {
