@@ -123,7 +123,8 @@ class Server:
         env = dict(os.environ, DATABASE_URL=url, RUST_LOG="warn", NEWSDESK_JWT_SECRET=JWT_SECRET,
                    NEWSDESK_BIND=f"127.0.0.1:{self.port}",
                    NEWSDESK_RESPONSE_CACHE_MB="64" if cache else "0",
-                   NEWSDESK_MAX_COMPLEXITY="100000")
+                   NEWSDESK_MAX_COMPLEXITY="100000", NEWSDESK_RATE_LIMIT_PER_MINUTE="0",
+                   NEWSDESK_MUTATIONS_PER_MINUTE="0")
         self.process = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"

@@ -51,6 +51,12 @@ pub struct Config {
     pub introspection: bool,
     pub cors_origins: Vec<String>,
     pub cache_max_age: u32,
+    /// Requests per client address and minute; 0 switches the limit off.
+    pub rate_limit_per_minute: u32,
+    /// Mutations per account and minute; 0 switches the limit off.
+    pub mutations_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Apollo persisted-query manifest whose operations are registered.
     pub persisted_queries: Option<std::path::PathBuf>,
     /// Run only the registered operations.
@@ -179,6 +185,17 @@ impl Config {
                 false,
             )?,
             cors_origins: list(get("NEWSDESK_CORS_ORIGINS")),
+            rate_limit_per_minute: parse_or(
+                "NEWSDESK_RATE_LIMIT_PER_MINUTE",
+                get("NEWSDESK_RATE_LIMIT_PER_MINUTE"),
+                Some(1200),
+            )?,
+            mutations_per_minute: parse_or(
+                "NEWSDESK_MUTATIONS_PER_MINUTE",
+                get("NEWSDESK_MUTATIONS_PER_MINUTE"),
+                Some(120),
+            )?,
+            trusted_proxies: trusted_proxies(get("NEWSDESK_TRUSTED_PROXIES"))?,
             persisted_queries: get("NEWSDESK_PERSISTED_QUERIES").map(std::path::PathBuf::from),
             persisted_only: flag(
                 "NEWSDESK_PERSISTED_ONLY",
@@ -308,6 +325,24 @@ where
             problem: "is required".into(),
         }),
     }
+}
+
+/// Addresses or networks (`10.0.0.0/8`, `127.0.0.1`), comma-separated.
+fn trusted_proxies(value: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError {
+                    variable: "NEWSDESK_TRUSTED_PROXIES",
+                    problem: format!("{s:?} is not an address or a network"),
+                })
+        })
+        .collect()
 }
 
 fn flag(variable: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {

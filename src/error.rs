@@ -77,6 +77,18 @@ impl AppError {
     }
 }
 
+thread_local! {
+    /// Set when a query on this thread found its connection dead.
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a query on this thread found its connection dead since the last
+/// call: the pool then drops that connection instead of handing it out
+/// again, so service comes back as soon as the database does.
+pub fn take_connection_lost() -> bool {
+    CONNECTION_LOST.with(|lost| lost.replace(false))
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
@@ -85,7 +97,11 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 AppError::Conflict("a concurrent change won; retry".into())
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => {
+                CONNECTION_LOST.with(|lost| lost.set(true));
                 AppError::Unavailable(info.message().to_string())
             }
             other => {

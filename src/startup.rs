@@ -90,6 +90,7 @@ impl Application {
                 .wrap(http::response_cache::ResponseCaching)
                 .wrap(http::conditional::ConditionalGet)
                 .wrap(http::cors(&state.config))
+                .wrap(http::rate_limit::ClientRateLimit)
                 .wrap(http::request_id::RequestId)
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))

@@ -67,7 +67,11 @@ mod tests {
     }
 }
 
-/// Fixed one-minute windows of requests per key (partner keys), in this process.
+/// Keys a window keeps before it drops those whose minute has passed.
+const MAX_KEYS: usize = 100_000;
+
+/// Fixed one-minute windows of requests per key (partner keys, client
+/// addresses, accounts), in this process.
 #[derive(Debug, Default)]
 pub struct RateWindow {
     counts: Mutex<HashMap<String, (u32, Instant)>>,
@@ -79,6 +83,10 @@ impl RateWindow {
         let Ok(mut map) = self.counts.lock() else {
             return Ok(());
         };
+        // Many one-off keys (client addresses) must not grow the map forever.
+        if map.len() >= MAX_KEYS {
+            map.retain(|_, (_, since)| since.elapsed() < Duration::from_secs(60));
+        }
         let entry = map.entry(key.to_string()).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= Duration::from_secs(60) {
             *entry = (0, Instant::now());

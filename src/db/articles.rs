@@ -332,30 +332,37 @@ pub fn list_public(
     ];
     let sections: Vec<Option<i32>> = match &query.section_ids {
         Some(ids) if ids.len() <= MAX_MERGED_SECTIONS => ids.iter().copied().map(Some).collect(),
-        Some(_) => return list_part(conn, query, None, from, direction, limit),
+        Some(_) => vec![],
         None => vec![None],
     };
-    let mut rows = Vec::new();
-    for status in statuses {
-        for section in &sections {
-            rows.extend(list_part(
-                conn,
-                query,
-                Some((status, *section)),
-                from,
-                direction,
-                limit,
-            )?);
-        }
+    let parts: Vec<Option<(&'static str, Option<i32>)>> = if sections.is_empty() {
+        vec![None]
+    } else {
+        statuses
+            .iter()
+            .flat_map(|status| {
+                sections
+                    .iter()
+                    .map(move |section| Some((*status, *section)))
+            })
+            .collect()
+    };
+    // Keys first (the indexes cover them), whole rows only for the page.
+    let mut keys: Vec<(Option<NaiveDateTime>, i32)> = Vec::new();
+    for part in parts {
+        keys.extend(list_part(conn, query, part, from, direction, limit)?);
     }
-    rows.sort_by_key(|r| std::cmp::Reverse((r.published_at, r.id)));
+    keys.sort_by_key(|k| std::cmp::Reverse(*k));
     match direction {
-        Direction::Older => rows.truncate(limit.max(0) as usize),
+        Direction::Older => keys.truncate(limit.max(0) as usize),
         Direction::Newer => {
-            let extra = rows.len().saturating_sub(limit.max(0) as usize);
-            rows.drain(..extra);
+            let extra = keys.len().saturating_sub(limit.max(0) as usize);
+            keys.drain(..extra);
         }
     }
+    let ids: Vec<i32> = keys.iter().map(|(_, id)| *id).collect();
+    let mut rows = by_ids(conn, &ids)?;
+    rows.sort_by_key(|r| std::cmp::Reverse((r.published_at, r.id)));
     Ok(rows)
 }
 
@@ -369,7 +376,7 @@ fn list_part(
     from: Option<Position>,
     direction: Direction,
     limit: i64,
-) -> Result<Vec<ArticleRow>, AppError> {
+) -> Result<Vec<(Option<NaiveDateTime>, i32)>, AppError> {
     let mut q = query.filtered_part(part);
     if let Some(p) = from {
         q = match direction {
@@ -393,11 +400,9 @@ fn list_part(
         Direction::Older => q.order((articles::published_at.desc(), articles::id.desc())),
         Direction::Newer => q.order((articles::published_at.asc(), articles::id.asc())),
     };
-    let mut rows: Vec<ArticleRow> = q.limit(limit).select(ArticleRow::as_select()).load(conn)?;
-    if direction == Direction::Newer {
-        rows.reverse();
-    }
-    Ok(rows)
+    Ok(q.limit(limit)
+        .select((articles::published_at, articles::id))
+        .load(conn)?)
 }
 
 /// How many articles a public listing holds.

@@ -164,7 +164,8 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+        // Returned on the thread that used it, right after the failed query.
+        crate::error::take_connection_lost()
     }
 }
 

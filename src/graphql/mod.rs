@@ -44,6 +44,10 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Requests per partner key and minute.
     pub partner_limits: Arc<RateWindow>,
+    /// Requests per client address and minute.
+    pub client_limits: Arc<RateWindow>,
+    /// Mutations per account and minute.
+    pub account_limits: Arc<RateWindow>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
     /// Public responses, forgotten by the writes that change them.
@@ -92,6 +96,8 @@ impl AppState {
             db,
             throttle: Arc::new(LoginThrottle::default()),
             partner_limits: Arc::new(RateWindow::default()),
+            client_limits: Arc::new(RateWindow::default()),
+            account_limits: Arc::new(RateWindow::default()),
             config: Arc::new(config),
             converter: Arc::new(converter),
         }

@@ -271,6 +271,19 @@ async fn execute(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let credentials = credentials(state, authorization.as_deref()).await;
+    if let Some(staff) = credentials.staff() {
+        let per_minute = state.config.mutations_per_minute;
+        let mutation = operation_type(&request.query, request.operation_name.as_deref())
+            == Some(OperationType::Mutation);
+        if per_minute > 0 && mutation {
+            if let Err(wait) = state
+                .account_limits
+                .hit(&format!("user-{}", staff.user_id), per_minute)
+            {
+                return super::rate_limit::too_many("/graphql", wait);
+            }
+        }
+    }
     let request_id = req
         .extensions()
         .get::<super::request_id::CurrentRequestId>()
@@ -284,7 +297,19 @@ async fn execute(
     let mut response = schema.execute(request.data(context.clone())).await;
     classify_errors(&mut response.errors);
     let languages = context.languages();
-    let mut http = HttpResponse::Ok();
+    // The database was unreachable: say so in HTTP too, so clients and load
+    // balancers back off (GraphQL bodies keep SERVICE_UNAVAILABLE).
+    let unavailable = response.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code"))
+            == Some(&async_graphql::Value::from("SERVICE_UNAVAILABLE"))
+    });
+    let mut http = if unavailable {
+        let mut r = HttpResponse::ServiceUnavailable();
+        r.insert_header((header::RETRY_AFTER, "2"));
+        r
+    } else {
+        HttpResponse::Ok()
+    };
     // Anything sent with credentials may hold drafts: never for shared caches.
     let cacheable = via_get
         && req.method() == Method::GET

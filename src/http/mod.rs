@@ -7,6 +7,7 @@ mod health;
 mod metrics;
 mod partner;
 pub mod persisted;
+pub mod rate_limit;
 pub mod request_id;
 pub mod response_cache;
 pub mod rest;

@@ -193,6 +193,9 @@ impl TestApp {
         let mut map: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), database_url.to_string()),
             ("NEWSDESK_BIND".into(), "127.0.0.1:0".into()),
+            // Tests send bursts from one address; the rate-limit tests set their own.
+            ("NEWSDESK_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
+            ("NEWSDESK_MUTATIONS_PER_MINUTE".into(), "0".into()),
             (
                 "NEWSDESK_PUBLIC_BASE_URL".into(),
                 "https://news.example.test".into(),

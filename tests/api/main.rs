@@ -4,6 +4,7 @@
 mod fixtures;
 mod helpers;
 
+mod availability;
 pub mod editorial;
 mod feeds;
 mod graphql_limits;
@@ -12,6 +13,7 @@ mod health;
 mod import;
 mod pagination;
 mod persisted;
+mod rate_limits;
 mod response_cache;
 mod rest;
 mod schema_file;
