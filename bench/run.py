@@ -45,6 +45,9 @@ Q2 = """query($section: String!, $after: String) { articles(filter: {section: $s
   edges { cursor node { title slug summary publishedAt byline { name } } } pageInfo { hasNextPage endCursor } } }"""
 Q3 = "{ sections { name slug kind children { name slug } } }"
 Q4 = "query($q: String!) { search(query: $q, first: 20) { totalCount nodes { snippet score article { title slug } } } }"
+BY_ID = "query($id: ID!) { article(id: $id) { title summary } }"
+WRITES_PER_RUN = 5000
+DATASET = {}
 MUTATION = """mutation($id: ID!) { updateArticle(id: $id, expectedRevision: 1,
   input: {summary: "bench: summary changed under load"}) { revision } }"""
 
@@ -95,7 +98,7 @@ def dataset(binary, engine):
     else:
         url = pg_url(f"newsdesk_bench_{ARTICLES}")
     if REUSE and marker.exists():
-        return url, float(marker.read_text())
+        return url, json.loads(marker.read_text())
     if engine == "sqlite":
         for suffix in ("", "-wal", "-shm"):
             pathlib.Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -113,8 +116,9 @@ def dataset(binary, engine):
         stdin="bench-password-123\n")
     if engine == "postgres":
         subprocess.run(["psql", "-q", url, "-c", "VACUUM ANALYZE"], check=True, capture_output=True)
-    marker.write_text(f"{seconds:.1f}")
-    return url, seconds
+    state = {"seed_seconds": round(seconds, 1), "next_write_id": 1}
+    marker.write_text(json.dumps(state))
+    return url, state
 
 
 class Server:
@@ -171,8 +175,8 @@ def lua_requests(name, requests):
     return path
 
 
-def wrk(server, script):
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script),
+def wrk(server, script, connections=None):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections or CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script),
                           server.base], capture_output=True, text=True, check=True).stdout
 
     def ms(label):
@@ -206,9 +210,12 @@ def workloads(server, rng):
         deep.append((section, after))
     q1 = [("POST", "/graphql", gql(Q1, {"slug": s})) for s in slugs[:200]]
     token = run_token()
-    writes = []
-    for k in range(1, 20001):
-        writes.append(("POST", "/graphql", gql(MUTATION, {"id": str(k)}), token))
+    # Each write edits an article no earlier run edited (revision 1 still).
+    first = DATASET["next_write_id"]
+    writes = [("POST", "/graphql", gql(MUTATION, {"id": str(k)}), token)
+              for k in range(first, min(first + WRITES_PER_RUN, ARTICLES + 1))]
+    DATASET["next_write_id"] = first + WRITES_PER_RUN
+    DATASET["marker"].write_text(json.dumps({k: v for k, v in DATASET.items() if k != "marker"}))
     return {
         "baseline /healthz": [("GET", "/healthz", None)],
         "Q1 article by slug": q1,
@@ -216,6 +223,9 @@ def workloads(server, rng):
         "Q2 section page 11 (cursor)": [("POST", "/graphql", gql(Q2, {"section": s, "after": a})) for s, a in deep],
         "Q3 section tree": [("POST", "/graphql", gql(Q3, {}))],
         "Q4 search": [("GET", "/v1/search?" + urllib.parse.urlencode({"q": q}), None) for q in SEARCHES],
+        "article by id, 1 connection": [("POST", "/graphql", gql(BY_ID, {"id": str(k)})) for k in range(1, 201)],
+        "Q4 search, 1 connection": [("GET", "/v1/search?" + urllib.parse.urlencode({"q": q}), None)
+                                    for q in SEARCHES],
         "Q5 REST JSON page": [("GET", f"/v1/articles?section={s}&limit=20", None) for s in sections],
         "Q6 RSS feed": [("GET", f"/feeds/{s}.rss", None) for s in sections[:10]],
         "Q7 5% updateArticle under Q1 load": (q1, writes),
@@ -260,7 +270,7 @@ def measure(binary, engine, url, cache, rng):
             else:
                 script = lua_requests(re.sub(r"\W+", "_", name), requests)
             before = server.statements()
-            figures = wrk(server, script)
+            figures = wrk(server, script, 1 if name.endswith("1 connection") else None)
             figures["statements_per_request"] = round((server.statements() - before) / max(figures["requests"], 1), 2)
             figures["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
             results[name] = figures
@@ -292,7 +302,11 @@ def markdown(report):
                              f"{f['ratio_to_baseline']:.2f} | {f['statements_per_request']} | {f['peak_rss_mb']} |")
     lines.append("")
     for engine, modes in report["engines"].items():
-        lines.append(f"- {engine}: dataset generated in {modes['seed_seconds']:.0f} s.")
+        search = modes["runs"]["cold"]["Q4 search, 1 connection"]
+        ratio = modes["search_latency_ratio_to_article_by_id"]
+        lines.append(f"- {engine}: dataset generated in {modes['seed_seconds']:.0f} s; search alone "
+                     f"(1 connection) p50 {search['p50_ms']:.1f} ms, p99 {search['p99_ms']:.1f} ms = "
+                     f"{ratio['p50']}× / {ratio['p99']}× the article-by-id query.")
     lines.append(f"- Import of legacy pages (SQLite): {report['import']['pages_per_second']:,} pages/s.")
     return "\n".join(lines) + "\n"
 
@@ -305,9 +319,18 @@ def main():
     report = {"articles": ARTICLES, "seconds": SECONDS, "connections": CONNECTIONS, "cores": os.cpu_count(),
               "date": time.strftime("%Y-%m-%d"), "engines": {}}
     for engine in ENGINES:
-        url, seed_seconds = dataset(binary, engine)
+        url, state = dataset(binary, engine)
+        DATASET.clear()
+        DATASET.update(state)
+        DATASET["marker"] = WORK / f"{engine}-{ARTICLES}.ready"
         runs = {mode: measure(binary, engine, url, mode == "warm", rng) for mode in ("cold", "warm")}
-        report["engines"][engine] = {"seed_seconds": seed_seconds, "runs": runs}
+        cold = runs["cold"]
+        report["engines"][engine] = {
+            "seed_seconds": state["seed_seconds"], "runs": runs,
+            "search_latency_ratio_to_article_by_id": {
+                "p50": round(cold["Q4 search, 1 connection"]["p50_ms"] / cold["article by id, 1 connection"]["p50_ms"], 1),
+                "p99": round(cold["Q4 search, 1 connection"]["p99_ms"] / cold["article by id, 1 connection"]["p99_ms"], 1),
+            }}
     report["import"] = import_rate(binary)
     out = ROOT / "bench/results"
     out.mkdir(parents=True, exist_ok=True)
