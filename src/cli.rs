@@ -43,8 +43,9 @@ enum Command {
     Migrate,
     /// Import legacy article pages (the old CMS's text export).
     ///
-    /// Each file is one transaction: a bad file writes nothing and is reported
-    /// as `FILE:LINE: problem`; the other files are still imported. Importing
+    /// Each file is written in a savepoint of its own (pages are committed in
+    /// batches): a bad file writes nothing and is reported as `FILE:LINE: problem`;
+    /// the other files are still imported. Importing
     /// the same page again changes nothing. Exits 1 when any file failed.
     Import {
         /// Print a JSON summary (per file: status, article id, warnings, error).
@@ -492,6 +493,9 @@ fn report(outcome: &crate::import::FileOutcome) {
     }
 }
 
+/// Pages committed together at most (each in its own savepoint).
+const IMPORT_BATCH: usize = 64;
+
 fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, String> {
     let db = open_database(config)?;
     let mut conn = db
@@ -515,15 +519,21 @@ fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, St
                 }
             }
         });
-        for prepared in rx {
-            let outcome = match prepared {
-                Ok(p) => importer.store(&mut conn, p),
-                Err(failed) => failed,
-            };
-            if !json {
-                report(&outcome);
+        // Whatever the parser has ready, up to a batch, is committed together.
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < IMPORT_BATCH {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
             }
-            outcomes.push(outcome);
+            for outcome in importer.store_batch(&mut conn, batch) {
+                if !json {
+                    report(&outcome);
+                }
+                outcomes.push(outcome);
+            }
         }
     });
     let failed: Vec<&str> = outcomes

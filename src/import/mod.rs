@@ -136,6 +136,48 @@ impl<'a> Importer<'a> {
         })
     }
 
+    /// Writes prepared pages in one transaction, each in a savepoint of its
+    /// own: a bad page still writes nothing, and the batch costs one commit
+    /// (with the search index, the commit was a third of the time per page).
+    /// Outcomes are final only once the batch committed; when the commit
+    /// fails every page of the batch is reported failed.
+    pub fn store_batch(
+        &self,
+        conn: &mut AnyConnection,
+        batch: Vec<Result<Prepared, FileOutcome>>,
+    ) -> Vec<FileOutcome> {
+        let memo_before = self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let committed = conn.transaction::<_, AppError, _>(|conn| {
+            for prepared in batch {
+                outcomes.push(match prepared {
+                    Ok(p) => self.store(conn, p),
+                    Err(failed) => failed,
+                });
+            }
+            Ok(())
+        });
+        if let Err(e) = committed {
+            *self
+                .memo
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = memo_before;
+            for outcome in &mut outcomes {
+                if outcome.status != ImportStatus::Failed {
+                    outcome.status = ImportStatus::Failed;
+                    outcome.article_id = None;
+                    outcome.error = Some(format!("1: not written: {e}"));
+                    outcome.error_line = Some(1);
+                }
+            }
+        }
+        outcomes
+    }
+
     /// Writes a prepared page in one transaction.
     pub fn store(&self, conn: &mut AnyConnection, prepared: Prepared) -> FileOutcome {
         let Prepared {

@@ -127,7 +127,9 @@ pub fn terms(text: &str) -> String {
     for piece in normal.split_whitespace() {
         for token in jieba.cut_for_search(piece, true) {
             let w = token.word.trim();
-            if !w.is_empty() {
+            // A two-character Han word is one of the bigrams added below.
+            let is_bigram = w.chars().count() == 2 && w.chars().all(is_han);
+            if !w.is_empty() && !is_bigram {
                 out.push(w.to_string());
             }
         }
