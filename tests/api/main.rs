@@ -13,6 +13,7 @@ mod health;
 mod import;
 mod pagination;
 mod persisted;
+mod query_plans;
 mod rate_limits;
 mod response_cache;
 mod rest;
