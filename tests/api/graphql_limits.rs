@@ -201,3 +201,123 @@ async fn cors_allows_only_the_configured_origins() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+/// POST, and GET /graphql?query=… when the document fits in a URL: the
+/// same rejection on both transports.
+async fn both_transports(app: &TestApp, query: &str) -> (Value, Value) {
+    let post = app.graphql(query).await;
+    if query.len() > 4_000 {
+        return (post.clone(), post);
+    }
+    let get: Value = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    (post, get)
+}
+
+both_engines!(t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_every_transport);
+async fn t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_every_transport(
+    engine: Engine,
+) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    // T-GQL-2: a fragment used shallow once and deep again, and a fragment
+    // whose body is deep; the depth counted is the real one.
+    let deep_inner = deep_query(3);
+    let inner = &deep_inner[2..deep_inner.len() - 2];
+    let fragment_bypass =
+        "{ articles(first: 1) { nodes { section { ...s articles(first: 1) { nodes { section { \
+         articles(first: 1) { nodes { section { ...s } } } } } } } } } } \
+         fragment s on Section { slug articles(first: 1) { nodes { section { slug } } } }"
+            .to_string();
+    let fragment_on_section = format!(
+        "{{ articles(first: 1) {{ nodes {{ section {{ ...s }} }} }} }} fragment s on Section {{ {inner} }}"
+    );
+    // T-GQL-3: fragments that spread each other, and a chain of 7,500.
+    let circular = "{ ...a } fragment a on Query { ...b } fragment b on Query { ...a }";
+    let chain: String = (0..7_500)
+        .map(|i| format!("fragment f{i} on Query {{ ...f{} }} ", i + 1))
+        .collect::<String>()
+        + "fragment f7500 on Query { site { name } }";
+    let long_chain = format!("{{ ...f0 }} {chain}");
+    // T-GQL-7: one field ten thousand times (caught by size before parsing).
+    let duplicated = format!("{{ site {{ {} }} }}", "name ".repeat(10_000));
+    // T-GQL-9: 4,999 levels of nesting, just under the size limit: the
+    // parser's recursion limit stops it.
+    let nested = format!("{}{}", "{a".repeat(4_999), "}".repeat(4_999));
+    let cases: [(&str, &str, &[&str]); 6] = [
+        (
+            "T-GQL-2 fragment reused deeper",
+            &fragment_bypass,
+            &["QUERY_TOO_DEEP"],
+        ),
+        (
+            "T-GQL-2 deep fragment body",
+            &fragment_on_section,
+            &["QUERY_TOO_DEEP"],
+        ),
+        (
+            "T-GQL-3 circular fragments",
+            circular,
+            &["QUERY_TOO_DEEP", "GRAPHQL_VALIDATION_FAILED"],
+        ),
+        (
+            "T-GQL-3 7,500-fragment chain",
+            &long_chain,
+            &["PAYLOAD_TOO_LARGE"],
+        ),
+        (
+            "T-GQL-7 field duplication",
+            &duplicated,
+            &["QUERY_TOO_LONG"],
+        ),
+        (
+            "T-GQL-9 parser recursion",
+            &nested,
+            &["QUERY_TOO_DEEP", "GRAPHQL_PARSE_FAILED"],
+        ),
+    ];
+    let before = app.statements().await;
+    for (name, query, expected) in cases {
+        let started = std::time::Instant::now();
+        let (post, get) = both_transports(&app, query).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{name} was slow"
+        );
+        for (transport, body) in [("POST", &post), ("GET", &get)] {
+            assert!(
+                body["errors"].as_array().is_some_and(|e| !e.is_empty()),
+                "{name} over {transport} was accepted: {body}"
+            );
+            assert_eq!(body["data"], Value::Null, "{name} over {transport}");
+            let shown = body.to_string();
+            assert!(
+                expected.contains(&code(body)),
+                "{name} over {transport}: {}",
+                &shown[..shown.len().min(400)]
+            );
+        }
+        assert_eq!(code(&post), code(&get), "{name}: transports disagree");
+    }
+    assert_eq!(
+        app.statements().await,
+        before,
+        "a rejected document reached the database"
+    );
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .expect("alive");
+    assert_eq!(health.status(), 200);
+}
