@@ -95,6 +95,7 @@ impl Application {
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))
                 .configure(http::routes)
+                .default_service(web::to(http::not_found))
         })
         .shutdown_timeout(shutdown_timeout)
         .listen(listener)

@@ -127,7 +127,7 @@ pub fn classify_errors(errors: &mut [ServerError]) {
             "TOO_MANY_DIRECTIVES"
         } else if message.contains("recursion") || message.contains("Recursion") {
             "QUERY_TOO_DEEP"
-        } else if message.starts_with(" --> ") || message.contains("expected") {
+        } else if message.starts_with(" --> ") {
             "GRAPHQL_PARSE_FAILED"
         } else if error.locations.is_empty() && error.path.is_empty() {
             "BAD_REQUEST"

@@ -17,6 +17,13 @@ use actix_web::web;
 
 use crate::config::Config;
 
+/// Anything no route matches: a JSON 404 that no cache keeps.
+pub async fn not_found() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::NotFound()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "error": { "code": "NOT_FOUND", "message": "no such route" } }))
+}
+
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))

@@ -20,6 +20,7 @@ mod rest;
 mod schema_file;
 mod search;
 mod search_corpus;
+mod security_http;
 mod takedowns;
 mod visibility;
 mod webhooks;

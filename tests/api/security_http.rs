@@ -1,0 +1,134 @@
+//! SECURITY.md E and F: cache headers on every GET, unkeyed inputs, and
+//! scalar abuse.
+
+use serde_json::{json, Value};
+
+use crate::both_engines;
+use crate::helpers::{Engine, TestApp};
+
+const PUBLIC_GETS: &[&str] = &[
+    "/v1/articles",
+    "/v1/articles/1",
+    "/v1/sections",
+    "/v1/site",
+    "/v1/recommendations/home",
+    "/v1/removed",
+    "/v1/search?q=%E6%89%B6%E8%B4%AB",
+    "/feeds/all.rss",
+    "/feeds/all.atom",
+    "/feeds/all.json",
+    "/v1/ninjs/feed",
+    "/graphql?query=%7Bsite%7Bname%7D%7D",
+];
+
+both_engines!(t_cache_3_4_every_get_says_how_to_cache_and_unkeyed_headers_change_nothing);
+async fn t_cache_3_4_every_get_says_how_to_cache_and_unkeyed_headers_change_nothing(
+    engine: Engine,
+) {
+    let Some(app) = TestApp::spawn_with(engine, &[("NEWSDESK_RESPONSE_CACHE_MB", "0")]).await
+    else {
+        return;
+    };
+    app.import_seed();
+    for path in PUBLIC_GETS
+        .iter()
+        .chain(&["/healthz", "/readyz", "/metrics", "/nowhere"])
+    {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .expect("get");
+        assert!(
+            response.headers().contains_key("cache-control"),
+            "T-CACHE-4: {path} has no Cache-Control"
+        );
+    }
+    for path in PUBLIC_GETS {
+        let plain = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .expect("get");
+        let plain_cc = plain.headers()["cache-control"].clone();
+        let plain_body = plain.bytes().await.expect("body");
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let poisoned = app
+            .client
+            .get(format!("{}{path}{separator}preview=1", app.address))
+            .header("x-forwarded-host", "evil.example")
+            .header("x-forwarded-proto", "http")
+            .header("x-original-url", "/admin")
+            .header("x-preview", "1")
+            .header("host", "evil.example")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            poisoned.headers()["cache-control"],
+            plain_cc,
+            "T-CACHE-3: {path}"
+        );
+        let body = poisoned.bytes().await.expect("body");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("evil.example"),
+            "T-CACHE-3: {path} reflects a request header"
+        );
+        assert_eq!(
+            body, plain_body,
+            "T-CACHE-3: {path} changed with unkeyed inputs"
+        );
+    }
+}
+
+both_engines!(t_inj_4_abusive_scalars_get_clean_errors);
+async fn t_inj_4_abusive_scalars_get_clean_errors(engine: Engine) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    app.import_seed();
+    let list = "query($n: Int) { articles(first: $n) { totalCount } }";
+    let mut nested = json!("x");
+    for _ in 0..200 {
+        nested = json!([nested]);
+    }
+    for (name, variables) in [
+        ("Int overflow", json!({ "n": 2_147_483_648_i64 })),
+        ("negative", json!({ "n": -1 })),
+        ("float", json!({ "n": 1.5 })),
+        ("string", json!({ "n": "20" })),
+        ("nested arrays", json!({ "n": nested })),
+    ] {
+        let (_, body) = app.graphql_with(list, variables, &[]).await;
+        let code = body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("none");
+        assert!(
+            matches!(
+                code,
+                "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST"
+            ),
+            "{name}: {body}"
+        );
+    }
+    // Invalid UTF-8 and duplicate keys in the body itself.
+    for raw in [
+        b"{\"query\": \"{ site { name } }\", \"variables\": {\"a\": \"\xff\xfe\"}}".to_vec(),
+        br#"{"query": "{ site { name } }", "query": "{ sections { name } }"}"#.to_vec(),
+        br#"{"query": "query($s: String) { search(query: $s) { totalCount } }", "variables": {"s": "\u0000\u2028"}}"#.to_vec(),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .expect("post");
+        assert!(response.status().as_u16() < 500, "{}", response.status());
+        let body: Value = response.json().await.expect("json");
+        assert!(body.is_object(), "{body}");
+    }
+}
