@@ -133,6 +133,7 @@ impl Config {
                 .map(String::from)
                 .collect()
         };
+        let pool_default = default_pool_size(&database_url);
         let tokens = token_keys(&lookup, &get)?;
         let access_token_ttl = Duration::from_secs(parse_or(
             "NEWSDESK_ACCESS_TOKEN_TTL_SECS",
@@ -166,7 +167,7 @@ impl Config {
                 max_size: parse_or(
                     "NEWSDESK_DB_POOL_SIZE",
                     get("NEWSDESK_DB_POOL_SIZE"),
-                    Some(8),
+                    Some(pool_default),
                 )?,
                 acquire_timeout: Duration::from_millis(parse_or(
                     "NEWSDESK_DB_ACQUIRE_TIMEOUT_MS",
@@ -324,6 +325,17 @@ where
             variable,
             problem: "is required".into(),
         }),
+    }
+}
+
+/// Connections for the cores: SQLite works in this process, so two per
+/// core keep them busy (each holds an 8 MB page cache); a PostgreSQL
+/// connection mostly waits on the network, so four per core.
+fn default_pool_size(url: &DatabaseUrl) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    match url {
+        DatabaseUrl::Sqlite(_) => (2 * cores).max(2),
+        DatabaseUrl::Postgres(_) => (4 * cores).max(4),
     }
 }
 
