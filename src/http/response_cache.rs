@@ -1,5 +1,6 @@
 //! Serves public GET responses (REST, feeds, GraphQL over GET) from the
-//! in-process [`ResponseCache`](crate::cache::ResponseCache). Sits outside
+//! in-process [`ResponseCache`](crate::cache::ResponseCache), and marks
+//! every answer to a request with credentials `private, no-store`. Sits outside
 //! compression, so each encoding is kept compressed once, and inside the
 //! conditional-GET layer, which reuses the `ETag` stored with the entry.
 
@@ -123,7 +124,20 @@ where
             }
             _ => {
                 let fut = self.service.call(req);
-                return Box::pin(async move { Ok(fut.await?.map_into_boxed_body()) });
+                return Box::pin(async move {
+                    let mut res = fut.await?;
+                    // Whatever a handler says, no shared cache may keep an
+                    // answer to a request that carried credentials.
+                    if !anonymous {
+                        let headers = res.headers_mut();
+                        headers.insert(
+                            header::CACHE_CONTROL,
+                            HeaderValue::from_static("private, no-store"),
+                        );
+                        headers.remove("surrogate-key");
+                    }
+                    Ok(res.map_into_boxed_body())
+                });
             }
         };
         let started = cache.begin();

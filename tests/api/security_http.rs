@@ -132,3 +132,100 @@ async fn t_inj_4_abusive_scalars_get_clean_errors(engine: Engine) {
         assert!(body.is_object(), "{body}");
     }
 }
+
+both_engines!(t_cache_1_2_responses_to_credentials_are_never_shared);
+async fn t_cache_1_2_responses_to_credentials_are_never_shared(engine: Engine) {
+    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+        return;
+    };
+    room.app.import_seed();
+    let token = room.token("editor");
+    // A public field next to an editor-only one, over GET and POST.
+    let mixed = "{ site { name } articles(first: 1) { nodes { title revisions { revision } } } }";
+    let get = |auth: Option<String>| {
+        let mut request = room
+            .app
+            .client
+            .get(format!("{}/graphql", room.app.address))
+            .query(&[("query", mixed)]);
+        if let Some(t) = auth {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let anonymous = get(None).await.expect("get");
+    assert!(anonymous.headers()["cache-control"]
+        .to_str()
+        .expect("cc")
+        .starts_with("public"));
+    for response in [
+        get(Some(token.clone())).await.expect("get"),
+        room.app
+            .client
+            .post(format!("{}/graphql", room.app.address))
+            .bearer_auth(&token)
+            .json(&json!({ "query": mixed }))
+            .send()
+            .await
+            .expect("post"),
+        room.app
+            .client
+            .get(format!("{}/v1/articles", room.app.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("rest"),
+    ] {
+        let cc = response.headers()["cache-control"]
+            .to_str()
+            .expect("cc")
+            .to_string();
+        assert!(
+            !cc.contains("public") && !cc.contains("s-maxage") && !cc.contains("must-revalidate"),
+            "T-CACHE-1: a response to credentials is shareable: {cc}"
+        );
+        assert!(response.headers().get("surrogate-key").is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_http_1_slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn(Engine::Sqlite).await.expect("app");
+    let host = app.address.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .expect("start");
+    let started = std::time::Instant::now();
+    let mut closed = false;
+    for _ in 0..12 {
+        // One header byte a second: the request never completes.
+        if stream.write_all(b"X").await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(std::time::Duration::from_secs(1), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) => {
+                // A 408 answer before closing is fine too.
+                closed = true;
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(closed, "a slow-header client held its connection");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "cut off only after {:?}",
+        started.elapsed()
+    );
+}
