@@ -316,9 +316,9 @@ mod tests {
             seed: 7,
         };
         let start = NaiveDate::from_ymd_opt(2023, 7, 1)
-            .unwrap()
+            .expect("a date")
             .and_hms_opt(0, 0, 0)
-            .unwrap();
+            .expect("a time");
         let run = || {
             let mut rng = Rng(options.seed);
             (0..5)
