@@ -231,6 +231,19 @@ fn open_database(config: &Config) -> Result<Database, String> {
     Ok(Database::new(config.database_url.clone(), &config.pool))
 }
 
+/// A connection to DATABASE_URL with every migration applied, for the
+/// commands that work on the data.
+fn migrated_connection(
+    config: &Config,
+) -> Result<diesel::r2d2::PooledConnection<crate::db::pool::ConnectionManager>, String> {
+    let db = open_database(config)?;
+    let mut conn = db
+        .get()
+        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
+    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    Ok(conn)
+}
+
 fn migrate(config: &Config) -> Result<ExitCode, String> {
     let db = open_database(config)?;
     let mut conn = db
@@ -274,11 +287,7 @@ fn parse_role(value: &str) -> Result<Role, String> {
 }
 
 fn user(config: &Config, cmd: UserCommand) -> Result<ExitCode, String> {
-    let db = open_database(config)?;
-    let mut conn = db
-        .get()
-        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
-    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let mut conn = migrated_connection(config)?;
     let shown = |e: AppError| match e {
         AppError::NotFound => "no such user".to_string(),
         AppError::Internal(d) => d,
@@ -319,11 +328,7 @@ fn user(config: &Config, cmd: UserCommand) -> Result<ExitCode, String> {
 }
 
 fn partner(config: &Config, cmd: PartnerCommand) -> Result<ExitCode, String> {
-    let db = open_database(config)?;
-    let mut conn = db
-        .get()
-        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
-    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let mut conn = migrated_connection(config)?;
     let shown = |e: AppError| match e {
         AppError::NotFound => "no such partner (or already revoked)".to_string(),
         AppError::Internal(d) => d,
@@ -359,11 +364,7 @@ fn partner(config: &Config, cmd: PartnerCommand) -> Result<ExitCode, String> {
 }
 
 fn dev_seed(config: &Config, options: crate::seed::SeedOptions) -> Result<ExitCode, String> {
-    let db = open_database(config)?;
-    let mut conn = db
-        .get()
-        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
-    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let mut conn = migrated_connection(config)?;
     relax_sync_for_bulk_import(&mut conn)?;
     let started = std::time::Instant::now();
     let total = options.articles;
@@ -390,11 +391,7 @@ fn dev_seed(config: &Config, options: crate::seed::SeedOptions) -> Result<ExitCo
 
 fn reindex(config: &Config) -> Result<ExitCode, String> {
     use diesel::prelude::*;
-    let db = open_database(config)?;
-    let mut conn = db
-        .get()
-        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
-    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let mut conn = migrated_connection(config)?;
     let ids: Vec<i32> = crate::db::schema::articles::table
         .select(crate::db::schema::articles::id)
         .order(crate::db::schema::articles::id)
@@ -451,11 +448,7 @@ fn token(config: &Config, sub: &str, role: &str, ttl: &str) -> Result<ExitCode, 
         .tokens
         .as_ref()
         .ok_or("NEWSDESK_JWT_SECRET: not set, so newsdesk cannot sign tokens")?;
-    let db = open_database(config)?;
-    let mut conn = db
-        .get()
-        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
-    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let mut conn = migrated_connection(config)?;
     let user = users::by_username(&mut conn, sub)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("sub: no account named {sub:?}"))?;
@@ -497,11 +490,7 @@ fn report(outcome: &crate::import::FileOutcome) {
 const IMPORT_BATCH: usize = 64;
 
 fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, String> {
-    let db = open_database(config)?;
-    let mut conn = db
-        .get()
-        .map_err(|_| "DATABASE_URL: cannot connect to the database".to_string())?;
-    migrations::run_pending(&mut conn).map_err(|e| format!("migrations: {e}"))?;
+    let mut conn = migrated_connection(config)?;
     relax_sync_for_bulk_import(&mut conn)?;
     crate::search::dictionary::load_site_words(&mut conn).map_err(|e| e.to_string())?;
     let converter = ScriptConverter::new().map_err(|e| format!("script converter: {e}"))?;
