@@ -221,10 +221,12 @@ async fn execute(
             &format!("the query exceeds {max_chars} characters"),
         );
     }
-    if via_get
-        && operation_type(&request.query, request.operation_name.as_deref())
-            .is_some_and(|ty| ty != OperationType::Query)
-    {
+    // Parsed at most once, and only when something needs to know.
+    let parsed = std::cell::OnceCell::new();
+    let operation = || {
+        *parsed.get_or_init(|| operation_type(&request.query, request.operation_name.as_deref()))
+    };
+    if via_get && operation().is_some_and(|ty| ty != OperationType::Query) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -255,10 +257,7 @@ async fn execute(
     if let Some(entry) = post_key.and_then(|key| state.cache.get(key)) {
         return super::response_cache::replay(&entry);
     }
-    let post_key = post_key.filter(|_| {
-        operation_type(&request.query, request.operation_name.as_deref())
-            == Some(OperationType::Query)
-    });
+    let post_key = post_key.filter(|_| operation() == Some(OperationType::Query));
     let started = state.cache.begin();
     let default_script = Script::from_accept_language(
         req.headers()
@@ -273,8 +272,7 @@ async fn execute(
     let credentials = credentials(state, authorization.as_deref()).await;
     if let Some(staff) = credentials.staff() {
         let per_minute = state.config.mutations_per_minute;
-        let mutation = operation_type(&request.query, request.operation_name.as_deref())
-            == Some(OperationType::Mutation);
+        let mutation = operation() == Some(OperationType::Mutation);
         if per_minute > 0 && mutation {
             if let Err(wait) = state
                 .account_limits
