@@ -87,10 +87,14 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::Compress::default())
-                .wrap(http::response_cache::ResponseCaching)
+                .wrap(actix_web::middleware::from_fn(
+                    http::response_cache::cache_responses,
+                ))
                 .wrap(http::conditional::ConditionalGet)
                 .wrap(http::cors(&state.config))
-                .wrap(http::rate_limit::ClientRateLimit)
+                .wrap(actix_web::middleware::from_fn(
+                    http::rate_limit::limit_clients,
+                ))
                 .wrap(http::request_id::RequestId)
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))

@@ -6,40 +6,17 @@
 //! sending the header. Probes and metrics are never limited. Counts live in
 //! this process; nodes behind one load balancer each count their own share.
 
-use std::future::{ready, Ready};
 use std::net::IpAddr;
-use std::pin::Pin;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use ipnet::IpNet;
 use serde_json::json;
 
 use crate::graphql::AppState;
-
-pub struct ClientRateLimit;
-
-impl<S, B> Transform<S, ServiceRequest> for ClientRateLimit
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Transform = ClientRateLimitMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ClientRateLimitMiddleware { service }))
-    }
-}
-
-pub struct ClientRateLimitMiddleware<S> {
-    service: S,
-}
 
 /// The address the request is counted against.
 pub fn client_address(
@@ -83,45 +60,34 @@ pub fn too_many(path: &str, wait: u64) -> HttpResponse {
         .json(body)
 }
 
-impl<S, B> Service<ServiceRequest> for ClientRateLimitMiddleware<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>>>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let verdict = req.app_data::<web::Data<AppState>>().and_then(|state| {
-            let per_minute = state.config.rate_limit_per_minute;
-            if per_minute == 0
-                || matches!(req.path(), "/healthz" | "/livez" | "/readyz" | "/metrics")
-            {
-                return None;
-            }
-            let client = client_address(
-                req.peer_addr().map(|a| a.ip()),
-                req.headers()
-                    .get("x-forwarded-for")
-                    .and_then(|v| v.to_str().ok()),
-                &state.config.trusted_proxies,
-            )?;
-            state
-                .client_limits
-                .hit(&client.to_string(), per_minute)
-                .err()
-        });
-        if let Some(wait) = verdict {
-            let response = too_many(req.path(), wait);
-            let (http, _) = req.into_parts();
-            return Box::pin(async move { Ok(ServiceResponse::new(http, response)) });
+/// The middleware (`middleware::from_fn(rate_limit::limit_clients)`).
+pub async fn limit_clients(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let verdict = req.app_data::<web::Data<AppState>>().and_then(|state| {
+        let per_minute = state.config.rate_limit_per_minute;
+        if per_minute == 0 || matches!(req.path(), "/healthz" | "/livez" | "/readyz" | "/metrics") {
+            return None;
         }
-        let fut = self.service.call(req);
-        Box::pin(async move { Ok(fut.await?.map_into_boxed_body()) })
+        let client = client_address(
+            req.peer_addr().map(|a| a.ip()),
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok()),
+            &state.config.trusted_proxies,
+        )?;
+        state
+            .client_limits
+            .hit(&client.to_string(), per_minute)
+            .err()
+    });
+    if let Some(wait) = verdict {
+        let response = too_many(req.path(), wait);
+        let (http, _) = req.into_parts();
+        return Ok(ServiceResponse::new(http, response));
     }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 #[cfg(test)]
