@@ -65,6 +65,9 @@ pub struct Config {
     pub response_cache_bytes: u64,
     pub limits: QueryLimits,
     pub shutdown_timeout: Duration,
+    /// The longest a GraphQL request may run before it is answered `TIMEOUT`;
+    /// PostgreSQL statements of the server are cancelled at the same budget.
+    pub execution_timeout: Duration,
     /// Token keys; `None` when no key is configured (every mutation is then
     /// `UNAUTHENTICATED`).
     pub tokens: Option<TokenKeys>,
@@ -174,6 +177,7 @@ impl Config {
                     get("NEWSDESK_DB_ACQUIRE_TIMEOUT_MS"),
                     Some(2000u64),
                 )?),
+                statement_timeout: None,
             },
             public_base_url,
             owned_sources: list(Some(
@@ -251,6 +255,11 @@ impl Config {
                 "NEWSDESK_SHUTDOWN_TIMEOUT_SECS",
                 get("NEWSDESK_SHUTDOWN_TIMEOUT_SECS"),
                 Some(10),
+            )?),
+            execution_timeout: Duration::from_millis(parse_or(
+                "NEWSDESK_EXECUTION_TIMEOUT_MS",
+                get("NEWSDESK_EXECUTION_TIMEOUT_MS"),
+                Some(5000u64),
             )?),
         })
     }

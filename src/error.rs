@@ -10,6 +10,7 @@
 //!   credentials / valid credentials without the right.
 //! - [`AppError::Conflict`]: a write lost a race or breaks a state rule.
 //! - [`AppError::Unavailable`]: the database cannot be reached; clients retry.
+//! - [`AppError::Timeout`]: the request ran past its budget (`TIMEOUT`).
 //! - [`AppError::Internal`]: everything else. Its detail is logged with the
 //!   request id and never sent to the client.
 
@@ -34,8 +35,14 @@ pub enum AppError {
     UnavailableForLegalReasons,
     #[error("{0}")]
     RateLimited(String),
+    #[error("another request with this Idempotency-Key is in progress; retry shortly")]
+    IdempotencyKeyInUse,
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
     #[error("service unavailable")]
     Unavailable(String),
+    #[error("the request ran out of time")]
+    Timeout,
     #[error("internal error")]
     Internal(String),
 }
@@ -51,7 +58,10 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::UnavailableForLegalReasons => "UNAVAILABLE_FOR_LEGAL_REASONS",
             AppError::RateLimited(_) => "TOO_MANY_REQUESTS",
+            AppError::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
+            AppError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -109,6 +119,9 @@ impl From<diesel::result::Error> for AppError {
                 // SQLite reports a writer that waited past busy_timeout as "database is locked".
                 if text.contains("database is locked") {
                     AppError::Unavailable(text)
+                } else if text.contains("canceling statement due to statement timeout") {
+                    // PostgreSQL's statement_timeout: the request's budget ran out.
+                    AppError::Timeout
                 } else {
                     AppError::Internal(text)
                 }
@@ -127,7 +140,10 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::UnavailableForLegalReasons => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -137,11 +153,14 @@ impl ResponseError for AppError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header(("Cache-Control", "no-store"));
         match self {
-            AppError::Unavailable(_) => {
+            AppError::Unavailable(_) | AppError::Timeout => {
                 response.insert_header(("Retry-After", "2"));
             }
             AppError::RateLimited(_) => {
                 response.insert_header(("Retry-After", "60"));
+            }
+            AppError::IdempotencyKeyInUse => {
+                response.insert_header(("Retry-After", "1"));
             }
             _ => {}
         }

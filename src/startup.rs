@@ -6,7 +6,8 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
-use crate::db::{migrations, Database};
+use crate::db::pool::PoolOptions;
+use crate::db::{migrations, Database, DatabaseUrl};
 use crate::error::AppError;
 use crate::graphql::{self, AppState};
 use crate::http;
@@ -40,12 +41,28 @@ pub struct Application {
 impl Application {
     /// Binds `config.bind` (port 0 picks a free port) and builds the server.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let db = Database::new(config.database_url.clone(), &config.pool);
+        let serving = PoolOptions {
+            statement_timeout: Some(config.execution_timeout),
+            ..config.pool.clone()
+        };
+        let db = Database::new(config.database_url.clone(), &serving);
         if config.migrate_on_start {
-            db.run(migrations::run_pending).await.map_err(|e| match e {
-                AppError::Internal(d) | AppError::Unavailable(d) => StartupError::Migrate(d),
-                other => StartupError::Migrate(other.to_string()),
-            })?;
+            // Without the request budget: a migration may rebuild a big index.
+            // (SQLite has no statement budget, and an in-memory database lives
+            // only as long as its pool.)
+            let migrator = match config.database_url {
+                DatabaseUrl::Postgres(_) => {
+                    Database::new(config.database_url.clone(), &config.pool)
+                }
+                DatabaseUrl::Sqlite(_) => db.clone(),
+            };
+            migrator
+                .run(migrations::run_pending)
+                .await
+                .map_err(|e| match e {
+                    AppError::Internal(d) | AppError::Unavailable(d) => StartupError::Migrate(d),
+                    other => StartupError::Migrate(other.to_string()),
+                })?;
         }
         let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
@@ -76,6 +93,7 @@ impl Application {
             config.webhook_allow_private,
             config.webhook_poll,
         );
+        http::idempotency::spawn_pruner(db.clone());
         let persisted = crate::http::persisted::PersistedQueries::load(
             config.persisted_queries.as_deref(),
             config.persisted_only,

@@ -11,6 +11,8 @@ pub struct Actor {
     pub user_id: Option<i32>,
     pub role: String,
     pub request_id: Option<String>,
+    /// The request's `Idempotency-Key`, claimed with the first change it records.
+    pub idempotency: Option<std::sync::Arc<super::idempotency::Claim>>,
 }
 
 /// One audit event as stored. Rows are only ever appended.
@@ -43,6 +45,11 @@ pub struct Event<'a> {
 
 /// Appends an event; call it inside the transaction of the change it records.
 pub fn record(conn: &mut AnyConnection, actor: &Actor, event: Event<'_>) -> Result<(), AppError> {
+    // Every change a staff member makes is audited in its transaction, so
+    // this is the one place that sees them all.
+    if let Some(claim) = &actor.idempotency {
+        super::idempotency::claim(conn, claim)?;
+    }
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::actor_user_id.eq(actor.user_id),

@@ -94,6 +94,14 @@ impl DatabaseUrl {
 
     /// Opens one connection, configured for our use.
     pub fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        self.connect_with(None)
+    }
+
+    /// Like [`DatabaseUrl::connect`], with a statement time limit on PostgreSQL.
+    fn connect_with(
+        &self,
+        statement_timeout: Option<Duration>,
+    ) -> Result<AnyConnection, diesel::ConnectionError> {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
@@ -109,8 +117,11 @@ impl DatabaseUrl {
             }
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url)?;
-                conn.batch_execute("SET TIME ZONE 'UTC'")
-                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                let limit = statement_timeout.map_or(0, |t| t.as_millis());
+                conn.batch_execute(&format!(
+                    "SET TIME ZONE 'UTC'; SET statement_timeout = {limit}"
+                ))
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(AnyConnection::Postgresql(conn))
             }
         }
@@ -143,6 +154,7 @@ impl Instrumentation for CountStatements {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     statements: Arc<StatementCounter>,
+    statement_timeout: Option<Duration>,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -152,7 +164,7 @@ impl ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
         let mut conn = self
             .url
-            .connect()
+            .connect_with(self.statement_timeout)
             .map_err(diesel::r2d2::Error::ConnectionError)?;
         conn.set_instrumentation(CountStatements(self.statements.clone()));
         Ok(conn)
@@ -174,6 +186,9 @@ impl ManageConnection for ConnectionManager {
 pub struct PoolOptions {
     pub max_size: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL cancels any statement that runs longer (the server's
+    /// request budget); `None` for commands such as migrations.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// The connection pool, shared by every request.
@@ -205,6 +220,7 @@ impl Database {
             .build_unchecked(ConnectionManager {
                 url: url.clone(),
                 statements: statements.clone(),
+                statement_timeout: options.statement_timeout,
             });
         Database {
             pool,

@@ -324,10 +324,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (key) {
+    idempotency_keys (actor_user_id, key) {
+        actor_user_id -> Integer,
         key -> Text,
-        actor_user_id -> Nullable<Integer>,
-        response -> Text,
+        request_hash -> Text,
+        claim -> Text,
+        response -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

@@ -93,6 +93,8 @@ pub struct RequestContext {
     pub credentials: Credentials,
     /// The request id, recorded with every write.
     pub request_id: Option<String>,
+    /// The `Idempotency-Key` of a staff member's mutation request.
+    pub idempotency: Option<Arc<crate::db::idempotency::Claim>>,
     /// The script asked for by `Accept-Language`; a field's `script` argument wins.
     pub default_script: Script,
     /// The instant visibility is judged at, fixed for the whole request.
@@ -118,6 +120,7 @@ impl RequestContext {
         RequestContext {
             credentials,
             request_id,
+            idempotency: None,
             default_script,
             now: db::now(),
             sources: DataLoader::with_cache(
@@ -155,6 +158,7 @@ impl RequestContext {
             user_id: Some(staff.user_id),
             role: staff.role.as_str().to_string(),
             request_id: self.request_id.clone(),
+            idempotency: self.idempotency.clone(),
         }
     }
 

@@ -56,6 +56,8 @@ pub struct AppState {
     pub site: Arc<SiteSnapshots>,
     /// Registered and learnt persisted queries.
     pub persisted: Arc<crate::http::persisted::PersistedQueries>,
+    /// `Idempotency-Key`s of the requests running in this process.
+    pub idempotency: Arc<crate::http::idempotency::InFlight>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -93,6 +95,7 @@ impl AppState {
             cache,
             site: Arc::default(),
             persisted: Arc::new(persisted),
+            idempotency: Arc::default(),
             db,
             throttle: Arc::new(LoginThrottle::default()),
             partner_limits: Arc::new(RateWindow::default()),

@@ -282,28 +282,50 @@ async fn execute(
             }
         }
     }
+    // A staff mutation with an Idempotency-Key runs once, however often sent.
+    let idempotency_key = req.headers().get(super::idempotency::HEADER);
+    let keyed = match (credentials.staff(), idempotency_key) {
+        (Some(staff), Some(key)) if operation() == Some(OperationType::Mutation) => {
+            // A header that is not text is refused like an empty one.
+            let key = key.to_str().unwrap_or("");
+            match super::idempotency::plan(state, staff.user_id, key, &request).await {
+                super::idempotency::Plan::Run(claim, running) => Some((claim, running)),
+                super::idempotency::Plan::Answer(answer) => return answer,
+            }
+        }
+        _ => None,
+    };
     let request_id = req
         .extensions()
         .get::<super::request_id::CurrentRequestId>()
         .map(|id| id.0.clone());
-    let context = std::sync::Arc::new(RequestContext::new(
-        state.clone(),
-        default_script,
-        credentials,
-        request_id,
-    ));
-    let mut response = schema.execute(request.data(context.clone())).await;
+    let mut context = RequestContext::new(state.clone(), default_script, credentials, request_id);
+    context.idempotency = keyed.as_ref().map(|(claim, _)| claim.clone());
+    let context = std::sync::Arc::new(context);
+    let budget = state.config.execution_timeout;
+    let mut response =
+        match tokio::time::timeout(budget, schema.execute(request.data(context.clone()))).await {
+            Ok(response) => response,
+            Err(_) => timed_out(budget),
+        };
     classify_errors(&mut response.errors);
     let languages = context.languages();
     // The database was unreachable: say so in HTTP too, so clients and load
     // balancers back off (GraphQL bodies keep SERVICE_UNAVAILABLE).
-    let unavailable = response.errors.iter().any(|e| {
-        e.extensions.as_ref().and_then(|x| x.get("code"))
-            == Some(&async_graphql::Value::from("SERVICE_UNAVAILABLE"))
-    });
-    let mut http = if unavailable {
+    let has_code = |code: &str| {
+        response.errors.iter().any(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code"))
+                == Some(&async_graphql::Value::from(code))
+        })
+    };
+    let mut http = if has_code("SERVICE_UNAVAILABLE") {
         let mut r = HttpResponse::ServiceUnavailable();
         r.insert_header((header::RETRY_AFTER, "2"));
+        r
+    } else if has_code("IDEMPOTENCY_KEY_IN_USE") {
+        // Another node's request took the key between our check and commit.
+        let mut r = HttpResponse::Conflict();
+        r.insert_header((header::RETRY_AFTER, "1"));
         r
     } else {
         HttpResponse::Ok()
@@ -329,6 +351,12 @@ async fn execute(
         http.insert_header(("Surrogate-Key", tags.join(" ")));
     }
     http.insert_header((header::VARY, "Accept-Language"));
+    if let Some((claim, running)) = keyed {
+        // The reply is kept before it is sent, so a retry after it finds it.
+        let body = serde_json::to_string(&response).unwrap_or_default();
+        super::idempotency::keep(state, claim, body.clone(), running).await;
+        return http.content_type("application/json").body(body);
+    }
     let cache_post = post_key.filter(|_| response.errors.is_empty());
     let Some(key) = cache_post else {
         return http.json(response);
@@ -345,6 +373,20 @@ async fn execute(
         .cache
         .put(key, started, StatusCode::OK, headers, body, tags);
     sent
+}
+
+/// The answer to a request that ran past its budget. Work already handed to
+/// the database may still finish: a write that timed out has an unknown
+/// outcome, which is what `Idempotency-Key` retries are for.
+fn timed_out(budget: std::time::Duration) -> async_graphql::Response {
+    let mut error = async_graphql::ServerError::new(
+        format!("the request ran longer than {} ms", budget.as_millis()),
+        None,
+    );
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "TIMEOUT");
+    error.extensions = Some(extensions);
+    async_graphql::Response::from_errors(vec![error])
 }
 
 /// What the `Authorization: Bearer …` header amounts to.

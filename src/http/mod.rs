@@ -4,6 +4,7 @@ pub mod conditional;
 mod feeds;
 mod graphql;
 mod health;
+pub mod idempotency;
 mod metrics;
 mod partner;
 pub mod persisted;

@@ -396,6 +396,7 @@ async fn ninjs_output_is_valid_and_cancels_withdrawn_articles(engine: Engine) {
             user_id: None,
             role: "system".into(),
             request_id: None,
+            idempotency: None,
         };
         newsdesk::db::article_writes::withdraw(&mut conn, reprint, "takedown:1", &actor)
             .expect("withdraw");

@@ -1,5 +1,6 @@
 //! Abusive documents are rejected with their codes before any resolver runs.
 
+use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
 use crate::both_engines;
@@ -320,4 +321,60 @@ async fn t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_every_t
         .await
         .expect("alive");
     assert_eq!(health.status(), 200);
+}
+
+both_engines!(t_gql_12_a_request_past_its_budget_is_aborted_with_timeout);
+async fn t_gql_12_a_request_past_its_budget_is_aborted_with_timeout(engine: Engine) {
+    let Some(app) = TestApp::spawn_with(engine, &[("NEWSDESK_EXECUTION_TIMEOUT_MS", "1")]).await
+    else {
+        return;
+    };
+    app.import_seed();
+    let query = r#"{ search(query: "临沂", first: 50) { edges { node { snippet article { title paragraphs } } } }
+                    articles(first: 50) { edges { node { title paragraphs byline { name } } } } }"#;
+
+    let body = app.graphql(query).await;
+
+    assert_eq!(body["data"], Value::Null, "{body}");
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["extensions"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| *c == "TIMEOUT"),
+        "{body}"
+    );
+    // The server itself is unharmed.
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    if engine == Engine::Postgres {
+        // No statement of the aborted request is left running in the database.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let database = app.db.database();
+        let mut conn = database.get().expect("connection");
+        let running: i64 = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()",
+        )
+        .get_result::<Count>(&mut conn)
+        .map(|c| c.n)
+        .expect("pg_stat_activity");
+        assert_eq!(running, 0);
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }

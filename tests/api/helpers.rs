@@ -118,6 +118,7 @@ impl TestDb {
             &PoolOptions {
                 max_size: 2,
                 acquire_timeout: std::time::Duration::from_secs(5),
+                statement_timeout: None,
             },
         )
     }
@@ -148,7 +149,8 @@ impl TestDb {
             copyright_notices,
             recommendation_lists,
             recommendation_items,
-            audit_events
+            audit_events,
+            idempotency_keys
         );
         counts
     }

@@ -10,6 +10,7 @@ mod feeds;
 mod graphql_limits;
 mod graphql_read;
 mod health;
+mod idempotency;
 mod import;
 mod pagination;
 mod persisted;

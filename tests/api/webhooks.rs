@@ -292,6 +292,7 @@ async fn a_restart_between_attempts_loses_no_event() {
             user_id: None,
             role: "editor".into(),
             request_id: None,
+            idempotency: None,
         };
         newsdesk::db::article_writes::change(
             &mut conn,
