@@ -117,7 +117,8 @@ pub(super) fn add_words(words: &[String]) -> usize {
     added
 }
 
-/// The index terms of a text: jieba words (search mode) and Han bigrams.
+/// The index terms of a text: jieba words (search mode), every run of
+/// letters and digits outside Han script, and Han bigrams.
 pub fn terms(text: &str) -> String {
     let normal = normalise(text);
     let mut out: Vec<String> = Vec::new();
@@ -125,12 +126,20 @@ pub fn terms(text: &str) -> String {
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     for piece in normal.split_whitespace() {
+        let first = out.len();
         for token in jieba.cut_for_search(piece, true) {
             let w = token.word.trim();
             // A two-character Han word is one of the bigrams added below.
             let is_bigram = w.chars().count() == 2 && w.chars().all(is_han);
             if !w.is_empty() && !is_bigram {
                 out.push(w.to_string());
+            }
+        }
+        // jieba keeps Latin letters glued to Han ones when its dictionary
+        // has such a word (a column called 鷹眼IPO): "ipo" must stay findable.
+        for run in piece.split(is_han).filter(|r| !r.is_empty()) {
+            if !out[first..].iter().any(|w| w == run) {
+                out.push(run.to_string());
             }
         }
     }
@@ -229,5 +238,17 @@ mod tests {
             0,
             "the same word in either script"
         );
+    }
+
+    #[test]
+    fn latin_letters_stay_findable_inside_a_mixed_site_word() {
+        add_words(&["鷹眼IPO".to_string()]);
+        let t = terms("鷹眼IPO觀察：91家公司排隊");
+        for expected in ["鹰眼ipo", "ipo", "91", "观察"] {
+            assert!(
+                t.split(' ').any(|w| w == expected),
+                "{expected} missing from {t}"
+            );
+        }
     }
 }
