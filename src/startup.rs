@@ -99,7 +99,10 @@ impl Application {
             config.persisted_only,
         )
         .map_err(StartupError::Persisted)?;
-        let state = AppState::new(db, config.clone(), converter, persisted);
+        let state = AppState::new(db.clone(), config.clone(), converter, persisted);
+        if let DatabaseUrl::Postgres(url) = &config.database_url {
+            crate::cache::peers::spawn_listener(url.clone(), &db.clock(), state.peers.clone());
+        }
         let schema = graphql::build_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let server = HttpServer::new(move || {

@@ -8,6 +8,9 @@ use std::sync::RwLock;
 pub struct TagClock {
     now: AtomicU64,
     changed_at: RwLock<HashMap<String, u64>>,
+    /// When every tag last changed at once (a node that may have missed
+    /// another node's changes forgets everything).
+    all_changed_at: AtomicU64,
 }
 
 impl TagClock {
@@ -32,12 +35,25 @@ impl TagClock {
         }
     }
 
+    /// Marks every tag changed.
+    pub fn advance_all(&self) {
+        let _changed = self
+            .changed_at
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let at = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.all_changed_at.store(at, Ordering::SeqCst);
+    }
+
     /// Whether a response computed from `since` that depends on `tags` is current.
     pub fn unchanged_since(&self, tags: &[String], since: u64) -> bool {
         let changed = self
             .changed_at
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if since < self.all_changed_at.load(Ordering::SeqCst) {
+            return false;
+        }
         tags.iter()
             .all(|t| changed.get(t).is_none_or(|at| *at <= since))
     }
@@ -79,5 +95,15 @@ mod tests {
             clock.unchanged_since(&tags, clock.now()),
             "computed after the change"
         );
+    }
+
+    #[test]
+    fn advancing_everything_makes_every_older_response_stale() {
+        let clock = TagClock::default();
+        let started = clock.now();
+        clock.advance_all();
+        assert!(!clock.unchanged_since(&["site".to_string()], started));
+        assert!(!clock.unchanged_since(&[], started), "even an untagged one");
+        assert!(clock.unchanged_since(&["site".to_string()], clock.now()));
     }
 }

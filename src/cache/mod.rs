@@ -15,11 +15,14 @@
 //! and the request that commits the withdrawal has already made every
 //! cached copy unservable when it answers.
 //!
+//! Other nodes on the same PostgreSQL hear every write's tags through
+//! `NOTIFY` ([`peers`]) and advance their clocks the same way.
+//!
 //! Entries also expire after `NEWSDESK_CACHE_MAX_AGE` seconds: that bounds
-//! what no write announces (a scheduled article's time coming, a change made
-//! by another process).
+//! what no write announces (a change made directly in the database).
 
 mod clock;
+pub mod peers;
 mod snapshot;
 mod store;
 

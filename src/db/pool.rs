@@ -203,6 +203,59 @@ pub struct Database {
     sqlite_writer: Arc<std::sync::Mutex<()>>,
     /// When each cache tag last changed; advanced after every write.
     clock: Arc<crate::cache::TagClock>,
+    /// Set when a connection could not be had: until then callers fail at
+    /// once instead of each waiting out the acquire timeout again.
+    unreachable: Arc<Unreachable>,
+}
+
+/// A short memory of the database being unreachable.
+#[derive(Debug, Default)]
+struct Unreachable {
+    /// Milliseconds since [`EPOCH`] until which to fail fast; 0 when reachable.
+    until_ms: AtomicU64,
+}
+
+static EPOCH: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+/// How long a failed checkout makes later ones fail at once.
+const FAIL_FAST_FOR: Duration = Duration::from_secs(1);
+
+impl Unreachable {
+    fn now_ms() -> u64 {
+        EPOCH.elapsed().as_millis() as u64
+    }
+
+    fn check(&self) -> Result<(), AppError> {
+        let until = self.until_ms.load(Ordering::Relaxed);
+        if until != 0 && Self::now_ms() < until {
+            return Err(AppError::Unavailable(
+                "the database was unreachable moments ago".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a connection out of `pool`, remembering a failure.
+    fn get(
+        &self,
+        pool: &r2d2::Pool<ConnectionManager>,
+    ) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+        self.check()?;
+        match pool.get() {
+            Ok(conn) => {
+                if self.until_ms.load(Ordering::Relaxed) != 0 {
+                    self.until_ms.store(0, Ordering::Relaxed);
+                }
+                Ok(conn)
+            }
+            Err(e) => {
+                let until = Self::now_ms() + FAIL_FAST_FOR.as_millis() as u64;
+                self.until_ms.store(until, Ordering::Relaxed);
+                Err(AppError::Unavailable(e.to_string()))
+            }
+        }
+    }
 }
 
 impl Database {
@@ -228,6 +281,7 @@ impl Database {
             statements,
             sqlite_writer: Arc::new(std::sync::Mutex::new(())),
             clock: Arc::default(),
+            unreachable: Arc::default(),
         }
     }
 
@@ -259,12 +313,12 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        self.unreachable.check()?;
         let pool = self.pool.clone();
         let clock = self.clock.clone();
+        let unreachable = self.unreachable.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let mut conn = unreachable.get(&pool)?;
             changes_then_committed(&clock, || f(&mut conn))
         })
         .await
@@ -284,13 +338,13 @@ impl Database {
             DatabaseUrl::Postgres(_) => None,
         };
         let clock = self.clock.clone();
+        self.unreachable.check()?;
+        let unreachable = self.unreachable.clone();
         tokio::task::spawn_blocking(move || {
             let _turn = lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let mut conn = unreachable.get(&pool)?;
             changes_then_committed(&clock, || f(&mut conn))
         })
         .await

@@ -86,6 +86,7 @@ pub fn ensure_purge_hook(
 /// Queues a purge of these cache keys; call inside the transaction of the change.
 pub fn purge(conn: &mut AnyConnection, keys: &[String]) -> Result<(), AppError> {
     crate::cache::note_changed(keys);
+    crate::cache::peers::publish(conn, keys)?;
     enqueue(
         conn,
         PURGE_EVENT,

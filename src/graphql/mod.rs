@@ -58,6 +58,8 @@ pub struct AppState {
     pub persisted: Arc<crate::http::persisted::PersistedQueries>,
     /// `Idempotency-Key`s of the requests running in this process.
     pub idempotency: Arc<crate::http::idempotency::InFlight>,
+    /// The listener for other nodes' changes.
+    pub peers: Arc<crate::cache::peers::PeerStatus>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -96,6 +98,7 @@ impl AppState {
             site: Arc::default(),
             persisted: Arc::new(persisted),
             idempotency: Arc::default(),
+            peers: Arc::default(),
             db,
             throttle: Arc::new(LoginThrottle::default()),
             partner_limits: Arc::new(RateWindow::default()),

@@ -4,11 +4,25 @@ use crate::graphql::AppState;
 
 /// Prometheus text exposition of the counters operators watch.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    use std::sync::atomic::Ordering::Relaxed;
+    let peers = &state.peers;
     let body = format!(
         "# HELP newsdesk_sql_statements_total SQL statements sent to the database.\n\
          # TYPE newsdesk_sql_statements_total counter\n\
-         newsdesk_sql_statements_total {}\n",
-        state.db.statements()
+         newsdesk_sql_statements_total {}\n\
+         # HELP newsdesk_invalidations_received_total Change notifications heard from the nodes sharing the database (this one included).\n\
+         # TYPE newsdesk_invalidations_received_total counter\n\
+         newsdesk_invalidations_received_total {}\n\
+         # HELP newsdesk_peer_listener_up 1 while this node hears other nodes' changes (PostgreSQL).\n\
+         # TYPE newsdesk_peer_listener_up gauge\n\
+         newsdesk_peer_listener_up {}\n\
+         # HELP newsdesk_peer_listener_lost_total Times the change listener lost its connection.\n\
+         # TYPE newsdesk_peer_listener_lost_total counter\n\
+         newsdesk_peer_listener_lost_total {}\n",
+        state.db.statements(),
+        peers.received.load(Relaxed),
+        u8::from(peers.listening.load(Relaxed)),
+        peers.lost.load(Relaxed),
     );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

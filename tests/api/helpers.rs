@@ -198,6 +198,8 @@ impl TestApp {
             // Tests send bursts from one address; the rate-limit tests set their own.
             ("NEWSDESK_RATE_LIMIT_PER_MINUTE".into(), "0".into()),
             ("NEWSDESK_MUTATIONS_PER_MINUTE".into(), "0".into()),
+            // Debug builds on a loaded machine are slow; the budget test sets its own.
+            ("NEWSDESK_EXECUTION_TIMEOUT_MS".into(), "60000".into()),
             (
                 "NEWSDESK_PUBLIC_BASE_URL".into(),
                 "https://news.example.test".into(),

@@ -12,6 +12,7 @@ mod graphql_read;
 mod health;
 mod idempotency;
 mod import;
+mod nodes;
 mod pagination;
 mod persisted;
 mod query_plans;

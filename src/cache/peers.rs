@@ -1,0 +1,178 @@
+//! How API nodes sharing one PostgreSQL tell each other what changed.
+//!
+//! Every write publishes the cache tags it touched with `NOTIFY`, inside its
+//! own transaction: PostgreSQL delivers the notification when, and only
+//! when, the write commits. Every node `LISTEN`s on a connection of its own
+//! and advances its [`TagClock`] for the tags it hears, which makes its
+//! cached responses and snapshots for those tags unservable. The writing
+//! node hears its own notification too; it has already advanced its clock
+//! at commit, and a second advance costs at most a cache miss.
+//!
+//! A node that loses the listening connection may have missed changes, so it
+//! forgets everything it cached, and again once it listens anew. SQLite has
+//! one process by design and publishes nothing.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::Text;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+use super::TagClock;
+use crate::db::AnyConnection;
+use crate::error::AppError;
+
+/// The notification channel.
+pub const CHANNEL: &str = "newsdesk_cache";
+
+/// PostgreSQL refuses payloads from 8,000 bytes on.
+const MAX_PAYLOAD: usize = 7_000;
+
+/// Everything changed (too many tags for one notification).
+const EVERYTHING: &str = "*";
+
+/// Publishes `tags` to every node; call it inside the write's transaction.
+pub fn publish(conn: &mut AnyConnection, tags: &[String]) -> Result<(), AppError> {
+    let AnyConnection::Postgresql(pg) = conn else {
+        return Ok(());
+    };
+    let mut payload = tags.join(" ");
+    if payload.len() > MAX_PAYLOAD {
+        payload = EVERYTHING.into();
+    }
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<Text, _>(CHANNEL)
+        .bind::<Text, _>(payload)
+        .execute(pg)?;
+    Ok(())
+}
+
+/// What the listener has done, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct PeerStatus {
+    pub listening: AtomicBool,
+    /// Notifications applied.
+    pub received: AtomicU64,
+    /// Times the listening connection was lost.
+    pub lost: AtomicU64,
+}
+
+/// Listens for other nodes' changes on its own thread, for as long as
+/// `clock` is alive.
+pub fn spawn_listener(url: String, clock: &Arc<TagClock>, status: Arc<PeerStatus>) {
+    let clock = Arc::downgrade(clock);
+    let spawned = std::thread::Builder::new()
+        .name("newsdesk-peers".into())
+        .spawn(move || listen(&url, &clock, &status));
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the cache listener");
+    }
+}
+
+fn listen(url: &str, clock: &Weak<TagClock>, status: &PeerStatus) {
+    let mut backoff = Duration::from_millis(100);
+    while clock.strong_count() > 0 {
+        let listening = PgConnection::establish(url).ok().and_then(|mut conn| {
+            conn.batch_execute(&format!("LISTEN {CHANNEL}"))
+                .is_ok()
+                .then_some(conn)
+        });
+        match listening {
+            Some(mut conn) => {
+                backoff = Duration::from_millis(100);
+                status.listening.store(true, Ordering::SeqCst);
+                // Changes made while nobody listened are unknown.
+                forget_everything(clock);
+                tracing::info!("listening for other nodes' changes");
+                let reason = receive(&mut conn, clock, status);
+                status.listening.store(false, Ordering::SeqCst);
+                status.lost.fetch_add(1, Ordering::Relaxed);
+                forget_everything(clock);
+                if clock.strong_count() > 0 {
+                    tracing::warn!(%reason, "lost the connection that hears other nodes' changes");
+                }
+            }
+            None => {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+fn forget_everything(clock: &Weak<TagClock>) {
+    if let Some(clock) = clock.upgrade() {
+        clock.advance_all();
+    }
+}
+
+/// Applies notifications until the connection fails; returns why it stopped.
+fn receive(conn: &mut PgConnection, clock: &Weak<TagClock>, status: &PeerStatus) -> String {
+    // Polled: diesel exposes no socket to wait on. Reading what has arrived
+    // is one non-blocking read, so a short interval costs next to nothing.
+    const POLL: Duration = Duration::from_millis(5);
+    // A silently dropped connection shows only when something is sent.
+    const PROBE: Duration = Duration::from_secs(5);
+    let mut probed = Instant::now();
+    loop {
+        let Some(clock) = clock.upgrade() else {
+            return "the server stopped".into();
+        };
+        let mut heard = 0;
+        for notification in conn.notifications_iter() {
+            match notification {
+                Ok(n) => {
+                    apply(&clock, &n.payload);
+                    status.received.fetch_add(1, Ordering::Relaxed);
+                    heard += 1;
+                }
+                Err(e) => return e.to_string(),
+            }
+        }
+        drop(clock);
+        if probed.elapsed() > PROBE {
+            if let Err(e) = conn.batch_execute("SELECT 1") {
+                return e.to_string();
+            }
+            probed = Instant::now();
+        }
+        if heard == 0 {
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// Advances the clock for a notification.
+fn apply(clock: &TagClock, payload: &str) {
+    let tags: Vec<String> = payload
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    if tags.iter().any(|t| t == EVERYTHING) {
+        clock.advance_all();
+    } else {
+        clock.advance(&tags);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heard_tags_make_older_responses_stale() {
+        let clock = TagClock::default();
+        let started = clock.now();
+
+        apply(&clock, "article-7 section-2");
+        assert!(!clock.unchanged_since(&["article-7".to_string()], started));
+        assert!(clock.unchanged_since(&["section-3".to_string()], started));
+
+        let later = clock.now();
+        apply(&clock, "*");
+        assert!(!clock.unchanged_since(&["section-3".to_string()], later));
+    }
+}

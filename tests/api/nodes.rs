@@ -1,0 +1,166 @@
+//! Several API nodes on one PostgreSQL: a change committed through one node
+//! makes the others' cached copies unservable (LISTEN/NOTIFY), and a node
+//! that stops hearing the others forgets what it cached.
+
+use std::time::{Duration, Instant};
+
+use diesel::RunQueryDsl;
+use serde_json::Value;
+
+use crate::editorial::{Newsroom, SECRET};
+use crate::helpers::{Engine, TestApp};
+
+/// A second node on the room's database, with a long cache lifetime so that
+/// only an invalidation can explain a fresh answer; returned once it listens
+/// (it forgets its cache when it starts listening).
+async fn second_node(room: &Newsroom) -> String {
+    let node = TestApp::start(
+        &room.app.db.url,
+        &[
+            ("NEWSDESK_JWT_SECRET", SECRET),
+            ("NEWSDESK_CACHE_MAX_AGE", "600"),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    while metric(&room.app.client, &node, "newsdesk_peer_listener_up").await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "node B never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    node
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (Option<String>, Value) {
+    let response = client.get(url).send().await.expect("get");
+    let hit = response
+        .headers()
+        .get("x-cache")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    (hit, response.json().await.expect("json"))
+}
+
+/// Reads until `done` holds; returns how long that took.
+async fn wait_for(
+    client: &reqwest::Client,
+    url: &str,
+    done: impl Fn(&Value) -> bool,
+    limit: Duration,
+) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if done(&get(client, url).await.1) {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    None
+}
+
+async fn metric(client: &reqwest::Client, node: &str, name: &str) -> u64 {
+    let text = client
+        .get(format!("{node}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_on_one_node_reaches_another_nodes_cache_within_a_second() {
+    let Some(room) = Newsroom::open(Engine::Postgres).await else {
+        return;
+    };
+    let id = room.app.import_seed().article_id.expect("imported");
+    let node_b = second_node(&room).await;
+    let client = &room.app.client;
+    let url = format!("{node_b}/v1/articles/{id}");
+    get(client, &url).await;
+    let (hit, before) = get(client, &url).await;
+    assert_eq!(hit.as_deref(), Some("hit"), "node B serves from its cache");
+    let old_title = before["title"].as_str().expect("title").to_string();
+
+    let edited = room
+        .as_user(
+            Some(&room.token("editor")),
+            &format!(
+                r#"mutation {{ updateArticle(id: "{id}", expectedRevision: 1, input: {{title: "另一节点的更正"}}) {{ title }} }}"#
+            ),
+        )
+        .await;
+    assert_eq!(
+        edited["data"]["updateArticle"]["title"], "另一节点的更正",
+        "{edited}"
+    );
+
+    let delay = wait_for(
+        client,
+        &url,
+        |body| body["title"] == "另一节点的更正",
+        Duration::from_secs(1),
+    )
+    .await;
+    assert!(
+        delay.is_some(),
+        "node B still serves {old_title:?} a second after the edit"
+    );
+    assert!(metric(client, &node_b, "newsdesk_invalidations_received_total").await >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_stops_hearing_the_others_forgets_its_cache_and_listens_again() {
+    let Some(room) = Newsroom::open(Engine::Postgres).await else {
+        return;
+    };
+    let id = room.app.import_seed().article_id.expect("imported");
+    let node_b = second_node(&room).await;
+    let client = &room.app.client;
+    let url = format!("{node_b}/v1/articles/{id}");
+    get(client, &url).await;
+    assert_eq!(get(client, &url).await.0.as_deref(), Some("hit"));
+    assert_eq!(
+        metric(client, &node_b, "newsdesk_peer_listener_up").await,
+        1
+    );
+
+    // Cut every listening connection of this database (both nodes').
+    let database = room.app.db.database();
+    let mut conn = database.get().expect("connection");
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+    )
+    .execute(&mut conn)
+    .expect("terminate listeners");
+
+    let started = Instant::now();
+    while metric(client, &node_b, "newsdesk_peer_listener_lost_total").await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the lost connection went unnoticed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        get(client, &url).await.0,
+        None,
+        "a node that may have missed changes served from its cache"
+    );
+    let started = Instant::now();
+    while metric(client, &node_b, "newsdesk_peer_listener_up").await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the listener did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
