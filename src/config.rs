@@ -77,6 +77,8 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// How often the webhook worker looks for due events.
     pub webhook_poll: Duration,
+    /// How often scheduled articles whose time has come are published.
+    pub scheduler_poll: Duration,
     /// Where surrogate keys of every change are POSTed for a CDN purge.
     pub purge_url: Option<String>,
     /// Secret the purge requests are signed with (like webhooks).
@@ -154,6 +156,11 @@ impl Config {
             webhook_poll: Duration::from_millis(parse_or(
                 "NEWSDESK_WEBHOOK_POLL_MS",
                 get("NEWSDESK_WEBHOOK_POLL_MS"),
+                Some(1000),
+            )?),
+            scheduler_poll: Duration::from_millis(parse_or(
+                "NEWSDESK_SCHEDULER_POLL_MS",
+                get("NEWSDESK_SCHEDULER_POLL_MS"),
                 Some(1000),
             )?),
             tokens,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod jobs;
 pub mod search;
 pub mod seed;
 pub mod startup;

@@ -94,6 +94,7 @@ impl Application {
             config.webhook_poll,
         );
         http::idempotency::spawn_pruner(db.clone());
+        crate::jobs::publishing::spawn(db.clone(), config.scheduler_poll);
         let persisted = crate::http::persisted::PersistedQueries::load(
             config.persisted_queries.as_deref(),
             config.persisted_only,

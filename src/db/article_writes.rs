@@ -419,3 +419,53 @@ pub fn reinstate(conn: &mut AnyConnection, id: i32, actor: &Actor) -> Result<(),
         .execute(conn)?;
     Ok(())
 }
+
+/// Scheduled articles whose time has come by `now`, as (id, revision).
+pub fn scheduled_due(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(i32, i32)>, AppError> {
+    Ok(articles_table::table
+        .filter(articles_table::status.eq(ArticleStatus::Scheduled.as_str()))
+        .filter(articles_table::published_at.le(now))
+        .order(articles_table::published_at)
+        .limit(limit)
+        .select((articles_table::id, articles_table::revision))
+        .load(conn)?)
+}
+
+/// Turns a scheduled article whose time has come into a published one, at
+/// `revision`: of several nodes trying, the revision check lets exactly one
+/// succeed. Returns whether this call published it.
+pub fn publish_scheduled(
+    conn: &mut AnyConnection,
+    id: i32,
+    revision: i32,
+    now: NaiveDateTime,
+    actor: &Actor,
+) -> Result<bool, AppError> {
+    let published = change(
+        conn,
+        id,
+        Some(revision),
+        actor,
+        "article.publish",
+        |row| {
+            if row.status == "scheduled" && row.published_at.is_some_and(|at| at <= now) {
+                Ok(())
+            } else {
+                Err(AppError::Conflict("no longer due".into()))
+            }
+        },
+        |_, _, _, status| {
+            status.status = ArticleStatus::Published;
+            Ok(())
+        },
+    );
+    match published {
+        Ok(_) => Ok(true),
+        Err(AppError::Conflict(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}

@@ -301,6 +301,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
     }
 }
 

@@ -146,22 +146,49 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Events due for an attempt, oldest first, with their endpoint.
-pub fn due(
+/// Events due for an attempt, oldest first, with their endpoint, each
+/// leased to the caller for `lease` so that no other node sends it meanwhile
+/// (a node that dies mid-delivery leaves it to the others after the lease).
+pub fn claim_due(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
+    lease: chrono::Duration,
     limit: i64,
 ) -> Result<Vec<(OutboxRow, WebhookRow)>, AppError> {
-    Ok(webhook_outbox::table
-        .inner_join(webhooks::table)
-        .filter(webhook_outbox::delivered_at.is_null())
-        .filter(webhook_outbox::next_attempt_at.le(now))
-        .filter(webhook_outbox::attempts.lt(MAX_ATTEMPTS))
-        .filter(webhooks::active.eq(true))
-        .order(webhook_outbox::id)
-        .limit(limit)
-        .select((OutboxRow::as_select(), WebhookRow::as_select()))
-        .load(conn)?)
+    let free = webhook_outbox::leased_until
+        .is_null()
+        .or(webhook_outbox::leased_until.lt(now));
+    conn.transaction(|conn| {
+        let due: Vec<(OutboxRow, WebhookRow)> = webhook_outbox::table
+            .inner_join(webhooks::table)
+            .filter(webhook_outbox::delivered_at.is_null())
+            .filter(webhook_outbox::next_attempt_at.le(now))
+            .filter(webhook_outbox::attempts.lt(MAX_ATTEMPTS))
+            .filter(free)
+            .filter(webhooks::active.eq(true))
+            .order(webhook_outbox::id)
+            .limit(limit)
+            .select((OutboxRow::as_select(), WebhookRow::as_select()))
+            .load(conn)?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for (outbox, hook) in due {
+            // Re-checked under the row lock: on PostgreSQL a node that read
+            // the same row waits here for the first to commit, then finds
+            // the lease taken and skips it.
+            let taken = diesel::update(
+                webhook_outbox::table
+                    .find(outbox.id)
+                    .filter(webhook_outbox::delivered_at.is_null())
+                    .filter(free),
+            )
+            .set(webhook_outbox::leased_until.eq(Some(now + lease)))
+            .execute(conn)?;
+            if taken == 1 {
+                claimed.push((outbox, hook));
+            }
+        }
+        Ok(claimed)
+    })
 }
 
 /// Records an attempt: delivered, or failed and retried at `retry_at`.
@@ -191,6 +218,7 @@ pub fn record_attempt(
                 webhook_outbox::delivered_at.eq(delivered.then_some(now)),
                 webhook_outbox::next_attempt_at.eq(retry_at),
                 webhook_outbox::last_error.eq(error),
+                webhook_outbox::leased_until.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
         Ok(())

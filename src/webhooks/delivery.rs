@@ -65,14 +65,19 @@ async fn deliver(
     Ok(response.status().as_u16())
 }
 
+/// How long a node holds the events it is delivering: longer than the 20
+/// deliveries of one round can take.
+const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+
 /// Delivers due events every `poll`, until the runtime stops. Delivery is at
 /// least once: the outbox row is marked delivered only after a 2xx answer.
+/// Every node runs this; the lease on each event makes one node send it.
 pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(poll).await;
             let due = match database
-                .run(|conn| webhooks::due(conn, db::now(), 20))
+                .write(|conn| webhooks::claim_due(conn, db::now(), LEASE, 20))
                 .await
             {
                 Ok(d) => d,

@@ -34,7 +34,14 @@ pub struct Newsroom {
 
 impl Newsroom {
     pub async fn open(engine: Engine) -> Option<Newsroom> {
-        let app = TestApp::spawn_with(engine, &[("NEWSDESK_JWT_SECRET", SECRET)]).await?;
+        Self::open_with(engine, &[]).await
+    }
+
+    /// Like [`Newsroom::open`], with extra settings.
+    pub async fn open_with(engine: Engine, vars: &[(&str, &str)]) -> Option<Newsroom> {
+        let mut all = vec![("NEWSDESK_JWT_SECRET", SECRET)];
+        all.extend_from_slice(vars);
+        let app = TestApp::spawn_with(engine, &all).await?;
         Some(Self::adopt(app))
     }
 

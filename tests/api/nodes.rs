@@ -164,3 +164,78 @@ async fn a_node_that_stops_hearing_the_others_forgets_its_cache_and_listens_agai
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_articles_go_live_once_however_many_nodes_run_the_job() {
+    let Some(room) =
+        Newsroom::open_with(Engine::Postgres, &[("NEWSDESK_SCHEDULER_POLL_MS", "20")]).await
+    else {
+        return;
+    };
+    let database = room.app.db.database();
+    {
+        let mut conn = database.get().expect("connection");
+        newsdesk::db::webhooks::register(
+            &mut conn,
+            "http://127.0.0.1:9/hook",
+            &["article.published".to_string()],
+            "secret",
+        )
+        .expect("webhook");
+    }
+    for _ in 0..2 {
+        TestApp::start(
+            &room.app.db.url,
+            &[
+                ("NEWSDESK_JWT_SECRET", SECRET),
+                ("NEWSDESK_SCHEDULER_POLL_MS", "20"),
+            ],
+        )
+        .await;
+    }
+    let editor = room.token("editor");
+    let at = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let id = room.draft("editor", &format!("定时稿{n}")).await;
+        let body = room
+            .as_user(
+                Some(&editor),
+                &format!(r#"mutation {{ publishArticle(id: "{id}", at: "{at}") {{ status }} }}"#),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["publishArticle"]["status"], "SCHEDULED",
+            "{body}"
+        );
+        ids.push(id);
+    }
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let mut conn = database.get().expect("connection");
+    for id in ids {
+        let row: (String, i64, i64) = diesel::sql_query(format!(
+            "SELECT a.status, \
+               (SELECT count(*) FROM audit_events e WHERE e.target_id = a.id \
+                  AND e.actor_role = 'scheduler') AS audits, \
+               (SELECT count(*) FROM webhook_outbox o WHERE o.event = 'article.published' \
+                  AND o.payload LIKE '%\"id\":{id},%') AS events \
+             FROM articles a WHERE a.id = {id}"
+        ))
+        .get_result::<Scheduled>(&mut conn)
+        .map(|r| (r.status, r.audits, r.events))
+        .expect("article");
+        assert_eq!(row, ("published".to_string(), 1, 1), "article {id}");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Scheduled {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    audits: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    events: i64,
+}
