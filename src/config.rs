@@ -41,6 +41,8 @@ pub struct QueryLimits {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
+    /// PostgreSQL replicas for anonymous reads (`DATABASE_READ_URL`, comma-separated).
+    pub read_urls: Vec<DatabaseUrl>,
     pub bind: SocketAddr,
     pub log_format: LogFormat,
     pub migrate_on_start: bool,
@@ -104,6 +106,7 @@ impl Config {
             variable: "DATABASE_URL",
             problem,
         })?;
+        let read_urls = read_urls(&database_url, get("DATABASE_READ_URL"))?;
         let bind = parse_or(
             "NEWSDESK_BIND",
             get("NEWSDESK_BIND"),
@@ -166,6 +169,7 @@ impl Config {
             tokens,
             access_token_ttl,
             database_url,
+            read_urls,
             bind,
             log_format,
             migrate_on_start: flag(
@@ -270,6 +274,34 @@ impl Config {
             )?),
         })
     }
+}
+
+/// `DATABASE_READ_URL`: replicas of a PostgreSQL primary, comma-separated.
+fn read_urls(
+    primary: &DatabaseUrl,
+    value: Option<String>,
+) -> Result<Vec<DatabaseUrl>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let problem = |problem: String| ConfigError {
+        variable: "DATABASE_READ_URL",
+        problem,
+    };
+    if !matches!(primary, DatabaseUrl::Postgres(_)) {
+        return Err(problem(
+            "read replicas need a PostgreSQL DATABASE_URL".into(),
+        ));
+    }
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| match DatabaseUrl::parse(u).map_err(&problem)? {
+            url @ DatabaseUrl::Postgres(_) => Ok(url),
+            DatabaseUrl::Sqlite(_) => Err(problem(format!("{u:?} is not a postgres:// URL"))),
+        })
+        .collect()
 }
 
 /// The token keys from `NEWSDESK_JWT_*`. A secret that is set must be long
@@ -416,6 +448,28 @@ mod tests {
         assert_eq!(e.variable, "NEWSDESK_GRAPHIQL");
         let e = config(&[("DATABASE_URL", "mysql://x")]).expect_err("bad url");
         assert_eq!(e.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn read_replicas_are_postgres_urls_behind_a_postgres_primary() {
+        let primary = ("DATABASE_URL", "postgres://app@primary/news");
+        let c = config(&[
+            primary,
+            (
+                "DATABASE_READ_URL",
+                "postgres://app@replica-1/news, postgres://app@replica-2/news",
+            ),
+        ])
+        .expect("two replicas");
+        assert_eq!(c.read_urls.len(), 2);
+        assert!(config(&[primary]).expect("none").read_urls.is_empty());
+        for bad in [
+            vec![("DATABASE_READ_URL", "postgres://app@replica/news")],
+            vec![primary, ("DATABASE_READ_URL", "sqlite://replica.db")],
+        ] {
+            let e = config(&bad).expect_err("refused");
+            assert_eq!(e.variable, "DATABASE_READ_URL");
+        }
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl Application {
             statement_timeout: Some(config.execution_timeout),
             ..config.pool.clone()
         };
-        let db = Database::new(config.database_url.clone(), &serving);
+        let db = Database::new(config.database_url.clone(), &serving)
+            .with_replicas(&config.read_urls, &serving);
         if config.migrate_on_start {
             // Without the request budget: a migration may rebuild a big index.
             // (SQLite has no statement budget, and an in-memory database lives
@@ -102,7 +103,12 @@ impl Application {
         .map_err(StartupError::Persisted)?;
         let state = AppState::new(db.clone(), config.clone(), converter, persisted);
         if let DatabaseUrl::Postgres(url) = &config.database_url {
-            crate::cache::peers::spawn_listener(url.clone(), &db.clock(), state.peers.clone());
+            crate::cache::peers::spawn_listener(
+                url.clone(),
+                &db.clock(),
+                state.peers.clone(),
+                db.replicas(),
+            );
         }
         let schema = graphql::build_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();

@@ -21,6 +21,7 @@ use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use super::TagClock;
+use crate::db::replicas::Replicas;
 use crate::db::AnyConnection;
 use crate::error::AppError;
 
@@ -61,17 +62,24 @@ pub struct PeerStatus {
 
 /// Listens for other nodes' changes on its own thread, for as long as
 /// `clock` is alive.
-pub fn spawn_listener(url: String, clock: &Arc<TagClock>, status: Arc<PeerStatus>) {
+/// With replicas, the primary's position after what was heard is recorded
+/// before the clock advances (see [`crate::db::replicas`]).
+pub fn spawn_listener(
+    url: String,
+    clock: &Arc<TagClock>,
+    status: Arc<PeerStatus>,
+    replicas: Arc<Replicas>,
+) {
     let clock = Arc::downgrade(clock);
     let spawned = std::thread::Builder::new()
         .name("newsdesk-peers".into())
-        .spawn(move || listen(&url, &clock, &status));
+        .spawn(move || listen(&url, &clock, &status, &replicas));
     if let Err(error) = spawned {
         tracing::error!(%error, "cannot start the cache listener");
     }
 }
 
-fn listen(url: &str, clock: &Weak<TagClock>, status: &PeerStatus) {
+fn listen(url: &str, clock: &Weak<TagClock>, status: &PeerStatus, replicas: &Replicas) {
     let mut backoff = Duration::from_millis(100);
     while clock.strong_count() > 0 {
         let listening = PgConnection::establish(url).ok().and_then(|mut conn| {
@@ -83,10 +91,16 @@ fn listen(url: &str, clock: &Weak<TagClock>, status: &PeerStatus) {
             Some(mut conn) => {
                 backoff = Duration::from_millis(100);
                 status.listening.store(true, Ordering::SeqCst);
-                // Changes made while nobody listened are unknown.
+                // Changes made while nobody listened are unknown: whatever
+                // they were, they are before the primary's position now.
+                if !replicas.is_empty() {
+                    if let Some(lsn) = crate::db::replicas::current(&mut conn) {
+                        replicas.raise_known(lsn);
+                    }
+                }
                 forget_everything(clock);
                 tracing::info!("listening for other nodes' changes");
-                let reason = receive(&mut conn, clock, status);
+                let reason = receive(&mut conn, clock, status, replicas);
                 status.listening.store(false, Ordering::SeqCst);
                 status.lost.fetch_add(1, Ordering::Relaxed);
                 forget_everything(clock);
@@ -109,7 +123,12 @@ fn forget_everything(clock: &Weak<TagClock>) {
 }
 
 /// Applies notifications until the connection fails; returns why it stopped.
-fn receive(conn: &mut PgConnection, clock: &Weak<TagClock>, status: &PeerStatus) -> String {
+fn receive(
+    conn: &mut PgConnection,
+    clock: &Weak<TagClock>,
+    status: &PeerStatus,
+    replicas: &Replicas,
+) -> String {
     // Polled: diesel exposes no socket to wait on. Reading what has arrived
     // is one non-blocking read, so a short interval costs next to nothing.
     const POLL: Duration = Duration::from_millis(5);
@@ -120,16 +139,23 @@ fn receive(conn: &mut PgConnection, clock: &Weak<TagClock>, status: &PeerStatus)
         let Some(clock) = clock.upgrade() else {
             return "the server stopped".into();
         };
-        let mut heard = 0;
+        let mut heard = Vec::new();
         for notification in conn.notifications_iter() {
             match notification {
-                Ok(n) => {
-                    apply(&clock, &n.payload);
-                    status.received.fetch_add(1, Ordering::Relaxed);
-                    heard += 1;
-                }
+                Ok(n) => heard.push(n.payload),
                 Err(e) => return e.to_string(),
             }
+        }
+        if !heard.is_empty() && !replicas.is_empty() {
+            // Read after the commits: at or past each of them.
+            match crate::db::replicas::current(conn) {
+                Some(lsn) => replicas.raise_known(lsn),
+                None => return "cannot read the primary's WAL position".into(),
+            }
+        }
+        for payload in &heard {
+            apply(&clock, payload);
+            status.received.fetch_add(1, Ordering::Relaxed);
         }
         drop(clock);
         if probed.elapsed() > PROBE {
@@ -138,7 +164,7 @@ fn receive(conn: &mut PgConnection, clock: &Weak<TagClock>, status: &PeerStatus)
             }
             probed = Instant::now();
         }
-        if heard == 0 {
+        if heard.is_empty() {
             std::thread::sleep(POLL);
         }
     }

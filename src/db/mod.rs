@@ -25,6 +25,7 @@ pub mod notices;
 pub mod partners;
 pub mod pool;
 pub mod recommendations;
+pub mod replicas;
 pub mod schema;
 pub mod sections;
 pub mod site;

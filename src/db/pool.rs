@@ -205,12 +205,16 @@ pub struct Database {
     clock: Arc<crate::cache::TagClock>,
     /// Set when a connection could not be had: until then callers fail at
     /// once instead of each waiting out the acquire timeout again.
-    unreachable: Arc<Unreachable>,
+    unreachable: Arc<FailFast>,
+    /// PostgreSQL replicas for anonymous reads.
+    replicas: Arc<super::replicas::Replicas>,
+    /// The replica [`Database::run`] reads from; `None` for the primary.
+    read_from: Option<usize>,
 }
 
-/// A short memory of the database being unreachable.
+/// A short memory of a database being unreachable.
 #[derive(Debug, Default)]
-struct Unreachable {
+pub(super) struct FailFast {
     /// Milliseconds since [`EPOCH`] until which to fail fast; 0 when reachable.
     until_ms: AtomicU64,
 }
@@ -221,12 +225,32 @@ static EPOCH: std::sync::LazyLock<std::time::Instant> =
 /// How long a failed checkout makes later ones fail at once.
 const FAIL_FAST_FOR: Duration = Duration::from_secs(1);
 
-impl Unreachable {
+/// A pool on `url`; it connects lazily, so it can be made while the database is down.
+pub(super) fn build_pool(
+    url: &DatabaseUrl,
+    options: &PoolOptions,
+    statements: &Arc<StatementCounter>,
+) -> r2d2::Pool<ConnectionManager> {
+    // A shared-cache in-memory database lives only while a connection is open.
+    let in_memory = matches!(url, DatabaseUrl::Sqlite(p) if p.contains("mode=memory"));
+    r2d2::Pool::builder()
+        .max_size(options.max_size.max(1))
+        .min_idle(Some(if in_memory { 1 } else { 0 }))
+        .connection_timeout(options.acquire_timeout)
+        .test_on_check_out(false)
+        .build_unchecked(ConnectionManager {
+            url: url.clone(),
+            statements: statements.clone(),
+            statement_timeout: options.statement_timeout,
+        })
+}
+
+impl FailFast {
     fn now_ms() -> u64 {
         EPOCH.elapsed().as_millis() as u64
     }
 
-    fn check(&self) -> Result<(), AppError> {
+    pub(super) fn check(&self) -> Result<(), AppError> {
         let until = self.until_ms.load(Ordering::Relaxed);
         if until != 0 && Self::now_ms() < until {
             return Err(AppError::Unavailable(
@@ -237,7 +261,7 @@ impl Unreachable {
     }
 
     /// Checks a connection out of `pool`, remembering a failure.
-    fn get(
+    pub(super) fn get(
         &self,
         pool: &r2d2::Pool<ConnectionManager>,
     ) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
@@ -263,18 +287,7 @@ impl Database {
     /// not ready) while the database is down.
     pub fn new(url: DatabaseUrl, options: &PoolOptions) -> Self {
         let statements = Arc::new(StatementCounter::default());
-        let in_memory = matches!(&url, DatabaseUrl::Sqlite(p) if p.contains("mode=memory"));
-        let pool = r2d2::Pool::builder()
-            .max_size(options.max_size.max(1))
-            // A shared-cache in-memory database lives only while a connection is open.
-            .min_idle(Some(if in_memory { 1 } else { 0 }))
-            .connection_timeout(options.acquire_timeout)
-            .test_on_check_out(false)
-            .build_unchecked(ConnectionManager {
-                url: url.clone(),
-                statements: statements.clone(),
-                statement_timeout: options.statement_timeout,
-            });
+        let pool = build_pool(&url, options, &statements);
         Database {
             pool,
             url,
@@ -282,6 +295,56 @@ impl Database {
             sqlite_writer: Arc::new(std::sync::Mutex::new(())),
             clock: Arc::default(),
             unreachable: Arc::default(),
+            replicas: Arc::default(),
+            read_from: None,
+        }
+    }
+
+    /// Adds PostgreSQL replicas that anonymous reads may use (see
+    /// [`super::replicas`]).
+    pub fn with_replicas(mut self, urls: &[DatabaseUrl], options: &PoolOptions) -> Self {
+        self.replicas = Arc::new(super::replicas::Replicas::new(
+            urls,
+            options,
+            &self.statements,
+        ));
+        self
+    }
+
+    /// The replicas, for the change listener and `/metrics`.
+    pub fn replicas(&self) -> Arc<super::replicas::Replicas> {
+        self.replicas.clone()
+    }
+
+    /// Where a public read should go: a replica that has replayed every
+    /// change this node knows of, else the primary. Writes through the
+    /// returned handle still go to the primary.
+    pub async fn reader(&self) -> Database {
+        if self.replicas.is_empty() {
+            return self.clone();
+        }
+        let picked = match self.replicas.caught_up() {
+            Some(i) => Some(i),
+            None => {
+                let replicas = self.replicas.clone();
+                tokio::task::spawn_blocking(move || replicas.ask())
+                    .await
+                    .ok()
+                    .flatten()
+            }
+        };
+        match picked {
+            Some(i) => {
+                self.replicas.served.fetch_add(1, Ordering::Relaxed);
+                Database {
+                    read_from: Some(i),
+                    ..self.clone()
+                }
+            }
+            None => {
+                self.replicas.fell_back.fetch_add(1, Ordering::Relaxed);
+                self.clone()
+            }
         }
     }
 
@@ -313,13 +376,21 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.unreachable.check()?;
-        let pool = self.pool.clone();
-        let clock = self.clock.clone();
-        let unreachable = self.unreachable.clone();
+        let this = self.clone();
+        if this.read_from.is_none() {
+            this.unreachable.check()?;
+        }
         tokio::task::spawn_blocking(move || {
-            let mut conn = unreachable.get(&pool)?;
-            changes_then_committed(&clock, || f(&mut conn))
+            // A replica that cannot be reached leaves the read to the primary.
+            let from_replica = this
+                .read_from
+                .and_then(|i| this.replicas.get(i))
+                .and_then(|r| r.unreachable.get(&r.pool).ok());
+            let mut conn = match from_replica {
+                Some(conn) => conn,
+                None => this.unreachable.get(&this.pool)?,
+            };
+            changes_then_committed(&this.clock, &this.replicas, &mut conn, f)
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -340,12 +411,13 @@ impl Database {
         let clock = self.clock.clone();
         self.unreachable.check()?;
         let unreachable = self.unreachable.clone();
+        let replicas = self.replicas.clone();
         tokio::task::spawn_blocking(move || {
             let _turn = lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             let mut conn = unreachable.get(&pool)?;
-            changes_then_committed(&clock, || f(&mut conn))
+            changes_then_committed(&clock, &replicas, &mut conn, f)
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -364,14 +436,28 @@ impl Database {
 
 /// Runs database work, then advances the tag clock for every cache tag it
 /// named: after `work` returns its transaction has committed (or rolled
-/// back, when advancing only costs a cache miss).
+/// back, when advancing only costs a cache miss). With replicas, the
+/// primary's position after the change is recorded first, so that no read
+/// after the advance comes from a replica that has not replayed it.
 fn changes_then_committed<T>(
     clock: &crate::cache::TagClock,
-    work: impl FnOnce() -> Result<T, AppError>,
+    replicas: &super::replicas::Replicas,
+    conn: &mut AnyConnection,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     crate::cache::take_changed();
-    let result = work();
-    clock.advance(&crate::cache::take_changed());
+    let result = work(conn);
+    let changed = crate::cache::take_changed();
+    if !changed.is_empty() && !replicas.is_empty() {
+        if let AnyConnection::Postgresql(pg) = conn {
+            match super::replicas::current(pg) {
+                Some(lsn) => replicas.raise_known(lsn),
+                // The listener records it too, when it hears the change.
+                None => tracing::warn!("cannot read the primary's WAL position after a change"),
+            }
+        }
+    }
+    clock.advance(&changed);
     result
 }
 

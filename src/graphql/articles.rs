@@ -72,7 +72,6 @@ impl ArticleQuery {
         };
         let prefetch = Prefetch::of(&[ctx.look_ahead()]);
         let (row, prefetched) = rc
-            .state
             .db
             .run(move |conn| {
                 let row = match key {
@@ -255,7 +254,6 @@ pub async fn article_connection(
     let look = ctx.look_ahead();
     let prefetch = Prefetch::of(&[look.field("edges").field("node"), look.field("nodes")]);
     let (mut rows, prefetched) = rc
-        .state
         .db
         .run(move |conn| {
             let rows = articles::list_public(conn, &q, from, direction, size + 1)?;
@@ -346,7 +344,6 @@ impl ArticleConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let q = self.query.clone();
         RequestContext::of(ctx)
-            .state
             .db
             .run(move |conn| articles::count_public(conn, &q))
             .await
@@ -597,7 +594,6 @@ impl Article {
         }
         let id = self.row.id;
         let rows = rc
-            .state
             .db
             .run(move |conn| article_writes::revisions(conn, id))
             .await
@@ -647,7 +643,6 @@ impl Article {
         let section_id = self.row.section_id;
         let now = rc.now;
         let rows = rc
-            .state
             .db
             .run(move |conn| {
                 let mut order: Vec<i32> = articles::pinned_related(conn, id)?;

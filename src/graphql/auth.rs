@@ -121,8 +121,7 @@ impl AuthMutation {
         let expires = DateTime::from_timestamp(staff.expires_at, 0)
             .map(|t| t.naive_utc())
             .unwrap_or_else(db::now);
-        rc.state
-            .db
+        rc.db
             .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
                     users::revoke_token(conn, &staff.jti, expires)?;
@@ -146,8 +145,7 @@ impl AuthMutation {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require().gql()?.clone();
         let actor = rc.actor(&staff);
-        rc.state
-            .db
+        rc.db
             .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
                     users::revoke_all_tokens(conn, staff.user_id)?;

@@ -20,7 +20,7 @@ use crate::db::audit::Actor;
 use crate::db::notices::NoticeRow;
 use crate::db::sections::SectionRow;
 use crate::db::site::SiteRow;
-use crate::db::{self, notices, sections, site};
+use crate::db::{self, notices, sections, site, Database};
 use crate::error::AppError;
 use crate::text::script::Script as TextScript;
 
@@ -89,6 +89,8 @@ impl SectionTree {
 /// Per-request data, inserted by the HTTP handler.
 pub struct RequestContext {
     pub state: AppState,
+    /// Where this request reads; writes through it go to the primary.
+    pub db: Database,
     /// Who is calling, from the `Authorization` header.
     pub credentials: Credentials,
     /// The request id, recorded with every write.
@@ -110,14 +112,17 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// `db` is where the request reads: the primary, or for anonymous
+    /// requests a replica that is current (see [`Database::reader`]).
     pub fn new(
         state: AppState,
+        db: Database,
         default_script: Script,
         credentials: Credentials,
         request_id: Option<String>,
     ) -> Self {
-        let db = state.db.clone();
         RequestContext {
+            db: db.clone(),
             credentials,
             request_id,
             idempotency: None,
@@ -215,7 +220,7 @@ impl RequestContext {
         snapshot: &crate::cache::Snapshot<T>,
         load: fn(&mut crate::db::AnyConnection) -> Result<T, AppError>,
     ) -> Result<Arc<T>, AppError> {
-        let db = &self.state.db;
+        let db = &self.db;
         let clock = db.clock();
         let ttl = std::time::Duration::from_secs(self.state.config.cache_max_age.into());
         if let Some(value) = snapshot.get(&clock, ttl) {

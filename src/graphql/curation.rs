@@ -172,7 +172,6 @@ impl CurationMutation {
         let name = name(&input.name, "name", 50).gql()?;
         let wanted = input.slug.as_deref().map(slug).transpose().gql()?;
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -229,7 +228,6 @@ impl CurationMutation {
             .gql()?;
         let new_slug = input.slug.as_deref().map(self::slug).transpose().gql()?;
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -282,7 +280,6 @@ impl CurationMutation {
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
         let actor = rc.actor(&staff);
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -333,7 +330,6 @@ impl CurationMutation {
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
         let actor = rc.actor(&staff);
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -369,7 +365,6 @@ impl CurationMutation {
         let actor = rc.actor(&staff);
         let name = self::name(&name, "name", 100).gql()?;
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -401,7 +396,6 @@ impl CurationMutation {
         let name = self::name(&name, "name", 50).gql()?;
         let shown = name.clone();
         let id = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -460,8 +454,7 @@ impl CurationMutation {
             wanted.push((article_id, item.headline, item.url));
         }
         let list_name = list.clone();
-        rc.state
-            .db
+        rc.db
             .write(move |conn| {
                 conn.transaction(|conn| {
                     let mut rows = Vec::with_capacity(wanted.len());
@@ -528,7 +521,6 @@ impl CurationMutation {
                 .gql()?;
         }
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -599,7 +591,6 @@ impl CurationMutation {
         let kind = input.kind;
         let window = input.removal_window_days;
         let all = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -707,7 +698,6 @@ impl AuditQueryRoot {
             before_id,
         };
         let rows = rc
-            .state
             .db
             .run(move |conn| audit::list(conn, &q, first as i64))
             .await

@@ -234,7 +234,6 @@ impl ArticleMutation {
         let credentials = rc.credentials.clone();
         let now = rc.now;
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 article_writes::change(
@@ -284,7 +283,6 @@ impl ArticleMutation {
         let script = script_name(&rc.state.converter, &format!("{title}{summary}{body}"));
         let actor = rc.actor(&staff);
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 let section_id = section_id(conn, &input.section)?;
@@ -544,7 +542,6 @@ impl ArticleMutation {
         }
         let actor = rc.actor(&staff);
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {

@@ -46,7 +46,6 @@ pub async fn list_items(
         crate::http::rest::surrogate_token(&list)
     ));
     let items = rc
-        .state
         .db
         .run(move |conn| recommendations::items(conn, &list))
         .await

@@ -65,7 +65,6 @@ impl SearchQuery {
         };
         let now = rc.now;
         let (total, page) = rc
-            .state
             .db
             .run(move |conn| {
                 let hits = search::public_hits(conn, &parsed, sections.as_deref(), now)?;

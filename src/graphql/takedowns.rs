@@ -193,7 +193,6 @@ impl TakedownMutation {
         let actor = rc.actor(&staff);
         let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -283,7 +282,6 @@ impl TakedownMutation {
         let actor = rc.actor(&staff);
         let now = rc.now;
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -503,7 +501,6 @@ impl TakedownMutation {
         let actor = rc.actor(&staff);
         let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
@@ -646,7 +643,6 @@ impl TakedownQueryRoot {
             before_id,
         };
         let mut rows = rc
-            .state
             .db
             .run(move |conn| takedowns::list(conn, &q, first as i64))
             .await
@@ -674,7 +670,6 @@ impl TakedownQueryRoot {
             return Ok(None);
         };
         let row = rc
-            .state
             .db
             .run(move |conn| takedowns::by_id(conn, id))
             .await
@@ -698,7 +693,6 @@ impl TakedownQueryRoot {
         }
         let since = crate::db::to_db_time(since.to_utc());
         let rows = rc
-            .state
             .db
             .run(move |conn| articles::withdrawn_since(conn, since, first as i64))
             .await
@@ -836,7 +830,6 @@ impl TakedownRequest {
     async fn article_ids(&self, ctx: &Context<'_>) -> Result<Vec<i32>> {
         let id = self.row.id;
         RequestContext::of(ctx)
-            .state
             .db
             .run(move |conn| takedowns::target_articles(conn, id))
             .await
@@ -846,7 +839,6 @@ impl TakedownRequest {
     async fn urls(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let id = self.row.id;
         let targets = RequestContext::of(ctx)
-            .state
             .db
             .run(move |conn| takedowns::targets(conn, id))
             .await
@@ -867,7 +859,6 @@ impl TakedownRequest {
         let rc = RequestContext::of(ctx);
         let id = self.row.id;
         let rows = rc
-            .state
             .db
             .run(move |conn| takedowns::events(conn, id))
             .await
@@ -891,7 +882,6 @@ impl TakedownRequest {
         let rc = RequestContext::of(ctx);
         let id = self.row.id;
         match rc
-            .state
             .db
             .run(move |conn| takedowns::counter_notice(conn, id))
             .await

@@ -80,7 +80,6 @@ impl WebhookMutation {
         }
         let actor = rc.actor(&staff);
         let row = rc
-            .state
             .db
             .write(move |conn| {
                 diesel::Connection::transaction(conn, |conn| {
@@ -128,7 +127,6 @@ impl WebhookQuery {
             .gql();
         }
         let rows = rc
-            .state
             .db
             .run(move |conn| webhooks::deliveries(conn, webhook_id, first as i64))
             .await

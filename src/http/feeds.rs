@@ -66,6 +66,8 @@ async fn feed(
     let base = state.config.public_base_url.clone();
     let data = state
         .db
+        .reader()
+        .await
         .run(move |conn| load(conn, &section, now, full_text_allowed))
         .await?;
     let rendered = render(&state, &data, script, &base);
@@ -349,6 +351,8 @@ async fn ninjs_article(
     let base = state.config.public_base_url.clone();
     let (row, data) = state
         .db
+        .reader()
+        .await
         .run(move |conn| {
             let row = articles::by_ids(conn, &[id])?.into_iter().next();
             let data = load_selection(conn, "all", Some(id), None, now, partner)?;
@@ -412,6 +416,8 @@ async fn ninjs_feed(
     let base = state.config.public_base_url.clone();
     let (data, removed) = state
         .db
+        .reader()
+        .await
         .run(move |conn| {
             let data = load_selection(conn, &section, None, since, now, partner)?;
             let removed = match since {

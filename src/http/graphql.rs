@@ -299,7 +299,20 @@ async fn execute(
         .extensions()
         .get::<super::request_id::CurrentRequestId>()
         .map(|id| id.0.clone());
-    let mut context = RequestContext::new(state.clone(), default_script, credentials, request_id);
+    // Anonymous reads may come from a replica; anything with credentials
+    // reads from the primary, and so sees its own writes.
+    let reader = if authorization.is_none() {
+        state.db.reader().await
+    } else {
+        state.db.clone()
+    };
+    let mut context = RequestContext::new(
+        state.clone(),
+        reader,
+        default_script,
+        credentials,
+        request_id,
+    );
     context.idempotency = keyed.as_ref().map(|(claim, _)| claim.clone());
     let context = std::sync::Arc::new(context);
     let budget = state.config.execution_timeout;

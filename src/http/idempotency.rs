@@ -118,9 +118,10 @@ pub async fn plan(
             Some(body) => Plan::Answer(replay(body)),
             None => {
                 // Applied, but the reply was not stored yet: the request may
-                // still be running on another node, until its time is up.
+                // still be running (here or on another node) until its time
+                // is up; the claim was made during the request.
                 let age = crate::db::now() - held.created_at;
-                let grace = state.config.execution_timeout + Duration::from_secs(5);
+                let grace = state.config.execution_timeout + Duration::from_secs(1);
                 if age.to_std().unwrap_or_default() < grace {
                     Plan::Answer(refuse(&AppError::IdempotencyKeyInUse))
                 } else {

@@ -6,6 +6,7 @@ use crate::graphql::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     use std::sync::atomic::Ordering::Relaxed;
     let peers = &state.peers;
+    let replicas = state.db.replicas();
     let body = format!(
         "# HELP newsdesk_sql_statements_total SQL statements sent to the database.\n\
          # TYPE newsdesk_sql_statements_total counter\n\
@@ -18,11 +19,19 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
          newsdesk_peer_listener_up {}\n\
          # HELP newsdesk_peer_listener_lost_total Times the change listener lost its connection.\n\
          # TYPE newsdesk_peer_listener_lost_total counter\n\
-         newsdesk_peer_listener_lost_total {}\n",
+         newsdesk_peer_listener_lost_total {}\n\
+         # HELP newsdesk_replica_reads_total Public reads (a REST request may make several) sent to a replica.\n\
+         # TYPE newsdesk_replica_reads_total counter\n\
+         newsdesk_replica_reads_total {}\n\
+         # HELP newsdesk_replica_fallbacks_total Public reads sent to the primary because no replica had replayed the latest known change.\n\
+         # TYPE newsdesk_replica_fallbacks_total counter\n\
+         newsdesk_replica_fallbacks_total {}\n",
         state.db.statements(),
         peers.received.load(Relaxed),
         u8::from(peers.listening.load(Relaxed)),
         peers.lost.load(Relaxed),
+        replicas.served.load(Relaxed),
+        replicas.fell_back.load(Relaxed),
     );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -275,7 +275,7 @@ async fn writer<'a>(
     state: &'a AppState,
     script: Script,
 ) -> Result<(Writer<'a>, site::SiteRow), AppError> {
-    let row = state.db.run(site::load).await?;
+    let row = state.db.reader().await.run(site::load).await?;
     Ok((
         Writer {
             state,
@@ -419,6 +419,8 @@ async fn list_articles(
     let section = params.section.clone();
     let loaded = state
         .db
+        .reader()
+        .await
         .run(move |conn| {
             let mut query = PublicQuery::new(now);
             query.section_ids = section_scope(conn, section.as_deref())?;
@@ -460,6 +462,8 @@ async fn article(
     let now = db::now();
     let loaded = state
         .db
+        .reader()
+        .await
         .run(move |conn| {
             let row = match key.parse::<i32>() {
                 Ok(id) => articles::by_ids(conn, &[id])?.into_iter().next(),
@@ -537,7 +541,7 @@ async fn list_sections(
     params: web::Query<ScriptParam>,
 ) -> Result<HttpResponse, AppError> {
     let script = script_param(params.script.as_deref())?;
-    let rows = state.db.run(sections::all).await?;
+    let rows = state.db.reader().await.run(sections::all).await?;
     let (w, _) = writer(&state, script).await?;
     let items: Vec<SectionView> = rows
         .into_iter()
@@ -595,6 +599,8 @@ async fn get_recommendations(
     let now = db::now();
     let (items, visible) = state
         .db
+        .reader()
+        .await
         .run(move |conn| {
             let items = recommendations::items(conn, &name)?;
             let ids: Vec<i32> = items.iter().filter_map(|i| i.article_id).collect();
@@ -657,6 +663,8 @@ async fn removed(
     let since = db::to_db_time(since);
     let rows = state
         .db
+        .reader()
+        .await
         .run(move |conn| articles::withdrawn_since(conn, since, limit))
         .await?;
     let (w, _) = writer(&state, Script::Original).await?;
@@ -721,6 +729,8 @@ async fn search_articles(
     let section = params.section.clone();
     let (total, loaded, scores) = state
         .db
+        .reader()
+        .await
         .run(move |conn| {
             let scope = section_scope(conn, section.as_deref())?;
             let hits = crate::search::public_hits(conn, &parsed, scope.as_deref(), now)?;

@@ -239,3 +239,55 @@ struct Scheduled {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     events: i64,
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_reads_use_the_read_url_and_credentials_use_the_primary() {
+    let Some(db) = crate::helpers::TestDb::new(Engine::Postgres) else {
+        return;
+    };
+    // The primary named as its own replica: always current.
+    let node = TestApp::start(
+        &db.url,
+        &[
+            ("DATABASE_READ_URL", db.url.as_str()),
+            ("NEWSDESK_JWT_SECRET", SECRET),
+            ("NEWSDESK_RESPONSE_CACHE_MB", "0"),
+        ],
+    )
+    .await;
+    let room = Newsroom::adopt(TestApp {
+        address: node.clone(),
+        db,
+        client: reqwest::Client::new(),
+    });
+    let id = room.app.import_seed().article_id.expect("imported");
+    let client = &room.app.client;
+    let reads = || metric(client, &node, "newsdesk_replica_reads_total");
+    let before = reads().await;
+
+    let body = room
+        .as_user(None, &format!(r#"{{ article(id: "{id}") {{ title }} }}"#))
+        .await;
+    assert!(body["data"]["article"]["title"].is_string(), "{body}");
+    assert_eq!(
+        reads().await,
+        before + 1,
+        "a GraphQL request picks its reader once"
+    );
+    let rest = client
+        .get(format!("{node}/v1/articles/{id}"))
+        .send()
+        .await
+        .expect("rest");
+    assert_eq!(rest.status(), 200);
+    let after = reads().await;
+    assert!(after > before + 1, "the REST read used the replica");
+
+    let editor = room.token("editor");
+    room.as_user(
+        Some(&editor),
+        &format!(r#"{{ article(id: "{id}") {{ title }} }}"#),
+    )
+    .await;
+    assert_eq!(reads().await, after, "a request with credentials did not");
+}
