@@ -63,6 +63,10 @@ pub struct Config {
     pub persisted_queries: Option<std::path::PathBuf>,
     /// Run only the registered operations.
     pub persisted_only: bool,
+    /// Redis shared by every node for rate limits; per-node counts without it.
+    pub redis_url: Option<String>,
+    /// Prefix of this deployment's Redis keys.
+    pub redis_prefix: String,
     /// Bytes the in-process response cache may hold; 0 switches it off.
     pub response_cache_bytes: u64,
     pub limits: QueryLimits,
@@ -213,6 +217,22 @@ impl Config {
             )?,
             trusted_proxies: trusted_proxies(get("NEWSDESK_TRUSTED_PROXIES"))?,
             persisted_queries: get("NEWSDESK_PERSISTED_QUERIES").map(std::path::PathBuf::from),
+            redis_url: match get("NEWSDESK_REDIS_URL") {
+                Some(url) if url.starts_with("redis://") || url.starts_with("redis+unix://") => {
+                    Some(url)
+                }
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "NEWSDESK_REDIS_URL",
+                        problem: format!(
+                            "expected redis://HOST:PORT/DB or redis+unix://PATH, got {:?}",
+                            other.split('@').next_back().unwrap_or("")
+                        ),
+                    })
+                }
+                None => None,
+            },
+            redis_prefix: get("NEWSDESK_REDIS_PREFIX").unwrap_or_else(|| "newsdesk".into()),
             persisted_only: flag(
                 "NEWSDESK_PERSISTED_ONLY",
                 get("NEWSDESK_PERSISTED_ONLY"),

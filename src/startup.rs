@@ -29,6 +29,8 @@ pub enum StartupError {
     Purge(String),
     #[error("NEWSDESK_PERSISTED_QUERIES: {0}")]
     Persisted(String),
+    #[error("NEWSDESK_REDIS_URL: cannot reach Redis: {0}")]
+    Redis(String),
 }
 
 /// A built server, listening but not yet running.
@@ -101,7 +103,21 @@ impl Application {
             config.persisted_only,
         )
         .map_err(StartupError::Persisted)?;
-        let state = AppState::new(db.clone(), config.clone(), converter, persisted);
+        let shared_counts = match &config.redis_url {
+            Some(url) => Some(
+                crate::auth::rate_limits::connect(url, &config.redis_prefix)
+                    .await
+                    .map_err(StartupError::Redis)?,
+            ),
+            None => None,
+        };
+        let state = AppState::new(
+            db.clone(),
+            config.clone(),
+            converter,
+            persisted,
+            shared_counts,
+        );
         if let DatabaseUrl::Postgres(url) = &config.database_url {
             crate::cache::peers::spawn_listener(
                 url.clone(),

@@ -16,6 +16,7 @@
 
 pub mod passwords;
 pub mod policy;
+pub mod rate_limits;
 pub mod throttle;
 pub mod tokens;
 

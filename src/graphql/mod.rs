@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-use crate::auth::throttle::{LoginThrottle, RateWindow};
+use crate::auth::rate_limits::RateLimits;
+use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
 use crate::text::script::ScriptConverter;
@@ -43,11 +44,11 @@ pub struct AppState {
     /// Failed logins per account name.
     pub throttle: Arc<LoginThrottle>,
     /// Requests per partner key and minute.
-    pub partner_limits: Arc<RateWindow>,
+    pub partner_limits: Arc<RateLimits>,
     /// Requests per client address and minute.
-    pub client_limits: Arc<RateWindow>,
+    pub client_limits: Arc<RateLimits>,
     /// Mutations per account and minute.
-    pub account_limits: Arc<RateWindow>,
+    pub account_limits: Arc<RateLimits>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
     /// Public responses, forgotten by the writes that change them.
@@ -87,6 +88,7 @@ impl AppState {
         config: Config,
         converter: ScriptConverter,
         persisted: crate::http::persisted::PersistedQueries,
+        shared_counts: Option<crate::auth::rate_limits::SharedCounts>,
     ) -> Self {
         let cache = crate::cache::ResponseCache::new(
             config.response_cache_bytes,
@@ -101,9 +103,9 @@ impl AppState {
             peers: Arc::default(),
             db,
             throttle: Arc::new(LoginThrottle::default()),
-            partner_limits: Arc::new(RateWindow::default()),
-            client_limits: Arc::new(RateWindow::default()),
-            account_limits: Arc::new(RateWindow::default()),
+            partner_limits: Arc::new(RateLimits::new("partner", shared_counts.clone())),
+            client_limits: Arc::new(RateLimits::new("client", shared_counts.clone())),
+            account_limits: Arc::new(RateLimits::new("account", shared_counts)),
             config: Arc::new(config),
             converter: Arc::new(converter),
         }

@@ -277,6 +277,7 @@ async fn execute(
             if let Err(wait) = state
                 .account_limits
                 .hit(&format!("user-{}", staff.user_id), per_minute)
+                .await
             {
                 return super::rate_limit::too_many("/graphql", wait);
             }

@@ -33,6 +33,7 @@ pub async fn partner(state: &AppState, req: &HttpRequest) -> Result<Option<Partn
     state
         .partner_limits
         .hit(&found.name, found.requests_per_minute.max(1) as u32)
+        .await
         .map_err(|wait| AppError::RateLimited(format!("rate limit reached; retry in {wait} s")))?;
     let id = found.id;
     state

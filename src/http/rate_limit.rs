@@ -65,7 +65,7 @@ pub async fn limit_clients(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let verdict = req.app_data::<web::Data<AppState>>().and_then(|state| {
+    let counted = req.app_data::<web::Data<AppState>>().and_then(|state| {
         let per_minute = state.config.rate_limit_per_minute;
         if per_minute == 0 || matches!(req.path(), "/healthz" | "/livez" | "/readyz" | "/metrics") {
             return None;
@@ -77,11 +77,14 @@ pub async fn limit_clients(
                 .and_then(|v| v.to_str().ok()),
             &state.config.trusted_proxies,
         )?;
-        state
-            .client_limits
-            .hit(&client.to_string(), per_minute)
-            .err()
+        Some((state.client_limits.clone(), client, per_minute))
     });
+    let verdict = match counted {
+        Some((limits, client, per_minute)) => {
+            limits.hit(&client.to_string(), per_minute).await.err()
+        }
+        None => None,
+    };
     if let Some(wait) = verdict {
         let response = too_many(req.path(), wait);
         let (http, _) = req.into_parts();

@@ -110,3 +110,65 @@ async fn mutations_are_limited_per_account() {
         .await;
     assert!(other.get("errors").is_none(), "{other}");
 }
+
+/// Redis on this machine; the tests that need it fail loudly without it.
+const REDIS: &str = "redis://127.0.0.1:6379/0";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_sharing_redis_share_one_limit() {
+    // Each test run counts under its own prefix, so parallel runs do not meet.
+    let prefix = format!("newsdesk-test-{}", uuid::Uuid::new_v4().simple());
+    let vars = [
+        ("NEWSDESK_RATE_LIMIT_PER_MINUTE", "10"),
+        ("NEWSDESK_REDIS_URL", REDIS),
+        ("NEWSDESK_REDIS_PREFIX", prefix.as_str()),
+    ];
+    let a = TestApp::spawn_with(Engine::Sqlite, &vars)
+        .await
+        .expect("node A");
+    let b = TestApp::spawn_with(Engine::Sqlite, &vars)
+        .await
+        .expect("node B");
+    // The counts are per minute: start with enough of the minute left.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() % 60)
+        .unwrap_or_default();
+    if second > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+    }
+
+    let from_a = statuses(&a, 6, |_| "203.0.113.9".into()).await;
+    let from_b = statuses(&b, 6, |_| "203.0.113.9".into()).await;
+
+    assert_eq!(from_a, [200; 6], "node A is under the shared limit");
+    assert_eq!(
+        from_b,
+        [200, 200, 200, 200, 429, 429],
+        "node B counts node A's requests too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_stops_the_start_with_its_variable_named() {
+    let db = crate::helpers::TestDb::new(Engine::Sqlite).expect("db");
+    let map = std::collections::HashMap::from([
+        ("DATABASE_URL".to_string(), db.url.clone()),
+        ("NEWSDESK_BIND".to_string(), "127.0.0.1:0".to_string()),
+        (
+            "NEWSDESK_REDIS_URL".to_string(),
+            "redis://127.0.0.1:1/0".to_string(),
+        ),
+    ]);
+    let config = newsdesk::config::Config::from_lookup(|k| map.get(k).cloned()).expect("config");
+    let error = newsdesk::startup::Application::build(config)
+        .await
+        .err()
+        .expect("refused to start");
+    assert!(
+        error
+            .to_string()
+            .starts_with("NEWSDESK_REDIS_URL: cannot reach Redis"),
+        "{error}"
+    );
+}
