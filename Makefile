@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: run build test check-pg schema lint bench fuzz
+.PHONY: run build test check-pg schema lint bench fuzz durability durability-ci test-cluster
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -29,19 +29,47 @@ $(DEV_SECRET):
 build:
 	cargo build --release
 
-## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly),
-## after a time-boxed schemathesis run against the REST OpenAPI document.
+DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
+
+## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly):
+## a time-boxed schemathesis run against the REST OpenAPI document, the Rust tests,
+## the kill -9 durability harness (bounded) and the three-node cluster test.
 test: check-pg
 	cargo build
-	bash tests/openapi_fuzz.sh $(CARGO_TARGET_DIR)/debug/newsdesk 30
+	bash tests/openapi_fuzz.sh $(DEBUG) 30
 	cargo test --all-targets
+	$(MAKE) --no-print-directory durability-ci test-cluster
+
+## kill -9 at random moments under 8 concurrent writers, then every acknowledged
+## write is checked: 50 cycles on SQLite and on PostgreSQL, 20 killing PostgreSQL itself.
+durability: build
+	python3 tests/durability/run.py $(RELEASE) --engine sqlite,postgres --cycles 50 \
+		--out bench/results/durability-api.json
+	python3 tests/durability/run.py $(RELEASE) --engine postgres --kill postgres --cycles 20 \
+		--out bench/results/durability-postgres.json
+
+## The bounded form run by `make test`.
+durability-ci:
+	@if [ "$$NEWSDESK_SKIP_PG" = "1" ]; then engines=sqlite; else engines=sqlite,postgres; fi; \
+	python3 tests/durability/run.py $(DEBUG) --engine $$engines --cycles 20
+	@if [ "$$NEWSDESK_SKIP_PG" != "1" ]; then \
+		python3 tests/durability/run.py $(DEBUG) --engine postgres --kill postgres --cycles 5; fi
+
+## A private PostgreSQL primary and streaming replica, three nodes: invalidation
+## delays, takedowns across nodes, node loss, exactly-once scheduled publishing.
+test-cluster:
+	@if [ "$$NEWSDESK_SKIP_PG" = "1" ]; then \
+		echo "!!! NEWSDESK_SKIP_PG=1: the cluster test is SKIPPED !!!"; \
+	else python3 tests/cluster/run.py $(DEBUG) --changes 100; fi
 
 ## A longer schemathesis run.
 fuzz:
 	cargo build
 	bash tests/openapi_fuzz.sh $(CARGO_TARGET_DIR)/debug/newsdesk 500
 
+## Starts PostgreSQL and Redis when they are down, then checks PostgreSQL answers.
 check-pg:
+	@bash tests/services.sh
 	@if [ "$$NEWSDESK_SKIP_PG" = "1" ]; then \
 		echo "!!! NEWSDESK_SKIP_PG=1: PostgreSQL tests are SKIPPED; only SQLite is tested !!!"; \
 	elif ! pg_isready -q -d "$(PG_URL)" 2>/dev/null; then \
@@ -63,3 +91,4 @@ lint:
 ## BENCH_ARTICLES, BENCH_SECONDS, BENCH_ENGINES, BENCH_REUSE=1: see bench/run.py.
 bench: build check-pg
 	python3 bench/run.py $(RELEASE)
+	python3 tests/cluster/run.py $(RELEASE) --changes 100 --bench 10 --out bench/results/cluster.json
