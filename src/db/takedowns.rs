@@ -322,6 +322,19 @@ pub fn list(
         .load(conn)?)
 }
 
+/// Makes the account's filings take turns until this transaction ends, so
+/// that concurrent requests cannot all count the same room under the limit
+/// (PostgreSQL; SQLite writers already take turns).
+pub fn lock_filings(conn: &mut AnyConnection, user_id: i32) -> Result<(), AppError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        // The first key names this lock among the application's advisory locks.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(20251, $1)")
+            .bind::<diesel::sql_types::Integer, _>(user_id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Requests filed by an account since `since` (for the submission limit).
 pub fn filed_since(
     conn: &mut AnyConnection,

@@ -129,6 +129,10 @@ pub fn classify_errors(errors: &mut [ServerError]) {
             "QUERY_TOO_DEEP"
         } else if message.starts_with(" --> ") {
             "GRAPHQL_PARSE_FAILED"
+        } else if message.starts_with("Failed to parse \"") {
+            // An argument written in the document that its type refuses
+            // (an Int past 2^31 …), reported from the field it was given to.
+            "BAD_USER_INPUT"
         } else if error.locations.is_empty() && error.path.is_empty() {
             "BAD_REQUEST"
         } else if error.path.is_empty() {

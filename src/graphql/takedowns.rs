@@ -285,6 +285,7 @@ impl TakedownMutation {
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
+                    takedowns::lock_filings(conn, staff.user_id)?;
                     if takedowns::filed_since(conn, staff.user_id, now - Duration::hours(1))?
                         >= FILINGS_PER_HOUR
                     {
@@ -500,11 +501,16 @@ impl TakedownMutation {
         }
         let actor = rc.actor(&staff);
         let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
+        // The same rule as `visible`: a request editors may not see yet is
+        // answered like a missing one, before its state can say anything.
+        let sees_received = rc.credentials.may(Action::Legal);
         let row = rc
             .db
             .write(move |conn| {
                 conn.transaction(|conn| {
-                    let row = takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)?;
+                    let row = takedowns::by_id(conn, id)?
+                        .filter(|r| sees_received || r.state != "received")
+                        .ok_or(AppError::NotFound)?;
                     let current = row.state()?;
                     if current != TakedownState::Accepted {
                         return Err(AppError::Conflict(format!(

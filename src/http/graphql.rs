@@ -336,6 +336,11 @@ async fn execute(
         let mut r = HttpResponse::ServiceUnavailable();
         r.insert_header((header::RETRY_AFTER, "2"));
         r
+    } else if has_code("TOO_MANY_REQUESTS") {
+        // A limit inside a resolver (logins, takedown filings) is a 429 too.
+        let mut r = HttpResponse::TooManyRequests();
+        r.insert_header((header::RETRY_AFTER, "60"));
+        r
     } else if has_code("IDEMPOTENCY_KEY_IN_USE") {
         // Another node's request took the key between our check and commit.
         let mut r = HttpResponse::Conflict();

@@ -4,7 +4,7 @@ use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::helpers::{Engine, TestApp};
+use crate::helpers::{Engine, TestApp, NO_POLLING};
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
@@ -23,7 +23,7 @@ fn deep_query(levels: usize) -> String {
 
 both_engines!(oversized_documents_are_rejected_before_execution);
 async fn oversized_documents_are_rejected_before_execution(engine: Engine) {
-    let Some(app) = TestApp::spawn(engine).await else {
+    let Some(app) = TestApp::spawn_with(engine, &NO_POLLING).await else {
         return;
     };
     let aliases: String = (0..16).map(|i| format!("a{i}: site {{ name }} ")).collect();
@@ -227,7 +227,7 @@ both_engines!(t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_ev
 async fn t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_every_transport(
     engine: Engine,
 ) {
-    let Some(app) = TestApp::spawn(engine).await else {
+    let Some(app) = TestApp::spawn_with(engine, &NO_POLLING).await else {
         return;
     };
     // T-GQL-2: a fragment used shallow once and deep again, and a fragment

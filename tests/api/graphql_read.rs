@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::helpers::{Engine, TestApp};
+use crate::helpers::{Engine, TestApp, NO_POLLING};
 
 /// The query a front end runs for the whole article page.
 pub const ARTICLE_PAGE: &str = r#"
@@ -182,7 +182,7 @@ async fn article_needs_exactly_one_of_id_and_slug(engine: Engine) {
 
 both_engines!(a_page_costs_the_same_number_of_statements_at_any_size);
 async fn a_page_costs_the_same_number_of_statements_at_any_size(engine: Engine) {
-    let Some(app) = TestApp::spawn(engine).await else {
+    let Some(app) = TestApp::spawn_with(engine, &NO_POLLING).await else {
         return;
     };
     {

@@ -167,6 +167,14 @@ impl Drop for TestDb {
 }
 
 /// A running server on its own database.
+/// The background jobs (scheduled publishing, webhook delivery) poll the
+/// database every second by default; tests that count SQL statements push
+/// them an hour away so that only the request under test is counted.
+pub const NO_POLLING: [(&str, &str); 2] = [
+    ("NEWSDESK_SCHEDULER_POLL_MS", "3600000"),
+    ("NEWSDESK_WEBHOOK_POLL_MS", "3600000"),
+];
+
 pub struct TestApp {
     pub address: String,
     pub db: TestDb,

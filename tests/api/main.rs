@@ -4,6 +4,7 @@
 mod fixtures;
 mod helpers;
 
+mod authorization;
 mod availability;
 pub mod editorial;
 mod feeds;

@@ -113,6 +113,14 @@ async fn t_inj_4_abusive_scalars_get_clean_errors(engine: Engine) {
             "{name}: {body}"
         );
     }
+    // The same overflow written into the document rather than a variable.
+    let body = app
+        .graphql("{ articles(first: 2147483648) { totalCount } }")
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "literal Int overflow: {body}"
+    );
     // Invalid UTF-8 and duplicate keys in the body itself.
     for raw in [
         b"{\"query\": \"{ site { name } }\", \"variables\": {\"a\": \"\xff\xfe\"}}".to_vec(),

@@ -18,7 +18,7 @@ fn code(body: &Value) -> &str {
 }
 
 /// A published article in `lin-yi` with a byline and an editor, plus a second one beside it.
-fn published(room: &Newsroom, title: &str, slug: &str, days_ago: i64) -> i32 {
+pub fn published(room: &Newsroom, title: &str, slug: &str, days_ago: i64) -> i32 {
     let database = room.app.db.database();
     let mut conn = database.get().expect("connection");
     let section = newsdesk::db::sections::by_slug(&mut conn, "lin-yi")
@@ -33,7 +33,7 @@ fn published(room: &Newsroom, title: &str, slug: &str, days_ago: i64) -> i32 {
         .insert(&mut conn)
 }
 
-fn notice(article: i32) -> String {
+pub fn notice(article: i32) -> String {
     format!(
         r#"{{ claimantName: "王權利", organisation: "某出版社", contactEmail: "rights@example.test",
               contactAddress: "濟南市某路1號", articles: ["{article}"], rightsStatement: "本社擁有該作品著作權",
@@ -271,7 +271,7 @@ async fn assert_absent_everywhere(app: &TestApp, id: i32, slug: &str, title: &st
     assert_eq!(lists["data"]["node"], Value::Null);
 }
 
-fn base64_global(id: i32) -> String {
+pub fn base64_global(id: i32) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("Article:{id}"))
 }
