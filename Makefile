@@ -36,7 +36,7 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
 test: check-pg
 	cargo build
-	bash tests/openapi_fuzz.sh $(DEBUG) 30
+	bash tests/schema_fuzz.sh $(DEBUG) 30
 	cargo test --all-targets
 	$(MAKE) --no-print-directory durability-ci test-cluster
 
@@ -62,10 +62,12 @@ test-cluster:
 		echo "!!! NEWSDESK_SKIP_PG=1: the cluster test is SKIPPED !!!"; \
 	else python3 tests/cluster/run.py $(DEBUG) --changes 100; fi
 
-## A longer schemathesis run.
+## Longer generated runs: schemathesis with 500 examples per operation, and the
+## property tests of the importer and the query-argument parsers with 50,000 cases each.
 fuzz:
 	cargo build
-	bash tests/openapi_fuzz.sh $(CARGO_TARGET_DIR)/debug/newsdesk 500
+	bash tests/schema_fuzz.sh $(DEBUG) 500
+	PROPTEST_CASES=50000 cargo test --lib -- any_ damaged round_trip
 
 ## Starts PostgreSQL and Redis when they are down, then checks PostgreSQL answers.
 check-pg:

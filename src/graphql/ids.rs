@@ -89,4 +89,26 @@ mod tests {
         assert!(decode_cursor("%%%", "after").is_err());
         assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("x:y"), "after").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_cursor_text_is_a_position_or_bad_input(text in "(?s).{0,80}") {
+            if let Err(e) = decode_cursor(&text, "after") {
+                proptest::prop_assert_eq!(e.code(), "BAD_USER_INPUT");
+            }
+            let _ = decode_global(&text);
+        }
+
+        #[test]
+        fn positions_and_ids_round_trip(micros in -8_000_000_000_000_000i64..8_000_000_000_000_000, id in 1i32..) {
+            if let Some(at) = DateTime::from_timestamp_micros(micros) {
+                let p = Position { published_at: at.naive_utc(), id };
+                proptest::prop_assert_eq!(decode_cursor(&encode_cursor(p), "after").ok(), Some(p));
+            }
+            proptest::prop_assert_eq!(
+                decode_global(&encode_global(NodeKind::Section, id)),
+                Some((NodeKind::Section, id))
+            );
+        }
+    }
 }

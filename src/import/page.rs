@@ -1035,4 +1035,38 @@ Copyright © 2008-2023 山东财经网 版权所有 地址：济南市泺源大�
             parse_page(seed()).expect("test input").notices
         );
     }
+
+    // Generated inputs (`PROPTEST_CASES` raises the count; `make fuzz` does):
+    // whatever a legacy file holds, the cleaner and the parser answer with a
+    // page or an error naming a line, and never panic.
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_a_page_or_an_error_on_a_line(text in "(?s).{0,2000}") {
+            let cleaned = crate::text::artefact::strip_pinyin_artefact(&text);
+            if let Err(e) = parse_page(&cleaned.text) {
+                proptest::prop_assert!(e.line >= 1);
+            }
+        }
+
+        #[test]
+        fn a_damaged_sample_page_never_panics(
+            cuts in proptest::collection::vec((0usize..20_000, 0usize..400), 0..6),
+            insert in "(?s).{0,200}",
+            at in 0usize..20_000,
+        ) {
+            let mut chars: Vec<char> = seed().chars().collect();
+            for (start, len) in cuts {
+                let start = start.min(chars.len());
+                let end = (start + len).min(chars.len());
+                chars.drain(start..end);
+            }
+            let at = at.min(chars.len());
+            chars.splice(at..at, insert.chars());
+            let damaged: String = chars.into_iter().collect();
+            let cleaned = crate::text::artefact::strip_pinyin_artefact(&damaged);
+            if let Err(e) = parse_page(&cleaned.text) {
+                proptest::prop_assert!(e.line >= 1);
+            }
+        }
+    }
 }

@@ -317,4 +317,19 @@ mod tests {
         assert!(parse("   ").is_err());
         assert!(parse("-only").is_err());
     }
+
+    proptest::proptest! {
+        // Any text a reader types is a query or a BAD_USER_INPUT, and what
+        // reaches FTS5 never carries its operators.
+        #[test]
+        fn any_text_is_a_query_or_bad_input(input in "(?s).{0,300}") {
+            match parse(&input) {
+                Ok(q) => {
+                    let expression = fts5_match(&q);
+                    proptest::prop_assert!(!expression.contains('('), "{}", expression);
+                }
+                Err(e) => proptest::prop_assert_eq!(e.code(), "BAD_USER_INPUT"),
+            }
+        }
+    }
 }

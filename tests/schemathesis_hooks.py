@@ -1,0 +1,28 @@
+"""Schemathesis checks for this API.
+
+GraphQL answers a refused or invalid request with an `errors` entry that
+carries a stable `extensions.code` (UNAUTHENTICATED, BAD_USER_INPUT,
+NOT_FOUND …), which is the designed outcome, not a server failure;
+schemathesis' own `not_a_server_error` counts every such entry as one. This
+check fails on what is a server failure here: an HTTP 5xx other than a
+deliberate 503, or an error whose code is INTERNAL or missing.
+"""
+
+import schemathesis
+
+
+@schemathesis.check
+def no_internal_error(ctx, response, case):
+    if response.status_code >= 500 and response.status_code != 503:
+        raise AssertionError(f"HTTP {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    for error in body.get("errors") or []:
+        code = (error.get("extensions") or {}).get("code")
+        if code in (None, "INTERNAL"):
+            raise AssertionError(f"an internal error: {error}")
+    return None
