@@ -35,6 +35,9 @@ pub struct QueryLimits {
     pub max_body_bytes: usize,
     /// Body limit for requests that carry credentials (editors send whole articles).
     pub max_editorial_body_bytes: usize,
+    /// The longest a client may take to send a request body (the headers
+    /// have actix's 5 s); a trickling body is answered 408.
+    pub body_timeout: Duration,
 }
 
 /// Everything the service reads from its environment.
@@ -281,6 +284,11 @@ impl Config {
                     get("NEWSDESK_MAX_EDITORIAL_BODY_BYTES"),
                     Some(1_048_576),
                 )?,
+                body_timeout: Duration::from_millis(parse_or(
+                    "NEWSDESK_BODY_TIMEOUT_MS",
+                    get("NEWSDESK_BODY_TIMEOUT_MS"),
+                    Some(10_000u64),
+                )?),
             },
             shutdown_timeout: Duration::from_secs(parse_or(
                 "NEWSDESK_SHUTDOWN_TIMEOUT_SECS",

@@ -74,8 +74,20 @@ async fn post(
     } else {
         state.config.limits.max_body_bytes
     };
-    let bytes = match read_limited(body, limit).await {
+    let budget = state.config.limits.body_timeout;
+    let read = tokio::time::timeout(budget, read_limited(body, limit)).await;
+    let bytes = match read.unwrap_or(Err(BodyError::TooSlow)) {
         Ok(b) => b,
+        Err(BodyError::TooSlow) => {
+            return reject(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                &format!(
+                    "the request body took longer than {} ms",
+                    budget.as_millis()
+                ),
+            )
+        }
         Err(BodyError::TooLarge) => {
             return reject(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -447,6 +459,7 @@ async fn credentials(state: &AppState, authorization: Option<&str>) -> Credentia
 enum BodyError {
     TooLarge,
     Broken,
+    TooSlow,
 }
 
 /// Reads the body, stopping as soon as it passes `limit` bytes.

@@ -13,6 +13,7 @@ mod graphql_read;
 mod health;
 mod idempotency;
 mod import;
+mod logs;
 mod nodes;
 mod pagination;
 mod persisted;

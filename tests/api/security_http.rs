@@ -237,3 +237,111 @@ async fn t_http_1_slow_headers_are_cut_off() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_http_2_a_trickling_body_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(Engine::Sqlite, &[("NEWSDESK_BODY_TIMEOUT_MS", "1000")])
+        .await
+        .expect("app");
+    let host = app.address.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: news\r\nContent-Type: application/json\r\n\
+              Content-Length: 60000\r\n\r\n",
+        )
+        .await
+        .expect("head");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    for _ in 0..20 {
+        // Ten bytes a second: 60,000 would take well over an hour.
+        if stream.write_all(b"          ").await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 1024];
+        match tokio::time::timeout(std::time::Duration::from_millis(500), stream.read(&mut buf))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buf[..n]);
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "no 408 for a trickling body: {answer:?}"
+    );
+    assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "cut off only after {:?}",
+        started.elapsed()
+    );
+}
+
+both_engines!(t_leak_4_a_database_error_reaches_the_client_sanitised);
+async fn t_leak_4_a_database_error_reaches_the_client_sanitised(engine: Engine) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    app.import_seed();
+    // Break the search index under the running server: every search now
+    // fails inside the database.
+    {
+        use diesel::connection::SimpleConnection;
+        let database = app.db.database();
+        let mut conn = database.get().expect("connection");
+        let drop = match engine {
+            Engine::Sqlite => "DROP TABLE article_fts",
+            Engine::Postgres => "DROP TABLE article_search",
+        };
+        conn.batch_execute(drop).expect("drop");
+    }
+
+    let body = app
+        .graphql(r#"{ search(query: "临沂") { nodes { snippet } } }"#)
+        .await;
+    let rest = app
+        .client
+        .get(format!("{}/v1/search?q=%E4%B8%B4%E6%B2%82", app.address))
+        .send()
+        .await
+        .expect("rest search");
+    let rest_status = rest.status();
+    let rest_body = rest.text().await.expect("text");
+
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["message"], "internal error", "{body}");
+    assert_eq!(rest_status, 500, "{rest_body}");
+    let everything = format!("{body} {rest_body}").to_ascii_lowercase();
+    for leak in [
+        "article_fts",
+        "article_search",
+        "no such table",
+        "does not exist",
+        "select",
+        "sqlite",
+        "postgres",
+        "diesel",
+        ".rs:",
+    ] {
+        assert!(
+            !everything.contains(leak),
+            "{leak:?} reached the client: {everything}"
+        );
+    }
+    // The server itself carries on.
+    let site = app.graphql("{ site { name } }").await;
+    assert!(site["data"]["site"]["name"].is_string(), "{site}");
+}
