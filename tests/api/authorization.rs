@@ -735,3 +735,63 @@ async fn t_td_7_a_burst_of_submissions_cannot_overrun_the_limit(engine: Engine) 
     );
     assert_eq!(all_rows(&room.app.db)["takedown_requests"], before + 20);
 }
+
+both_engines!(t_bopla_5_the_audit_log_and_revisions_hold_no_secrets);
+/// T-BOPLA-5: what admins and editors read back about past changes — the
+/// audit log and an article's revisions — carries no webhook secret and no
+/// password hash, though the changes that set them are in it.
+async fn t_bopla_5_the_audit_log_and_revisions_hold_no_secrets(engine: Engine) {
+    // A loopback hook that is never called: only what is stored matters.
+    let mut vars = NO_POLLING.to_vec();
+    vars.push(("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"));
+    let Some(room) = Newsroom::open_with(engine, &vars).await else {
+        return;
+    };
+    let admin = room.token("admin");
+    let secret = "whsec-audit-must-not-show-0123456789";
+    let hook = room
+        .as_user(
+            Some(&admin),
+            &format!(
+                r#"mutation {{ registerWebhook(url: "http://127.0.0.1:9/in", events: ["*"], secret: "{secret}") {{ databaseId }} }}"#
+            ),
+        )
+        .await;
+    assert!(
+        hook["data"]["registerWebhook"]["databaseId"].is_i64(),
+        "{hook}"
+    );
+    let id = room.draft("editor", "审计稿").await;
+
+    let audit = room
+        .as_user(
+            Some(&admin),
+            "{ auditEvents(first: 100) { action targetType targetId actorRole requestId } }",
+        )
+        .await;
+    let revisions = room
+        .as_user(
+            Some(&room.token("editor")),
+            &format!(r#"{{ article(id: "{id}", preview: true) {{ revisions {{ revision title status }} }} }}"#),
+        )
+        .await;
+
+    let actions: Vec<&str> = audit["data"]["auditEvents"]
+        .as_array()
+        .map(|events| events.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(actions.contains(&"webhook.register"), "{audit}");
+    assert!(
+        revisions["data"]["article"]["revisions"][0]["title"] == "审计稿",
+        "{revisions}"
+    );
+    let read_back = format!("{audit}{revisions}");
+    assert!(
+        !read_back.contains(secret),
+        "the webhook secret is readable"
+    );
+    assert!(
+        !read_back.contains("$argon2"),
+        "a password hash is readable"
+    );
+}
