@@ -345,3 +345,46 @@ async fn t_leak_4_a_database_error_reaches_the_client_sanitised(engine: Engine) 
     let site = app.graphql("{ site { name } }").await;
     assert!(site["data"]["site"]["name"].is_string(), "{site}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_http_3_a_flood_of_idle_connections_neither_blocks_nor_lingers() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn(Engine::Sqlite).await.expect("app");
+    let host = app.address.trim_start_matches("http://").to_string();
+    let mut idle = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        idle.push(
+            tokio::net::TcpStream::connect(&host)
+                .await
+                .expect("idle connection"),
+        );
+    }
+
+    // The server keeps answering everyone else meanwhile.
+    let control = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("client");
+    for _ in 0..20 {
+        let answer = control
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .expect("a control request went unanswered behind 2,000 idle connections");
+        assert_eq!(answer.status(), 200);
+    }
+
+    // A connection that never sends a request is closed (actix's 5 s
+    // request-head timeout), so idle sockets cannot pile up.
+    let mut closed = 0;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(12);
+    for stream in idle.iter_mut() {
+        let mut buf = [0u8; 256];
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(_)) | Ok(Err(_)) => closed += 1,
+            Err(_) => break,
+        }
+    }
+    assert_eq!(closed, 2000, "idle connections left open by the server");
+}
