@@ -25,6 +25,7 @@ mod schema_file;
 mod search;
 mod search_corpus;
 mod security_http;
+mod sql_text;
 mod takedowns;
 mod visibility;
 mod webhooks;
