@@ -76,6 +76,13 @@ pub fn resolve(url: &Url, allow_private: bool) -> Result<SocketAddr, String> {
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .collect();
+    choose(host, &answers, allow_private)
+}
+
+/// The address to connect to among a host's answers: the first, and only
+/// if every answer is public (a host answering [public, 127.0.0.1] would
+/// otherwise reach the inside on a later connection).
+fn choose(host: &str, answers: &[SocketAddr], allow_private: bool) -> Result<SocketAddr, String> {
     if answers.is_empty() {
         return Err(format!("{host} has no address"));
     }
@@ -113,5 +120,27 @@ mod tests {
         }
         assert!(check_url("https://partner.example.com/hook", false).is_ok());
         assert!(check_url("http://127.0.0.1:9/", true).is_ok());
+    }
+
+    #[test]
+    fn t_ssrf_5_every_answer_of_a_host_must_be_public() {
+        let public: SocketAddr = "93.184.216.34:443".parse().expect("addr");
+        let loopback: SocketAddr = "127.0.0.1:443".parse().expect("addr");
+        let v6_loopback: SocketAddr = "[::1]:443".parse().expect("addr");
+        let mapped: SocketAddr = "[::ffff:10.0.0.1]:443".parse().expect("addr");
+        assert_eq!(choose("h", &[public], false), Ok(public));
+        for answers in [
+            vec![public, loopback],
+            vec![loopback, public],
+            vec![v6_loopback],
+            vec![mapped],
+            vec![],
+        ] {
+            assert!(
+                choose("h", &answers, false).is_err(),
+                "{answers:?} was accepted"
+            );
+        }
+        assert_eq!(choose("h", &[loopback], true), Ok(loopback));
     }
 }

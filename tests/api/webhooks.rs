@@ -375,3 +375,88 @@ async fn every_public_change_sends_its_cache_keys_to_the_purge_hook(engine: Engi
         .is_some_and(|k| k.contains(&json!(format!("article-{id}")))));
     assert!(waited < Duration::from_secs(1), "purge after {waited:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_ssrf_4_a_redirecting_receiver_is_not_followed() {
+    let Some(app) = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[
+            ("NEWSDESK_JWT_SECRET", SECRET),
+            ("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("NEWSDESK_WEBHOOK_POLL_MS", "100"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let room = Newsroom::adopt(app);
+    // Where the redirect points: an "internal" service that must see nothing.
+    let internal = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let internal_addr = internal.local_addr().expect("addr");
+    let reached = Arc::new(Mutex::new(0usize));
+    let count = reached.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = internal.accept().await {
+            *count.lock().expect("lock") += 1;
+        }
+    });
+    // The registered receiver answers every delivery with a redirect there.
+    let redirector = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook_url = format!("http://{}/hook", redirector.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = redirector.accept().await {
+            let mut buf = [0u8; 8192];
+            let _ = socket.read(&mut buf).await;
+            let answer = format!(
+                "HTTP/1.1 302 Found\r\nLocation: http://{internal_addr}/admin\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    let admin = room.token("admin");
+    let registered = room.as_user(Some(&admin), &register(&hook_url)).await;
+    assert!(
+        registered["data"]["registerWebhook"]["databaseId"].is_i64(),
+        "{registered}"
+    );
+    let id = room.draft("reporter-a", "跳转稿件").await;
+    room.as_user(
+        Some(&room.token("editor")),
+        &format!(r#"mutation {{ publishArticle(id: "{id}") {{ status }} }}"#),
+    )
+    .await;
+
+    let started = Instant::now();
+    let log = loop {
+        let log = room
+            .as_user(
+                Some(&admin),
+                "{ webhookDeliveries { attempt statusCode delivered } }",
+            )
+            .await;
+        let attempts = log["data"]["webhookDeliveries"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if attempts > 0 || started.elapsed() > Duration::from_secs(10) {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    assert_eq!(
+        log["data"]["webhookDeliveries"][0],
+        json!({ "attempt": 1, "statusCode": 302, "delivered": false }),
+        "{log}"
+    );
+    assert_eq!(
+        *reached.lock().expect("lock"),
+        0,
+        "the redirect was followed"
+    );
+}
