@@ -25,7 +25,7 @@ mod schema_file;
 mod search;
 mod search_corpus;
 mod security_http;
-mod sql_text;
+mod source_rules;
 mod takedowns;
 mod visibility;
 mod webhooks;

@@ -1,8 +1,13 @@
+//! Rules about the source itself, checked by scanning `src/`, so that a
+//! breach fails the tests rather than a penetration test.
+//!
 //! T-INJ-2: no SQL text is built from values. Raw SQL is rare here (search,
 //! WAL positions, NOTIFY, an advisory lock) and always a string literal with
 //! bind parameters; the schema has no sort-by-name argument at all (see
-//! `authorization::t_bopla_1_…`). This scans the source so that a new
-//! `sql_query(format!(…))` fails the build's tests, not a penetration test.
+//! `authorization::t_bopla_1_…`).
+//!
+//! T-JWT-15: nothing reads a token without verifying it (`clippy.toml`
+//! forbids the same functions for `make lint`).
 
 use std::path::Path;
 
@@ -25,19 +30,49 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-#[test]
-fn t_inj_2_sql_text_is_never_built_from_values() {
+/// Every source file of the crate, with its path relative to the crate.
+fn sources() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_files(&root.join("src"), &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let name = file
+                .strip_prefix(root)
+                .expect("inside the crate")
+                .display()
+                .to_string();
+            (name, std::fs::read_to_string(&file).expect("source file"))
+        })
+        .collect()
+}
+
+#[test]
+fn t_jwt_15_no_token_is_read_without_verification() {
+    let sources = sources();
+    assert!(
+        sources
+            .iter()
+            .any(|(_, text)| text.contains("jsonwebtoken")),
+        "the scan found no token code at all: wrong folder?"
+    );
+    for (name, text) in &sources {
+        for unsafe_read in [
+            "insecure_decode",
+            "decode_header",
+            "insecure_disable_signature_validation",
+            "dangerous::",
+        ] {
+            assert!(!text.contains(unsafe_read), "{name} uses {unsafe_read}");
+        }
+    }
+}
+
+#[test]
+fn t_inj_2_sql_text_is_never_built_from_values() {
     let mut raw_queries = 0;
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("source file");
-        let name = file
-            .strip_prefix(root)
-            .expect("inside the crate")
-            .display()
-            .to_string();
+    for (name, text) in sources() {
         for (at, _) in text.match_indices("sql_query(") {
             raw_queries += 1;
             let argument = text[at + "sql_query(".len()..].trim_start();
