@@ -67,7 +67,7 @@ test-cluster:
 fuzz:
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 500
-	PROPTEST_CASES=50000 cargo test --lib -- any_ damaged round_trip
+	PROPTEST_CASES=50000 cargo test --lib -- any_ damaged round_trip t_fz_4
 
 ## Starts PostgreSQL and Redis when they are down, then checks PostgreSQL answers.
 check-pg:

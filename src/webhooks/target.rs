@@ -143,4 +143,54 @@ mod tests {
         }
         assert_eq!(choose("h", &[loopback], true), Ok(loopback));
     }
+
+    /// What std says an address must never be for an outside target.
+    fn internal(ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => {
+                v4.is_loopback()
+                    || v4.is_private()
+                    || v4.is_link_local()
+                    || v4.is_unspecified()
+                    || v4.is_broadcast()
+            }
+            IpAddr::V6(v6) => {
+                let first = v6.segments()[0];
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80
+                    || v6
+                        .to_ipv4_mapped()
+                        .is_some_and(|v4| internal(IpAddr::V4(v4)))
+            }
+        }
+    }
+
+    proptest::proptest! {
+        // T-FZ-4, differential: whatever check_url lets through as a literal
+        // address, std's classification does not call internal.
+        #[test]
+        fn t_fz_4_no_internal_address_is_ever_allowed(raw in proptest::prelude::any::<u128>(), v4 in proptest::prelude::any::<u32>(), port in 1u16..) {
+            let v6 = std::net::Ipv6Addr::from(raw);
+            let v4 = std::net::Ipv4Addr::from(v4);
+            for (ip, url) in [
+                (IpAddr::V4(v4), format!("http://{v4}:{port}/hook")),
+                (IpAddr::V6(v6), format!("http://[{v6}]:{port}/hook")),
+                (IpAddr::V4(v4), format!("http://{}/hook", u32::from(v4))),
+                (IpAddr::V6(v4.to_ipv6_mapped()), format!("http://[{}]:{port}/hook", v4.to_ipv6_mapped())),
+            ] {
+                if check_url(&url, false).is_ok() {
+                    proptest::prop_assert!(!internal(ip), "{} was allowed", url);
+                }
+            }
+        }
+
+        #[test]
+        fn any_text_is_a_url_or_bad_input(text in "(?s).{0,120}") {
+            if let Err(e) = check_url(&text, false) {
+                proptest::prop_assert_eq!(e.code(), "BAD_USER_INPUT");
+            }
+        }
+    }
 }
