@@ -196,6 +196,11 @@ impl Config {
                     Some(2000u64),
                 )?),
                 statement_timeout: None,
+                allow_unsafe_durability: flag(
+                    "NEWSDESK_ALLOW_UNSAFE_DURABILITY",
+                    get("NEWSDESK_ALLOW_UNSAFE_DURABILITY"),
+                    false,
+                )?,
             },
             public_base_url,
             owned_sources: list(Some(

@@ -6,7 +6,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 
 use super::AnyConnection;
 use crate::error::AppError;
@@ -94,13 +94,18 @@ impl DatabaseUrl {
 
     /// Opens one connection, configured for our use.
     pub fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
-        self.connect_with(None)
+        self.connect_with(None, false)
     }
 
-    /// Like [`DatabaseUrl::connect`], with a statement time limit on PostgreSQL.
+    /// Like [`DatabaseUrl::connect`], with a statement time limit on
+    /// PostgreSQL, and checking (unless `allow_unsafe`) that the database
+    /// keeps acknowledged commits: SQLite in WAL mode with `synchronous=FULL`,
+    /// PostgreSQL with `fsync` and `synchronous_commit` on. A database that
+    /// silently runs otherwise would void what the durability tests measure.
     fn connect_with(
         &self,
         statement_timeout: Option<Duration>,
+        allow_unsafe: bool,
     ) -> Result<AnyConnection, diesel::ConnectionError> {
         match self {
             DatabaseUrl::Sqlite(path) => {
@@ -113,6 +118,21 @@ impl DatabaseUrl {
                      PRAGMA cache_size = -8000;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                // An in-memory database has nothing to keep.
+                if !allow_unsafe && !path.contains("mode=memory") {
+                    let found = diesel::sql_query(
+                        "SELECT journal_mode AS first, CAST(synchronous AS TEXT) AS second \
+                         FROM pragma_journal_mode, pragma_synchronous",
+                    )
+                    .get_result::<Settings>(&mut conn)
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                    if found.first != "wal" || found.second != "2" {
+                        return Err(unsafe_durability(&format!(
+                            "SQLite runs with journal_mode={} and synchronous={} (want wal and 2, FULL)",
+                            found.first, found.second
+                        )));
+                    }
+                }
                 Ok(AnyConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
@@ -122,10 +142,39 @@ impl DatabaseUrl {
                     "SET TIME ZONE 'UTC'; SET statement_timeout = {limit}"
                 ))
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                if !allow_unsafe {
+                    let found = diesel::sql_query(
+                        "SELECT current_setting('fsync') AS first, \
+                         current_setting('synchronous_commit') AS second",
+                    )
+                    .get_result::<Settings>(&mut conn)
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                    if found.first != "on" || found.second == "off" {
+                        return Err(unsafe_durability(&format!(
+                            "PostgreSQL runs with fsync={} and synchronous_commit={} (acknowledged commits could be lost)",
+                            found.first, found.second
+                        )));
+                    }
+                }
                 Ok(AnyConnection::Postgresql(conn))
             }
         }
     }
+}
+
+/// Two settings read back from the database.
+#[derive(diesel::QueryableByName)]
+struct Settings {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    first: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    second: String,
+}
+
+fn unsafe_durability(found: &str) -> diesel::ConnectionError {
+    diesel::ConnectionError::BadConnection(format!(
+        "{found}; set NEWSDESK_ALLOW_UNSAFE_DURABILITY=1 to use it anyway"
+    ))
 }
 
 /// Counts the SQL statements sent, for `/metrics` and the tests that prove
@@ -155,6 +204,7 @@ pub struct ConnectionManager {
     url: DatabaseUrl,
     statements: Arc<StatementCounter>,
     statement_timeout: Option<Duration>,
+    allow_unsafe_durability: bool,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -164,7 +214,7 @@ impl ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
         let mut conn = self
             .url
-            .connect_with(self.statement_timeout)
+            .connect_with(self.statement_timeout, self.allow_unsafe_durability)
             .map_err(diesel::r2d2::Error::ConnectionError)?;
         conn.set_instrumentation(CountStatements(self.statements.clone()));
         Ok(conn)
@@ -189,6 +239,8 @@ pub struct PoolOptions {
     /// PostgreSQL cancels any statement that runs longer (the server's
     /// request budget); `None` for commands such as migrations.
     pub statement_timeout: Option<Duration>,
+    /// Connect even to a database that may lose acknowledged commits.
+    pub allow_unsafe_durability: bool,
 }
 
 /// The connection pool, shared by every request.
@@ -242,6 +294,7 @@ pub(super) fn build_pool(
             url: url.clone(),
             statements: statements.clone(),
             statement_timeout: options.statement_timeout,
+            allow_unsafe_durability: options.allow_unsafe_durability,
         })
 }
 

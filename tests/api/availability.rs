@@ -164,3 +164,49 @@ async fn t_av_1_and_2_database_down_answers_503_fast_and_service_recovers_by_its
         back.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_dur_4_a_postgresql_that_may_lose_commits_is_refused_at_start() {
+    let Some(db) = TestDb::new(Engine::Postgres) else {
+        return;
+    };
+    let name = db
+        .url
+        .rsplit('/')
+        .next()
+        .and_then(|tail| tail.split('?').next())
+        .expect("database name")
+        .to_string();
+    {
+        use diesel::connection::SimpleConnection;
+        let database = db.database();
+        let mut conn = database.get().expect("connection");
+        conn.batch_execute(&format!(
+            "ALTER DATABASE {name} SET synchronous_commit = off"
+        ))
+        .expect("alter");
+    }
+    let start = |vars: Vec<(&'static str, String)>| {
+        let mut map: std::collections::HashMap<String, String> = std::collections::HashMap::from([
+            ("DATABASE_URL".to_string(), db.url.clone()),
+            ("NEWSDESK_BIND".to_string(), "127.0.0.1:0".to_string()),
+        ]);
+        for (k, v) in vars {
+            map.insert(k.to_string(), v);
+        }
+        let config =
+            newsdesk::config::Config::from_lookup(|k| map.get(k).cloned()).expect("config");
+        newsdesk::startup::Application::build(config)
+    };
+
+    let refused = start(vec![]).await.err().expect("refused to start");
+    let started = start(vec![("NEWSDESK_ALLOW_UNSAFE_DURABILITY", "1".into())]).await;
+
+    let message = refused.to_string();
+    assert!(message.contains("synchronous_commit=off"), "{message}");
+    assert!(
+        message.contains("NEWSDESK_ALLOW_UNSAFE_DURABILITY"),
+        "{message}"
+    );
+    assert!(started.is_ok(), "the override did not start it");
+}

@@ -119,6 +119,7 @@ impl TestDb {
                 max_size: 2,
                 acquire_timeout: std::time::Duration::from_secs(5),
                 statement_timeout: None,
+                allow_unsafe_durability: false,
             },
         )
     }
