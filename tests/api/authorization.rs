@@ -795,3 +795,68 @@ async fn t_bopla_5_the_audit_log_and_revisions_hold_no_secrets(engine: Engine) {
         "a password hash is readable"
     );
 }
+
+both_engines!(t_bopla_2_counts_only_count_what_the_caller_may_read);
+/// T-BOPLA-2: totals are computed over public articles only, so a count
+/// cannot tell the public how many drafts match a word or a section.
+async fn t_bopla_2_counts_only_count_what_the_caller_may_read(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let editor = room.token("editor");
+    for n in ["一", "二"] {
+        let id = room.draft("editor", &format!("甲寅统计公开稿{n}")).await;
+        let published = room
+            .as_user(
+                Some(&editor),
+                &format!(r#"mutation {{ publishArticle(id: "{id}") {{ status }} }}"#),
+            )
+            .await;
+        assert_eq!(
+            published["data"]["publishArticle"]["status"], "PUBLISHED",
+            "{published}"
+        );
+    }
+    for n in ["一", "二", "三"] {
+        room.draft("reporter-a", &format!("甲寅统计机密稿{n}"))
+            .await;
+    }
+    let total = |body: &Value, field: &str| body["data"][field]["totalCount"].as_i64();
+
+    let section = room
+        .as_user(
+            None,
+            r#"{ articles(filter: {section: "lin-yi"}) { totalCount } }"#,
+        )
+        .await;
+    let shared_word = room
+        .as_user(
+            None,
+            r#"{ search(query: "甲寅统计") { totalCount nodes { snippet } } }"#,
+        )
+        .await;
+    let draft_word = room
+        .as_user(None, r#"{ search(query: "机密稿") { totalCount } }"#)
+        .await;
+    let draft_word_as_reporter = room
+        .as_user(
+            Some(&room.token("reporter-a")),
+            r#"{ search(query: "机密稿") { totalCount } }"#,
+        )
+        .await;
+
+    assert_eq!(total(&section, "articles"), Some(2), "{section}");
+    assert_eq!(total(&shared_word, "search"), Some(2), "{shared_word}");
+    assert_eq!(
+        shared_word["data"]["search"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(total(&draft_word, "search"), Some(0), "{draft_word}");
+    assert_eq!(
+        total(&draft_word_as_reporter, "search"),
+        Some(0),
+        "search is over public articles, whoever asks: {draft_word_as_reporter}"
+    );
+}
