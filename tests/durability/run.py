@@ -331,6 +331,16 @@ class ApiServer:
         if self.process:
             self.process.wait()
 
+    def interrupt(self, sig, timeout=15):
+        """SIGINT or SIGQUIT (T-AV-4: a forced shutdown, in-flight requests
+        cut off), then waits for the process to go; SIGKILL after the timeout."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
     def stop(self, timeout=30):
         """SIGTERM (drains in-flight requests), SIGKILL after the timeout."""
         if self.process and self.process.poll() is None:
@@ -720,14 +730,22 @@ def create_section(port, token):
 # ---------------------------------------------------------------- cycles
 
 
-def kill_cycle(number, rng, workload, server, engine, kill):
-    """Waits a random time, SIGKILLs, checks the crash image, brings service back."""
+SIGNALS = {"kill": signal.SIGKILL, "int": signal.SIGINT, "quit": signal.SIGQUIT}
+
+
+def kill_cycle(number, rng, workload, server, engine, kill, signal_name="kill"):
+    """Waits a random time, stops the API with the signal (SIGKILL by default)
+    or SIGKILLs PostgreSQL, checks the crash image, brings service back."""
     started = time.monotonic()
     delay = rng.uniform(*KILL_DELAY_S)
     time.sleep(delay)
     record = {"cycle": number, "delay_s": round(delay, 3)}
     down_at = time.monotonic()
-    if kill == "api":
+    if kill == "api" and signal_name != "kill":
+        record["signal"] = signal_name
+        server.interrupt(SIGNALS[signal_name])
+        workload.up.clear()
+    elif kill == "api":
         server.sigkill()
         workload.up.clear()
         server.kill()
@@ -1001,7 +1019,7 @@ def run_engine(args, engine_name, folder):
     server = None
     workload = None
     finished = threading.Event()
-    report = {"engine": engine_name, "kill": args.kill, "cycles": args.cycles, "writers": args.writers,
+    report = {"engine": engine_name, "kill": args.kill, "signal": args.signal, "cycles": args.cycles, "writers": args.writers,
               "seed": args.seed, "idempotency_key": not args.no_idempotency_key, "folder": str(folder),
               "ledger": str(ledger_path)}
     try:
@@ -1030,7 +1048,7 @@ def run_engine(args, engine_name, folder):
         report["setup_s"] = round(writes_started - started, 1)
         for number in range(1, args.cycles + 1):
             workload.cycle = number
-            record = kill_cycle(number, rng, workload, server, engine, args.kill)
+            record = kill_cycle(number, rng, workload, server, engine, args.kill, args.signal)
             cycles.append(record)
             log(f"{engine_name} cycle {number}/{args.cycles}: {record['duration_s']:.2f} s, "
                 f"acked creates {record['acked_creates']}, lost so far {record['lost_so_far']}"
@@ -1130,7 +1148,8 @@ def summary_line(r):
     if "checks" not in r:
         return f"{r['engine']}: ERROR {r.get('error')}"
     c, o = r["checks"], r["ops"]
-    parts = [f"{r['engine']} (kill {r['kill']}): {r['cycles']} cycles, {r['seconds_per_cycle']} s/cycle, "
+    how = r['kill'] if r.get('signal', 'kill') == 'kill' else f"{r['kill']}, SIG{r['signal'].upper()}"
+    parts = [f"{r['engine']} (kill {how}): {r['cycles']} cycles, {r['seconds_per_cycle']} s/cycle, "
              f"{r['duration_s']} s in all; {o['total']} ops: ok {o['ok']}, fail {o['fail']}, "
              f"unknown {o['unknown']} ({o['unknown_at_first_attempt']} unknown at first, "
              f"{o['replayed']} replays, {o['reply_lost']} reply lost)",
@@ -1158,6 +1177,8 @@ def parse_args():
     p.add_argument("--writers", type=int, default=8)
     p.add_argument("--kill", choices=["api", "postgres"], default="api",
                    help="what is SIGKILLed: the API server, or PostgreSQL's postmaster")
+    p.add_argument("--signal", choices=sorted(SIGNALS), default="kill",
+                   help="how the API is stopped (--kill api): SIGKILL, or SIGINT / SIGQUIT (T-AV-4)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--settle", type=float, default=60,
                    help="seconds to keep retrying unknown operations after the last cycle")
