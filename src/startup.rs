@@ -66,6 +66,21 @@ impl Application {
                     AppError::Internal(d) | AppError::Unavailable(d) => StartupError::Migrate(d),
                     other => StartupError::Migrate(other.to_string()),
                 })?;
+        } else {
+            // Serving an older schema than the code expects fails request by
+            // request; refuse instead. A database that cannot be reached now
+            // is reported by /readyz, not here.
+            match db.run(migrations::pending).await {
+                Ok(pending) if !pending.is_empty() => {
+                    return Err(StartupError::Migrate(format!(
+                        "{} migration(s) pending ({}); run `newsdesk migrate` first",
+                        pending.len(),
+                        pending.join(", ")
+                    )))
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "cannot check for pending migrations"),
+            }
         }
         let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),

@@ -10,12 +10,27 @@ const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 /// versions applied. Diesel runs each migration in its own transaction, so a
 /// crash leaves a migration either applied in full or not at all.
 pub fn run_pending(conn: &mut AnyConnection) -> Result<Vec<String>, AppError> {
-    let set = match conn {
-        AnyConnection::Sqlite(_) => SQLITE,
-        AnyConnection::Postgresql(_) => POSTGRES,
-    };
     let applied = conn
-        .run_pending_migrations(set)
+        .run_pending_migrations(set_for(conn))
         .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
     Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// The versions not applied yet.
+pub fn pending(conn: &mut AnyConnection) -> Result<Vec<String>, AppError> {
+    let set = set_for(conn);
+    let pending = conn
+        .pending_migrations(set)
+        .map_err(|e| AppError::Internal(format!("cannot read the applied migrations: {e}")))?;
+    Ok(pending
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect())
+}
+
+fn set_for(conn: &AnyConnection) -> EmbeddedMigrations {
+    match conn {
+        AnyConnection::Sqlite(_) => SQLITE,
+        AnyConnection::Postgresql(_) => POSTGRES,
+    }
 }

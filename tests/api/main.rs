@@ -14,6 +14,7 @@ mod health;
 mod idempotency;
 mod import;
 mod logs;
+mod migrations;
 mod nodes;
 mod pagination;
 mod persisted;

@@ -1,0 +1,91 @@
+//! T-DUR-6: migrations are crash-safe, and a server never serves a schema
+//! older than its code.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::both_engines;
+use crate::helpers::{newsdesk, Engine, TestApp, TestDb};
+
+async fn build(db: &TestDb) -> Result<newsdesk::startup::Application, String> {
+    let map = std::collections::HashMap::from([
+        ("DATABASE_URL".to_string(), db.url.clone()),
+        ("NEWSDESK_BIND".to_string(), "127.0.0.1:0".to_string()),
+        ("NEWSDESK_MIGRATE_ON_START".to_string(), "0".to_string()),
+    ]);
+    let config = newsdesk::config::Config::from_lookup(|k| map.get(k).cloned()).expect("config");
+    newsdesk::startup::Application::build(config)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn pending(db: &TestDb) -> Vec<String> {
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    newsdesk::db::migrations::pending(&mut conn).expect("pending migrations")
+}
+
+both_engines!(t_dur_6_a_server_refuses_a_database_with_pending_migrations);
+async fn t_dur_6_a_server_refuses_a_database_with_pending_migrations(engine: Engine) {
+    let Some(db) = TestDb::new(engine) else {
+        return;
+    };
+
+    let refused = build(&db).await.err().expect("refused to start");
+    assert!(
+        refused.contains("pending") && refused.contains("newsdesk migrate"),
+        "{refused}"
+    );
+    assert!(refused.starts_with("DATABASE_URL:"), "{refused}");
+
+    crate::helpers::migrate(&db);
+    assert!(build(&db).await.is_ok(), "a migrated database was refused");
+}
+
+both_engines!(t_dur_6_a_migration_killed_midway_leaves_a_database_that_migrates_and_serves);
+async fn t_dur_6_a_migration_killed_midway_leaves_a_database_that_migrates_and_serves(
+    engine: Engine,
+) {
+    // Kill `newsdesk migrate` at moments spread over its run, each on a
+    // fresh database. A migration recorded as applied but half done would
+    // make the second run fail (its tables would exist already, or not).
+    for delay_ms in [0u64, 15, 30, 60, 120, 240] {
+        let Some(db) = TestDb::new(engine) else {
+            return;
+        };
+        let mut migrating = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("migrate")
+            .env("DATABASE_URL", &db.url)
+            .env_remove("RUST_LOG")
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("migrate");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = migrating.kill();
+        let _ = migrating.wait();
+
+        let again = newsdesk(&db.url, &["migrate"]);
+        assert!(
+            again.status.success(),
+            "migrate after a kill at {delay_ms} ms: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert!(pending(&db).is_empty(), "after a kill at {delay_ms} ms");
+        let address = TestApp::start(&db.url, &[("NEWSDESK_MIGRATE_ON_START", "0")]).await;
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(format!("{address}/graphql"))
+            .json(&serde_json::json!({ "query": "{ site { name } sections { name } }" }))
+            .send()
+            .await
+            .expect("query")
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            body["errors"].is_null(),
+            "the schema after a kill at {delay_ms} ms: {body}"
+        );
+    }
+}
