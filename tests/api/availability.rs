@@ -210,3 +210,117 @@ async fn t_dur_4_a_postgresql_that_may_lose_commits_is_refused_at_start() {
     );
     assert!(started.is_ok(), "the override did not start it");
 }
+
+/// A relay to PostgreSQL that holds every chunk, both ways, for the delay in
+/// milliseconds it is set to: a slow network or an overloaded database.
+async fn slow_relay(delay_ms: Arc<std::sync::atomic::AtomicU64>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn pump(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    ) {
+        let mut buf = vec![0u8; 16_384];
+        while let Ok(n) = from.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let delay = delay_ms.load(std::sync::atomic::Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            if to.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    }
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect("127.0.0.1:5432").await else {
+                continue;
+            };
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
+            tokio::spawn(pump(client_read, server_write, delay_ms.clone()));
+            tokio::spawn(pump(server_read, client_write, delay_ms.clone()));
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_av_5_a_slow_database_gets_answers_within_the_budget_and_no_pile_up() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let Some(db) = TestDb::new(Engine::Postgres) else {
+        return;
+    };
+    crate::helpers::migrate(&db);
+    let delay = Arc::new(AtomicU64::new(0));
+    let port = slow_relay(delay.clone()).await;
+    let address = TestApp::start(
+        &through(&db.url, port),
+        &[
+            ("NEWSDESK_MIGRATE_ON_START", "0"),
+            ("NEWSDESK_RESPONSE_CACHE_MB", "0"),
+            ("NEWSDESK_EXECUTION_TIMEOUT_MS", "1500"),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    assert_eq!(site_name(&client, &address, 0).await.0, 200);
+
+    // Every round trip to the database now takes at least 400 ms.
+    delay.store(200, Ordering::Relaxed);
+    let started = Instant::now();
+    let answers = futures_util::future::join_all((1..=40).map(|n| {
+        let client = client.clone();
+        let address = address.clone();
+        async move {
+            let asked = Instant::now();
+            let (status, _, body) = site_name(&client, &address, n).await;
+            (status, body, asked.elapsed())
+        }
+    }))
+    .await;
+
+    for (status, body, took) in &answers {
+        let code = body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("OK");
+        assert!(
+            matches!(
+                (status, code),
+                (200, "OK" | "TIMEOUT") | (503, "SERVICE_UNAVAILABLE")
+            ),
+            "{status} {body}"
+        );
+        // The budget (1.5 s), plus a pool checkout (2 s) at most.
+        assert!(*took < Duration::from_secs(5), "an answer took {took:?}");
+    }
+    eprintln!(
+        "40 requests against a slow database answered in {:?}: {} ok, {} timed out, {} unavailable",
+        started.elapsed(),
+        answers
+            .iter()
+            .filter(|(s, b, _)| *s == 200 && b["errors"].is_null())
+            .count(),
+        answers
+            .iter()
+            .filter(|(_, b, _)| b["errors"][0]["extensions"]["code"] == "TIMEOUT")
+            .count(),
+        answers.iter().filter(|(s, _, _)| *s == 503).count(),
+    );
+
+    // The database is fast again: service returns without a restart.
+    delay.store(0, Ordering::Relaxed);
+    let back = Instant::now();
+    let mut n = 100;
+    while site_name(&client, &address, n).await.0 != 200 {
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "the pool did not recover from the slow spell"
+        );
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
