@@ -6,6 +6,7 @@ mod helpers;
 
 mod authorization;
 mod availability;
+mod contention;
 pub mod editorial;
 mod feeds;
 mod graphql_limits;
