@@ -86,6 +86,8 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// How often the webhook worker looks for due events.
     pub webhook_poll: Duration,
+    /// The longest one delivery may take, answer headers included.
+    pub webhook_timeout: Duration,
     /// How often scheduled articles whose time has come are published.
     pub scheduler_poll: Duration,
     /// Where surrogate keys of every change are POSTed for a CDN purge.
@@ -167,6 +169,11 @@ impl Config {
                 "NEWSDESK_WEBHOOK_POLL_MS",
                 get("NEWSDESK_WEBHOOK_POLL_MS"),
                 Some(1000),
+            )?),
+            webhook_timeout: Duration::from_millis(parse_or(
+                "NEWSDESK_WEBHOOK_TIMEOUT_MS",
+                get("NEWSDESK_WEBHOOK_TIMEOUT_MS"),
+                Some(10_000u64),
             )?),
             scheduler_poll: Duration::from_millis(parse_or(
                 "NEWSDESK_SCHEDULER_POLL_MS",

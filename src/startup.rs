@@ -110,6 +110,7 @@ impl Application {
             db.clone(),
             config.webhook_allow_private,
             config.webhook_poll,
+            config.webhook_timeout,
         );
         http::idempotency::spawn_pruner(db.clone());
         crate::jobs::publishing::spawn(db.clone(), config.scheduler_poll);

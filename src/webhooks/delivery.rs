@@ -34,6 +34,7 @@ async fn deliver(
     outbox: &OutboxRow,
     hook: &WebhookRow,
     allow_private: bool,
+    timeout: Duration,
 ) -> Result<u16, String> {
     let url = target::check_url(&hook.url, allow_private).map_err(|e| e.to_string())?;
     let resolve_url = url.clone();
@@ -45,7 +46,9 @@ async fn deliver(
     let client = reqwest::Client::builder()
         .resolve(&host, addr)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
+        // Covers connecting and the answer's headers; the body is never read,
+        // so a huge or endless body costs nothing.
+        .timeout(timeout)
         .build()
         .map_err(|e| e.to_string())?;
     let timestamp = chrono::Utc::now().timestamp();
@@ -65,26 +68,34 @@ async fn deliver(
     Ok(response.status().as_u16())
 }
 
-/// How long a node holds the events it is delivering: longer than the 20
-/// deliveries of one round can take.
-const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+/// Events one round claims.
+const ROUND: i64 = 20;
+
+/// How long a node holds the events it is delivering: longer than the
+/// deliveries of one round can take, and at least five minutes.
+fn lease(timeout: Duration) -> chrono::Duration {
+    let round = chrono::Duration::from_std(timeout * ROUND as u32 + Duration::from_secs(60))
+        .unwrap_or(chrono::Duration::hours(1));
+    round.max(chrono::Duration::minutes(5))
+}
 
 /// Delivers due events every `poll`, until the runtime stops. Delivery is at
 /// least once: the outbox row is marked delivered only after a 2xx answer.
 /// Every node runs this; the lease on each event makes one node send it.
-pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration) {
+pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration, timeout: Duration) {
+    let lease = lease(timeout);
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(poll).await;
             let due = match database
-                .write(|conn| webhooks::claim_due(conn, db::now(), LEASE, 20))
+                .write(move |conn| webhooks::claim_due(conn, db::now(), lease, ROUND))
                 .await
             {
                 Ok(d) => d,
                 Err(_) => continue,
             };
             for (outbox, hook) in due {
-                let result = deliver(&outbox, &hook, allow_private).await;
+                let result = deliver(&outbox, &hook, allow_private, timeout).await;
                 let (status, error, delivered) = match result {
                     Ok(code) if (200..300).contains(&code) => (Some(code as i32), None, true),
                     Ok(code) => (Some(code as i32), Some(format!("HTTP {code}")), false),

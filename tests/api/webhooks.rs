@@ -460,3 +460,82 @@ async fn t_ssrf_4_a_redirecting_receiver_is_not_followed() {
         "the redirect was followed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_ssrf_6_a_receiver_that_trickles_its_answer_is_cut_off() {
+    let Some(app) = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[
+            ("NEWSDESK_JWT_SECRET", SECRET),
+            ("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("NEWSDESK_WEBHOOK_POLL_MS", "100"),
+            ("NEWSDESK_WEBHOOK_TIMEOUT_MS", "1000"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let room = Newsroom::adopt(app);
+    // Answers one byte a second, promising ten gigabytes: it would hold a
+    // delivery for hours.
+    let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook_url = format!("http://{}/hook", tarpit.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = tarpit.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n" {
+                    if socket.write_all(&[*byte]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+    });
+    let admin = room.token("admin");
+    let registered = room.as_user(Some(&admin), &register(&hook_url)).await;
+    assert!(
+        registered["data"]["registerWebhook"]["databaseId"].is_i64(),
+        "{registered}"
+    );
+    let id = room.draft("reporter-a", "慢速接收").await;
+    room.as_user(
+        Some(&room.token("editor")),
+        &format!(r#"mutation {{ publishArticle(id: "{id}") {{ status }} }}"#),
+    )
+    .await;
+
+    let published = Instant::now();
+    let log = loop {
+        let log = room
+            .as_user(
+                Some(&admin),
+                "{ webhookDeliveries { attempt statusCode delivered } }",
+            )
+            .await;
+        if log["data"]["webhookDeliveries"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+            || published.elapsed() > Duration::from_secs(8)
+        {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    assert_eq!(
+        log["data"]["webhookDeliveries"][0],
+        json!({ "attempt": 1, "statusCode": null, "delivered": false }),
+        "{log}"
+    );
+    assert!(
+        published.elapsed() < Duration::from_secs(4),
+        "the attempt took {:?}",
+        published.elapsed()
+    );
+}
