@@ -1,5 +1,6 @@
-//! Limits async-graphql has no switch for (aliases), and the codes of the
-//! rejections it makes itself, so clients can tell them apart.
+//! Limits async-graphql has no switch for (aliases, repeated fields), and
+//! the codes of the rejections it makes itself, so clients can tell them
+//! apart.
 
 use std::sync::Arc;
 
@@ -7,9 +8,15 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, Variables};
 
+/// The most times one selection set may name the same field (response
+/// key). Repeats are merged and run once, but 500 of them still cost
+/// parsing and validation; fragments that share fields repeat a few.
+pub const MAX_FIELD_REPEATS: usize = 20;
+
 /// Checks made on the parsed document, before validation and execution:
-/// the alias count over every operation and fragment, and, when
-/// introspection is off, any use of `__schema` or `__type`.
+/// the alias count over every operation and fragment, fields repeated in one
+/// selection set, and, when introspection is off, any use of `__schema` or
+/// `__type`.
 pub struct DocumentLimits {
     max_aliases: usize,
     introspection: bool,
@@ -42,15 +49,28 @@ struct DocumentLimitsExtension {
 struct Tally {
     aliases: usize,
     introspection: bool,
+    /// The most any response key repeats in one selection set.
+    repeats: usize,
 }
 
 fn tally(set: &SelectionSet, out: &mut Tally) {
+    let mut keys: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for selection in &set.items {
         match &selection.node {
             Selection::Field(field) => {
                 if field.node.alias.is_some() {
                     out.aliases += 1;
                 }
+                let key = field
+                    .node
+                    .alias
+                    .as_ref()
+                    .unwrap_or(&field.node.name)
+                    .node
+                    .as_str();
+                let seen = keys.entry(key).or_default();
+                *seen += 1;
+                out.repeats = out.repeats.max(*seen);
                 let name = field.node.name.node.as_str();
                 if name == "__schema" || name == "__type" {
                     out.introspection = true;
@@ -95,6 +115,15 @@ impl Extension for DocumentLimitsExtension {
                     found.aliases, self.max_aliases
                 ),
                 "TOO_MANY_ALIASES",
+            ));
+        }
+        if found.repeats > MAX_FIELD_REPEATS {
+            return Err(rejection(
+                format!(
+                    "a field is repeated {} times in one selection; at most {MAX_FIELD_REPEATS} are allowed",
+                    found.repeats
+                ),
+                "TOO_MANY_REPEATED_FIELDS",
             ));
         }
         if found.introspection && !self.introspection {

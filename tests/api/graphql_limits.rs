@@ -378,3 +378,93 @@ struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
+
+/// T-FZ-5: the probes of graphql-cop (v1.13), sent to a server with the
+/// production defaults; each must find nothing. GET queries are answered on
+/// purpose (CDNs cache them); graphql-cop's "GET-based CSRF" concern is met
+/// by refusing everything but queries over GET.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_fz_5_graphql_cop_probes_find_nothing() {
+    let app = TestApp::spawn(Engine::Sqlite).await.expect("app");
+    let post_raw = |content_type: &'static str, body: String| {
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let get = |query: &str| {
+        app.client
+            .get(format!("{}/graphql", app.address))
+            .query(&[("query", query)])
+            .send()
+    };
+    let aliases: String = (0..101).map(|i| format!("a{i}: __typename ")).collect();
+    let fields = "__typename ".repeat(500);
+    let circular = "query { __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }";
+
+    // Alias overloading, field duplication, directive overloading.
+    let alias_body = app.graphql(&format!("query {{ {aliases} }}")).await;
+    assert_eq!(code(&alias_body), "TOO_MANY_ALIASES", "{alias_body}");
+    let duplicated = app.graphql(&format!("query {{ {fields} }}")).await;
+    assert_eq!(
+        code(&duplicated),
+        "TOO_MANY_REPEATED_FIELDS",
+        "{duplicated}"
+    );
+    let directives = app
+        .graphql("query { __typename @aa@aa@aa@aa@aa@aa@aa@aa@aa@aa }")
+        .await;
+    assert!(directives["data"].is_null(), "{directives}");
+    // Batching.
+    let batch = post_raw(
+        "application/json",
+        r#"[{"query":"query { __typename }"},{"query":"query { __typename }"}]"#.into(),
+    )
+    .await
+    .expect("batch");
+    assert_eq!(batch.status(), 400);
+    // Introspection, and the circular introspection query.
+    for query in ["query { __schema { types { name } } }", circular] {
+        let body = app.graphql(query).await;
+        assert_eq!(code(&body), "INTROSPECTION_DISABLED", "{body}");
+    }
+    // No GraphQL IDE, no tracing, no suggestions, no detailed errors.
+    let ide = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("ide");
+    let ide_text = ide.text().await.expect("text");
+    assert!(
+        !ide_text.to_lowercase().contains("graphiql"),
+        "an IDE is served"
+    );
+    let traced = app.graphql("query { __typename }").await;
+    assert!(traced.get("extensions").is_none(), "{traced}");
+    let typo = app.graphql("query { sectoins { name } }").await;
+    assert!(!typo.to_string().contains("Did you mean"), "{typo}");
+    let broken = app.graphql("query { site { name(wrong: 1) } }").await;
+    let text = broken.to_string().to_lowercase();
+    assert!(
+        !text.contains("backtrace") && !text.contains(".rs:") && !text.contains("panicked"),
+        "{broken}"
+    );
+    // CSRF: mutations over GET and form-encoded POSTs never run.
+    let get_mutation = get(r#"mutation { login(username: "a", password: "b") { token } }"#)
+        .await
+        .expect("get mutation");
+    assert_eq!(get_mutation.status(), 405);
+    let form = post_raw(
+        "application/x-www-form-urlencoded",
+        "query=mutation%20%7B%20__typename%20%7D".into(),
+    )
+    .await
+    .expect("form post");
+    assert_eq!(form.status(), 415);
+    // GET queries are supported by design, and answered.
+    let get_query = get("query { __typename }").await.expect("get query");
+    assert_eq!(get_query.status(), 200);
+}
