@@ -94,8 +94,11 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 
 ## Measurements (release build): Q1-Q7 on a generated 100,000-article newsroom on
-## SQLite and PostgreSQL, cold and warm, against a /healthz baseline; the import rate.
+## SQLite and PostgreSQL, cold and warm, against a /healthz baseline; the import rate;
+## how fast hostile documents are refused and the other timings of SECURITY.md section 8;
+## one node against three.
 ## BENCH_ARTICLES, BENCH_SECONDS, BENCH_ENGINES, BENCH_REUSE=1: see bench/run.py.
 bench: build check-pg
 	python3 bench/run.py $(RELEASE)
+	python3 bench/limits.py $(RELEASE)
 	python3 tests/cluster/run.py $(RELEASE) --changes 100 --bench 10 --out bench/results/cluster.json
