@@ -68,15 +68,15 @@ async fn deliver(
     Ok(response.status().as_u16())
 }
 
-/// Events one round claims.
-const ROUND: i64 = 20;
+/// Events delivered per round, at most.
+const ROUND: usize = 20;
 
-/// How long a node holds the events it is delivering: longer than the
-/// deliveries of one round can take, and at least five minutes.
+/// How long a node holds the event it is delivering: the delivery's time
+/// limit, and room for resolving the host. Events are claimed one at a
+/// time, so a node that dies mid-delivery holds up one event, that long.
 fn lease(timeout: Duration) -> chrono::Duration {
-    let round = chrono::Duration::from_std(timeout * ROUND as u32 + Duration::from_secs(60))
-        .unwrap_or(chrono::Duration::hours(1));
-    round.max(chrono::Duration::minutes(5))
+    chrono::Duration::from_std(timeout + Duration::from_secs(10))
+        .unwrap_or(chrono::Duration::minutes(1))
 }
 
 /// Delivers due events every `poll`, until the runtime stops. Delivery is at
@@ -87,14 +87,13 @@ pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration, tim
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(poll).await;
-            let due = match database
-                .write(move |conn| webhooks::claim_due(conn, db::now(), lease, ROUND))
-                .await
-            {
-                Ok(d) => d,
-                Err(_) => continue,
-            };
-            for (outbox, hook) in due {
+            for _ in 0..ROUND {
+                let claimed = database
+                    .write(move |conn| webhooks::claim_due(conn, db::now(), lease, 1))
+                    .await;
+                let Some((outbox, hook)) = claimed.ok().and_then(|d| d.into_iter().next()) else {
+                    break;
+                };
                 let result = deliver(&outbox, &hook, allow_private, timeout).await;
                 let (status, error, delivered) = match result {
                     Ok(code) if (200..300).contains(&code) => (Some(code as i32), None, true),
