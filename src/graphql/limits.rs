@@ -83,7 +83,8 @@ fn tally(set: &SelectionSet, out: &mut Tally) {
     }
 }
 
-fn rejection(message: String, code: &str) -> ServerError {
+/// An error of the whole request (no field) with its code.
+pub fn rejection(message: String, code: &str) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", code);

@@ -33,7 +33,7 @@ use crate::text::script::ScriptConverter;
 
 pub use context::RequestContext;
 pub use ids::{decode_cursor, encode_cursor};
-pub use limits::classify_errors;
+pub use limits::{classify_errors, rejection};
 pub use script::Script;
 pub use takedowns::RemovedArticle;
 

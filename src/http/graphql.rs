@@ -33,7 +33,7 @@ async fn method_not_allowed() -> HttpResponse {
 }
 
 /// A request error in the GraphQL response shape, before execution.
-fn reject(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(super) fn reject(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({
@@ -410,14 +410,10 @@ async fn execute(
 /// the database may still finish: a write that timed out has an unknown
 /// outcome, which is what `Idempotency-Key` retries are for.
 fn timed_out(budget: std::time::Duration) -> async_graphql::Response {
-    let mut error = async_graphql::ServerError::new(
+    async_graphql::Response::from_errors(vec![crate::graphql::rejection(
         format!("the request ran longer than {} ms", budget.as_millis()),
-        None,
-    );
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", "TIMEOUT");
-    error.extensions = Some(extensions);
-    async_graphql::Response::from_errors(vec![error])
+        "TIMEOUT",
+    )])
 }
 
 /// What the `Authorization: Bearer …` header amounts to.

@@ -161,19 +161,15 @@ pub fn request_hash(request: &async_graphql::Request) -> String {
 
 fn refuse(error: &AppError) -> HttpResponse {
     use actix_web::ResponseError;
-    let mut response = HttpResponse::build(error.status_code());
-    response.insert_header((header::CACHE_CONTROL, "no-store"));
-    if matches!(error, AppError::IdempotencyKeyInUse) {
-        response.insert_header((header::RETRY_AFTER, "1"));
-    }
     error.log();
-    response.json(json!({
-        "data": null,
-        "errors": [{
-            "message": error.public_message(),
-            "extensions": { "code": error.code() }
-        }]
-    }))
+    let mut response =
+        super::graphql::reject(error.status_code(), error.code(), &error.public_message());
+    if matches!(error, AppError::IdempotencyKeyInUse) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    response
 }
 
 fn replay(body: String) -> HttpResponse {
