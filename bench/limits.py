@@ -16,6 +16,7 @@ Usage: python3 bench/limits.py BINARY. Writes bench/results/limits.json.
 import http.client
 import json
 import pathlib
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -133,6 +134,7 @@ def main():
                   "oversized_bodies": oversized_bodies(server), "seconds_per_row": bench.SECONDS}
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)
     out = ROOT / "bench" / "results" / "limits.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
