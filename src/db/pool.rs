@@ -247,7 +247,7 @@ pub struct PoolOptions {
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
-    url: DatabaseUrl,
+    url: Arc<DatabaseUrl>,
     statements: Arc<StatementCounter>,
     /// SQLite has one writer at a time, and a transaction that reads before
     /// it writes fails with "database is locked" (not waiting) when another
@@ -343,7 +343,7 @@ impl Database {
         let pool = build_pool(&url, options, &statements);
         Database {
             pool,
-            url,
+            url: Arc::new(url),
             statements,
             sqlite_writer: Arc::new(std::sync::Mutex::new(())),
             clock: Arc::default(),
@@ -429,21 +429,26 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let this = self.clone();
-        if this.read_from.is_none() {
-            this.unreachable.check()?;
+        if self.read_from.is_none() {
+            self.unreachable.check()?;
         }
+        let (pool, clock, unreachable, replicas, read_from) = (
+            self.pool.clone(),
+            self.clock.clone(),
+            self.unreachable.clone(),
+            self.replicas.clone(),
+            self.read_from,
+        );
         tokio::task::spawn_blocking(move || {
             // A replica that cannot be reached leaves the read to the primary.
-            let from_replica = this
-                .read_from
-                .and_then(|i| this.replicas.get(i))
+            let from_replica = read_from
+                .and_then(|i| replicas.get(i))
                 .and_then(|r| r.unreachable.get(&r.pool).ok());
             let mut conn = match from_replica {
                 Some(conn) => conn,
-                None => this.unreachable.get(&this.pool)?,
+                None => unreachable.get(&pool)?,
             };
-            changes_then_committed(&this.clock, &this.replicas, &mut conn, f)
+            changes_then_committed(&clock, &replicas, &mut conn, f)
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -457,7 +462,7 @@ impl Database {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let lock = match self.url {
+        let lock = match *self.url {
             DatabaseUrl::Sqlite(_) => Some(self.sqlite_writer.clone()),
             DatabaseUrl::Postgres(_) => None,
         };
