@@ -43,6 +43,37 @@ async fn get(client: &reqwest::Client, url: &str) -> (Option<String>, Value) {
     (hit, response.json().await.expect("json"))
 }
 
+/// Node A with the sample article, and node B with that article in its
+/// cache.
+struct Warm {
+    room: Newsroom,
+    node_b: String,
+    /// The article on node B.
+    url: String,
+    id: i32,
+    /// Node B's cached answer.
+    body: Value,
+}
+
+impl Warm {
+    async fn start() -> Option<Warm> {
+        let room = Newsroom::open(Engine::Postgres).await?;
+        let id = room.app.import_seed().article_id.expect("imported");
+        let node_b = second_node(&room).await;
+        let url = format!("{node_b}/v1/articles/{id}");
+        get(&room.app.client, &url).await;
+        let (hit, body) = get(&room.app.client, &url).await;
+        assert_eq!(hit.as_deref(), Some("hit"), "node B serves from its cache");
+        Some(Warm {
+            room,
+            node_b,
+            url,
+            id,
+            body,
+        })
+    }
+}
+
 /// Reads until `done` holds; returns how long that took.
 async fn wait_for(
     client: &reqwest::Client,
@@ -77,16 +108,12 @@ async fn metric(client: &reqwest::Client, node: &str, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_on_one_node_reaches_another_nodes_cache_within_a_second() {
-    let Some(room) = Newsroom::open(Engine::Postgres).await else {
+    let Some(warm) = Warm::start().await else {
         return;
     };
-    let id = room.app.import_seed().article_id.expect("imported");
-    let node_b = second_node(&room).await;
+    let (room, node_b, url, id, before) =
+        (&warm.room, &warm.node_b, &warm.url, warm.id, &warm.body);
     let client = &room.app.client;
-    let url = format!("{node_b}/v1/articles/{id}");
-    get(client, &url).await;
-    let (hit, before) = get(client, &url).await;
-    assert_eq!(hit.as_deref(), Some("hit"), "node B serves from its cache");
     let old_title = before["title"].as_str().expect("title").to_string();
 
     let edited = room
@@ -104,7 +131,7 @@ async fn an_edit_on_one_node_reaches_another_nodes_cache_within_a_second() {
 
     let delay = wait_for(
         client,
-        &url,
+        url,
         |body| body["title"] == "另一节点的更正",
         Duration::from_secs(1),
     )
@@ -113,24 +140,17 @@ async fn an_edit_on_one_node_reaches_another_nodes_cache_within_a_second() {
         delay.is_some(),
         "node B still serves {old_title:?} a second after the edit"
     );
-    assert!(metric(client, &node_b, "newsdesk_invalidations_received_total").await >= 1);
+    assert!(metric(client, node_b, "newsdesk_invalidations_received_total").await >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_stops_hearing_the_others_forgets_its_cache_and_listens_again() {
-    let Some(room) = Newsroom::open(Engine::Postgres).await else {
+    let Some(warm) = Warm::start().await else {
         return;
     };
-    let id = room.app.import_seed().article_id.expect("imported");
-    let node_b = second_node(&room).await;
+    let (room, node_b, url) = (&warm.room, &warm.node_b, &warm.url);
     let client = &room.app.client;
-    let url = format!("{node_b}/v1/articles/{id}");
-    get(client, &url).await;
-    assert_eq!(get(client, &url).await.0.as_deref(), Some("hit"));
-    assert_eq!(
-        metric(client, &node_b, "newsdesk_peer_listener_up").await,
-        1
-    );
+    assert_eq!(metric(client, node_b, "newsdesk_peer_listener_up").await, 1);
 
     // Cut every listening connection of this database (both nodes').
     let database = room.app.db.database();
@@ -143,7 +163,7 @@ async fn a_node_that_stops_hearing_the_others_forgets_its_cache_and_listens_agai
     .expect("terminate listeners");
 
     let started = Instant::now();
-    while metric(client, &node_b, "newsdesk_peer_listener_lost_total").await == 0 {
+    while metric(client, node_b, "newsdesk_peer_listener_lost_total").await == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "the lost connection went unnoticed"
@@ -151,12 +171,12 @@ async fn a_node_that_stops_hearing_the_others_forgets_its_cache_and_listens_agai
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(
-        get(client, &url).await.0,
+        get(client, url).await.0,
         None,
         "a node that may have missed changes served from its cache"
     );
     let started = Instant::now();
-    while metric(client, &node_b, "newsdesk_peer_listener_up").await == 0 {
+    while metric(client, node_b, "newsdesk_peer_listener_up").await == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "the listener did not come back"
