@@ -41,11 +41,14 @@ test: check-pg
 	$(MAKE) --no-print-directory durability-ci test-cluster
 
 ## kill -9 at random moments under 8 concurrent writers, then every acknowledged
-## write is checked: 50 cycles on SQLite and on PostgreSQL, 20 killing PostgreSQL itself,
-## and 10 each stopping the server with SIGINT and SIGQUIT.
+## write is checked: 50 cycles on SQLite and on PostgreSQL, 30 on SQLite with
+## synchronous=NORMAL, 20 killing PostgreSQL itself, and 10 each stopping the server
+## with SIGINT and SIGQUIT.
 durability: build
 	python3 tests/durability/run.py $(RELEASE) --engine sqlite,postgres --cycles 50 \
 		--out bench/results/durability-api.json
+	python3 tests/durability/run.py $(RELEASE) --engine sqlite --sqlite-synchronous normal \
+		--cycles 30 --out bench/results/durability-sqlite-normal.json
 	python3 tests/durability/run.py $(RELEASE) --engine postgres --kill postgres --cycles 20 \
 		--out bench/results/durability-postgres.json
 	python3 tests/durability/run.py $(RELEASE) --engine sqlite,postgres --signal int --cycles 10
@@ -55,6 +58,7 @@ durability: build
 durability-ci:
 	@if [ "$$NEWSDESK_SKIP_PG" = "1" ]; then engines=sqlite; else engines=sqlite,postgres; fi; \
 	python3 tests/durability/run.py $(DEBUG) --engine $$engines --cycles 20
+	python3 tests/durability/run.py $(DEBUG) --engine sqlite --sqlite-synchronous normal --cycles 5
 	python3 tests/durability/run.py $(DEBUG) --engine sqlite --signal int --cycles 3
 	python3 tests/durability/run.py $(DEBUG) --engine sqlite --signal quit --cycles 3
 	@if [ "$$NEWSDESK_SKIP_PG" != "1" ]; then \

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::auth::tokens::TokenKeys;
-use crate::db::pool::PoolOptions;
+use crate::db::pool::{PoolOptions, SqliteSynchronous};
 use crate::db::DatabaseUrl;
 
 /// A configuration value that could not be used.
@@ -207,6 +207,11 @@ impl Config {
                     "NEWSDESK_ALLOW_UNSAFE_DURABILITY",
                     get("NEWSDESK_ALLOW_UNSAFE_DURABILITY"),
                     false,
+                )?,
+                sqlite_synchronous: parse_or(
+                    "NEWSDESK_SQLITE_SYNCHRONOUS",
+                    get("NEWSDESK_SQLITE_SYNCHRONOUS"),
+                    Some(SqliteSynchronous::Full),
                 )?,
             },
             public_base_url,

@@ -6,7 +6,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
-use crate::db::pool::PoolOptions;
+use crate::db::pool::{PoolOptions, SqliteSynchronous};
 use crate::db::{migrations, Database, DatabaseUrl};
 use crate::error::AppError;
 use crate::graphql::{self, AppState};
@@ -49,6 +49,13 @@ impl Application {
         };
         let db = Database::new(config.database_url.clone(), &serving)
             .with_replicas(&config.read_urls, &serving);
+        if matches!(config.database_url, DatabaseUrl::Sqlite(_))
+            && config.pool.sqlite_synchronous == SqliteSynchronous::Normal
+        {
+            tracing::warn!(
+                "NEWSDESK_SQLITE_SYNCHRONOUS=normal: a power loss may take the last acknowledged writes"
+            );
+        }
         if config.migrate_on_start {
             // Without the request budget: a migration may rebuild a big index.
             // (SQLite has no statement budget, and an in-memory database lives

@@ -94,29 +94,31 @@ impl DatabaseUrl {
 
     /// Opens one connection, configured for our use.
     pub fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
-        self.connect_with(None, false)
+        self.connect_with(None, false, SqliteSynchronous::Full)
     }
 
     /// Like [`DatabaseUrl::connect`], with a statement time limit on
     /// PostgreSQL, and checking (unless `allow_unsafe`) that the database
-    /// keeps acknowledged commits: SQLite in WAL mode with `synchronous=FULL`,
-    /// PostgreSQL with `fsync` and `synchronous_commit` on. A database that
-    /// silently runs otherwise would void what the durability tests measure.
+    /// keeps acknowledged commits: SQLite in WAL mode with the configured
+    /// `synchronous` level, PostgreSQL with `fsync` and `synchronous_commit`
+    /// on. A database that silently runs otherwise would void what the
+    /// durability tests measure.
     fn connect_with(
         &self,
         statement_timeout: Option<Duration>,
         allow_unsafe: bool,
+        synchronous: SqliteSynchronous,
     ) -> Result<AnyConnection, diesel::ConnectionError> {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
-                // Pragmas are per connection. FULL makes an acknowledged commit
-                // survive power loss, not only a crash of the process.
-                conn.batch_execute(
+                // Pragmas are per connection.
+                conn.batch_execute(&format!(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
                      PRAGMA cache_size = -8000;",
-                )
+                    synchronous.pragma()
+                ))
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 // An in-memory database has nothing to keep.
                 if !allow_unsafe && !path.contains("mode=memory") {
@@ -126,10 +128,13 @@ impl DatabaseUrl {
                     )
                     .get_result::<Settings>(&mut conn)
                     .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-                    if found.first != "wal" || found.second != "2" {
+                    if found.first != "wal" || found.second != synchronous.level() {
                         return Err(unsafe_durability(&format!(
-                            "SQLite runs with journal_mode={} and synchronous={} (want wal and 2, FULL)",
-                            found.first, found.second
+                            "SQLite runs with journal_mode={} and synchronous={} (want wal and {}, {})",
+                            found.first,
+                            found.second,
+                            synchronous.level(),
+                            synchronous.pragma()
                         )));
                     }
                 }
@@ -158,6 +163,49 @@ impl DatabaseUrl {
                 }
                 Ok(AnyConnection::Postgresql(conn))
             }
+        }
+    }
+}
+
+/// How SQLite syncs its write-ahead log, from `NEWSDESK_SQLITE_SYNCHRONOUS`.
+/// In WAL mode neither level loses a commit when the process dies (the
+/// durability harness kills it with SIGKILL under both); they differ when
+/// the machine loses power.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// Every commit reaches the disk before it is acknowledged.
+    #[default]
+    Full,
+    /// The log reaches the disk at checkpoints: faster writes, and a power
+    /// loss may take the last commits (never the database's integrity).
+    Normal,
+}
+
+impl SqliteSynchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+
+    /// The number `PRAGMA synchronous` reads back.
+    fn level(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "2",
+            SqliteSynchronous::Normal => "1",
+        }
+    }
+}
+
+impl std::str::FromStr for SqliteSynchronous {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.to_ascii_lowercase().as_str() {
+            "full" => Ok(SqliteSynchronous::Full),
+            "normal" => Ok(SqliteSynchronous::Normal),
+            _ => Err("expected full or normal".into()),
         }
     }
 }
@@ -205,6 +253,7 @@ pub struct ConnectionManager {
     statements: Arc<StatementCounter>,
     statement_timeout: Option<Duration>,
     allow_unsafe_durability: bool,
+    sqlite_synchronous: SqliteSynchronous,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -214,7 +263,11 @@ impl ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
         let mut conn = self
             .url
-            .connect_with(self.statement_timeout, self.allow_unsafe_durability)
+            .connect_with(
+                self.statement_timeout,
+                self.allow_unsafe_durability,
+                self.sqlite_synchronous,
+            )
             .map_err(diesel::r2d2::Error::ConnectionError)?;
         conn.set_instrumentation(CountStatements(self.statements.clone()));
         Ok(conn)
@@ -241,6 +294,7 @@ pub struct PoolOptions {
     pub statement_timeout: Option<Duration>,
     /// Connect even to a database that may lose acknowledged commits.
     pub allow_unsafe_durability: bool,
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 /// The connection pool, shared by every request.
@@ -295,6 +349,7 @@ pub(super) fn build_pool(
             statements: statements.clone(),
             statement_timeout: options.statement_timeout,
             allow_unsafe_durability: options.allow_unsafe_durability,
+            sqlite_synchronous: options.sqlite_synchronous,
         })
 }
 
@@ -547,6 +602,32 @@ mod tests {
         ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("").is_err());
+    }
+
+    #[test]
+    fn t_dur_2_sqlite_runs_at_the_configured_synchronous_level() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = DatabaseUrl::Sqlite(dir.path().join("n.db").display().to_string());
+        for (level, expected) in [
+            (SqliteSynchronous::Full, "2"),
+            (SqliteSynchronous::Normal, "1"),
+        ] {
+            let Ok(AnyConnection::Sqlite(mut conn)) = url.connect_with(None, false, level) else {
+                panic!("no SQLite connection at {level:?}");
+            };
+            let found = diesel::sql_query(
+                "SELECT journal_mode AS first, CAST(synchronous AS TEXT) AS second \
+                 FROM pragma_journal_mode, pragma_synchronous",
+            )
+            .get_result::<Settings>(&mut conn)
+            .expect("settings");
+            assert_eq!(
+                (found.first.as_str(), found.second.as_str()),
+                ("wal", expected)
+            );
+        }
+        assert_eq!("NORMAL".parse(), Ok(SqliteSynchronous::Normal));
+        assert!("off".parse::<SqliteSynchronous>().is_err());
     }
 
     #[test]

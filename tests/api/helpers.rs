@@ -120,6 +120,7 @@ impl TestDb {
                 acquire_timeout: std::time::Duration::from_secs(5),
                 statement_timeout: None,
                 allow_unsafe_durability: false,
+                sqlite_synchronous: Default::default(),
             },
         )
     }

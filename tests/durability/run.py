@@ -685,12 +685,13 @@ class Writer(threading.Thread):
 # ---------------------------------------------------------------- set-up
 
 
-def base_env(url):
+def base_env(url, sqlite_synchronous="full"):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NEWSDESK_", "DATABASE_URL", "PG", "RUST_LOG"))}
     env.update(DATABASE_URL=url, NEWSDESK_JWT_SECRET=JWT_SECRET, RUST_LOG="warn",
                NEWSDESK_RATE_LIMIT_PER_MINUTE="0", NEWSDESK_MUTATIONS_PER_MINUTE="0",
-               NEWSDESK_PUBLIC_BASE_URL="https://news.example.test")
+               NEWSDESK_PUBLIC_BASE_URL="https://news.example.test",
+               NEWSDESK_SQLITE_SYNCHRONOUS=sqlite_synchronous)
     return env
 
 
@@ -1020,13 +1021,14 @@ def run_engine(args, engine_name, folder):
     workload = None
     finished = threading.Event()
     report = {"engine": engine_name, "kill": args.kill, "signal": args.signal, "cycles": args.cycles, "writers": args.writers,
-              "seed": args.seed, "idempotency_key": not args.no_idempotency_key, "folder": str(folder),
+              "seed": args.seed, "sqlite_synchronous": args.sqlite_synchronous,
+              "idempotency_key": not args.no_idempotency_key, "folder": str(folder),
               "ledger": str(ledger_path)}
     try:
         engine.start()
         if engine_name == "postgres":
             report["postgres_settings"] = engine.settings()
-        env = base_env(engine.url)
+        env = base_env(engine.url, args.sqlite_synchronous)
         log(f"{engine_name}: creating accounts")
         admin_token, filers = make_accounts(args.binary, env, folder, args.writers, args.cycles)
         server = ApiServer(args.binary, env, free_port(), folder)
@@ -1158,7 +1160,7 @@ def summary_line(r):
              f"duplicates {c['duplicates']}, current state {c['current_state']}, "
              f"half-written {c['half_written']}"]
     if r["engine"] == "sqlite":
-        parts.append(f"integrity_check ok {r['integrity_ok_cycles']} cycles + final "
+        parts.append(f"synchronous={r['sqlite_synchronous'].upper()}, integrity_check ok {r['integrity_ok_cycles']} cycles + final "
                      f"{r['final_check']['integrity']}, quick_check max {r['quick_check_ms']['max']} ms")
     if "api_needed_restart" in c:
         parts.append(f"API restarts needed {c['api_needed_restart']}")
@@ -1179,6 +1181,8 @@ def parse_args():
                    help="what is SIGKILLed: the API server, or PostgreSQL's postmaster")
     p.add_argument("--signal", choices=sorted(SIGNALS), default="kill",
                    help="how the API is stopped (--kill api): SIGKILL, or SIGINT / SIGQUIT (T-AV-4)")
+    p.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full",
+                   help="SQLite's synchronous level (T-DUR-2: a killed process loses nothing under either)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--settle", type=float, default=60,
                    help="seconds to keep retrying unknown operations after the last cycle")
