@@ -43,6 +43,16 @@ pub struct Application {
 impl Application {
     /// Binds `config.bind` (port 0 picks a free port) and builds the server.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        Self::build_with_routes(config, |_| {}).await
+    }
+
+    /// Like [`Application::build`], with more routes behind the same
+    /// middleware (request ids, rate limits, panics, caching), for a program
+    /// that embeds newsdesk and serves a few routes of its own beside it.
+    pub async fn build_with_routes(
+        config: Config,
+        extra_routes: fn(&mut web::ServiceConfig),
+    ) -> Result<Application, StartupError> {
         let serving = PoolOptions {
             statement_timeout: Some(config.execution_timeout),
             ..config.pool.clone()
@@ -162,10 +172,12 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     http::rate_limit::limit_clients,
                 ))
+                .wrap(actix_web::middleware::from_fn(http::panics::contain_panics))
                 .wrap(http::request_id::RequestId)
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))
                 .configure(http::routes)
+                .configure(extra_routes)
                 .default_service(web::to(http::not_found))
         })
         .shutdown_timeout(shutdown_timeout)

@@ -278,9 +278,13 @@ impl ManageConnection for ConnectionManager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
         // Returned on the thread that used it, right after the failed query.
-        crate::error::take_connection_lost()
+        let lost = crate::error::take_connection_lost();
+        // A connection given back while a panic unwinds, or still inside a
+        // transaction, would start the next request in that transaction.
+        lost || std::thread::panicking() || conn.is_broken()
     }
 }
 

@@ -6,6 +6,7 @@ mod graphql;
 mod health;
 pub mod idempotency;
 mod metrics;
+pub mod panics;
 mod partner;
 pub mod persisted;
 pub mod rate_limit;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
+use crate::both_engines;
 use crate::helpers::{Engine, TestApp, TestDb};
 
 /// A loopback TCP relay to PostgreSQL that the test can cut and restore,
@@ -324,3 +325,128 @@ async fn t_av_5_a_slow_database_gets_answers_within_the_budget_and_no_pile_up() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Routes with the bugs T-AV-6 needs: a handler that panics, and one that
+/// panics inside an open write transaction, after inserting a section.
+fn faulty_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::{web, HttpResponse};
+    use newsdesk::db::sections::{self, NewSection};
+    use newsdesk::domain::SectionKind;
+    use newsdesk::error::AppError;
+
+    async fn panic_in_handler() -> HttpResponse {
+        panic!("a bug in a handler")
+    }
+
+    async fn panic_in_transaction(
+        state: web::Data<newsdesk::graphql::AppState>,
+    ) -> Result<HttpResponse, AppError> {
+        use diesel::Connection;
+        state
+            .db
+            .write(|conn| {
+                conn.transaction::<(), AppError, _>(|conn| {
+                    let probe = NewSection {
+                        name: "恐慌",
+                        parent_id: None,
+                        kind: SectionKind::Topic,
+                        position: 99,
+                        in_navigation: false,
+                    };
+                    sections::create_with_slug(conn, &probe, "panic-probe")?;
+                    panic!("a bug inside a write transaction")
+                })
+            })
+            .await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    cfg.route("/test/panic", web::get().to(panic_in_handler))
+        .route(
+            "/test/panic-in-transaction",
+            web::post().to(panic_in_transaction),
+        );
+}
+
+/// T-AV-6: a panic answers its own request with a 500 and the usual error
+/// body, concurrent requests are unaffected, and the workers keep serving;
+/// a panic inside a write transaction leaves nothing written and no
+/// connection stuck in that transaction for the next request.
+async fn t_av_6_a_panic_costs_only_its_own_request(engine: Engine) {
+    let app = TestApp::spawn_with_routes(
+        engine,
+        &[("NEWSDESK_JWT_SECRET", crate::editorial::SECRET)],
+        faulty_routes,
+    )
+    .await;
+    let Some(app) = app else { return };
+    let room = crate::editorial::Newsroom::adopt(app);
+    let app = &room.app;
+
+    let panics = (0..12).map(|_| async {
+        let response = app
+            .client
+            .get(format!("{}/test/panic", app.address))
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        let request_id = response.headers().get("x-request-id").is_some();
+        (
+            response.status().as_u16(),
+            request_id,
+            response.json::<Value>().await.expect("JSON"),
+        )
+    });
+    let reads = (0..24).map(|_| app.graphql("{ sections { slug } }"));
+    let (panicked, read) = tokio::join!(
+        futures_util::future::join_all(panics),
+        futures_util::future::join_all(reads)
+    );
+    for (status, request_id, body) in &panicked {
+        assert_eq!(*status, 500, "{body}");
+        assert_eq!(body["error"]["code"], "INTERNAL", "{body}");
+        assert!(
+            !body.to_string().contains("a bug"),
+            "the panic leaked: {body}"
+        );
+        assert!(request_id, "no x-request-id on the panic's answer");
+    }
+    for body in &read {
+        assert_eq!(body["data"]["sections"][0]["slug"], "lin-yi", "{body}");
+    }
+
+    // More transaction panics than the pool has connections.
+    for _ in 0..10 {
+        let response = app
+            .client
+            .post(format!("{}/test/panic-in-transaction", app.address))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 500);
+    }
+    // Every later write commits, promptly, and the probe never did.
+    let started = Instant::now();
+    for n in 0..10 {
+        room.draft("reporter-a", &format!("恐慌之後 {n}")).await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "writes after the panics took {:?}",
+        started.elapsed()
+    );
+    let counts = app.db.row_counts();
+    assert_eq!(counts["articles"], 10, "{counts:?}");
+    assert_eq!(
+        counts["sections"], 1,
+        "the panicking transaction's section was kept"
+    );
+
+    // The workers all still serve.
+    let after = (0..24).map(|_| app.graphql("{ sections { slug } }"));
+    for body in futures_util::future::join_all(after).await {
+        assert_eq!(body["data"]["sections"][0]["slug"], "lin-yi", "{body}");
+    }
+}
+
+both_engines!(t_av_6_a_panic_costs_only_its_own_request);

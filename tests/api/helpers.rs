@@ -191,8 +191,17 @@ impl TestApp {
 
     /// Starts the server with extra environment settings.
     pub async fn spawn_with(engine: Engine, vars: &[(&str, &str)]) -> Option<TestApp> {
+        Self::spawn_with_routes(engine, vars, |_| {}).await
+    }
+
+    /// Starts the server with routes of the test's own beside the service's.
+    pub async fn spawn_with_routes(
+        engine: Engine,
+        vars: &[(&str, &str)],
+        routes: fn(&mut actix_web::web::ServiceConfig),
+    ) -> Option<TestApp> {
         let db = TestDb::new(engine)?;
-        let address = Self::start(&db.url, vars).await;
+        let address = Self::start_with_routes(&db.url, vars, routes).await;
         Some(TestApp {
             address,
             db,
@@ -202,6 +211,14 @@ impl TestApp {
 
     /// Starts a server on `database_url`; returns its base URL.
     pub async fn start(database_url: &str, vars: &[(&str, &str)]) -> String {
+        Self::start_with_routes(database_url, vars, |_| {}).await
+    }
+
+    async fn start_with_routes(
+        database_url: &str,
+        vars: &[(&str, &str)],
+        routes: fn(&mut actix_web::web::ServiceConfig),
+    ) -> String {
         let mut map: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), database_url.to_string()),
             ("NEWSDESK_BIND".into(), "127.0.0.1:0".into()),
@@ -219,7 +236,9 @@ impl TestApp {
             map.insert(k.to_string(), v.to_string());
         }
         let config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
-        let app = Application::build(config).await.expect("server starts");
+        let app = Application::build_with_routes(config, routes)
+            .await
+            .expect("server starts");
         let address = app.url();
         tokio::spawn(app.run_until_stopped());
         address
