@@ -860,3 +860,196 @@ async fn t_bopla_2_counts_only_count_what_the_caller_may_read(engine: Engine) {
         "search is over public articles, whoever asks: {draft_word_as_reporter}"
     );
 }
+
+/// T-AUTHZ-7: the mutations that take several articles check each of them,
+/// and one the caller may not use refuses the whole request, writing
+/// nothing: a takedown filed for a public and a hidden article, pins and a
+/// recommendation list naming a missing one. The refusal for a hidden
+/// article is the refusal for a missing one.
+async fn t_authz_7_list_mutations_check_every_row_and_write_all_or_nothing(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let first = published(&room, "公開甲", "public-a", 2);
+    let second = published(&room, "公開乙", "public-b", 1);
+    let draft = room.draft("reporter-a", "甲的草稿").await;
+    let editor = room.token("editor");
+    let claimant = room.token("claimant");
+    let pins = format!(
+        r#"mutation {{ setRelatedArticles(id: "{first}", related: ["{second}"]) {{ revision }} }}"#
+    );
+    let list = format!(
+        r#"mutation {{ setRecommendationList(name: "home", items: [{{article: "{first}"}}]) {{ headline }} }}"#
+    );
+    for setup in [&pins, &list] {
+        let body = room.as_user(Some(&editor), setup).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    let shown = format!(
+        r#"{{ article(id: "{first}") {{ related(first: 1) {{ databaseId }} }} recommendations {{ headline }} }}"#
+    );
+    let shown_before = room.app.graphql(&shown).await;
+    let before = all_rows(&room.app.db);
+
+    let takedown = |ids: [i32; 2]| {
+        let input = notice(ids[0]).replace(
+            &format!(r#"articles: ["{}"]"#, ids[0]),
+            &format!(r#"articles: ["{}", "{}"]"#, ids[0], ids[1]),
+        );
+        format!("mutation {{ submitTakedownRequest(input: {input}) {{ id }} }}")
+    };
+    let with_hidden = room
+        .as_user(Some(&claimant), &takedown([first, draft]))
+        .await;
+    let with_missing = room
+        .as_user(Some(&claimant), &takedown([first, 99_999]))
+        .await;
+    assert_ne!(code(&with_hidden), "OK", "{with_hidden}");
+    assert_eq!(
+        with_hidden["errors"][0]["message"]
+            .as_str()
+            .map(|m| m.replace(&draft.to_string(), "N")),
+        with_missing["errors"][0]["message"]
+            .as_str()
+            .map(|m| m.replace("99999", "N")),
+        "a hidden article is told apart from a missing one"
+    );
+    assert_eq!(code(&with_hidden), code(&with_missing));
+
+    let bad_pins = room
+        .as_user(
+            Some(&editor),
+            &format!(r#"mutation {{ setRelatedArticles(id: "{first}", related: ["{second}", "99999"]) {{ revision }} }}"#),
+        )
+        .await;
+    let bad_list = room
+        .as_user(
+            Some(&editor),
+            &format!(
+                r#"mutation {{ setRecommendationList(name: "home", items: [{{article: "{second}"}}, {{article: "99999"}}]) {{ headline }} }}"#
+            ),
+        )
+        .await;
+    for body in [&bad_pins, &bad_list] {
+        assert_ne!(code(body), "OK", "{body}");
+    }
+
+    assert_eq!(all_rows(&room.app.db), before, "a refused list wrote rows");
+    assert_eq!(room.app.graphql(&shown).await, shown_before);
+}
+both_engines!(t_authz_7_list_mutations_check_every_row_and_write_all_or_nothing);
+
+/// T-AUTHZ-8: what T-AUTHZ-1 and T-AUTHZ-4 show over GraphQL POST holds on
+/// every transport and route: GraphQL over GET, the REST routes, the feeds
+/// and ninjs, with and without another reporter's token. The owner does see
+/// the draft over both GraphQL transports, so the refusals are
+/// authorization, not a route that shows nobody anything. There is no
+/// websocket transport: an upgrade is not accepted.
+async fn t_authz_8_every_transport_enforces_the_same_rules(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    published(&room, "公開稿件", "public-story", 1);
+    let draft = room.draft("reporter-a", "甲的草稿機密").await;
+    let owner = format!("Bearer {}", room.token("reporter-a"));
+    let other = format!("Bearer {}", room.token("reporter-b"));
+    let app = &room.app;
+    let get = |path: String, bearer: Option<&str>| {
+        let mut request = app.client.get(format!("{}{path}", app.address));
+        if let Some(bearer) = bearer {
+            request = request.header("authorization", bearer);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            (status, response.text().await.expect("body"))
+        }
+    };
+    let read = |id: i32| format!("{{ article(id: \"{id}\", preview: true) {{ title }} }}");
+    let over_get = |query: String| {
+        let query: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+        format!("/graphql?query={query}")
+    };
+
+    // The owner reads the draft over POST and GET.
+    let (_, owner_post) = app
+        .graphql_with(&read(draft), json!({}), &[("authorization", &owner)])
+        .await;
+    assert_eq!(owner_post["data"]["article"]["title"], "甲的草稿機密");
+    let (status, owner_get) = get(over_get(read(draft)), Some(&owner)).await;
+    assert_eq!(status, 200);
+    assert!(owner_get.contains("甲的草稿機密"), "{owner_get}");
+
+    // Anyone else gets what a missing article gets, on every transport.
+    for bearer in [None, Some(other.as_str())] {
+        let headers: Vec<(&str, &str)> = bearer
+            .map(|b| vec![("authorization", b)])
+            .unwrap_or_default();
+        let (_, post) = app.graphql_with(&read(draft), json!({}), &headers).await;
+        let (_, post_missing) = app.graphql_with(&read(99_999), json!({}), &headers).await;
+        assert_eq!(post, post_missing, "POST as {bearer:?}");
+        let (_, by_get) = get(over_get(read(draft)), bearer).await;
+        let (_, by_get_missing) = get(over_get(read(99_999)), bearer).await;
+        assert_eq!(by_get, by_get_missing, "GET as {bearer:?}");
+
+        let unnamed = |(status, body): (u16, String)| {
+            (
+                status,
+                body.replace(&draft.to_string(), "N").replace("99999", "N"),
+            )
+        };
+        let rest = unnamed(get(format!("/v1/articles/{draft}"), bearer).await);
+        let rest_missing = unnamed(get("/v1/articles/99999".to_string(), bearer).await);
+        assert_eq!(rest.0, 404, "REST as {bearer:?}: {}", rest.1);
+        assert_eq!(rest, rest_missing, "REST as {bearer:?}");
+        let ninjs = unnamed(get(format!("/v1/ninjs/articles/{draft}"), bearer).await);
+        let ninjs_missing = unnamed(get("/v1/ninjs/articles/99999".to_string(), bearer).await);
+        assert_eq!(ninjs, ninjs_missing, "ninjs as {bearer:?}");
+
+        for path in [
+            "/v1/articles".to_string(),
+            format!(
+                "/v1/search?q={}",
+                url::form_urlencoded::byte_serialize("草稿機密".as_bytes()).collect::<String>()
+            ),
+            "/feeds/lin-yi.rss".to_string(),
+            "/feeds/lin-yi.json".to_string(),
+            "/v1/ninjs/feed".to_string(),
+        ] {
+            let (status, body) = get(path.clone(), bearer).await;
+            assert!(status < 500, "{path}: {status}");
+            assert!(
+                !body.contains("機密"),
+                "{path} as {bearer:?} shows the draft: {body}"
+            );
+        }
+
+        // Writing another's draft: refused over POST; over GET no mutation runs at all.
+        let edit = format!(
+            r#"mutation {{ updateArticle(id: "{draft}", expectedRevision: 1, input: {{title: "改了"}}) {{ title }} }}"#
+        );
+        let (_, refused) = app.graphql_with(&edit, json!({}), &headers).await;
+        assert_ne!(code(&refused), "OK", "{refused}");
+        let (status, _) = get(over_get(edit.clone()), bearer).await;
+        assert!(status >= 400, "a mutation over GET got {status}");
+    }
+    let (_, still) = app
+        .graphql_with(&read(draft), json!({}), &[("authorization", &owner)])
+        .await;
+    assert_eq!(still["data"]["article"]["title"], "甲的草稿機密");
+
+    let upgrade = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", "graphql-transport-ws")
+        .header("authorization", &other)
+        .send()
+        .await
+        .expect("request");
+    assert_ne!(upgrade.status().as_u16(), 101, "a websocket was accepted");
+}
+both_engines!(t_authz_8_every_transport_enforces_the_same_rules);
