@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -35,12 +36,14 @@ async fn deliver(
     hook: &WebhookRow,
     allow_private: bool,
     timeout: Duration,
+    lookup: Arc<target::Lookup>,
 ) -> Result<u16, String> {
     let url = target::check_url(&hook.url, allow_private).map_err(|e| e.to_string())?;
     let resolve_url = url.clone();
-    let addr = tokio::task::spawn_blocking(move || target::resolve(&resolve_url, allow_private))
-        .await
-        .map_err(|e| e.to_string())??;
+    let addr =
+        tokio::task::spawn_blocking(move || target::resolve(&resolve_url, allow_private, &*lookup))
+            .await
+            .map_err(|e| e.to_string())??;
     let host = url.host_str().unwrap_or_default().to_string();
     // The checked address is the one connected to; redirects are not followed.
     let client = reqwest::Client::builder()
@@ -84,6 +87,7 @@ fn lease(timeout: Duration) -> chrono::Duration {
 /// Every node runs this; the lease on each event makes one node send it.
 pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration, timeout: Duration) {
     let lease = lease(timeout);
+    let lookup: Arc<target::Lookup> = Arc::new(target::system_lookup);
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(poll).await;
@@ -94,7 +98,7 @@ pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration, tim
                 let Some((outbox, hook)) = claimed.ok().and_then(|d| d.into_iter().next()) else {
                     break;
                 };
-                let result = deliver(&outbox, &hook, allow_private, timeout).await;
+                let result = deliver(&outbox, &hook, allow_private, timeout, lookup.clone()).await;
                 let (status, error, delivered) = match result {
                     Ok(code) if (200..300).contains(&code) => (Some(code as i32), None, true),
                     Ok(code) => (Some(code as i32), Some(format!("HTTP {code}")), false),
@@ -127,6 +131,111 @@ pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration, tim
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A loopback listener that counts the connections it accepts.
+    async fn counting_listener(address: &str) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let count = Arc::new(AtomicUsize::new(0));
+        let counted = count.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        (address, count)
+    }
+
+    /// A resolver that answers `first` once and `later` ever after, and
+    /// counts the lookups.
+    fn rebinding(first: SocketAddr, later: SocketAddr) -> (Arc<target::Lookup>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let lookup = move |_: &str, _: u16| {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![if n == 0 { first } else { later }])
+        };
+        (Arc::new(lookup), calls)
+    }
+
+    fn event_for(url: &str) -> (OutboxRow, WebhookRow) {
+        let now = crate::db::now();
+        let hook = WebhookRow {
+            id: 1,
+            url: url.into(),
+            events: "article.published".into(),
+            secret: "s".into(),
+            active: true,
+            created_at: now,
+        };
+        let outbox = OutboxRow {
+            id: 1,
+            webhook_id: 1,
+            event: "article.published".into(),
+            payload: "{}".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            delivered_at: None,
+            last_error: None,
+            created_at: now,
+        };
+        (outbox, hook)
+    }
+
+    #[tokio::test]
+    async fn t_ssrf_3_a_host_that_rebinds_to_loopback_is_refused_and_never_contacted() {
+        let (inside, contacted) = counting_listener("127.0.0.1:0").await;
+        let public: SocketAddr = "93.184.216.34:80".parse().expect("address");
+        let (lookup, calls) = rebinding(public, inside);
+        let url = reqwest::Url::parse(&format!("http://rebind.test:{}/hook", inside.port()))
+            .expect("url");
+        // The check an attacker passes: the host looks public.
+        assert_eq!(target::resolve(&url, false, &*lookup), Ok(public));
+
+        let (outbox, hook) = event_for(url.as_str());
+        let outcome = deliver(&outbox, &hook, false, Duration::from_secs(2), lookup).await;
+
+        let error = outcome.expect_err("delivered to a rebinding host");
+        assert!(error.contains("non-public"), "{error}");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            contacted.load(Ordering::SeqCst),
+            0,
+            "the inside was contacted"
+        );
+    }
+
+    #[tokio::test]
+    async fn t_ssrf_3_the_connection_goes_to_the_address_that_was_checked() {
+        // Private targets allowed, so both loopback listeners pass the
+        // check: what is left to see is where the connection goes. They
+        // share a port, as the URL names the port and DNS only the address.
+        let (checked, checked_contacts) = counting_listener("127.0.0.1:0").await;
+        let (other, other_contacts) =
+            counting_listener(&format!("127.0.0.2:{}", checked.port())).await;
+        let (lookup, calls) = rebinding(checked, other);
+        let (outbox, hook) = event_for(&format!("http://rebind.test:{}/hook", checked.port()));
+
+        let outcome = deliver(&outbox, &hook, true, Duration::from_secs(5), lookup).await;
+
+        assert_eq!(outcome, Ok(204));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the host was looked up again"
+        );
+        assert_eq!(checked_contacts.load(Ordering::SeqCst), 1);
+        assert_eq!(other_contacts.load(Ordering::SeqCst), 0);
+    }
 
     #[test]
     fn signatures_cover_time_and_body() {

@@ -66,16 +66,24 @@ pub fn check_url(value: &str, allow_private: bool) -> Result<Url, AppError> {
     Ok(url)
 }
 
-/// Resolves the URL's host and returns the address to connect to; every
-/// answer must be public unless private targets are allowed.
-pub fn resolve(url: &Url, allow_private: bool) -> Result<SocketAddr, String> {
+/// How a host name becomes addresses: the system resolver in service, a
+/// scripted one in the tests of DNS rebinding.
+pub type Lookup = dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
+
+/// The system resolver (getaddrinfo).
+pub fn system_lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    Ok((host, port).to_socket_addrs()?.collect())
+}
+
+/// Resolves the URL's host, once, and returns the address to connect to;
+/// every answer must be public unless private targets are allowed. The
+/// caller connects to exactly this address, so a host that answers
+/// differently a moment later (DNS rebinding) gains nothing.
+pub fn resolve(url: &Url, allow_private: bool, lookup: &Lookup) -> Result<SocketAddr, String> {
     let host = url.host_str().ok_or("no host")?;
     let port = url.port_or_known_default().ok_or("no port")?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let answers: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
+    let answers = lookup(host, port).map_err(|e| format!("cannot resolve {host}: {e}"))?;
     choose(host, &answers, allow_private)
 }
 
