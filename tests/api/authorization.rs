@@ -1053,3 +1053,89 @@ async fn t_authz_8_every_transport_enforces_the_same_rules(engine: Engine) {
     assert_ne!(upgrade.status().as_u16(), 101, "a websocket was accepted");
 }
 both_engines!(t_authz_8_every_transport_enforces_the_same_rules);
+
+/// T-AUTHZ-6: no one's contact details or credentials are changed through
+/// the API, so no such change can skip re-authentication: they are given
+/// only when a record is created (a takedown request, a counter-notice, a
+/// webhook and its signing secret) or when logging in, and accounts change
+/// through the `newsdesk user` commands on the server. The one update is
+/// the newsroom's own published contact (`updateSiteSettings`, admins
+/// only), which belongs to no account. This keeps it so: a mutation that
+/// would take contact or credential fields, directly or in an input type,
+/// fails here until it is added, with its own re-authentication, to this
+/// list.
+#[test]
+fn t_authz_6_no_mutation_changes_contact_details_or_credentials() {
+    let sdl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql is committed");
+    let document = async_graphql::parser::parse_schema(&sdl).expect("schema.graphql parses");
+    let mut input_fields: HashMap<String, Vec<String>> = HashMap::new();
+    let mut mutations: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let name = ty.node.name.node.to_string();
+        match &ty.node.kind {
+            TypeKind::InputObject(input) => {
+                input_fields.insert(
+                    name,
+                    input
+                        .fields
+                        .iter()
+                        .map(|f| f.node.name.node.to_string())
+                        .collect(),
+                );
+            }
+            TypeKind::Object(object) if name == "MutationRoot" => {
+                for field in &object.fields {
+                    let arguments = field
+                        .node
+                        .arguments
+                        .iter()
+                        .map(|a| {
+                            let ty = a.node.ty.node.to_string();
+                            let base = ty.trim_matches(|c| matches!(c, '[' | ']' | '!'));
+                            (a.node.name.node.to_string(), base.to_string())
+                        })
+                        .collect();
+                    mutations.push((field.node.name.node.to_string(), arguments));
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(mutations.len() > 20, "the mutations were not found");
+    let sensitive = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        ["contact", "email", "phone", "address", "password", "secret"]
+            .iter()
+            .any(|word| name.contains(word))
+    };
+    let mut found: Vec<String> = Vec::new();
+    for (mutation, arguments) in &mutations {
+        for (argument, ty) in arguments {
+            if sensitive(argument) {
+                found.push(mutation.clone());
+            }
+            for field in input_fields.get(ty).into_iter().flatten() {
+                if sensitive(field) {
+                    found.push(mutation.clone());
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    assert_eq!(
+        found,
+        [
+            "fileCounterNotice",
+            "login",
+            "registerWebhook",
+            "submitTakedownRequest",
+            "updateSiteSettings"
+        ],
+        "a mutation takes contact details or credentials"
+    );
+}
