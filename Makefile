@@ -71,12 +71,14 @@ test-cluster:
 		echo "!!! NEWSDESK_SKIP_PG=1: the cluster test is SKIPPED !!!"; \
 	else python3 tests/cluster/run.py $(DEBUG) --changes 100; fi
 
-## Longer generated runs: schemathesis with 500 examples per operation, and the
-## property tests of the importer and the query-argument parsers with 50,000 cases each.
+## Longer generated runs: schemathesis with 500 examples per operation, and each
+## property-test fuzz target (importer, search query, cursors, webhook URLs) for
+## 5 minutes, every case under 2 s, under 512 MB (FUZZ_SECONDS sets the time).
+FUZZ_SECONDS ?= 300
 fuzz:
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 500
-	PROPTEST_CASES=50000 cargo test --lib -- any_ damaged round_trip t_fz_4
+	python3 tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --out bench/results/fuzz.json
 
 ## Starts PostgreSQL and Redis when they are down, then checks PostgreSQL answers.
 check-pg:
