@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: run build test check-pg schema lint bench fuzz durability durability-ci test-cluster
+.PHONY: run build test check-pg schema lint audit bench fuzz durability durability-ci test-cluster
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -34,7 +34,7 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 ## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly):
 ## a time-boxed schemathesis run against the REST OpenAPI document, the Rust tests,
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
-test: check-pg
+test: check-pg audit
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	cargo test --all-targets
@@ -79,6 +79,21 @@ fuzz:
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 500
 	python3 tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --out bench/results/fuzz.json
+
+## Supply chain, with cargo-deny (installed on first use): licences, banned crates
+## and sources always; RustSec advisories when the advisory database can be fetched
+## from github.com (NEWSDESK_REQUIRE_ADVISORIES=1 makes an unreachable one fail).
+CARGO_DENY_VERSION := 0.20.2
+audit:
+	@cargo deny --version 2>/dev/null | grep -q "$(CARGO_DENY_VERSION)" || \
+		cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION)
+	cargo deny check licenses bans sources
+	@if cargo deny fetch db >/dev/null 2>&1; then \
+		cargo deny check --disable-fetch advisories; \
+	else \
+		echo "!!! RustSec advisories NOT checked: the advisory database (github.com) cannot be fetched !!!"; \
+		[ "$$NEWSDESK_REQUIRE_ADVISORIES" != "1" ]; \
+	fi
 
 ## Starts PostgreSQL and Redis when they are down, then checks PostgreSQL answers.
 check-pg:
