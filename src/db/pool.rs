@@ -113,12 +113,11 @@ impl DatabaseUrl {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 // Pragmas are per connection.
-                conn.batch_execute(&format!(
+                conn.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-                     PRAGMA cache_size = -8000;",
-                    synchronous.pragma()
-                ))
+                     PRAGMA journal_mode = WAL; PRAGMA cache_size = -8000;",
+                )
+                .and_then(|()| conn.batch_execute(synchronous.statement()))
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 // An in-memory database has nothing to keep.
                 if !allow_unsafe && !path.contains("mode=memory") {
@@ -134,7 +133,7 @@ impl DatabaseUrl {
                             found.first,
                             found.second,
                             synchronous.level(),
-                            synchronous.pragma()
+                            synchronous.name()
                         )));
                     }
                 }
@@ -182,10 +181,17 @@ pub enum SqliteSynchronous {
 }
 
 impl SqliteSynchronous {
-    fn pragma(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             SqliteSynchronous::Full => "FULL",
             SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+
+    fn statement(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "PRAGMA synchronous = FULL",
+            SqliteSynchronous::Normal => "PRAGMA synchronous = NORMAL",
         }
     }
 
