@@ -50,7 +50,6 @@ result of every check as JSON. Exit status 0 only when every check passed.
 
 import argparse
 import concurrent.futures
-import ctypes
 import datetime
 import http.client
 import http.server
@@ -61,7 +60,6 @@ import pathlib
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,6 +69,7 @@ import urllib.parse
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
 import pgcluster  # noqa: E402
+from server import Server, die_with_parent, free_port, run_cli  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEED_PAGE = ROOT / "tests/data/seed/000_a15393c2ad8b6a45.txt"
@@ -86,7 +85,6 @@ PROPAGATION_LIMIT_MS = 1000
 GIVE_UP_S = 3.0
 MAX_MISSED_EDITS = 3
 POLL_S = 0.005
-READY_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 10
 NODE_LOSS_SECONDS = 6.0
 KILL_AFTER_S = 2.0
@@ -124,12 +122,6 @@ def say(message):
     print(message, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values, p):
     """Nearest-rank percentile; None for no values."""
     ordered = sorted(values)
@@ -140,13 +132,6 @@ def percentile(values, p):
 
 def rounded(value, digits=1):
     return None if value is None else round(value, digits)
-
-
-def die_with_parent():
-    """Runs in a child before exec: the kernel SIGKILLs it if this script dies (even by SIGKILL)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def rfc3339(moment):
@@ -213,58 +198,13 @@ def graphql_path(query, variables):
 # ---------------------------------------------------------------- processes
 
 
-class Node:
-    """One `newsdesk serve` on a fixed loopback port, restartable after SIGKILL."""
+class Node(Server):
+    """One `newsdesk serve` of the cluster, restartable after SIGKILL."""
 
     def __init__(self, name, binary, env, port, folder):
+        super().__init__(binary, env, port, folder, log_name=f"node-{name}.log",
+                         label=f"start node {name}")
         self.name = name
-        self.binary = binary
-        self.env = dict(env, NEWSDESK_BIND=f"127.0.0.1:{port}")
-        self.port = port
-        self.folder = folder
-        self.log_path = folder / f"node-{name}.log"
-        self.log = open(self.log_path, "ab")
-        self.process = None
-
-    def start(self):
-        self.log.write(f"--- start node {self.name}\n".encode())
-        self.log.flush()
-        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, cwd=self.folder,
-                                        stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                                        preexec_fn=die_with_parent)
-
-    def wait_ready(self, timeout=READY_TIMEOUT_S):
-        """Waits for /readyz to answer 200; False at the timeout or when the process exits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                if http_request(self.port, "GET", "/readyz", timeout=2).status == 200:
-                    return True
-            except (OSError, http.client.HTTPException):
-                pass
-            time.sleep(0.05)
-        return False
-
-    def kill(self):
-        """SIGKILL: no draining, no goodbye to PostgreSQL."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        if self.process:
-            self.process.wait()
-
-    def stop(self, timeout=15):
-        """SIGTERM (drains in-flight requests), SIGKILL after the timeout. Safe to call twice."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self, lines=15):
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def get(self, path, timeout=REQUEST_TIMEOUT_S):
         return http_request(self.port, "GET", path, timeout=timeout)
@@ -332,14 +272,6 @@ class WebhookReceiver:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def run_cli(binary, env, folder, *args, stdin=None):
-    done = subprocess.run([binary, *args], env=env, cwd=folder, input=stdin, capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"newsdesk {' '.join(args)}: {done.stderr.strip()[-500:]}")
-    return done.stdout
 
 
 # ---------------------------------------------------------------- results

@@ -94,10 +94,8 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -107,13 +105,13 @@ import uuid
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
 import pgcluster  # noqa: E402
+from server import Server, free_port, run_cli  # noqa: E402
 
 JWT_SECRET = "durability-secret-0123456789abcdef0123456789"
 ADMIN = "durability-admin"
 PASSWORD = "durability-password-123"
 SECTION_SLUG = "durability"
 REQUEST_TIMEOUT_S = 15
-READY_TIMEOUT_S = 60
 PG_RECOVERY_TIMEOUT_S = 30
 KILL_DELAY_S = (0.2, 2.0)
 # Takedown requests an account may file an hour is 20; a writer uses each of
@@ -144,12 +142,6 @@ QUICK_CHECK_LIMIT_MS = 1000
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- ledger
@@ -275,92 +267,7 @@ def post_graphql(port, token, body, key=None, request_id=None, timeout=REQUEST_T
         conn.close()
 
 
-def http_status(port, path, timeout=2):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        conn.close()
-
-
 # ---------------------------------------------------------------- processes
-
-
-class ApiServer:
-    """`newsdesk serve` on a fixed loopback port, restartable after SIGKILL."""
-
-    def __init__(self, binary, env, port, folder):
-        self.binary = binary
-        self.env = dict(env, NEWSDESK_BIND=f"127.0.0.1:{port}")
-        self.port = port
-        self.folder = folder
-        self.log = open(folder / "server.log", "ab")
-        self.process = None
-        self.starts = 0
-
-    def start(self):
-        self.starts += 1
-        self.log.write(f"--- start {self.starts}\n".encode())
-        self.log.flush()
-        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, cwd=self.folder,
-                                        stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
-
-    def wait_ready(self, timeout=READY_TIMEOUT_S):
-        """Waits for /readyz to answer 200; False at the timeout or when the process exits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            if http_status(self.port, "/readyz") == 200:
-                return True
-            time.sleep(0.05)
-        return False
-
-    def sigkill(self):
-        """Sends SIGKILL without waiting for the process to go."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-
-    def kill(self):
-        self.sigkill()
-        if self.process:
-            self.process.wait()
-
-    def interrupt(self, sig, timeout=15):
-        """SIGINT or SIGQUIT (T-AV-4: a forced shutdown, in-flight requests
-        cut off), then waits for the process to go; SIGKILL after the timeout."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def stop(self, timeout=30):
-        """SIGTERM (drains in-flight requests), SIGKILL after the timeout."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self, lines=20):
-        path = self.folder / "server.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def run_cli(binary, env, folder, *args, stdin=None):
-    done = subprocess.run([binary, *args], env=env, cwd=folder, input=stdin, capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"newsdesk {' '.join(args)}: {done.stderr.strip()[-500:]}")
-    return done.stdout
 
 
 # ---------------------------------------------------------------- engines
@@ -1031,7 +938,7 @@ def run_engine(args, engine_name, folder):
         env = base_env(engine.url, args.sqlite_synchronous)
         log(f"{engine_name}: creating accounts")
         admin_token, filers = make_accounts(args.binary, env, folder, args.writers, args.cycles)
-        server = ApiServer(args.binary, env, free_port(), folder)
+        server = Server(args.binary, env, free_port(), folder)
         server.start()
         if not server.wait_ready():
             raise RuntimeError(f"the server did not become ready:\n{server.log_tail()}")
