@@ -5,6 +5,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::context::{stored_script, RequestContext};
 use super::ids::{decode_cursor, decode_global, encode_cursor, encode_global, NodeKind};
+use super::limits::{page_size, MAX_PAGE};
 use super::loaders::Prefetch;
 use super::notices::CopyrightNotice;
 use super::script::Script;
@@ -17,8 +18,6 @@ use crate::db::to_db_time;
 use crate::domain::{ArticleStatus, CreditRole, NoticeKind};
 use crate::error::{AppError, GqlResultExt};
 
-/// Largest page a list may ask for.
-pub const MAX_PAGE: i32 = 100;
 const DEFAULT_PAGE: i32 = 20;
 
 /// Complexity of a page: each item costs what its selection costs. Sizes
@@ -184,14 +183,8 @@ impl Default for ArticleFilter {
     }
 }
 
-fn page_size(value: Option<i32>, argument: &str) -> Result<Option<i64>, AppError> {
-    match value {
-        None => Ok(None),
-        Some(n) if (0..=MAX_PAGE).contains(&n) => Ok(Some(n as i64)),
-        Some(n) => Err(AppError::BadInput(format!(
-            "{argument}: must be between 0 and {MAX_PAGE}, got {n}"
-        ))),
-    }
+fn optional_page_size(value: Option<i32>, argument: &str) -> Result<Option<i64>, AppError> {
+    value.map(|n| page_size(n, argument)).transpose()
 }
 
 /// Resolves a page of a public listing, shared by `articles` and `Section.articles`.
@@ -205,8 +198,8 @@ pub async fn article_connection(
     script: Script,
 ) -> Result<ArticleConnection> {
     let rc = RequestContext::of(ctx);
-    let first = page_size(first, "first").gql()?;
-    let last = page_size(last, "last").gql()?;
+    let first = optional_page_size(first, "first").gql()?;
+    let last = optional_page_size(last, "last").gql()?;
     let after = after
         .map(|c| decode_cursor(&c, "after"))
         .transpose()
@@ -638,7 +631,7 @@ impl Article {
         #[graphql(desc = "How many, 0-100.", default = 5)] first: Option<i32>,
     ) -> Result<Vec<Article>> {
         let rc = RequestContext::of(ctx);
-        let size = page_size(first, "first").gql()?.unwrap_or(5) as usize;
+        let size = optional_page_size(first, "first").gql()?.unwrap_or(5) as usize;
         let id = self.row.id;
         let section_id = self.row.section_id;
         let now = rc.now;

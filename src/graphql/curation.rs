@@ -8,8 +8,9 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset};
 use diesel::Connection;
 
-use super::articles::{database_id, Source, MAX_PAGE};
+use super::articles::{database_id, Source};
 use super::context::RequestContext;
+use super::limits::{page_size, MAX_PAGE};
 use super::notices::CopyrightNotice;
 use super::recommendations::Recommendation;
 use super::script::Script;
@@ -676,12 +677,7 @@ impl AuditQueryRoot {
     ) -> Result<Vec<AuditEvent>> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require_right(Action::ReadAudit).gql()?;
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(AppError::BadInput(format!(
-                "first: must be between 0 and {MAX_PAGE}"
-            )))
-            .gql();
-        }
+        page_size(first, "first").gql()?;
         let before_id = after
             .map(|c| {
                 c.parse::<i32>()

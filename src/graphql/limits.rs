@@ -8,6 +8,20 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, Variables};
 
+/// The most items one page of any list returns (T-GQL-11).
+pub const MAX_PAGE: i32 = 100;
+
+/// A page size given as `argument`, checked against [`MAX_PAGE`].
+pub fn page_size(value: i32, argument: &str) -> Result<i64, crate::error::AppError> {
+    if (0..=MAX_PAGE).contains(&value) {
+        Ok(value as i64)
+    } else {
+        Err(crate::error::AppError::BadInput(format!(
+            "{argument}: must be between 0 and {MAX_PAGE}, got {value}"
+        )))
+    }
+}
+
 /// The most times one selection set may name the same field (response
 /// key). Repeats are merged and run once, but 500 of them still cost
 /// parsing and validation; fragments that share fields repeat a few.

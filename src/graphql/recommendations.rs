@@ -1,10 +1,11 @@
 use async_graphql::{Context, Object, Result};
 
-use super::articles::{Article, MAX_PAGE};
+use super::articles::Article;
 use super::context::RequestContext;
+use super::limits::page_size;
 use super::script::Script;
 use crate::db::recommendations::{self, ItemRow};
-use crate::error::{AppError, GqlResultExt};
+use crate::error::GqlResultExt;
 
 #[derive(Default)]
 pub struct RecommendationQuery;
@@ -22,12 +23,7 @@ impl RecommendationQuery {
             Script,
         >,
     ) -> Result<Vec<Recommendation>> {
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(AppError::BadInput(format!(
-                "first: must be between 0 and {MAX_PAGE}, got {first}"
-            )))
-            .gql();
-        }
+        page_size(first, "first").gql()?;
         let script = RequestContext::of(ctx).choose_script(script).await.gql()?;
         list_items(ctx, list, first, script).await
     }

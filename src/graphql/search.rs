@@ -4,8 +4,9 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::articles::{Article, ArticleFilter, MAX_PAGE};
+use super::articles::{Article, ArticleFilter};
 use super::context::RequestContext;
+use super::limits::page_size;
 use super::script::Script;
 use crate::db::articles;
 use crate::error::{AppError, GqlResultExt};
@@ -35,12 +36,7 @@ impl SearchQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         let size = first.unwrap_or(20);
-        if !(0..=MAX_PAGE).contains(&size) {
-            return Err(AppError::BadInput(format!(
-                "first: must be between 0 and {MAX_PAGE}, got {size}"
-            )))
-            .gql();
-        }
+        page_size(size, "first").gql()?;
         let offset = match after {
             Some(c) => URL_SAFE_NO_PAD
                 .decode(&c)

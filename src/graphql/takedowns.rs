@@ -6,8 +6,9 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Duration, FixedOffset};
 use diesel::Connection;
 
-use super::articles::{database_id, MAX_PAGE};
+use super::articles::database_id;
 use super::context::RequestContext;
+use super::limits::page_size;
 use crate::auth::policy::Action;
 use crate::db::article_writes;
 use crate::db::audit::{self, Actor};
@@ -627,12 +628,7 @@ impl TakedownQueryRoot {
         } else {
             return Err(AppError::Forbidden).gql();
         };
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(AppError::BadInput(format!(
-                "first: must be between 0 and {MAX_PAGE}"
-            )))
-            .gql();
-        }
+        page_size(first, "first").gql()?;
         let before_id = after
             .map(|a| {
                 request_id(&ID(a))
@@ -691,12 +687,7 @@ impl TakedownQueryRoot {
         #[graphql(default = 100)] first: i32,
     ) -> Result<Vec<RemovedArticle>> {
         let rc = RequestContext::of(ctx);
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(AppError::BadInput(format!(
-                "first: must be between 0 and {MAX_PAGE}"
-            )))
-            .gql();
-        }
+        page_size(first, "first").gql()?;
         let since = crate::db::to_db_time(since.to_utc());
         let rows = rc
             .db

@@ -1,8 +1,8 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 
-use super::articles::MAX_PAGE;
 use super::context::RequestContext;
+use super::limits::page_size;
 use crate::auth::policy::Action;
 use crate::db::webhooks::{self, EVENTS};
 use crate::error::{AppError, GqlResultExt};
@@ -120,12 +120,7 @@ impl WebhookQuery {
     ) -> Result<Vec<WebhookDelivery>> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require_right(Action::ManageSite).gql()?;
-        if !(0..=MAX_PAGE).contains(&first) {
-            return Err(AppError::BadInput(format!(
-                "first: must be between 0 and {MAX_PAGE}"
-            )))
-            .gql();
-        }
+        page_size(first, "first").gql()?;
         let rows = rc
             .db
             .run(move |conn| webhooks::deliveries(conn, webhook_id, first as i64))
