@@ -10,11 +10,12 @@ proptest prints the smallest failing input it could shrink to. The peak
 resident memory of each run is read from the kernel (wait4) and must stay
 under `--rss-limit-mb`.
 
-Usage: tests/fuzz/run.py [--seconds 300] [--cases-per-run 5000] [TARGET ...]
+Usage: tests/fuzz/run.py [--seconds 300] [--jobs 2] [--cases-per-run 5000] [TARGET ...]
 Prints one line per target and exits non-zero when any target failed.
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -70,10 +71,40 @@ def run_once(binary, target, cases, timeout_ms):
     return child.returncode == 0 and ran, seconds, usage.ru_maxrss / 1024, output
 
 
+def fuzz(binary, target, args):
+    """Runs one target until its time is up or a run fails; prints and returns its record."""
+    deadline = time.monotonic() + args.seconds
+    runs = cases = 0
+    peak = spent = 0.0
+    verdict = "ok"
+    while True:
+        ok, seconds, rss, output = run_once(binary, target, args.cases_per_run,
+                                            args.case_timeout_ms)
+        runs += 1
+        spent += seconds
+        peak = max(peak, rss)
+        if not ok:
+            verdict = "FAILED"
+            print(output[-4000:], file=sys.stderr, flush=True)
+            break
+        cases += args.cases_per_run
+        if peak > args.rss_limit_mb:
+            verdict = f"FAILED (RSS {peak:.0f} MB over {args.rss_limit_mb:.0f} MB)"
+            break
+        if time.monotonic() >= deadline:
+            break
+    print(f"{target}: {cases:,} cases in {runs} runs, {spent:.0f} s, "
+          f"peak RSS {peak:.0f} MB, no case over {args.case_timeout_ms} ms: {verdict}",
+          flush=True)
+    return {"target": target, "runs": runs, "cases": cases, "seconds": round(spent, 1),
+            "peak_rss_mb": round(peak, 1), "result": verdict}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("targets", nargs="*", default=TARGETS)
     p.add_argument("--seconds", type=float, default=300, help="time per target")
+    p.add_argument("--jobs", type=int, default=1, help="targets run at once")
     p.add_argument("--cases-per-run", type=int, default=5000)
     p.add_argument("--case-timeout-ms", type=int, default=2000)
     p.add_argument("--rss-limit-mb", type=float, default=512)
@@ -82,39 +113,11 @@ def main():
     args = p.parse_args()
     binary = args.binary or test_binary()
 
-    results, failed = [], False
-    for target in args.targets:
-        deadline = time.monotonic() + args.seconds
-        runs = cases = 0
-        peak = 0.0
-        spent = 0.0
-        verdict = "ok"
-        while True:
-            ok, seconds, rss, output = run_once(binary, target, args.cases_per_run,
-                                                args.case_timeout_ms)
-            runs += 1
-            spent += seconds
-            peak = max(peak, rss)
-            if not ok:
-                verdict = "FAILED"
-                print(output[-4000:], file=sys.stderr)
-                break
-            cases += args.cases_per_run
-            if peak > args.rss_limit_mb:
-                verdict = f"FAILED (RSS {peak:.0f} MB over {args.rss_limit_mb:.0f} MB)"
-                break
-            if time.monotonic() >= deadline:
-                break
-        failed |= verdict != "ok"
-        record = {"target": target, "runs": runs, "cases": cases,
-                  "seconds": round(spent, 1), "peak_rss_mb": round(peak, 1), "result": verdict}
-        results.append(record)
-        print(f"{target}: {cases:,} cases in {runs} runs, {spent:.0f} s, "
-              f"peak RSS {peak:.0f} MB, no case over {args.case_timeout_ms} ms: {verdict}",
-              flush=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda target: fuzz(binary, target, args), args.targets))
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    return 1 if failed else 0
+    return 0 if all(r["result"] == "ok" for r in results) else 1
 
 
 if __name__ == "__main__":
