@@ -41,8 +41,9 @@ test: check-pg audit
 	$(MAKE) --no-print-directory durability-ci test-cluster
 
 ## kill -9 at random moments under 8 concurrent writers, then every acknowledged
-## write is checked: 50 cycles on SQLite (synchronous FULL and NORMAL) and on PostgreSQL, 20 killing PostgreSQL itself, and 10 each stopping the server
-## with SIGINT and SIGQUIT.
+## write is checked: 50 cycles on SQLite (synchronous FULL and NORMAL) and on
+## PostgreSQL, 20 killing PostgreSQL itself, and 10 each stopping the server with
+## SIGINT and SIGQUIT.
 durability: build
 	python3 tests/durability/run.py $(RELEASE) --engine sqlite,postgres --cycles 50 \
 		--out bench/results/durability-api.json
