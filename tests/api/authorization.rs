@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::both_engines;
 use crate::editorial::{Newsroom, SECRET};
 use crate::helpers::{Engine, TestApp, TestDb, NO_POLLING};
-use crate::takedowns::{base64_global, notice, published};
+use crate::takedowns::{base64_global, filed_id, notice, published};
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
@@ -218,10 +218,7 @@ async fn t_authz_3_no_existence_oracle(engine: Engine) {
     // editors, see the counter-notice test below).
     let target = published(&room, "被投訴稿件", "disputed", 1);
     let filed = file_takedown(&room, &room.token("claimant"), target).await;
-    let request = filed["data"]["submitTakedownRequest"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not filed: {filed}"))
-        .to_string();
+    let request = filed_id(&filed);
     let number: i32 = request
         .strip_prefix("TD-")
         .and_then(|n| n.parse().ok())
@@ -677,10 +674,7 @@ async fn t_authz_3_a_counter_notice_reveals_no_request_an_editor_cannot_see(engi
     };
     let target = published(&room, "被投訴稿件", "disputed", 1);
     let filed = file_takedown(&room, &room.token("claimant"), target).await;
-    let request = filed["data"]["submitTakedownRequest"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not filed: {filed}"))
-        .to_string();
+    let request = filed_id(&filed);
     let editor = room.token("editor");
     let editor_sees = room
         .as_user(

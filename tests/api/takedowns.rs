@@ -41,6 +41,14 @@ pub fn notice(article: i32) -> String {
     )
 }
 
+/// The id of the request a `submitTakedownRequest` answer filed.
+pub fn filed_id(filed: &Value) -> String {
+    filed["data"]["submitTakedownRequest"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not filed: {filed}"))
+        .to_string()
+}
+
 const REQUEST_FIELDS: &str = "id state late overdue articleIds forwardedTo events { actorRole fromState toState forwardedTo }";
 
 both_engines!(
@@ -74,10 +82,7 @@ async fn an_accepted_takedown_withdraws_the_article_everywhere_and_a_counter_not
             ),
         )
         .await;
-    let id = filed["data"]["submitTakedownRequest"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = filed_id(&filed);
     let review = room
         .as_user(
             Some(&legal),
@@ -318,10 +323,7 @@ async fn bad_notices_and_illegal_steps_are_refused_and_write_nothing(engine: Eng
     assert_eq!(code(&anonymous), "UNAUTHENTICATED");
 
     let filed = room.as_user(Some(&claimant), &submit(notice(target))).await;
-    let id = filed["data"]["submitTakedownRequest"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = filed_id(&filed);
     {
         let database = room.app.db.database();
         let mut conn = database.get().expect("connection");
@@ -442,10 +444,7 @@ async fn late_requests_are_flagged_and_provisional_withdrawal_is_undone_by_rejec
             ),
         )
         .await;
-    let id = filed["data"]["submitTakedownRequest"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = filed_id(&filed);
     room.as_user(
         Some(&legal),
         &format!(r#"mutation {{ startTakedownReview(id: "{id}") {{ state }} }}"#),
@@ -529,10 +528,7 @@ async fn an_acknowledged_withdrawal_survives_kill_9(engine: Engine) {
         ),
     )
     .await;
-    let id = filed["data"]["submitTakedownRequest"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = filed_id(&filed);
 
     let accepted = post(
         url,
