@@ -467,6 +467,23 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    #[test]
+    fn every_variable_read_here_is_documented_in_env_example() {
+        let source = include_str!("config.rs");
+        let example = include_str!("../.env.example");
+        let mut read = 0;
+        for (at, _) in source.match_indices("get(\"") {
+            let rest = &source[at + 5..];
+            let name = &rest[..rest.find('"').unwrap_or(0)];
+            read += 1;
+            assert!(
+                example.contains(&format!("{name}=")),
+                "{name} is not in .env.example"
+            );
+        }
+        assert!(read > 20, "only {read} variables found: wrong pattern?");
+    }
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()
