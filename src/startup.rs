@@ -167,7 +167,9 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     http::response_cache::cache_responses,
                 ))
-                .wrap(http::conditional::ConditionalGet)
+                .wrap(actix_web::middleware::from_fn(
+                    http::conditional::conditional_get,
+                ))
                 .wrap(http::cors(&state.config))
                 .wrap(actix_web::middleware::from_fn(
                     http::rate_limit::limit_clients,

@@ -2,38 +2,13 @@
 //! (after compression, so each encoding has its own), `If-None-Match` and
 //! `If-Modified-Since` answered with 304 and no body.
 
-use std::future::{ready, Ready};
-use std::pin::Pin;
-
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::HttpResponse;
 use sha2::{Digest, Sha256};
-
-/// Middleware factory.
-pub struct ConditionalGet;
-
-impl<S, B> Transform<S, ServiceRequest> for ConditionalGet
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Transform = ConditionalGetMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ConditionalGetMiddleware { service }))
-    }
-}
-
-pub struct ConditionalGetMiddleware<S> {
-    service: S,
-}
 
 /// The strong validator of a body.
 pub fn etag_of(bytes: &[u8]) -> String {
@@ -50,87 +25,76 @@ fn matches_any(if_none_match: &str, etag: &str) -> bool {
             .any(|t| t == etag)
 }
 
-impl<S, B> Service<ServiceRequest> for ConditionalGetMiddleware<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>>>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let conditional = matches!(*req.method(), Method::GET | Method::HEAD);
-        let if_none_match = req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let if_modified_since = req
-            .headers()
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
-        let fut = self.service.call(req);
-        Box::pin(async move {
-            let res = fut.await?;
-            if !conditional || res.status() != StatusCode::OK {
-                return Ok(res.map_into_boxed_body());
-            }
-            let (req, res) = res.into_parts();
-            let (mut head, body) = res.into_parts();
-            let bytes = match to_bytes(body).await {
-                Ok(b) => b,
-                Err(_) => {
-                    return Ok(ServiceResponse::new(
-                        req,
-                        HttpResponse::InternalServerError().finish(),
-                    ))
-                }
-            };
-            // The response cache stores the ETag of its bytes with them.
-            let etag = head
-                .headers()
-                .get(header::ETAG)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-                .unwrap_or_else(|| etag_of(&bytes));
-            let not_modified = match (&if_none_match, if_modified_since) {
-                (Some(inm), _) => matches_any(inm, &etag),
-                (None, Some(since)) => head
-                    .headers()
-                    .get(header::LAST_MODIFIED)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-                    .is_some_and(|modified| modified <= since),
-                (None, None) => false,
-            };
-            if let Ok(value) = HeaderValue::from_str(&etag) {
-                head.headers_mut().insert(header::ETAG, value);
-            }
-            if not_modified {
-                let mut response = HttpResponse::NotModified();
-                for name in [
-                    header::ETAG,
-                    header::CACHE_CONTROL,
-                    header::LAST_MODIFIED,
-                    header::VARY,
-                ] {
-                    if let Some(v) = head.headers().get(&name) {
-                        response.insert_header((name.clone(), v.clone()));
-                    }
-                }
-                if let Some(v) = head.headers().get("surrogate-key") {
-                    response.insert_header(("surrogate-key", v.clone()));
-                }
-                return Ok(ServiceResponse::new(req, response.finish()));
-            }
-            Ok(ServiceResponse::new(
-                req,
-                head.set_body(bytes).map_into_boxed_body(),
-            ))
-        })
+/// The middleware (`middleware::from_fn(conditional::conditional_get)`).
+pub async fn conditional_get(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let conditional = matches!(*req.method(), Method::GET | Method::HEAD);
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let if_modified_since = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
+    let res = next.call(req).await?;
+    if !conditional || res.status() != StatusCode::OK {
+        return Ok(res.map_into_boxed_body());
     }
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let bytes = match to_bytes(body).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Ok(ServiceResponse::new(
+                req,
+                HttpResponse::InternalServerError().finish(),
+            ))
+        }
+    };
+    // The response cache stores the ETag of its bytes with them.
+    let etag = head
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+        .unwrap_or_else(|| etag_of(&bytes));
+    let not_modified = match (&if_none_match, if_modified_since) {
+        (Some(inm), _) => matches_any(inm, &etag),
+        (None, Some(since)) => head
+            .headers()
+            .get(header::LAST_MODIFIED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .is_some_and(|modified| modified <= since),
+        (None, None) => false,
+    };
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        head.headers_mut().insert(header::ETAG, value);
+    }
+    if not_modified {
+        let mut response = HttpResponse::NotModified();
+        for name in [
+            header::ETAG,
+            header::CACHE_CONTROL,
+            header::LAST_MODIFIED,
+            header::VARY,
+        ] {
+            if let Some(v) = head.headers().get(&name) {
+                response.insert_header((name.clone(), v.clone()));
+            }
+        }
+        if let Some(v) = head.headers().get("surrogate-key") {
+            response.insert_header(("surrogate-key", v.clone()));
+        }
+        return Ok(ServiceResponse::new(req, response.finish()));
+    }
+    Ok(ServiceResponse::new(
+        req,
+        head.set_body(bytes).map_into_boxed_body(),
+    ))
 }
