@@ -31,6 +31,7 @@ pub mod sections;
 pub mod site;
 pub mod sources;
 pub mod takedowns;
+mod turns;
 pub mod users;
 pub mod webhooks;
 

@@ -313,10 +313,8 @@ pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     url: Arc<DatabaseUrl>,
     statements: Arc<StatementCounter>,
-    /// SQLite has one writer at a time, and a transaction that reads before
-    /// it writes fails with "database is locked" (not waiting) when another
-    /// writer commits in between. Writers of this process queue here instead.
-    sqlite_writer: Arc<std::sync::Mutex<()>>,
+    /// Writers of this process take turns on SQLite (see `db::turns`).
+    sqlite_writer: Arc<super::turns::WriterTurns>,
     /// When each cache tag last changed; advanced after every write.
     clock: Arc<crate::cache::TagClock>,
     /// Set when a connection could not be had: until then callers fail at
@@ -410,7 +408,7 @@ impl Database {
             pool,
             url: Arc::new(url),
             statements,
-            sqlite_writer: Arc::new(std::sync::Mutex::new(())),
+            sqlite_writer: Arc::default(),
             clock: Arc::default(),
             unreachable: Arc::default(),
             replicas: Arc::default(),
@@ -526,6 +524,25 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        self.write_in_turn(false, f).await
+    }
+
+    /// Like [`Database::write`], ahead of the writers still waiting for
+    /// their turn on SQLite: for a small write that must follow another
+    /// one closely (the reply of an `Idempotency-Key` request).
+    pub async fn write_next<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write_in_turn(true, f).await
+    }
+
+    async fn write_in_turn<T, F>(&self, urgent: bool, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.pool.clone();
         let lock = match *self.url {
             DatabaseUrl::Sqlite(_) => Some(self.sqlite_writer.clone()),
@@ -536,9 +553,7 @@ impl Database {
         let unreachable = self.unreachable.clone();
         let replicas = self.replicas.clone();
         tokio::task::spawn_blocking(move || {
-            let _turn = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let _turn = lock.as_ref().map(|turns| turns.take(urgent));
             let mut conn = unreachable.get(&pool)?;
             changes_then_committed(&clock, &replicas, &mut conn, f)
         })

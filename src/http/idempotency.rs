@@ -137,7 +137,7 @@ pub async fn plan(
 pub async fn keep(state: &AppState, claim: Arc<Claim>, body: String, _running: Running) {
     let outcome = state
         .db
-        .write(move |conn| idempotency::store_response(conn, &claim, &body))
+        .write_next(move |conn| idempotency::store_response(conn, &claim, &body))
         .await;
     if let Err(error) = outcome {
         tracing::warn!(%error, "cannot keep the reply of an idempotent request");
