@@ -31,7 +31,12 @@ pub async fn contain_panics(
         .extensions()
         .get::<CurrentRequestId>()
         .map(|id| id.0.clone());
-    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+    // Services may panic while making their future as well as in it.
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(move || next.call(req))) {
+        Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+        Err(panic) => Err(panic),
+    };
+    match outcome {
         Ok(result) => Ok(result?.map_into_boxed_body()),
         Err(panic) => {
             let message = panic

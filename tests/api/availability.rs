@@ -365,6 +365,18 @@ fn faulty_routes(cfg: &mut actix_web::web::ServiceConfig) {
         .route(
             "/test/panic-in-transaction",
             web::post().to(panic_in_transaction),
+        )
+        // A middleware that panics while making its future, not in it.
+        .service(
+            web::scope("/test/panic-early")
+                .wrap_fn(|request, service| {
+                    use actix_web::dev::Service;
+                    if request.path().ends_with("early") {
+                        panic!("a bug before any future")
+                    }
+                    service.call(request)
+                })
+                .route("", web::get().to(HttpResponse::Ok)),
         );
 }
 
@@ -383,10 +395,11 @@ async fn t_av_6_a_panic_costs_only_its_own_request(engine: Engine) {
     let room = crate::editorial::Newsroom::adopt(app);
     let app = &room.app;
 
-    let panics = (0..12).map(|_| async {
+    let panics = (0..12).map(|n| async move {
+        let path = if n % 2 == 0 { "panic" } else { "panic-early" };
         let response = app
             .client
-            .get(format!("{}/test/panic", app.address))
+            .get(format!("{}/test/{path}", app.address))
             .send()
             .await
             .expect("an answer, not a dropped connection");
