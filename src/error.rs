@@ -9,6 +9,8 @@
 //! - [`AppError::Unauthenticated`] / [`AppError::Forbidden`]: no valid
 //!   credentials / valid credentials without the right.
 //! - [`AppError::Conflict`]: a write lost a race or breaks a state rule.
+//! - [`AppError::LegalHold`]: a write would publish an article a legal hold
+//!   keeps from readers (`LEGAL_HOLD`, 409).
 //! - [`AppError::Unavailable`]: the database cannot be reached; clients retry.
 //! - [`AppError::Timeout`]: the request ran past its budget (`TIMEOUT`).
 //! - [`AppError::Internal`]: everything else. Its detail is logged with the
@@ -34,6 +36,8 @@ pub enum AppError {
     #[error("unavailable for legal reasons")]
     UnavailableForLegalReasons,
     #[error("{0}")]
+    LegalHold(String),
+    #[error("{0}")]
     RateLimited(String),
     #[error("another request with this Idempotency-Key is in progress; retry shortly")]
     IdempotencyKeyInUse,
@@ -57,6 +61,7 @@ impl AppError {
             AppError::Forbidden => "FORBIDDEN",
             AppError::Conflict(_) => "CONFLICT",
             AppError::UnavailableForLegalReasons => "UNAVAILABLE_FOR_LEGAL_REASONS",
+            AppError::LegalHold(_) => "LEGAL_HOLD",
             AppError::RateLimited(_) => "TOO_MANY_REQUESTS",
             AppError::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             AppError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
@@ -104,9 +109,13 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::NotFound,
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                AppError::Conflict("a concurrent change won; retry".into())
-            }
+            // Two writers racing for the same row or unique key: one wins,
+            // the other lost a race it may retry (PostgreSQL makes the loser
+            // wait for the winner's commit, then fails it).
+            Error::DatabaseError(
+                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => AppError::Conflict("a concurrent change won; retry".into()),
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
@@ -139,6 +148,7 @@ impl ResponseError for AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::UnavailableForLegalReasons => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+            AppError::LegalHold(_) => StatusCode::CONFLICT,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,

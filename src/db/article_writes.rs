@@ -185,6 +185,7 @@ pub fn change(
             published_at: before.published_at,
         };
         change(conn, &before, &mut content, &mut status)?;
+        refuse_publishing_past_hold(&before, &status)?;
         if content.slug != old_content.slug {
             ensure_slug_free(conn, &content.slug, Some(id))?;
             diesel::insert_into(article_slug_history::table)
@@ -225,17 +226,13 @@ pub fn change(
         let after = load(conn, id)?;
         store_revision(conn, &after, &content, actor)?;
         announce(conn, action, &before, &after)?;
-        if before.is_public_at(super::now()) || after.is_public_at(super::now()) {
-            // Every list the article was or is in may show it: purge those keys too.
-            super::webhooks::purge(
-                conn,
-                &[
-                    format!("article-{id}"),
-                    format!("section-{}", before.section_id),
-                    format!("section-{}", after.section_id),
-                    "articles".into(),
-                ],
-            )?;
+        let now = super::now();
+        if before.is_public_at(now) || after.is_public_at(now) {
+            let moved = before.section_id != after.section_id;
+            if moved || before.is_public_at(now) != after.is_public_at(now) {
+                mark_public_change(conn, id, now)?;
+            }
+            purge_article(conn, &before, &after)?;
         }
         audit::record(
             conn,
@@ -256,6 +253,53 @@ pub fn change(
     })
 }
 
+/// Publishing or scheduling an article while a legal hold is active would
+/// put it back in front of readers past the hold: refused. Text edits of a
+/// held article go through as usual.
+fn refuse_publishing_past_hold(before: &ArticleRow, status: &Status) -> Result<(), AppError> {
+    let was_live = before.status().is_ok_and(ArticleStatus::is_live);
+    let goes_live =
+        status.status.is_live() && (!was_live || status.published_at != before.published_at);
+    if before.is_held() && goes_live {
+        return Err(AppError::LegalHold(
+            "a legal hold is active on this article: it cannot be published or scheduled until the hold is released".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Records that the article entered or left public view (or a section's
+/// view) at `now`: feeds take their `Last-Modified` from it.
+fn mark_public_change(
+    conn: &mut AnyConnection,
+    id: i32,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(articles_table::table.find(id))
+        .set(articles_table::public_changed_at.eq(Some(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every list the article was or is in may show it: purge those keys, the
+/// removal feed's among them.
+fn purge_article(
+    conn: &mut AnyConnection,
+    before: &ArticleRow,
+    after: &ArticleRow,
+) -> Result<(), AppError> {
+    super::webhooks::purge(
+        conn,
+        &[
+            format!("article-{}", after.id),
+            format!("section-{}", before.section_id),
+            format!("section-{}", after.section_id),
+            "articles".into(),
+            "removed".into(),
+        ],
+    )
+}
+
 /// Queues the webhook event a change means for the public, if any.
 fn announce(
     conn: &mut AnyConnection,
@@ -267,10 +311,10 @@ fn announce(
     let event = match action {
         "article.publish" if after.is_public_at(now) => "article.published",
         "article.unpublish" if before.is_public_at(now) => "article.unpublished",
-        "article.withdraw" if after.status == "withdrawn" && before.status != "withdrawn" => {
+        "article.withdraw" if before.is_public_at(now) && !after.is_public_at(now) => {
             "article.withdrawn"
         }
-        "article.restore" if before.status == "withdrawn" && after.status != "withdrawn" => {
+        "article.restore" if !before.is_public_at(now) && after.is_public_at(now) => {
             "article.restored"
         }
         _ if after.is_public_at(now) && before.is_public_at(now) => "article.updated",
@@ -363,61 +407,83 @@ pub fn revisions(conn: &mut AnyConnection, id: i32) -> Result<Vec<RevisionRow>, 
         .collect()
 }
 
-/// Withdraws a public article for legal reasons (a new revision and audit
-/// event); `reason` is the tombstone's reason code.
-pub fn withdraw(
+/// Places request `takedown_id`'s legal hold on an article, withdrawing it
+/// from readers if it was public. The editorial status is left as it is; an
+/// article already held by another request stays held. Audited; announced
+/// and purged when public view changes.
+pub fn place_hold(
     conn: &mut AnyConnection,
     id: i32,
-    reason: &str,
+    takedown_id: i32,
     actor: &Actor,
 ) -> Result<(), AppError> {
-    change(
-        conn,
-        id,
-        None,
-        actor,
-        "article.withdraw",
-        |_| Ok(()),
-        |_, row, _, status| {
-            if row.status == "withdrawn" {
-                return Ok(());
-            }
-            status.status = ArticleStatus::Withdrawn;
-            Ok(())
-        },
-    )?;
-    diesel::update(articles_table::table.find(id))
-        .set((
-            articles_table::withdrawn_at.eq(Some(super::now())),
-            articles_table::withdrawn_reason.eq(Some(reason)),
-        ))
-        .execute(conn)?;
-    Ok(())
+    change_hold(conn, id, takedown_id, actor, true)
 }
 
-/// Puts a withdrawn article back where it was published.
-pub fn reinstate(conn: &mut AnyConnection, id: i32, actor: &Actor) -> Result<(), AppError> {
-    change(
-        conn,
-        id,
-        None,
-        actor,
-        "article.restore",
-        |_| Ok(()),
-        |_, row, _, status| {
-            if row.status == "withdrawn" {
-                status.status = ArticleStatus::Published;
-            }
-            Ok(())
-        },
-    )?;
-    diesel::update(articles_table::table.find(id))
-        .set((
-            articles_table::withdrawn_at.eq(None::<NaiveDateTime>),
-            articles_table::withdrawn_reason.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Releases request `takedown_id`'s hold on an article. It comes back to
+/// readers only if that was its last hold and its editorial status is public.
+pub fn release_hold(
+    conn: &mut AnyConnection,
+    id: i32,
+    takedown_id: i32,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    change_hold(conn, id, takedown_id, actor, false)
+}
+
+fn change_hold(
+    conn: &mut AnyConnection,
+    id: i32,
+    takedown_id: i32,
+    actor: &Actor,
+    place: bool,
+) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let before = load(conn, id)?;
+        let changed = if place {
+            super::holds::place(conn, id, takedown_id, actor)?
+        } else {
+            super::holds::release(conn, id, takedown_id, actor)?
+        };
+        if !changed {
+            return Ok(());
+        }
+        let after = load(conn, id)?;
+        let action = if place {
+            "article.withdraw"
+        } else {
+            "article.restore"
+        };
+        let now = super::now();
+        if before.is_public_at(now) != after.is_public_at(now) {
+            mark_public_change(conn, id, now)?;
+            crate::search::index_article(conn, id)?;
+            announce(conn, action, &before, &after)?;
+        }
+        // The tombstone's references change with every hold, public or not.
+        purge_article(conn, &before, &after)?;
+        audit::record(
+            conn,
+            actor,
+            Event {
+                action: if place {
+                    "article.hold_placed"
+                } else {
+                    "article.hold_released"
+                },
+                target_type: "article",
+                target_id: Some(id),
+                revision_before: Some(before.revision),
+                revision_after: Some(after.revision),
+                details: serde_json::json!({
+                    "takedown": format!("TD-{takedown_id}"),
+                    "held_before": before.is_held(),
+                    "held_after": after.is_held(),
+                }),
+            },
+        )?;
+        Ok(())
+    })
 }
 
 /// Scheduled articles whose time has come by `now`, as (id, revision).
@@ -429,6 +495,8 @@ pub fn scheduled_due(
     Ok(articles_table::table
         .filter(articles_table::status.eq(ArticleStatus::Scheduled.as_str()))
         .filter(articles_table::published_at.le(now))
+        // A held article waits for its last hold to be released.
+        .filter(articles_table::held_since.is_null())
         .order(articles_table::published_at)
         .limit(limit)
         .select((articles_table::id, articles_table::revision))
@@ -452,7 +520,9 @@ pub fn publish_scheduled(
         actor,
         "article.publish",
         |row| {
-            if row.status == "scheduled" && row.published_at.is_some_and(|at| at <= now) {
+            let due = row.status().is_ok_and(|s| s == ArticleStatus::Scheduled)
+                && row.published_at.is_some_and(|at| at <= now);
+            if due && !row.is_held() {
                 Ok(())
             } else {
                 Err(AppError::Conflict("no longer due".into()))

@@ -27,8 +27,8 @@ pub struct ArticleRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub revision: i32,
-    pub withdrawn_at: Option<NaiveDateTime>,
-    pub withdrawn_reason: Option<String>,
+    /// Set while a legal hold is active: when the oldest active hold was placed.
+    pub held_since: Option<NaiveDateTime>,
 }
 
 impl ArticleRow {
@@ -46,13 +46,33 @@ impl ArticleRow {
 
     /// Whether anonymous readers may see it at `now`.
     pub fn is_public_at(&self, now: NaiveDateTime) -> bool {
-        is_public(&self.status, self.published_at, now)
+        is_public(&self.status, self.published_at, self.held_since, now)
+    }
+
+    /// Whether a legal hold is all that keeps it from readers at `now`: such
+    /// an article is announced as withdrawn (451), not hidden.
+    pub fn is_withdrawn_at(&self, now: NaiveDateTime) -> bool {
+        self.held_since.is_some() && is_public(&self.status, self.published_at, None, now)
+    }
+
+    /// Whether a legal hold is active on it.
+    pub fn is_held(&self) -> bool {
+        self.held_since.is_some()
     }
 }
 
-/// Published, or scheduled with its time come: the one visibility rule.
-pub fn is_public(status: &str, published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
-    matches!(status, "published" | "scheduled") && published_at.is_some_and(|at| at <= now)
+/// The one visibility rule: published, or scheduled with its time come, and
+/// no legal hold active.
+pub fn is_public(
+    status: &str,
+    published_at: Option<NaiveDateTime>,
+    held_since: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> bool {
+    let live = status
+        .parse::<ArticleStatus>()
+        .is_ok_and(ArticleStatus::is_live);
+    live && held_since.is_none() && published_at.is_some_and(|at| at <= now)
 }
 
 /// What the importer and `createArticle` write.
@@ -139,19 +159,27 @@ pub fn public_sections(
     ids: &[i32],
     now: NaiveDateTime,
 ) -> Result<std::collections::HashMap<i32, i32>, AppError> {
-    let rows: Vec<(i32, i32, String, Option<NaiveDateTime>)> = articles::table
+    type Narrow = (
+        i32,
+        i32,
+        String,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    );
+    let rows: Vec<Narrow> = articles::table
         .filter(articles::id.eq_any(ids))
         .select((
             articles::id,
             articles::section_id,
             articles::status,
             articles::published_at,
+            articles::held_since,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|(_, _, status, at)| is_public(status, *at, now))
-        .map(|(id, section, _, _)| (id, section))
+        .filter(|(_, _, status, at, held)| is_public(status, *at, *held, now))
+        .map(|(id, section, _, _, _)| (id, section))
         .collect())
 }
 
@@ -253,6 +281,7 @@ impl PublicQuery {
         ];
         let mut q = articles::table
             .filter(articles::published_at.le(self.now))
+            .filter(articles::held_since.is_null())
             .into_boxed();
         match part {
             Some((status, section)) => {
@@ -410,54 +439,79 @@ pub fn count_public(conn: &mut AnyConnection, query: &PublicQuery) -> Result<i64
     Ok(query.filtered().count().get_result(conn)?)
 }
 
+/// When an article last entered or left public view within these sections
+/// (all when `None`): with its items' own times, what a feed's
+/// `Last-Modified` follows.
+pub fn last_public_change(
+    conn: &mut AnyConnection,
+    section_ids: Option<&[i32]>,
+) -> Result<Option<NaiveDateTime>, AppError> {
+    let mut q = articles::table
+        .select(diesel::dsl::max(articles::public_changed_at))
+        .into_boxed();
+    if let Some(ids) = section_ids {
+        q = q.filter(articles::section_id.eq_any(ids.to_vec()));
+    }
+    Ok(q.first(conn)?)
+}
+
 /// What partners need to delete their copy of a withdrawn article.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tombstone {
     pub id: i32,
     pub slug: String,
+    /// When the oldest active hold was placed.
     pub withdrawn_at: NaiveDateTime,
-    pub reason: String,
+    /// The takedown requests holding it (`TD-12`), oldest first.
+    pub references: Vec<String>,
 }
 
-/// Articles withdrawn at or after `since`, oldest first.
+/// Articles under a legal hold placed at or after `since` (the oldest active
+/// hold of each), oldest first. An article leaves this list only when its
+/// last hold is released.
 pub fn withdrawn_since(
     conn: &mut AnyConnection,
     since: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Tombstone>, AppError> {
-    let rows: Vec<(i32, String, Option<NaiveDateTime>, Option<String>)> = articles::table
-        .filter(articles::status.eq(ArticleStatus::Withdrawn.as_str()))
-        .filter(articles::withdrawn_at.ge(since))
-        .order((articles::withdrawn_at.asc(), articles::id.asc()))
+    let rows: Vec<(i32, String, Option<NaiveDateTime>)> = articles::table
+        .filter(articles::held_since.ge(since))
+        .order((articles::held_since.asc(), articles::id.asc()))
         .limit(limit)
-        .select((
-            articles::id,
-            articles::slug,
-            articles::withdrawn_at,
-            articles::withdrawn_reason,
-        ))
+        .select((articles::id, articles::slug, articles::held_since))
         .load(conn)?;
+    let ids: Vec<i32> = rows.iter().map(|(id, _, _)| *id).collect();
+    let holds = super::holds::active_on(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .map(|(id, slug, at, reason)| Tombstone {
+        .map(|(id, slug, at)| Tombstone {
             id,
             slug,
             withdrawn_at: at.unwrap_or(since),
-            reason: reason.unwrap_or_default(),
+            references: holds
+                .iter()
+                .filter(|h| h.article_id == id)
+                .filter_map(|h| h.reference())
+                .collect(),
         })
         .collect())
 }
 
-impl ArticleRow {
-    /// The tombstone shown instead of a withdrawn article.
-    pub fn tombstone(&self) -> Option<Tombstone> {
-        (self.status == ArticleStatus::Withdrawn.as_str()).then(|| Tombstone {
-            id: self.id,
-            slug: self.slug.clone(),
-            withdrawn_at: self.withdrawn_at.unwrap_or(self.updated_at),
-            reason: self.withdrawn_reason.clone().unwrap_or_default(),
-        })
-    }
+/// The tombstone shown instead of a held article, if it is held.
+pub fn tombstone(
+    conn: &mut AnyConnection,
+    row: &ArticleRow,
+) -> Result<Option<Tombstone>, AppError> {
+    let Some(at) = row.held_since else {
+        return Ok(None);
+    };
+    let holds = super::holds::active_on(conn, &[row.id])?;
+    Ok(Some(Tombstone {
+        id: row.id,
+        slug: row.slug.clone(),
+        withdrawn_at: at,
+        references: holds.iter().filter_map(|h| h.reference()).collect(),
+    }))
 }
 
 /// Articles editors pinned as related to `id`, in order.

@@ -19,6 +19,7 @@ pub mod articles;
 pub mod audit;
 mod connection;
 pub mod contributors;
+pub mod holds;
 pub mod idempotency;
 pub mod migrations;
 pub mod notices;

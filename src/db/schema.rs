@@ -87,11 +87,24 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         revision -> Integer,
-        withdrawn_at -> Nullable<Timestamp>,
-        withdrawn_reason -> Nullable<Text>,
         import_key -> Nullable<Text>,
         import_warnings -> Text,
         ruby_stripped_count -> Integer,
+        held_since -> Nullable<Timestamp>,
+        public_changed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    legal_holds (id) {
+        id -> Integer,
+        article_id -> Integer,
+        takedown_id -> Nullable<Integer>,
+        reason -> Text,
+        placed_at -> Timestamp,
+        placed_by_user_id -> Nullable<Integer>,
+        released_at -> Nullable<Timestamp>,
+        released_by_user_id -> Nullable<Integer>,
     }
 }
 
@@ -336,6 +349,7 @@ diesel::table! {
 }
 
 diesel::joinable!(articles -> sections (section_id));
+diesel::joinable!(legal_holds -> articles (article_id));
 diesel::joinable!(articles -> sources (source_id));
 diesel::joinable!(article_credits -> articles (article_id));
 diesel::joinable!(article_credits -> contributors (contributor_id));

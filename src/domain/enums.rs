@@ -130,10 +130,20 @@ stored_enum! {
         Scheduled => "scheduled",
         /// Public.
         Published => "published",
-        /// Taken down (legal); can be restored.
+        /// No longer used: a takedown places a legal hold and leaves the
+        /// status alone (see `Article.legalHolds`).
+        #[graphql(deprecation = "A takedown places a legal hold and keeps the editorial status; see Article.legalHolds.")]
         Withdrawn => "withdrawn",
         /// Deleted by the newsroom (soft).
         Deleted => "deleted",
+    }
+}
+
+impl ArticleStatus {
+    /// Whether readers may see an article in this status once its publish
+    /// time has come (and no legal hold is active).
+    pub fn is_live(self) -> bool {
+        matches!(self, ArticleStatus::Published | ArticleStatus::Scheduled)
     }
 }
 

@@ -98,7 +98,7 @@ impl ArticleQuery {
         match row {
             Some(r) if readable(&r) => Ok(Some(Article::new(r, script))),
             // A takedown is announced, not hidden (RFC 7725); the body is not shown.
-            Some(r) if r.status == "withdrawn" => Err(AppError::UnavailableForLegalReasons).gql(),
+            Some(r) if r.is_withdrawn_at(rc.now) => Err(AppError::UnavailableForLegalReasons).gql(),
             _ => Ok(None),
         }
     }
@@ -389,6 +389,16 @@ pub struct ArticleRevision {
     pub created_at: DateTime<FixedOffset>,
 }
 
+/// A legal hold on an article: placed by a takedown request that withdrew
+/// it, released when that request ends.
+#[derive(SimpleObject)]
+pub struct LegalHold {
+    /// The takedown request holding it (`TD-12`).
+    pub request_reference: Option<String>,
+    /// When the hold was placed.
+    pub placed_at: DateTime<FixedOffset>,
+}
+
 /// A person credited on an article.
 #[derive(SimpleObject)]
 pub struct Credit {
@@ -571,6 +581,33 @@ impl Article {
             return Ok(ArticleStatus::Published);
         }
         self.row.status().gql()
+    }
+    /// The active legal holds that keep it from readers, oldest first; null
+    /// unless the caller reads every draft (editors, legal, admins). A held
+    /// article keeps its editorial `status` and is public again only when the
+    /// last hold is released.
+    async fn legal_holds(&self, ctx: &Context<'_>) -> Result<Option<Vec<LegalHold>>> {
+        let rc = RequestContext::of(ctx);
+        if !rc.credentials.may(Action::ReadAnyDraft) {
+            return Ok(None);
+        }
+        if !self.row.is_held() {
+            return Ok(Some(vec![]));
+        }
+        let id = self.row.id;
+        let rows = rc
+            .db
+            .run(move |conn| crate::db::holds::active_on(conn, &[id]))
+            .await
+            .gql()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for h in rows {
+            out.push(LegalHold {
+                request_reference: h.reference(),
+                placed_at: rc.local_time(h.placed_at).await.gql()?,
+            });
+        }
+        Ok(Some(out))
     }
     /// Every stored revision, newest first; null unless the caller may edit
     /// the article or read every draft.

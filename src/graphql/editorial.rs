@@ -418,11 +418,10 @@ impl ArticleMutation {
             Action::EditAnyArticle,
             "article.publish",
             Box::new(move |_, row, _, status| {
-                if matches!(row.status.as_str(), "withdrawn" | "deleted") {
-                    return Err(AppError::Conflict(format!(
-                        "a {} article cannot be published",
-                        row.status
-                    )));
+                if row.status()? == ArticleStatus::Deleted {
+                    return Err(AppError::Conflict(
+                        "a deleted article cannot be published".into(),
+                    ));
                 }
                 let when = at.unwrap_or(now);
                 status.status = if when > now {
@@ -476,11 +475,8 @@ impl ArticleMutation {
             Action::WriteOwnDrafts,
             "article.delete",
             Box::new(|_, row, _, status| {
-                if matches!(row.status.as_str(), "deleted" | "withdrawn") {
-                    return Err(AppError::Conflict(format!(
-                        "the article is already {}",
-                        row.status
-                    )));
+                if row.status()? == ArticleStatus::Deleted {
+                    return Err(AppError::Conflict("the article is already deleted".into()));
                 }
                 status.status = ArticleStatus::Deleted;
                 Ok(())

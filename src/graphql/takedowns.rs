@@ -105,11 +105,6 @@ fn validate(input: &TakedownInput) -> Result<(), AppError> {
     }
 }
 
-/// The reason code stored on a withdrawn article.
-fn reason_code(id: i32) -> String {
-    format!("takedown:{id}")
-}
-
 /// Reads a request id (`TD-12`, a global id or a number).
 fn request_id(id: &ID) -> Option<i32> {
     let s = id.as_str();
@@ -219,6 +214,7 @@ impl TakedownMutation {
     }
 }
 
+/// Places the request's hold on each article it names.
 fn withdraw_targets(
     conn: &mut AnyConnection,
     row: &TakedownRow,
@@ -226,24 +222,19 @@ fn withdraw_targets(
 ) -> Result<Vec<i32>, AppError> {
     let ids = takedowns::target_articles(conn, row.id)?;
     for article in &ids {
-        article_writes::withdraw(conn, *article, &reason_code(row.id), actor)?;
+        article_writes::place_hold(conn, *article, row.id, actor)?;
     }
     Ok(ids)
 }
 
+/// Releases the request's holds; other requests' holds stay.
 fn reinstate_targets(
     conn: &mut AnyConnection,
     row: &TakedownRow,
     actor: &Actor,
 ) -> Result<(), AppError> {
     for article in takedowns::target_articles(conn, row.id)? {
-        let current = articles::by_ids(conn, &[article])?;
-        // Only what this request withdrew comes back.
-        if current.first().and_then(|a| a.withdrawn_reason.as_deref())
-            == Some(reason_code(row.id).as_str())
-        {
-            article_writes::reinstate(conn, article, actor)?;
-        }
+        article_writes::release_hold(conn, article, row.id, actor)?;
     }
     Ok(())
 }
@@ -297,18 +288,15 @@ impl TakedownMutation {
                     let mut late = false;
                     for (i, id) in article_ids.iter().enumerate() {
                         let row = articles::by_ids(conn, &[*id])?.into_iter().next();
+                        // A withdrawn article is announced (451), so a
+                        // second rights holder may claim it too.
                         match row {
-                            Some(a) if a.is_public_at(now) => {
+                            Some(a) if a.is_public_at(now) || a.is_withdrawn_at(now) => {
                                 if a.published_at
                                     .is_some_and(|p| now - p > Duration::days(WINDOW_DAYS))
                                 {
                                     late = true;
                                 }
-                            }
-                            Some(a) if a.status == "withdrawn" => {
-                                return Err(AppError::BadInput(format!(
-                                    "articles[{i}]: already withdrawn"
-                                )))
                             }
                             _ => {
                                 return Err(AppError::BadInput(format!(
@@ -688,6 +676,7 @@ impl TakedownQueryRoot {
     ) -> Result<Vec<RemovedArticle>> {
         let rc = RequestContext::of(ctx);
         page_size(first, "first").gql()?;
+        rc.tag("removed");
         let since = crate::db::to_db_time(since.to_utc());
         let rows = rc
             .db
@@ -715,21 +704,25 @@ pub struct RemovedArticle {
     pub withdrawn_at: DateTime<FixedOffset>,
     /// Why: `TAKEDOWN` for a rights holder's request.
     pub reason_code: String,
-    /// The request it answers (`TD-12`).
+    /// The oldest request holding it (`TD-12`); see `requestReferences`.
     pub request_reference: Option<String>,
+    /// Every request whose legal hold keeps it withdrawn, oldest first. The
+    /// article comes back only when the last of them is released.
+    pub request_references: Vec<String>,
 }
 
 impl RemovedArticle {
     pub fn from_tombstone(t: &articles::Tombstone, at: DateTime<FixedOffset>) -> Self {
-        let (code, reference) = match t.reason.split_once(':') {
-            Some(("takedown", id)) => ("TAKEDOWN".to_string(), Some(format!("TD-{id}"))),
-            _ => ("WITHDRAWN".to_string(), None),
-        };
         RemovedArticle {
             database_id: t.id,
             withdrawn_at: at,
-            reason_code: code,
-            request_reference: reference,
+            reason_code: if t.references.is_empty() {
+                "WITHDRAWN".into()
+            } else {
+                "TAKEDOWN".into()
+            },
+            request_reference: t.references.first().cloned(),
+            request_references: t.references.clone(),
         }
     }
 }
@@ -762,6 +755,19 @@ pub struct CounterNotice {
     pub filed_at: DateTime<FixedOffset>,
 }
 
+impl TakedownRequest {
+    /// A claimant's contact detail, for those who may contact them.
+    fn contact<'a>(&self, ctx: &Context<'_>, detail: Option<&'a str>) -> Option<&'a str> {
+        let credentials = &RequestContext::of(ctx).credentials;
+        let own = credentials
+            .staff()
+            .is_some_and(|s| self.row.claimant_user_id == Some(s.user_id));
+        (own || credentials.may(Action::Legal))
+            .then_some(detail)
+            .flatten()
+    }
+}
+
 #[Object]
 impl TakedownRequest {
     /// Reference (`TD-12`); pass it as `id`.
@@ -777,14 +783,18 @@ impl TakedownRequest {
     async fn organisation(&self) -> Option<&str> {
         self.row.organisation.as_deref()
     }
-    async fn contact_phone(&self) -> Option<&str> {
-        self.row.contact_phone.as_deref()
+    /// The claimant's phone: shown to legal, admins and the claimant only
+    /// (null for editors, who see the case without the contact details).
+    async fn contact_phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.contact(ctx, self.row.contact_phone.as_deref())
     }
-    async fn contact_email(&self) -> Option<&str> {
-        self.row.contact_email.as_deref()
+    /// The claimant's e-mail: legal, admins and the claimant only.
+    async fn contact_email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.contact(ctx, self.row.contact_email.as_deref())
     }
-    async fn contact_address(&self) -> &str {
-        &self.row.contact_address
+    /// The claimant's postal address: legal, admins and the claimant only.
+    async fn contact_address(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.contact(ctx, Some(self.row.contact_address.as_str()))
     }
     async fn rights_statement(&self) -> &str {
         &self.row.rights_statement

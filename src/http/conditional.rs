@@ -17,6 +17,22 @@ pub fn etag_of(bytes: &[u8]) -> String {
     format!("\"{hex}\"")
 }
 
+/// The `Last-Modified` value for a representation last changed at `at`, or
+/// `None` while that is less than a second before `now`.
+///
+/// HTTP dates count whole seconds, so two states within one second carry the
+/// same date and `If-Modified-Since` cannot tell them apart: a withdrawal in
+/// the second a feed was fetched would be answered 304. A date is sent only
+/// once its second is over (RFC 9110 §8.8.2.2 calls it strong then); until
+/// then `ETag` alone validates, and any later change falls in a later second.
+pub fn last_modified(
+    at: chrono::DateTime<chrono::FixedOffset>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    (at.to_utc() + chrono::Duration::seconds(1) <= now)
+        .then(|| at.to_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
 fn matches_any(if_none_match: &str, etag: &str) -> bool {
     if_none_match.trim() == "*"
         || if_none_match
@@ -97,4 +113,29 @@ pub async fn conditional_get(
         req,
         head.set_body(bytes).map_into_boxed_body(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_date_is_sent_only_once_its_second_is_over() {
+        let changed = Utc
+            .with_ymd_and_hms(2026, 12, 3, 8, 0, 0)
+            .single()
+            .expect("time")
+            + chrono::Duration::milliseconds(400);
+        let at = changed.fixed_offset();
+        assert_eq!(last_modified(at, changed), None);
+        assert_eq!(
+            last_modified(at, changed + chrono::Duration::milliseconds(999)),
+            None
+        );
+        assert_eq!(
+            last_modified(at, changed + chrono::Duration::seconds(1)).as_deref(),
+            Some("Thu, 03 Dec 2026 08:00:00 GMT")
+        );
+    }
 }

@@ -82,6 +82,7 @@ async fn feed(
     let updated = items
         .iter()
         .map(|i| i.updated)
+        .chain(data.set_changed.map(local))
         .max()
         .unwrap_or_else(|| local(now));
     let site_name = convert(&data.site.name, site_script);
@@ -117,9 +118,11 @@ async fn feed(
     });
     keys.push("site".into());
     let mut response = HttpResponse::Ok();
+    if let Some(date) = super::conditional::last_modified(updated, chrono::Utc::now()) {
+        response.insert_header((header::LAST_MODIFIED, date));
+    }
     response
         .content_type(content_type)
-        .insert_header((header::LAST_MODIFIED, httpdate(updated)))
         .insert_header(("Surrogate-Key", keys.join(" ")))
         .insert_header((header::VARY, "Authorization, X-Api-Key"));
     if full_text_allowed {
@@ -131,11 +134,6 @@ async fn feed(
         ));
     }
     Ok(response.body(body))
-}
-
-/// An HTTP date (RFC 9110 IMF-fixdate).
-pub fn httpdate(t: chrono::DateTime<chrono::FixedOffset>) -> String {
-    t.to_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 fn stored(value: &str) -> TextScript {
@@ -161,6 +159,10 @@ struct FeedData {
     section_id: Option<i32>,
     section_name: Option<String>,
     items: Vec<RawItem>,
+    /// The last time the feed's item set changed without an item's own
+    /// update time saying so: an article leaving or entering it, or a
+    /// scheduled one going live.
+    set_changed: Option<chrono::NaiveDateTime>,
 }
 
 /// Everything a feed shows, in a fixed number of queries.
@@ -220,7 +222,7 @@ fn load_selection(
         .iter()
         .map(|s| (s.id, s.name.clone()))
         .collect();
-    let items = rows
+    let items: Vec<RawItem> = rows
         .into_iter()
         .map(|row| {
             let source = row.source_id.and_then(|id| source_rows.get(&id));
@@ -253,11 +255,15 @@ fn load_selection(
             }
         })
         .collect();
+    let newest_publication = items.iter().filter_map(|i| i.row.published_at).max();
+    let set_changed =
+        articles::last_public_change(conn, query.section_ids.as_deref())?.max(newest_publication);
     Ok(FeedData {
         site: site::load(conn)?,
         section_id,
         section_name,
         items,
+        set_changed,
     })
 }
 
@@ -349,19 +355,22 @@ async fn ninjs_article(
     let partner = partner(&state, &req).await?.is_some();
     let now = db::now();
     let base = state.config.public_base_url.clone();
-    let (row, data) = state
+    let (tombstone, data) = state
         .db
         .reader()
         .await
         .run(move |conn| {
-            let row = articles::by_ids(conn, &[id])?.into_iter().next();
+            let tombstone = match articles::by_ids(conn, &[id])?.first() {
+                Some(r) if r.is_withdrawn_at(now) => articles::tombstone(conn, r)?,
+                _ => None,
+            };
             let data = load_selection(conn, "all", Some(id), None, now, partner)?;
-            Ok((row, data))
+            Ok((tombstone, data))
         })
         .await?;
     let rendered = render(&state, &data, script, &base);
     let Some(item) = rendered.items.first() else {
-        return match row.and_then(|r| r.tombstone()) {
+        return match tombstone {
             Some(t) => {
                 let at = t
                     .withdrawn_at

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -110,8 +110,10 @@ pub struct RemovedArticleView {
     pub withdrawn_at: DateTime<FixedOffset>,
     /// `TAKEDOWN` or `WITHDRAWN`.
     pub reason_code: String,
-    /// `TD-12` when a takedown request caused it.
+    /// The oldest takedown request holding it (`TD-12`).
     pub request_reference: Option<String>,
+    /// Every takedown request holding it, oldest first.
+    pub request_references: Vec<String>,
 }
 
 impl From<RemovedArticle> for RemovedArticleView {
@@ -121,6 +123,7 @@ impl From<RemovedArticle> for RemovedArticleView {
             withdrawn_at: r.withdrawn_at,
             reason_code: r.reason_code,
             request_reference: r.request_reference,
+            request_references: r.request_references,
         }
     }
 }
@@ -469,18 +472,23 @@ async fn article(
                 Ok(id) => articles::by_ids(conn, &[id])?.into_iter().next(),
                 Err(_) => articles::by_slug(conn, key.trim_end_matches('/'))?,
             };
-            load_related(conn, row.into_iter().collect())
+            let tombstone = match &row {
+                Some(r) if r.is_withdrawn_at(now) => articles::tombstone(conn, r)?,
+                _ => None,
+            };
+            Ok((load_related(conn, row.into_iter().collect())?, tombstone))
         })
         .await?;
+    let (loaded, tombstone) = loaded;
     let (w, _) = writer(&state, script).await?;
     let Some(row) = loaded.rows.first() else {
         return Err(AppError::NotFound);
     };
+    if let Some(t) = tombstone {
+        return Ok(unavailable(&t, &w));
+    }
     if !row.is_public_at(now) {
-        return match row.tombstone() {
-            Some(t) => Ok(unavailable(&t, &w)),
-            None => Err(AppError::NotFound),
-        };
+        return Err(AppError::NotFound);
     }
     let head = summary(&w, &loaded, row);
     let kind = if head.owned {
@@ -504,10 +512,9 @@ async fn article(
     };
     let mut response = HttpResponse::Ok();
     public(&state, &mut response, &[format!("article-{}", row.id)]);
-    response.insert_header((
-        header::LAST_MODIFIED,
-        super::feeds::httpdate(w.time(row.updated_at)),
-    ));
+    if let Some(date) = super::conditional::last_modified(w.time(row.updated_at), Utc::now()) {
+        response.insert_header((header::LAST_MODIFIED, date));
+    }
     Ok(response.json(detail))
 }
 

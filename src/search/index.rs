@@ -149,10 +149,20 @@ pub fn terms(text: &str) -> String {
 }
 
 /// (Re)writes the search terms of an article; call inside its transaction.
+///
+/// Only public articles are indexed. The engines rank by statistics of the
+/// whole index (FTS5's BM25 counts how many rows hold a word), so a hidden
+/// draft in the index would change the public scores of the articles it
+/// shares words with. A scheduled article enters the index when the
+/// scheduler publishes it; a held one when its last hold is released.
 pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> {
     let Some(row) = articles::by_ids(conn, &[id])?.into_iter().next() else {
         return Ok(());
     };
+    if !row.is_public_at(crate::db::now()) {
+        diesel::delete(article_search::table.find(id)).execute(conn)?;
+        return Ok(());
+    }
     let mut extra: Vec<String> = contributors::credits_of(conn, &[id])?
         .into_iter()
         .map(|c| c.name)

@@ -294,6 +294,10 @@ fn write_article(
             article_revisions::created_at.eq(now),
         ))
         .execute(conn)?;
+    if new.status != crate::domain::ArticleStatus::Published.as_str() {
+        // Search indexes public articles only (see `search::index_article`).
+        return Ok(());
+    }
     let rest = crate::search::indexed_text(&summary, &g.paragraphs, &names);
     crate::search::write_terms(
         conn,

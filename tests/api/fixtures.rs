@@ -1,9 +1,7 @@
 //! Builders for test data, written through the same storage layer as the app.
 
 use chrono::{Duration, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use newsdesk::db::articles::{self, NewArticle};
-use newsdesk::db::schema::articles as articles_table;
 use newsdesk::db::{self, contributors, recommendations, sections, sources, AnyConnection};
 use newsdesk::domain::{CreditRole, SectionKind};
 
@@ -97,14 +95,6 @@ impl ArticleBuilder {
     }
 }
 
-/// Sets an article's status directly.
-pub fn set_status(conn: &mut AnyConnection, id: i32, status: &str) {
-    diesel::update(articles_table::table.find(id))
-        .set(articles_table::status.eq(status))
-        .execute(conn)
-        .expect("status");
-}
-
 /// Puts these articles, in order, on the `home` list.
 pub fn recommend(conn: &mut AnyConnection, items: &[(i32, &str)]) {
     let rows: Vec<recommendations::ItemRow> = items
@@ -118,4 +108,55 @@ pub fn recommend(conn: &mut AnyConnection, items: &[(i32, &str)]) {
         })
         .collect();
     recommendations::set_list(conn, "home", &rows).expect("list");
+}
+
+/// Files a takedown request naming these articles, as a legal user made for
+/// it would on behalf of a notice received by mail. Returns the request's id.
+pub fn file_takedown(conn: &mut AnyConnection, articles: &[i32]) -> i32 {
+    use newsdesk::db::takedowns;
+    let (user, actor) = legal_actor(conn);
+    let now = db::now();
+    takedowns::create(
+        conn,
+        &takedowns::NewTakedown {
+            claimant_user_id: None,
+            filed_by_user_id: user,
+            claimant_name: "王權利".into(),
+            organisation: None,
+            contact_phone: None,
+            contact_email: Some("rights@example.test".into()),
+            contact_address: "濟南市某路1號".into(),
+            rights_statement: "本社擁有該作品著作權".into(),
+            evidence_links: vec![],
+            reason: "未經授權轉載".into(),
+            late: false,
+            received_at: now,
+            respond_by: now + Duration::hours(24),
+            targets: articles.iter().map(|a| (Some(*a), None)).collect(),
+        },
+        &actor,
+    )
+    .expect("request")
+}
+
+fn legal_actor(conn: &mut AnyConnection) -> (i32, newsdesk::db::audit::Actor) {
+    let name = format!("legal-{}", uuid::Uuid::new_v4().simple());
+    let user = newsdesk::db::users::create(conn, &name, newsdesk::domain::Role::Legal, None)
+        .expect("user");
+    let actor = newsdesk::db::audit::Actor {
+        user_id: Some(user),
+        role: "legal".into(),
+        request_id: None,
+        idempotency: None,
+    };
+    (user, actor)
+}
+
+/// Withdraws an article the way legal does: files a takedown request naming
+/// it and places that request's legal hold. Returns the request's id.
+pub fn withdraw(conn: &mut AnyConnection, article: i32) -> i32 {
+    let request = file_takedown(conn, &[article]);
+    let (_, actor) = legal_actor(conn);
+    newsdesk::db::article_writes::place_hold(conn, article, request, &actor).expect("hold");
+    request
 }

@@ -14,6 +14,7 @@ mod graphql_read;
 mod health;
 mod idempotency;
 mod import;
+mod legal_holds;
 mod logs;
 mod migrations;
 mod nodes;

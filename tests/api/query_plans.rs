@@ -21,16 +21,27 @@ const HOT_QUERIES: &[(&str, &str, &str)] = &[
     ),
     (
         "a section page part, after a cursor",
-        "SELECT published_at, id FROM articles WHERE published_at <= '2026-11-29' AND status = 'published' \
-         AND section_id = 3 AND (published_at < '2026-01-01' OR (published_at = '2026-01-01' AND id < 5)) \
+        "SELECT published_at, id FROM articles WHERE published_at <= '2026-11-29' AND held_since IS NULL \
+         AND status = 'published' AND section_id = 3 AND (published_at < '2026-01-01' OR (published_at = '2026-01-01' AND id < 5)) \
          ORDER BY published_at DESC, id DESC LIMIT 21",
         "USING COVERING INDEX articles_section_newest",
     ),
     (
         "the site's newest",
-        "SELECT published_at, id FROM articles WHERE published_at <= '2026-11-29' AND status = 'published' \
-         ORDER BY published_at DESC, id DESC LIMIT 21",
+        "SELECT published_at, id FROM articles WHERE published_at <= '2026-11-29' AND held_since IS NULL \
+         AND status = 'published' ORDER BY published_at DESC, id DESC LIMIT 21",
         "USING COVERING INDEX articles_public_newest",
+    ),
+    (
+        "the removal feed",
+        "SELECT id, slug, held_since FROM articles WHERE held_since >= '2020-01-01' \
+         ORDER BY held_since, id LIMIT 100",
+        "articles_held",
+    ),
+    (
+        "when a section feed's item set last changed",
+        "SELECT max(public_changed_at) FROM articles WHERE section_id IN (3, 4)",
+        "articles_section_public_changed",
     ),
     (
         "bylines of a page",

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::fixtures::{section, set_status, ArticleBuilder};
+use crate::fixtures::{section, ArticleBuilder};
 use crate::helpers::{Engine, TestApp};
 
 async fn ids(app: &TestApp, query: &str) -> Vec<i64> {
@@ -48,7 +48,7 @@ async fn chinese_search_finds_words_in_either_script(engine: Engine) {
         let ipo = add("鷹眼IPO觀察：91家公司排隊", "港交所和納斯達克成熱門選擇。");
         let simplified = add("扶贫工作新进展", "各地扶贫项目稳步推进。");
         let hidden = add("扶貧機密草稿", "扶貧。");
-        set_status(&mut conn, hidden as i32, "withdrawn");
+        crate::fixtures::withdraw(&mut conn, hidden as i32);
         (ipo, simplified, hidden)
     };
 

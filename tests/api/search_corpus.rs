@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::json;
 
-use crate::fixtures::set_status;
 use crate::helpers::{import_file, newsdesk, Engine, TestApp, TestDb, SEED};
 use newsdesk::db::articles::ArticleRow;
 use newsdesk::text::script::ScriptConverter;
@@ -138,7 +137,7 @@ async fn corpus(engine: Engine) -> Option<Corpus> {
         .map(|r| r.id)
         .max()
         .expect("a generated 临沂 article");
-    set_status(&mut conn, withdrawn, "withdrawn");
+    crate::fixtures::withdraw(&mut conn, withdrawn);
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let credits = newsdesk::db::contributors::credits_of(&mut conn, &ids).expect("credits");
     let now = newsdesk::db::now();

@@ -25,12 +25,14 @@ pub fn published(room: &Newsroom, title: &str, slug: &str, days_ago: i64) -> i32
         .expect("q")
         .expect("section")
         .id;
-    ArticleBuilder::new(section, title)
+    let id = ArticleBuilder::new(section, title)
         .slug(slug)
         .published_at(newsdesk::db::now() - Duration::days(days_ago))
         .credit("劉慎平", CreditRole::Reporter)
         .credit("付建", CreditRole::Editor)
-        .insert(&mut conn)
+        .insert(&mut conn);
+    newsdesk::search::index_article(&mut conn, id).expect("index");
+    id
 }
 
 pub fn notice(article: i32) -> String {

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::both_engines;
-use crate::fixtures::{recommend, section, set_status, ArticleBuilder};
+use crate::fixtures::{recommend, section, ArticleBuilder};
 use crate::helpers::{Engine, TestApp};
 
 both_engines!(hidden_articles_never_appear);
@@ -32,7 +32,7 @@ async fn hidden_articles_never_appear(engine: Engine) {
         let withdrawn = ArticleBuilder::new(child, "撤稿機密丙")
             .slug("secret-withdrawn")
             .insert(&mut conn);
-        set_status(&mut conn, withdrawn, "withdrawn");
+        crate::fixtures::withdraw(&mut conn, withdrawn);
         let deleted = ArticleBuilder::new(child, "刪除機密丁")
             .slug("secret-deleted")
             .status("deleted")
