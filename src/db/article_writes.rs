@@ -40,7 +40,7 @@ fn current_content(conn: &mut AnyConnection, row: &ArticleRow) -> Result<Content
         .map(|c| (c.name, c.role))
         .collect();
     Ok(Content {
-        slug: row.slug.clone(),
+        slug: row.shown_slug().to_string(),
         title: row.title.clone(),
         summary: row.summary.clone(),
         body: row.body.clone(),
@@ -92,12 +92,12 @@ pub fn create_draft(
     actor: &Actor,
 ) -> Result<ArticleRow, AppError> {
     conn.transaction(|conn| {
-        ensure_slug_free(conn, &content.slug, None)?;
+        let (slug, requested_slug) = claim_slug(conn, None, &content.slug, actor, false)?;
         let now = super::now();
         let id = articles::insert(
             conn,
             &NewArticle {
-                slug: content.slug.clone(),
+                slug,
                 title: content.title.clone(),
                 original_title: None,
                 summary: content.summary.clone(),
@@ -119,6 +119,11 @@ pub fn create_draft(
             },
         )?;
         contributors::set_credits(conn, id, &content.credits)?;
+        if requested_slug.is_some() {
+            diesel::update(articles_table::table.find(id))
+                .set(articles_table::requested_slug.eq(&requested_slug))
+                .execute(conn)?;
+        }
         crate::search::index_article(conn, id)?;
         let row = load(conn, id)?;
         store_revision(conn, &row, content, actor)?;
@@ -138,19 +143,77 @@ pub fn create_draft(
     })
 }
 
-/// A slug may be used by one article only, now or formerly.
-fn ensure_slug_free(
+/// Where an article's wanted slug goes, as (slug, requested slug).
+///
+/// A slug is held by the article that has it and by the one that had it
+/// before. Held by an article the writer may see: refused. Held by one they
+/// may not see: the article keeps the wanted slug as requested and a
+/// stand-in as its slug, so the answer is the same as for a free slug.
+/// Publishing (`publishing`) settles the slug: a draft that merely holds it
+/// is moved to a stand-in of its own, anything else refuses (publishers
+/// read every draft, so nothing hidden is revealed).
+fn claim_slug(
     conn: &mut AnyConnection,
-    slug: &str,
     own_id: Option<i32>,
-) -> Result<(), AppError> {
-    if let Some(other) = articles::by_slug(conn, slug)? {
-        if Some(other.id) != own_id {
+    wanted: &str,
+    actor: &Actor,
+    publishing: bool,
+) -> Result<(String, Option<String>), AppError> {
+    let viewer = articles::Viewer::of(actor);
+    let now = super::now();
+    // Before publication, an article the writer sees that asked for the
+    // slug counts as using it too; publishing settles who gets it.
+    let visible_request = !publishing
+        && articles::slug_requesters(conn, wanted)?
+            .iter()
+            .any(|r| Some(r.id) != own_id && viewer.sees(r, now));
+    if visible_request {
+        return Err(AppError::BadInput(format!(
+            "slug: {wanted:?} is already used"
+        )));
+    }
+    let mut hidden_holder = false;
+    for holder in articles::slug_holders(conn, wanted)? {
+        if Some(holder.id) == own_id {
+            continue;
+        }
+        if publishing && !holder.slug_reserved() && holder.slug == wanted {
+            set_slug(conn, holder.id, &stand_in(wanted), Some(wanted.to_string()))?;
+        } else if publishing || viewer.sees(&holder, now) {
             return Err(AppError::BadInput(format!(
-                "slug: {slug:?} is already used"
+                "slug: {wanted:?} is already used"
             )));
+        } else {
+            hidden_holder = true;
         }
     }
+    Ok(if hidden_holder {
+        (stand_in(wanted), Some(wanted.to_string()))
+    } else {
+        (wanted.to_string(), None)
+    })
+}
+
+/// A unique slug that no reader ever uses: `~` is not allowed in slugs.
+fn stand_in(wanted: &str) -> String {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{wanted}~{}", &nonce[..12])
+}
+
+/// Writes an article's slug and requested slug, outside its revisions (the
+/// slug it is known by does not change).
+fn set_slug(
+    conn: &mut AnyConnection,
+    id: i32,
+    slug: &str,
+    requested: Option<String>,
+) -> Result<(), AppError> {
+    diesel::update(articles_table::table.find(id))
+        .set((
+            articles_table::slug.eq(slug),
+            articles_table::requested_slug.eq(requested),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -186,16 +249,30 @@ pub fn change(
         };
         change(conn, &before, &mut content, &mut status)?;
         refuse_publishing_past_hold(&before, &status)?;
-        if content.slug != old_content.slug {
-            ensure_slug_free(conn, &content.slug, Some(id))?;
-            diesel::insert_into(article_slug_history::table)
-                .values((
-                    article_slug_history::slug.eq(&old_content.slug),
-                    article_slug_history::article_id.eq(id),
-                    article_slug_history::created_at.eq(super::now()),
-                ))
-                .execute(conn)?;
-        }
+        let slug_changed = content.slug != old_content.slug;
+        let settling = status.status.is_live() && before.requested_slug.is_some();
+        let (slug, requested_slug) = if slug_changed || settling {
+            let placed = claim_slug(
+                conn,
+                Some(id),
+                &content.slug,
+                actor,
+                status.status.is_live(),
+            )?;
+            // Only a slug readers may have seen keeps leading here.
+            if slug_changed && before.slug_reserved() && before.requested_slug.is_none() {
+                diesel::insert_into(article_slug_history::table)
+                    .values((
+                        article_slug_history::slug.eq(&before.slug),
+                        article_slug_history::article_id.eq(id),
+                        article_slug_history::created_at.eq(super::now()),
+                    ))
+                    .execute(conn)?;
+            }
+            placed
+        } else {
+            (before.slug.clone(), before.requested_slug.clone())
+        };
         // The WHERE on the revision makes two racing writers produce exactly one change.
         let updated = diesel::update(
             articles_table::table
@@ -203,7 +280,8 @@ pub fn change(
                 .filter(articles_table::revision.eq(revision)),
         )
         .set((
-            articles_table::slug.eq(&content.slug),
+            articles_table::slug.eq(&slug),
+            articles_table::requested_slug.eq(&requested_slug),
             articles_table::title.eq(&content.title),
             articles_table::summary.eq(&content.summary),
             articles_table::body.eq(&content.body),

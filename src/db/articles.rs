@@ -29,6 +29,9 @@ pub struct ArticleRow {
     pub revision: i32,
     /// Set while a legal hold is active: when the oldest active hold was placed.
     pub held_since: Option<NaiveDateTime>,
+    /// The slug an unpublished article asked for while `slug` is a stand-in
+    /// (see [`slug_holders`]).
+    pub requested_slug: Option<String>,
 }
 
 impl ArticleRow {
@@ -58,6 +61,56 @@ impl ArticleRow {
     /// Whether a legal hold is active on it.
     pub fn is_held(&self) -> bool {
         self.held_since.is_some()
+    }
+
+    /// The slug its readers and writers know it by.
+    pub fn shown_slug(&self) -> &str {
+        self.requested_slug.as_deref().unwrap_or(&self.slug)
+    }
+
+    /// Whether its slug is reserved: it has been published or scheduled.
+    pub fn slug_reserved(&self) -> bool {
+        self.published_at.is_some()
+    }
+}
+
+/// Who a lookup is made for, and so which hidden articles count for them:
+/// the one rule behind "may this caller see this article".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    /// An account that writes its own drafts.
+    pub author_id: Option<i32>,
+    /// Reads every draft (editors, legal, admins, the system itself).
+    pub sees_every_draft: bool,
+}
+
+impl Viewer {
+    /// Jobs and commands: everything.
+    pub const SYSTEM: Viewer = Viewer {
+        author_id: None,
+        sees_every_draft: true,
+    };
+
+    /// The viewer behind an audited actor.
+    pub fn of(actor: &super::audit::Actor) -> Viewer {
+        use crate::auth::policy::{allows, Action};
+        match crate::domain::Role::parse_loose(&actor.role) {
+            Ok(role) => Viewer {
+                author_id: actor
+                    .user_id
+                    .filter(|_| allows(role, Action::WriteOwnDrafts)),
+                sees_every_draft: allows(role, Action::ReadAnyDraft),
+            },
+            // `system`, `scheduler`: the service itself.
+            Err(_) => Viewer::SYSTEM,
+        }
+    }
+
+    /// Whether this viewer may see `row` at `now`.
+    pub fn sees(&self, row: &ArticleRow, now: NaiveDateTime) -> bool {
+        row.is_public_at(now)
+            || self.sees_every_draft
+            || (self.author_id.is_some() && row.owner_id == self.author_id)
     }
 }
 
@@ -135,20 +188,74 @@ pub fn published_id_by_title(
         .map(|(id, _, _)| id))
 }
 
-/// A slug for a new article that no article uses now or used before.
-pub fn unique_slug(conn: &mut AnyConnection, base: &str) -> Result<String, AppError> {
+/// A slug for a new article from `base` that no article `viewer` may see
+/// uses now or used before. An article hidden from the viewer never makes the
+/// answer differ: the new article then keeps it as its requested slug.
+pub fn unique_slug(
+    conn: &mut AnyConnection,
+    base: &str,
+    viewer: Viewer,
+) -> Result<String, AppError> {
     let candidates = crate::domain::slug_candidates(base);
-    let mut taken: Vec<String> = articles::table
-        .filter(articles::slug.eq_any(&candidates))
-        .select(articles::slug)
-        .load(conn)?;
-    taken.extend(
-        article_slug_history::table
-            .filter(article_slug_history::slug.eq_any(&candidates))
-            .select(article_slug_history::slug)
-            .load::<String>(conn)?,
-    );
+    let now = super::now();
+    let mut taken: Vec<String> = Vec::new();
+    for candidate in &candidates {
+        let mut holders = slug_holders(conn, candidate)?;
+        holders.extend(slug_requesters(conn, candidate)?);
+        if holders.iter().any(|h| viewer.sees(h, now)) {
+            taken.push(candidate.clone());
+        }
+    }
     Ok(crate::domain::first_free(&candidates, &taken))
+}
+
+/// The unpublished articles that asked for `slug` while another held it.
+pub fn slug_requesters(conn: &mut AnyConnection, slug: &str) -> Result<Vec<ArticleRow>, AppError> {
+    Ok(articles::table
+        .filter(articles::requested_slug.eq(slug))
+        .select(ArticleRow::as_select())
+        .load(conn)?)
+}
+
+/// The articles holding `slug`: the one whose slug it is and the one that
+/// had it before (its old links still lead there). A requested slug holds
+/// nothing.
+pub fn slug_holders(conn: &mut AnyConnection, slug: &str) -> Result<Vec<ArticleRow>, AppError> {
+    let mut ids: Vec<i32> = articles::table
+        .filter(articles::slug.eq(slug))
+        .select(articles::id)
+        .load(conn)?;
+    ids.extend(
+        article_slug_history::table
+            .filter(article_slug_history::slug.eq(slug))
+            .select(article_slug_history::article_id)
+            .load::<i32>(conn)?,
+    );
+    by_ids(conn, &ids)
+}
+
+/// The article `viewer` knows by `slug`: its slug, a former slug, or (for a
+/// draft they may see) the slug it asked for. Otherwise the article holding
+/// the slug, which the caller's visibility rule then judges.
+pub fn by_slug_seen_by(
+    conn: &mut AnyConnection,
+    slug: &str,
+    viewer: Viewer,
+) -> Result<Option<ArticleRow>, AppError> {
+    let now = super::now();
+    let holder = by_slug(conn, slug)?;
+    if holder.as_ref().is_some_and(|h| viewer.sees(h, now)) {
+        return Ok(holder);
+    }
+    let requested: Vec<ArticleRow> = articles::table
+        .filter(articles::requested_slug.eq(slug))
+        .order(articles::id.desc())
+        .select(ArticleRow::as_select())
+        .load(conn)?;
+    Ok(requested
+        .into_iter()
+        .find(|r| viewer.sees(r, now))
+        .or(holder))
 }
 
 /// Of these articles, the ones anonymous readers may see at `now`, with

@@ -92,6 +92,7 @@ diesel::table! {
         ruby_stripped_count -> Integer,
         held_since -> Nullable<Timestamp>,
         public_changed_at -> Nullable<Timestamp>,
+        requested_slug -> Nullable<Text>,
     }
 }
 

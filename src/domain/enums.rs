@@ -131,8 +131,8 @@ stored_enum! {
         /// Public.
         Published => "published",
         /// No longer used: a takedown places a legal hold and leaves the
-        /// status alone (see `Article.legalHolds`).
-        #[graphql(deprecation = "A takedown places a legal hold and keeps the editorial status; see Article.legalHolds.")]
+        /// status alone (see `removedArticles`).
+        #[graphql(deprecation = "A takedown places a legal hold and keeps the editorial status; see removedArticles.")]
         Withdrawn => "withdrawn",
         /// Deleted by the newsroom (soft).
         Deleted => "deleted",

@@ -70,11 +70,13 @@ impl ArticleQuery {
             }
         };
         let prefetch = Prefetch::of(&[ctx.look_ahead()]);
+        let viewer = super::context::viewer(&rc.credentials);
         let (row, prefetched) = rc
             .db
             .run(move |conn| {
                 let row = match key {
                     Key::Id(n) => articles::by_ids(conn, &[n])?.into_iter().next(),
+                    Key::Slug(slug) if preview => articles::by_slug_seen_by(conn, &slug, viewer)?,
                     Key::Slug(slug) => articles::by_slug(conn, &slug)?,
                 };
                 let prefetched = prefetch.load(conn, row.as_slice())?;
@@ -389,16 +391,6 @@ pub struct ArticleRevision {
     pub created_at: DateTime<FixedOffset>,
 }
 
-/// A legal hold on an article: placed by a takedown request that withdrew
-/// it, released when that request ends.
-#[derive(SimpleObject)]
-pub struct LegalHold {
-    /// The takedown request holding it (`TD-12`).
-    pub request_reference: Option<String>,
-    /// When the hold was placed.
-    pub placed_at: DateTime<FixedOffset>,
-}
-
 /// A person credited on an article.
 #[derive(SimpleObject)]
 pub struct Credit {
@@ -468,7 +460,7 @@ impl Article {
     }
     /// URL-safe name; cosmetic, since URLs route by id.
     async fn slug(&self) -> &str {
-        &self.row.slug
+        self.row.shown_slug()
     }
     /// Headline.
     async fn title(&self, ctx: &Context<'_>) -> String {
@@ -581,33 +573,6 @@ impl Article {
             return Ok(ArticleStatus::Published);
         }
         self.row.status().gql()
-    }
-    /// The active legal holds that keep it from readers, oldest first; null
-    /// unless the caller reads every draft (editors, legal, admins). A held
-    /// article keeps its editorial `status` and is public again only when the
-    /// last hold is released.
-    async fn legal_holds(&self, ctx: &Context<'_>) -> Result<Option<Vec<LegalHold>>> {
-        let rc = RequestContext::of(ctx);
-        if !rc.credentials.may(Action::ReadAnyDraft) {
-            return Ok(None);
-        }
-        if !self.row.is_held() {
-            return Ok(Some(vec![]));
-        }
-        let id = self.row.id;
-        let rows = rc
-            .db
-            .run(move |conn| crate::db::holds::active_on(conn, &[id]))
-            .await
-            .gql()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for h in rows {
-            out.push(LegalHold {
-                request_reference: h.reference(),
-                placed_at: rc.local_time(h.placed_at).await.gql()?,
-            });
-        }
-        Ok(Some(out))
     }
     /// Every stored revision, newest first; null unless the caller may edit
     /// the article or read every draft.
@@ -735,6 +700,6 @@ impl Article {
     /// Canonical URL on the public site.
     async fn url(&self, ctx: &Context<'_>) -> String {
         let base = &RequestContext::of(ctx).state.config.public_base_url;
-        format!("{base}/a/{}-{}", self.row.id, self.row.slug)
+        format!("{base}/a/{}-{}", self.row.id, self.row.shown_slug())
     }
 }

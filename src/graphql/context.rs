@@ -15,7 +15,7 @@ use super::script::Script;
 use super::AppState;
 use crate::auth::policy::{self, Action};
 use crate::auth::{Credentials, Staff};
-use crate::db::articles::ArticleRow;
+use crate::db::articles::{ArticleRow, Viewer};
 use crate::db::audit::Actor;
 use crate::db::notices::NoticeRow;
 use crate::db::sections::SectionRow;
@@ -283,16 +283,20 @@ impl RequestContext {
 /// Whether `credentials` may see the article at `now`: public articles to
 /// all, others to their owner and to roles that read every draft.
 pub fn can_read(credentials: &Credentials, now: NaiveDateTime, row: &ArticleRow) -> bool {
-    if row.is_public_at(now) {
-        return true;
-    }
+    viewer(credentials).sees(row, now)
+}
+
+/// The caller as the storage layer's visibility rule knows them.
+pub fn viewer(credentials: &Credentials) -> Viewer {
     match credentials.staff() {
-        Some(staff) => {
-            policy::allows(staff.role, Action::ReadAnyDraft)
-                || (row.owner_id == Some(staff.user_id)
-                    && policy::allows(staff.role, Action::WriteOwnDrafts))
-        }
-        None => false,
+        Some(staff) => Viewer {
+            author_id: policy::allows(staff.role, Action::WriteOwnDrafts).then_some(staff.user_id),
+            sees_every_draft: policy::allows(staff.role, Action::ReadAnyDraft),
+        },
+        None => Viewer {
+            author_id: None,
+            sees_every_draft: false,
+        },
     }
 }
 

@@ -297,7 +297,7 @@ impl ArticleMutation {
                         let base = slugify(&title, 60)
                             .map(|s| s.to_string())
                             .unwrap_or_else(|| "article".into());
-                        articles::unique_slug(conn, &base)?
+                        articles::unique_slug(conn, &base, articles::Viewer::of(&actor))?
                     }
                 };
                 let content = Content {

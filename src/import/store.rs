@@ -108,7 +108,7 @@ pub(super) fn store_page(
     let base_slug = slugify(&page.title, 60)
         .map(|s| s.to_string())
         .unwrap_or_else(|| "article".into());
-    let slug = articles::unique_slug(conn, &base_slug)?;
+    let slug = articles::unique_slug(conn, &base_slug, articles::Viewer::SYSTEM)?;
     let body =
         serde_json::to_string(&page.paragraphs).map_err(|e| AppError::Internal(e.to_string()))?;
     let new = articles::NewArticle {

@@ -28,6 +28,7 @@ mod schema_file;
 mod search;
 mod search_corpus;
 mod security_http;
+mod slugs;
 mod source_rules;
 mod takedowns;
 mod visibility;

@@ -13,4 +13,7 @@ UPDATE articles SET status = 'withdrawn', withdrawn_at = held_since,
 WHERE held_since IS NOT NULL;
 ALTER TABLE articles DROP COLUMN held_since;
 ALTER TABLE articles DROP COLUMN public_changed_at;
+UPDATE articles SET slug = requested_slug WHERE requested_slug IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.slug = articles.requested_slug);
+ALTER TABLE articles DROP COLUMN requested_slug;
 DROP TABLE legal_holds;

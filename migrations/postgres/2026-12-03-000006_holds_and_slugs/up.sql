@@ -21,6 +21,10 @@ ALTER TABLE articles ADD COLUMN held_since TIMESTAMP;
 -- public): a feed's Last-Modified must move when its item set changes, also
 -- when an item leaves it.
 ALTER TABLE articles ADD COLUMN public_changed_at TIMESTAMP;
+-- A slug is reserved when its article is published. Until then a draft whose
+-- wanted slug is held by an article its author may not see keeps the wanted
+-- slug here and a stand-in in `slug`, so the conflict is never observable.
+ALTER TABLE articles ADD COLUMN requested_slug TEXT;
 
 -- Withdrawn articles become published articles under the hold of the
 -- request that withdrew them.
@@ -41,9 +45,11 @@ ALTER TABLE articles DROP COLUMN withdrawn_reason;
 -- Public lists read only rows without an active hold, in index order.
 DROP INDEX articles_public_newest;
 DROP INDEX articles_section_newest;
-CREATE INDEX articles_public_newest ON articles (status, published_at DESC, id DESC)
+-- held_since is carried so that the index alone answers the page's keys.
+CREATE INDEX articles_public_newest ON articles (status, published_at DESC, id DESC, held_since)
     WHERE held_since IS NULL;
-CREATE INDEX articles_section_newest ON articles (section_id, status, published_at DESC, id DESC)
+CREATE INDEX articles_section_newest
+    ON articles (section_id, status, published_at DESC, id DESC, held_since)
     WHERE held_since IS NULL;
 -- The removal feed: held articles by when they were withdrawn.
 CREATE INDEX articles_held ON articles (held_since, id) WHERE held_since IS NOT NULL;
