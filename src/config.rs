@@ -60,7 +60,7 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Mutations per account and minute; 0 switches the limit off.
     pub mutations_per_minute: u32,
-    /// Proxies whose `X-Forwarded-For` names the client.
+    /// Proxies whose `X-Forwarded-For` or `Forwarded` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Apollo persisted-query manifest whose operations are registered.
     pub persisted_queries: Option<std::path::PathBuf>,
