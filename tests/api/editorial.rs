@@ -626,6 +626,28 @@ async fn a_weak_secret_stops_the_server_at_start() {
 }
 
 #[tokio::test]
+async fn a_purge_url_without_a_secret_stops_the_server_at_start() {
+    let db = TestDb::new(Engine::Sqlite).expect("sqlite");
+    // A taken port: a server that got past its configuration fails to bind
+    // instead of running on.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let bind = taken.local_addr().expect("addr").to_string();
+    for secret in [None, Some(""), Some("   ")] {
+        let mut vars = vec![
+            ("NEWSDESK_PURGE_URL", "https://cdn.example.com/purge"),
+            ("NEWSDESK_BIND", bind.as_str()),
+        ];
+        vars.extend(secret.map(|s| ("NEWSDESK_PURGE_SECRET", s)));
+        let out = crate::helpers::newsdesk_with(&db.url, &["serve"], &vars);
+
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{secret:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("NEWSDESK_PURGE_SECRET"), "{stderr}");
+    }
+}
+
+#[tokio::test]
 async fn login_gives_a_working_token_and_throttles_guessing() {
     let Some(room) = Newsroom::open(Engine::Sqlite).await else {
         return;
