@@ -60,7 +60,7 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Mutations per account and minute; 0 switches the limit off.
     pub mutations_per_minute: u32,
-    /// Proxies whose `X-Forwarded-For` names the client.
+    /// Proxies whose `X-Forwarded-For` or `Forwarded` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Apollo persisted-query manifest whose operations are registered.
     pub persisted_queries: Option<std::path::PathBuf>,
@@ -157,14 +157,24 @@ impl Config {
             get("NEWSDESK_ACCESS_TOKEN_TTL_SECS"),
             Some(900),
         )?);
+        let purge_url = get("NEWSDESK_PURGE_URL");
+        let purge_secret = get("NEWSDESK_PURGE_SECRET").unwrap_or_default();
+        // Unsigned purge requests would let anyone who can reach the CDN's
+        // purge endpoint flush the site's cache.
+        if purge_url.is_some() && purge_secret.trim().is_empty() {
+            return Err(ConfigError {
+                variable: "NEWSDESK_PURGE_SECRET",
+                problem: "must not be empty when NEWSDESK_PURGE_URL is set".into(),
+            });
+        }
         Ok(Config {
             webhook_allow_private: flag(
                 "NEWSDESK_WEBHOOK_ALLOW_PRIVATE",
                 get("NEWSDESK_WEBHOOK_ALLOW_PRIVATE"),
                 false,
             )?,
-            purge_url: get("NEWSDESK_PURGE_URL"),
-            purge_secret: get("NEWSDESK_PURGE_SECRET").unwrap_or_default(),
+            purge_url,
+            purge_secret,
             webhook_poll: Duration::from_millis(parse_or(
                 "NEWSDESK_WEBHOOK_POLL_MS",
                 get("NEWSDESK_WEBHOOK_POLL_MS"),
@@ -532,6 +542,23 @@ mod tests {
             let e = config(&bad).expect_err("refused");
             assert_eq!(e.variable, "DATABASE_READ_URL");
         }
+    }
+
+    #[test]
+    fn a_purge_url_needs_a_purge_secret() {
+        let url = ("NEWSDESK_PURGE_URL", "https://cdn.example.com/purge");
+        for secret in [
+            vec![],
+            vec![("NEWSDESK_PURGE_SECRET", "")],
+            vec![("NEWSDESK_PURGE_SECRET", "  ")],
+        ] {
+            let mut vars = vec![url];
+            vars.extend(secret);
+            let e = config(&vars).expect_err("no secret");
+            assert_eq!(e.variable, "NEWSDESK_PURGE_SECRET");
+        }
+        assert!(config(&[url, ("NEWSDESK_PURGE_SECRET", "s3cret")]).is_ok());
+        assert!(config(&[("NEWSDESK_PURGE_SECRET", "")]).is_ok());
     }
 
     #[test]

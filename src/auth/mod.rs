@@ -8,7 +8,8 @@
 //!   are never followed; a `crit` header is refused.
 //! - A valid signature is not enough: the account must exist, be enabled and
 //!   still hold the token's role, the token must be newer than the account's
-//!   last "log out everywhere", and its `jti` must not be revoked. Every
+//!   cut-off (its last "log out everywhere" or role change, see
+//!   [`tokens::Claims::issued_after`]), and its `jti` must not be revoked. Every
 //!   request checks this, so revocation takes effect on the next request.
 //! - On reads an invalid token counts as anonymous; mutations answer
 //!   `UNAUTHENTICATED`. Valid credentials without the right get `FORBIDDEN`.
@@ -105,9 +106,9 @@ pub fn authenticate(
     if role.as_str() != claims.role {
         return Err(TokenError::Rejected("role changed"));
     }
-    if let Some(after) = user.tokens_valid_after {
-        if claims.iat < after.and_utc().timestamp() {
-            return Err(TokenError::Rejected("logged out everywhere"));
+    if let Some(cutoff) = user.tokens_valid_after {
+        if !claims.issued_after(cutoff) {
+            return Err(TokenError::Rejected("issued before the account's cut-off"));
         }
     }
     if users::is_revoked(conn, &claims.jti).map_err(|_| TokenError::Unavailable)? {

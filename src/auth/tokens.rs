@@ -33,6 +33,33 @@ pub struct Claims {
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// The issue time in microseconds since the epoch, set by newsdesk on
+    /// the tokens it signs. `iat` is whole seconds (RFC 7519 NumericDate as
+    /// most libraries write it), which cannot order a token against an
+    /// account's cut-off taken in the same second; see [`Claims::issued_by`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_us: Option<i64>,
+}
+
+impl Claims {
+    /// Whether the token was issued after `cutoff` (an account's last "log
+    /// out everywhere" or role change, stored to the microsecond), so it may
+    /// still be used.
+    ///
+    /// With `iat_us` the comparison is exact: a token issued at or before
+    /// the cut-off is refused, one issued a moment after it (a login right
+    /// after "log out everywhere") is accepted. A token signed by another
+    /// service has only the whole-second `iat`: it counts as issued after
+    /// the cut-off only from the next whole second on. A token from the
+    /// cut-off's own second cannot be placed before or after it, and is
+    /// refused rather than risk keeping one issued before the cut-off.
+    pub fn issued_after(&self, cutoff: chrono::NaiveDateTime) -> bool {
+        let cutoff = cutoff.and_utc();
+        match self.iat_us {
+            Some(micros) => micros > cutoff.timestamp_micros(),
+            None => self.iat > cutoff.timestamp(),
+        }
+    }
 }
 
 /// `aud` may be one string or a list (RFC 7519 §4.1.3).
@@ -140,7 +167,8 @@ impl TokenKeys {
                 self.max_lifetime.as_secs()
             ));
         }
-        let now = chrono::Utc::now().timestamp();
+        let issued = chrono::Utc::now();
+        let now = issued.timestamp();
         let claims = Claims {
             sub: sub.into(),
             role: role.as_str().into(),
@@ -150,6 +178,7 @@ impl TokenKeys {
             aud: Audience::One(self.audience.clone()),
             jti: uuid::Uuid::new_v4().to_string(),
             nbf: None,
+            iat_us: Some(issued.timestamp_micros()),
         };
         let mut header = Header::new(self.algorithm);
         header.typ = Some("JWT".into());
@@ -179,6 +208,12 @@ impl TokenKeys {
         }
         if claims.jti.is_empty() || claims.sub.is_empty() {
             return Err(TokenError::Rejected("empty jti or sub"));
+        }
+        if claims
+            .iat_us
+            .is_some_and(|micros| micros.div_euclid(1_000_000) != claims.iat)
+        {
+            return Err(TokenError::Rejected("iat_us disagrees with iat"));
         }
         Ok(claims)
     }
@@ -237,6 +272,27 @@ mod tests {
             .mint("ed", Role::Editor, Duration::from_secs(900))
             .expect("mint");
         assert_eq!(keys.verify(&token), Ok(claims));
+    }
+
+    #[test]
+    fn a_token_from_the_cutoff_second_is_placed_by_its_microseconds() {
+        let at = |micros: i64| {
+            chrono::DateTime::from_timestamp_micros(micros)
+                .expect("instant")
+                .naive_utc()
+        };
+        let (_, mut claims) = keys()
+            .mint("ed", Role::Editor, Duration::from_secs(900))
+            .expect("mint");
+        claims.iat = 1_000;
+        claims.iat_us = Some(1_000_400_000);
+        assert!(!claims.issued_after(at(1_000_400_000)), "same instant");
+        assert!(!claims.issued_after(at(1_000_900_000)), "cut-off later");
+        assert!(claims.issued_after(at(1_000_100_000)), "cut-off earlier");
+        // Whole seconds only: the cut-off's second is refused whole.
+        claims.iat_us = None;
+        assert!(!claims.issued_after(at(1_000_100_000)));
+        assert!(claims.issued_after(at(999_999_999)));
     }
 
     #[test]

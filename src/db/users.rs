@@ -61,18 +61,26 @@ pub fn create(
         .get_result(conn)?)
 }
 
-/// Changes an account's role; tokens carrying the old role stop working.
+/// Changes an account's role and revokes every token issued until now, in
+/// one transaction. Checking the role a token names is not enough: after a
+/// demotion and a promotion back, an old token would name the current role
+/// again. Setting the role an account already has changes nothing.
 pub fn set_role(conn: &mut AnyConnection, username: &str, role: Role) -> Result<(), AppError> {
-    let changed = diesel::update(users::table.filter(users::username.eq(username)))
-        .set((
-            users::role.eq(role.as_str()),
-            users::updated_at.eq(super::now()),
-        ))
-        .execute(conn)?;
-    if changed == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
+    conn.transaction(|conn| {
+        let user = by_username(conn, username)?.ok_or(AppError::NotFound)?;
+        if user.role == role.as_str() {
+            return Ok(());
+        }
+        let now = super::now();
+        diesel::update(users::table.find(user.id))
+            .set((
+                users::role.eq(role.as_str()),
+                users::tokens_valid_after.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Disables an account; its tokens stop working at once.

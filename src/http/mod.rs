@@ -26,15 +26,25 @@ pub async fn not_found() -> actix_web::HttpResponse {
         .json(serde_json::json!({ "error": { "code": "NOT_FOUND", "message": "no such route" } }))
 }
 
-/// Every route of the service.
+/// Every route of the service. A path parameter or query string that does
+/// not parse answers in the REST error body like every other REST and feed
+/// error (actix would answer plain text): a malformed id names nothing, so
+/// it is `NOT_FOUND` exactly like a missing one; a malformed query is
+/// `BAD_USER_INPUT`. `/graphql` parses its own query string.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/livez", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics))
-        .configure(graphql::routes)
-        .configure(rest::routes)
-        .configure(feeds::routes);
+    cfg.app_data(
+        web::PathConfig::default().error_handler(|_, _| crate::error::AppError::NotFound.into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|error, _| {
+        crate::error::AppError::BadInput(format!("query string: {error}")).into()
+    }))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/livez", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(metrics::metrics))
+    .configure(graphql::routes)
+    .configure(rest::routes)
+    .configure(feeds::routes);
 }
 
 /// CORS for browsers: only the configured origins, GET and POST, and the

@@ -444,6 +444,88 @@ async fn revocation_takes_effect_on_the_next_request(engine: Engine) {
     assert_eq!(disabled["data"]["me"], Value::Null);
 }
 
+both_engines!(logout_everywhere_refuses_tokens_minted_in_the_same_second);
+/// T-JWT-14: "log out everywhere" refuses every token issued before the
+/// call, including those issued earlier in the same second (token issue
+/// times are whole seconds, the cut-off is not), while a login right after
+/// it gives a token that works.
+async fn logout_everywhere_refuses_tokens_minted_in_the_same_second(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        let hash = newsdesk::auth::passwords::hash("correct horse battery").expect("hash");
+        users::create(&mut conn, "writer", Role::Reporter, Some(&hash)).expect("user");
+    }
+    let me = "{ me { username } }";
+    // Start at the top of a second so the tokens and the call share it.
+    let into_second = chrono::Utc::now().timestamp_subsec_micros() as u64;
+    tokio::time::sleep(Duration::from_micros(1_000_000 - into_second + 5_000)).await;
+    let earlier: Vec<String> = (0..6)
+        .map(|_| {
+            keys()
+                .mint("writer", Role::Reporter, Duration::from_secs(900))
+                .expect("mint")
+                .0
+        })
+        .collect();
+
+    let everywhere = room
+        .as_user(Some(&earlier[0]), "mutation { logoutEverywhere }")
+        .await;
+    let login = room
+        .as_user(
+            None,
+            r#"mutation { login(username: "writer", password: "correct horse battery") { token } }"#,
+        )
+        .await;
+
+    assert_eq!(everywhere["data"]["logoutEverywhere"], true, "{everywhere}");
+    let mut still_working = 0;
+    for token in &earlier {
+        let answer = room.as_user(Some(token), me).await;
+        if answer["data"]["me"] != Value::Null {
+            still_working += 1;
+        }
+    }
+    assert_eq!(still_working, 0, "of 6 tokens issued before the call");
+    let fresh = login["data"]["login"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no login: {login}"));
+    let answer = room.as_user(Some(fresh), me).await;
+    assert_eq!(answer["data"]["me"]["username"], "writer", "{answer}");
+}
+
+both_engines!(a_role_change_revokes_every_earlier_token);
+/// T-JWT-14: an account demoted and promoted back does not get its old
+/// tokens back: every role change revokes the tokens issued before it,
+/// whatever role they name. A token issued after the change works.
+async fn a_role_change_revokes_every_earlier_token(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let old = room.token("editor");
+    let draft = room.draft("reporter-a", "復職").await;
+    let publish = format!(r#"mutation {{ publishArticle(id: "{draft}") {{ status }} }}"#);
+
+    {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        users::set_role(&mut conn, "editor", Role::Reporter).expect("demote");
+        users::set_role(&mut conn, "editor", Role::Editor).expect("promote");
+    }
+    let with_old = room.as_user(Some(&old), &publish).await;
+    let me_old = room.as_user(Some(&old), "{ me { username } }").await;
+    let with_new = room.as_user(Some(&room.token("editor")), &publish).await;
+
+    assert_eq!(code(&with_old), "UNAUTHENTICATED", "{with_old}");
+    assert_eq!(me_old["data"]["me"], Value::Null, "{me_old}");
+    assert_eq!(code(&with_new), "OK", "{with_new}");
+    assert_eq!(with_new["data"]["publishArticle"]["status"], "PUBLISHED");
+}
+
 both_engines!(two_concurrent_edits_of_one_revision_make_one_change);
 async fn two_concurrent_edits_of_one_revision_make_one_change(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
@@ -541,6 +623,28 @@ async fn a_weak_secret_stops_the_server_at_start() {
 
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NEWSDESK_JWT_SECRET"));
+}
+
+#[tokio::test]
+async fn a_purge_url_without_a_secret_stops_the_server_at_start() {
+    let db = TestDb::new(Engine::Sqlite).expect("sqlite");
+    // A taken port: a server that got past its configuration fails to bind
+    // instead of running on.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let bind = taken.local_addr().expect("addr").to_string();
+    for secret in [None, Some(""), Some("   ")] {
+        let mut vars = vec![
+            ("NEWSDESK_PURGE_URL", "https://cdn.example.com/purge"),
+            ("NEWSDESK_BIND", bind.as_str()),
+        ];
+        vars.extend(secret.map(|s| ("NEWSDESK_PURGE_SECRET", s)));
+        let out = crate::helpers::newsdesk_with(&db.url, &["serve"], &vars);
+
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{secret:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("NEWSDESK_PURGE_SECRET"), "{stderr}");
+    }
 }
 
 #[tokio::test]

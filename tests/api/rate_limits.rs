@@ -64,6 +64,78 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
     assert_eq!(other, [200, 200, 200]);
 }
 
+/// Statuses of `n` requests from one client behind the proxy, each with the
+/// header lines `lines(i)` in that order.
+async fn statuses_with_lines(
+    app: &TestApp,
+    n: usize,
+    lines: impl Fn(usize) -> Vec<(&'static str, String)>,
+) -> Vec<u16> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in lines(i) {
+            headers.append(name, value.parse().expect("header value"));
+        }
+        let response = app
+            .client
+            .get(format!("{}/v1/sections", app.address))
+            .headers(headers)
+            .send()
+            .await
+            .expect("get");
+        out.push(response.status().as_u16());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_http_4_a_client_line_before_the_proxy_line_does_not_pick_the_bucket() {
+    let app = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[
+            ("NEWSDESK_RATE_LIMIT_PER_MINUTE", "3"),
+            ("NEWSDESK_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
+    )
+    .await
+    .expect("app");
+
+    // The client sends its own X-Forwarded-For line, a new address each
+    // time; the proxy appends a second line with the address it saw.
+    let two_lines = statuses_with_lines(&app, 5, |i| {
+        vec![
+            ("x-forwarded-for", format!("192.0.2.{i}")),
+            ("x-forwarded-for", "203.0.113.5".into()),
+        ]
+    })
+    .await;
+    // RFC 7239: the same, with the client's element and the proxy's.
+    let forwarded = statuses_with_lines(&app, 5, |i| {
+        vec![
+            ("forwarded", format!("for=192.0.2.{i}")),
+            (
+                "forwarded",
+                r#"for="[2001:db8::7]:4711";proto=https"#.into(),
+            ),
+        ]
+    })
+    .await;
+    // The proxy writes X-Forwarded-For; the client adds Forwarded naming
+    // someone else: it still counts against its own address.
+    let other_header = statuses_with_lines(&app, 2, |i| {
+        vec![
+            ("x-forwarded-for", "203.0.113.5".into()),
+            ("forwarded", format!("for=192.0.2.{}", 100 + i)),
+        ]
+    })
+    .await;
+
+    assert_eq!(two_lines, [200, 200, 200, 429, 429]);
+    assert_eq!(forwarded, [200, 200, 200, 429, 429]);
+    assert_eq!(other_header, [429, 429]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutations_are_limited_per_account() {
     let app = TestApp::spawn_with(

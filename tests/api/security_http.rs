@@ -83,6 +83,57 @@ async fn t_cache_3_4_every_get_says_how_to_cache_and_unkeyed_headers_change_noth
     }
 }
 
+both_engines!(a_malformed_path_or_query_gets_the_json_error_of_its_route);
+/// Every REST and feed route answers a path parameter or query string that
+/// does not parse with the JSON error body its other errors use, not
+/// actix's plain text: a malformed id is a 404 `NOT_FOUND` like a missing
+/// one, a malformed query a 400 `BAD_USER_INPUT`; unknown routes under
+/// `/v1` and `/feeds` are JSON 404s too.
+async fn a_malformed_path_or_query_gets_the_json_error_of_its_route(engine: Engine) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    let cases = [
+        ("/v1/ninjs/articles/abc", 404, "NOT_FOUND"),
+        ("/v1/ninjs/articles/99999999999", 404, "NOT_FOUND"),
+        ("/v1/ninjs/articles/-1", 404, "NOT_FOUND"),
+        ("/v1/ninjs/articles/%FF", 404, "NOT_FOUND"),
+        ("/v1/articles/%FF", 404, "NOT_FOUND"),
+        ("/v1/articles/abc", 404, "NOT_FOUND"),
+        ("/v1/recommendations/home/extra", 404, "NOT_FOUND"),
+        ("/feeds/%FF", 404, "NOT_FOUND"),
+        ("/feeds/abc", 404, "NOT_FOUND"),
+        ("/v1/ninjs/articles/abc/extra", 404, "NOT_FOUND"),
+        ("/v1/nowhere/abc", 404, "NOT_FOUND"),
+        ("/feeds/a/b", 404, "NOT_FOUND"),
+        ("/v1/articles?limit=abc", 400, "BAD_USER_INPUT"),
+        ("/v1/removed?limit=abc", 400, "BAD_USER_INPUT"),
+        ("/v1/search?q=x&offset=abc", 400, "BAD_USER_INPUT"),
+        ("/v1/search", 400, "BAD_USER_INPUT"),
+    ];
+    let mut wrong = Vec::new();
+    for (path, status, code) in cases {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .expect("get");
+        let got = response.status().as_u16();
+        let json = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let text = response.text().await.expect("body");
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if got != status || !json || body["error"]["code"] != code {
+            wrong.push(format!("{path}: {got} {text}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 both_engines!(t_inj_4_abusive_scalars_get_clean_errors);
 async fn t_inj_4_abusive_scalars_get_clean_errors(engine: Engine) {
     let Some(app) = TestApp::spawn(engine).await else {

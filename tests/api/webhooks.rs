@@ -228,6 +228,64 @@ async fn webhook_targets_are_checked_and_registration_is_for_admins() {
     assert_eq!(editor["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
 
+both_engines!(t_ssrf_1_special_purpose_targets_are_refused_at_registration);
+/// T-SSRF-1, T-WF-5: webhook targets in the special-purpose blocks of the
+/// IANA registries, and IPv6 forms that carry an internal IPv4 address,
+/// are refused at registration and nothing is stored; a public IPv4
+/// address behind the NAT64 prefix is judged by that address and accepted.
+async fn t_ssrf_1_special_purpose_targets_are_refused_at_registration(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let admin = room.token("admin");
+    let hooks = |room: &Newsroom| {
+        use diesel::prelude::*;
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        newsdesk::db::schema::webhooks::table
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .expect("count")
+    };
+    let before = hooks(&room);
+
+    let mut accepted = Vec::new();
+    for host in [
+        "198.18.0.1",
+        "198.19.255.1",
+        "[64:ff9b::7f00:1]",
+        "[64:ff9b::a00:1]",
+        "[2002:7f00:1::1]",
+        "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
+        "[fec0::1]",
+        "[::7f00:1]",
+        "[::ffff:0:0]",
+        "[::ffff:7f00:1]",
+        "192.0.0.170",
+        "192.88.99.1",
+        "[3fff::1]",
+        "[100::1]",
+    ] {
+        let body = room
+            .as_user(Some(&admin), &register(&format!("http://{host}/hook")))
+            .await;
+        if body["errors"][0]["extensions"]["code"] != "BAD_USER_INPUT" {
+            accepted.push(format!("{host}: {body}"));
+        }
+    }
+    let after_refusals = hooks(&room);
+    let nat64_public = room
+        .as_user(Some(&admin), &register("http://[64:ff9b::808:808]/hook"))
+        .await;
+
+    assert!(accepted.is_empty(), "accepted: {accepted:#?}");
+    assert_eq!(after_refusals, before, "a refused target was stored");
+    assert!(
+        nat64_public["data"]["registerWebhook"]["databaseId"].is_number(),
+        "{nat64_public}"
+    );
+}
+
 #[tokio::test]
 async fn a_restart_between_attempts_loses_no_event() {
     use std::io::{BufRead, BufReader};
@@ -338,6 +396,7 @@ async fn every_public_change_sends_its_cache_keys_to_the_purge_hook(engine: Engi
             ("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"),
             ("NEWSDESK_WEBHOOK_POLL_MS", "100"),
             ("NEWSDESK_PURGE_URL", &receiver.url),
+            ("NEWSDESK_PURGE_SECRET", HOOK_SECRET),
         ],
     )
     .await
