@@ -89,3 +89,70 @@ async fn t_dur_6_a_migration_killed_midway_leaves_a_database_that_migrates_and_s
         );
     }
 }
+
+both_engines!(withdrawn_articles_become_published_articles_under_their_requests_hold);
+async fn withdrawn_articles_become_published_articles_under_their_requests_hold(engine: Engine) {
+    use diesel::prelude::*;
+    let Some(db) = TestDb::new(engine) else {
+        return;
+    };
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    newsdesk::db::migrations::run_until(&mut conn, "20261129000005").expect("older schema");
+    // Rows as the release before legal holds wrote them: an article withdrawn
+    // by request 1, and one withdrawn for a reason that names no request.
+    diesel::sql_query(
+        "INSERT INTO sections (slug, name, kind, position, in_navigation, created_at, updated_at) \
+         VALUES ('lin-yi', '臨沂', 'region', 0, TRUE, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    )
+    .execute(&mut *conn)
+    .expect("section");
+    diesel::sql_query(
+        "INSERT INTO users (username, role, disabled, created_at, updated_at) \
+         VALUES ('legal', 'legal', FALSE, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    )
+    .execute(&mut *conn)
+    .expect("user");
+    diesel::sql_query(
+        "INSERT INTO takedown_requests (filed_by_user_id, claimant_name, contact_address, \
+         rights_statement, reason, good_faith, state, received_at, respond_by, updated_at) \
+         VALUES (1, '王權利', '濟南', '著作權', '轉載', TRUE, 'accepted', '2026-01-02 00:00:00', \
+         '2026-01-03 00:00:00', '2026-01-02 00:00:00')",
+    )
+    .execute(&mut *conn)
+    .expect("request");
+    for (slug, reason) in [
+        ("taken-down", "takedown:1"),
+        ("other-reason", "court order"),
+    ] {
+        diesel::sql_query(format!(
+            "INSERT INTO articles (slug, title, body, script, section_id, status, published_at, \
+             created_at, updated_at, revision, withdrawn_at, withdrawn_reason) \
+             VALUES ('{slug}', '標題', '[]', 'hant', 1, 'withdrawn', '2026-01-01 00:00:00', \
+             '2026-01-01 00:00:00', '2026-01-02 00:00:00', 2, '2026-01-02 08:00:00', '{reason}')"
+        ))
+        .execute(&mut *conn)
+        .expect("article");
+    }
+
+    newsdesk::db::migrations::run_pending(&mut conn).expect("upgrade");
+    let rows = newsdesk::db::articles::by_ids(&mut conn, &[1, 2]).expect("articles");
+    let holds = newsdesk::db::holds::active_on(&mut conn, &[1, 2]).expect("holds");
+    let now = newsdesk::db::now();
+
+    for row in &rows {
+        assert_eq!(row.status, "published", "{}", row.slug);
+        assert!(!row.is_public_at(now), "{} came back", row.slug);
+        assert!(
+            row.is_withdrawn_at(now),
+            "{} is not announced as withdrawn",
+            row.slug
+        );
+    }
+    let mut references: Vec<(i32, Option<String>)> = holds
+        .iter()
+        .map(|h| (h.article_id, h.reference()))
+        .collect();
+    references.sort();
+    assert_eq!(references, [(1, Some("TD-1".to_string())), (2, None)]);
+}

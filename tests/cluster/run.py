@@ -109,6 +109,10 @@ SCHEDULE = "mutation($id: ID!, $at: DateTime!) { publishArticle(id: $id, at: $at
 SUBMIT_TAKEDOWN = "mutation($input: TakedownInput!) { submitTakedownRequest(input: $input) { id state } }"
 START_REVIEW = "mutation($id: ID!) { startTakedownReview(id: $id) { state } }"
 ACCEPT_TAKEDOWN = "mutation($id: ID!) { acceptTakedownRequest(id: $id, note: \"權屬清楚\") { state } }"
+COUNTER_NOTICE = ("mutation($id: ID!) { fileCounterNotice(id: $id, input: {name: \"經濟導報\","
+                  " contact: \"0531-85196503\", address: \"濟南市濼源大街2號\","
+                  " statement: \"持有轉載授權\"}) { state } }")
+RESTORE = "mutation($id: ID!) { decideCounterNotice(id: $id, restore: true) { state } }"
 REGISTER_WEBHOOK = ("mutation($url: String!, $secret: String!) { registerWebhook(url: $url,"
                     " events: [\"article.published\"], secret: $secret) { databaseId } }")
 
@@ -564,6 +568,47 @@ def check_takedown_propagation(cluster, results):
     if cold:
         detail += f"; cache never warm on {', '.join(cold)}"
     results.check("takedown_propagation", not late and not cold, detail)
+    check_two_holds_across_nodes(cluster, results, article, request, path, gone)
+
+
+def check_two_holds_across_nodes(cluster, results, article, first, path, gone):
+    """A second request accepted on C holds the article while the first is
+    restored on B; when the second is restored on A, B and C show it within 1 s."""
+    a, b, c = cluster.nodes
+    legal, editor = cluster.tokens["legal"], cluster.tokens["editor"]
+    second = c.must(SUBMIT_TAKEDOWN, {"input": {
+        "claimantName": "另一權利人", "contactEmail": "other@example.test",
+        "contactAddress": "濟南市測試路2號", "articles": [str(article)],
+        "rightsStatement": "本社擁有該作品著作權", "evidenceLinks": [],
+        "reason": "未經授權轉載", "goodFaithStatement": True}}, legal)["submitTakedownRequest"]["id"]
+    c.must(ACCEPT_TAKEDOWN, {"id": second}, legal)
+    b.must(COUNTER_NOTICE, {"id": first}, editor)
+    b.must(RESTORE, {"id": first}, legal)
+    shown = [node.name for node in cluster.nodes if not gone(node.get(path))]
+    a.must(COUNTER_NOTICE, {"id": second}, editor)
+    a.must(RESTORE, {"id": second}, legal)
+    released = time.monotonic()
+
+    def back(r):
+        return r.status == 200 and bool((r.data or {}).get("article"))
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        watches = {node.name: pool.submit(watch_until, node, path, back, released, 5.0)
+                   for node in (b, c)}
+        delays = {name: watch.result() for name, watch in watches.items()}
+    figures = {name: rounded(d) for name, d in delays.items()}
+    results.figure("last_hold_release_ms", figures)
+    say("first of two holds released on B -> still withdrawn on "
+        f"{3 - len(shown)} of 3 nodes; last released on A -> back on B, C: {figures}")
+    late = [k for k, v in delays.items() if v is None or v >= PROPAGATION_LIMIT_MS]
+    problems = []
+    if shown:
+        problems.append(f"shown while {second} still holds it on {', '.join(shown)}")
+    if late:
+        problems.append(f"not back within {PROPAGATION_LIMIT_MS} ms on {', '.join(late)}: {figures}")
+    results.check("two_holds_across_nodes", not problems,
+                  "; ".join(problems) or f"held by {second} on every node after {first} was "
+                                          f"restored; back on B and C in {figures}")
 
 
 class WriteLog:

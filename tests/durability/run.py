@@ -52,7 +52,7 @@ What is checked, and why:
                  article (by marker), the update's title in the article's
                  revision history, the publish and acceptance in the audit
                  log, the takedown request and its ACCEPTED state with the
-                 article withdrawn. Each ok operation has an audit event
+                 article held. Each ok operation has an audit event
                  from one of its attempts.
   fail absent    no operation whose final answer was `fail` took effect (no
                  audit event with its request id, no row with its marker). A
@@ -701,7 +701,8 @@ def load_database(engine):
     """Everything the checks need, read directly from the database."""
     q = engine.rows
     return {
-        "articles": q("SELECT id, title, summary, status, revision, withdrawn_reason FROM articles"),
+        "articles": q("SELECT id, title, summary, status, revision, held_since FROM articles"),
+        "holds": q("SELECT article_id, takedown_id FROM legal_holds WHERE released_at IS NULL"),
         "revisions": q("SELECT article_id, revision, snapshot FROM article_revisions"),
         "search": q("SELECT article_id FROM article_search"),
         "audit": q("SELECT action, target_type, target_id, request_id FROM audit_events"),
@@ -733,9 +734,13 @@ def index_database(db):
     idx = {"article": {}, "revision_markers": {}, "revision_at": {}, "search": set(),
            "audit_targets": {}, "attempts_applied": {}, "audit_actions": {}, "takedown_by_marker": {},
            "takedown": {}, "targets": {}, "accept_notes": {}, "events_of": {}, "submit_audits": set()}
-    for id_, title, summary, status, revision, reason in db["articles"]:
+    for id_, title, summary, status, revision, held_since in db["articles"]:
         idx["article"][int(id_)] = {"title": title, "summary": summary, "status": status,
-                                    "revision": int(revision), "withdrawn_reason": reason}
+                                    "revision": int(revision), "held": held_since not in (None, ""),
+                                    "holds": set()}
+    for article, takedown in db["holds"]:
+        if int(article) in idx["article"] and takedown not in (None, ""):
+            idx["article"][int(article)]["holds"].add(int(takedown))
     idx["by_create_marker"] = {}
     for id_, a in idx["article"].items():
         for m in set(MARKER_RE.findall(a["summary"])):
@@ -813,9 +818,10 @@ def check_operations(ops, idx, findings):
                 number = takedown_number(op["takedown"])
                 state = idx["takedown"].get(number, {}).get("state")
                 article = idx["article"].get(op["article"], {})
-                if state != "accepted" or article.get("status") != "withdrawn" \
-                        or article.get("withdrawn_reason") != f"takedown:{number}":
-                    findings.add("lost", dict(brief, takedown_state=state, article_status=article.get("status")))
+                if state != "accepted" or number not in article.get("holds", set()) \
+                        or not article.get("held"):
+                    findings.add("lost", dict(brief, takedown_state=state,
+                                              holds=sorted(article.get("holds", set()))))
         elif op["final"] == "fail" and (present or applied):
             check = "fail_present_after_unknown" if op["ever_unknown"] else "fail_present"
             findings.add(check, brief)
@@ -840,11 +846,7 @@ def expected_state(article_ops, create_marker):
                 statuses = {"published"}
             elif op["ever_unknown"]:
                 statuses = statuses | {"published"}
-        if op["kind"] == "takedown_accept":
-            if op["final"] == "ok":
-                statuses = {"withdrawn"}
-            elif op["ever_unknown"]:
-                statuses = statuses | {"withdrawn"}
+        # A takedown places a legal hold and leaves the status as it was.
     return titles, statuses
 
 
@@ -881,8 +883,14 @@ def check_whole_rows(idx, findings):
             findings.add("half_written", {"article": article, "revision": row["revision"],
                                           "row": [row["title"], row["status"]],
                                           "snapshot": [snap.get("title"), snap.get("status")]})
-        if article not in idx["search"]:
-            findings.add("half_written", {"article": article, "missing": "article_search row"})
+        # Search indexes exactly the public articles (published, not held).
+        public = row["status"] == "published" and not row["held"]
+        if public != (article in idx["search"]):
+            findings.add("half_written", {"article": article, "public": public,
+                                          "indexed": article in idx["search"]})
+        if row["held"] != bool(row["holds"]):
+            findings.add("half_written", {"article": article, "held": row["held"],
+                                          "active_holds": sorted(row["holds"])})
         if not idx["audit_targets"].get(article):
             findings.add("half_written", {"article": article, "missing": "audit events"})
     for number, takedown in idx["takedown"].items():
@@ -893,9 +901,9 @@ def check_whole_rows(idx, findings):
         if takedown["state"] == "accepted":
             for article in idx["targets"].get(number, []):
                 row = idx["article"].get(article, {})
-                if row.get("status") != "withdrawn":
+                if number not in row.get("holds", set()):
                     findings.add("half_written", {"takedown": number, "article": article,
-                                                  "article_status": row.get("status")})
+                                                  "active_holds": sorted(row.get("holds", set()))})
 
 
 def verify(ops, db):
