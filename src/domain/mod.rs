@@ -2,6 +2,7 @@
 //! receive parsed values, never raw strings to check later.
 
 mod enums;
+pub mod script;
 mod slug;
 
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};

@@ -220,10 +220,12 @@ pub async fn article_connection(
         }
     });
     if let Some(slug) = &filter.section {
+        // An unknown section is an error, as in REST and the feeds (404),
+        // not an empty list that looks like a quiet section.
         let wanted = match tree.by_slug(slug) {
             Some(s) if filter.include_subsections => tree.subtree_ids(s.id),
             Some(s) => vec![s.id],
-            None => vec![],
+            None => return Err(AppError::NotFound).gql(),
         };
         sections = Some(match sections {
             Some(scope) => scope.into_iter().filter(|id| wanted.contains(id)).collect(),
@@ -421,8 +423,14 @@ impl Article {
         Article { row, script }
     }
 
+    /// Body text, converted from the article's stored script.
     fn text(&self, ctx: &Context<'_>, value: &str) -> String {
         RequestContext::of(ctx).convert(value, stored_script(&self.row.script), self.script)
+    }
+
+    /// A headline or summary: one variant throughout the response.
+    fn line(&self, ctx: &Context<'_>, value: &str) -> String {
+        RequestContext::of(ctx).line(value, self.script)
     }
 
     async fn credits(&self, ctx: &Context<'_>) -> Result<Vec<crate::db::contributors::CreditRow>> {
@@ -435,21 +443,23 @@ impl Article {
     }
 
     async fn owned(&self, ctx: &Context<'_>) -> Result<bool> {
-        let Some(source_id) = self.row.source_id else {
-            // No source given: the newsroom's own work.
-            return Ok(true);
+        let source = match self.row.source_id {
+            Some(id) => RequestContext::of(ctx).sources.load_one(id).await.gql()?,
+            None => None,
         };
-        Ok(RequestContext::of(ctx)
-            .sources
-            .load_one(source_id)
-            .await
-            .gql()?
-            .is_none_or(|s| s.owned))
+        Ok(crate::read::owned(source.as_ref()))
     }
 }
 
 #[Object]
 impl Article {
+    /// The script this object's text is written in, as asked (`ORIGINAL`:
+    /// as stored). Part of its cache identity: one object asked in two
+    /// scripts is two objects to a normalised client cache (Apollo
+    /// `keyFields: ["id", "script"]`, urql Graphcache `keys`).
+    async fn script(&self) -> Script {
+        self.script
+    }
     /// Global id, for `node(id:)`.
     pub async fn id(&self) -> ID {
         encode_global(NodeKind::Article, self.row.id)
@@ -464,18 +474,18 @@ impl Article {
     }
     /// Headline.
     async fn title(&self, ctx: &Context<'_>) -> String {
-        self.text(ctx, &self.row.title)
+        self.line(ctx, &self.row.title)
     }
     /// The original title of a reprint, when the site changed it.
     async fn original_title(&self, ctx: &Context<'_>) -> Option<String> {
         self.row
             .original_title
             .as_deref()
-            .map(|t| self.text(ctx, t))
+            .map(|t| self.line(ctx, t))
     }
     /// Short summary (at most 120 characters, never cut inside a word or number).
     async fn summary(&self, ctx: &Context<'_>) -> String {
-        self.text(ctx, &self.row.summary)
+        self.line(ctx, &self.row.summary)
     }
     /// Body paragraphs in order, plain text.
     async fn paragraphs(&self, ctx: &Context<'_>) -> Vec<String> {
@@ -522,32 +532,24 @@ impl Article {
     /// Reporters, correspondents and photographers, in byline order.
     async fn byline(&self, ctx: &Context<'_>) -> Result<Vec<Credit>> {
         let rc = RequestContext::of(ctx);
-        let mut out = Vec::new();
-        for c in self.credits(ctx).await? {
-            if c.role != CreditRole::Editor {
-                out.push(Credit {
-                    name: rc.site_text(&c.name, self.script).await.gql()?,
-                    role: c.role,
-                });
-            }
-        }
-        Ok(out)
+        let credits = self.credits(ctx).await?;
+        Ok(crate::read::byline(&credits)
+            .0
+            .into_iter()
+            .map(|c| Credit {
+                name: rc.line(&c.name, self.script),
+                role: c.role,
+            })
+            .collect())
     }
     /// The responsible editor (編輯), shown publicly as the rules require.
     async fn editor(&self, ctx: &Context<'_>) -> Result<Option<Credit>> {
         let rc = RequestContext::of(ctx);
-        match self
-            .credits(ctx)
-            .await?
-            .into_iter()
-            .find(|c| c.role == CreditRole::Editor)
-        {
-            Some(c) => Ok(Some(Credit {
-                name: rc.site_text(&c.name, self.script).await.gql()?,
-                role: c.role,
-            })),
-            None => Ok(None),
-        }
+        let credits = self.credits(ctx).await?;
+        Ok(crate::read::byline(&credits).1.map(|c| Credit {
+            name: rc.line(&c.name, self.script),
+            role: c.role,
+        }))
     }
     /// When it went live, in the site's time zone (RFC 3339, +08:00).
     async fn published_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<FixedOffset>>> {
@@ -608,11 +610,7 @@ impl Article {
     /// sources, REPRINT otherwise, with the removal terms.
     async fn copyright_notice(&self, ctx: &Context<'_>) -> Result<CopyrightNotice> {
         let rc = RequestContext::of(ctx);
-        let kind = if self.owned(ctx).await? {
-            NoticeKind::Original
-        } else {
-            NoticeKind::Reprint
-        };
+        let kind = crate::read::notice_kind(self.owned(ctx).await?);
         let notices = rc.notices().await.gql()?;
         let at = self.row.published_at.unwrap_or(rc.now);
         Ok(CopyrightNotice::new(
@@ -634,58 +632,12 @@ impl Article {
     ) -> Result<Vec<Article>> {
         let rc = RequestContext::of(ctx);
         let size = optional_page_size(first, "first").gql()?.unwrap_or(5) as usize;
-        let id = self.row.id;
         let section_id = self.row.section_id;
         let now = rc.now;
+        let row = self.row.clone();
         let rows = rc
             .db
-            .run(move |conn| {
-                let mut order: Vec<i32> = articles::pinned_related(conn, id)?;
-                let pins = order.len();
-                let scored = crate::search::related(conn, id)?;
-                let candidates: Vec<i32> = scored.iter().map(|(i, _)| *i).collect();
-                let public = articles::public_sections(conn, &candidates, now)?;
-                // Scores are relative to the best candidate, so the boost means
-                // the same on either engine's scale.
-                let best = scored
-                    .iter()
-                    .map(|(_, s)| *s)
-                    .fold(0.0, f64::max)
-                    .max(f64::EPSILON);
-                let mut boosted: Vec<(i32, f64)> = scored
-                    .into_iter()
-                    .filter_map(|(i, s)| {
-                        let section = public.get(&i)?;
-                        let s = s / best;
-                        Some((i, if *section == section_id { s + 0.5 } else { s }))
-                    })
-                    .collect();
-                boosted.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
-                order.extend(boosted.into_iter().map(|(i, _)| i));
-                let mut query = PublicQuery::new(now);
-                query.section_ids = Some(vec![section_id]);
-                query.exclude_id = Some(id);
-                order.extend(
-                    articles::list_public(conn, &query, None, Direction::Older, size as i64)?
-                        .into_iter()
-                        .map(|r| r.id),
-                );
-                let mut seen = std::collections::HashSet::new();
-                order.retain(|i| *i != id && seen.insert(*i));
-                // Everything after the pins is public already; a pin may not be.
-                order.truncate(size + pins);
-                let rows: std::collections::HashMap<i32, ArticleRow> =
-                    articles::by_ids(conn, &order)?
-                        .into_iter()
-                        .filter(|r| r.is_public_at(now))
-                        .map(|r| (r.id, r))
-                        .collect();
-                Ok(order
-                    .into_iter()
-                    .filter_map(|i| rows.get(&i).cloned())
-                    .take(size)
-                    .collect::<Vec<_>>())
-            })
+            .run(move |conn| crate::read::related(conn, &row, now, size))
             .await
             .gql()?;
         for r in &rows {
@@ -700,6 +652,6 @@ impl Article {
     /// Canonical URL on the public site.
     async fn url(&self, ctx: &Context<'_>) -> String {
         let base = &RequestContext::of(ctx).state.config.public_base_url;
-        format!("{base}/a/{}-{}", self.row.id, self.row.shown_slug())
+        crate::read::article_url(base, &self.row)
     }
 }

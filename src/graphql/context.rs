@@ -274,9 +274,18 @@ impl RequestContext {
         }
     }
 
+    /// A headline, name, label or notice in `target`, whatever script it
+    /// was stored in (the read model's rule, [`crate::read::Voice::line`]).
+    pub fn line(&self, text: &str, target: Script) -> String {
+        match target.target() {
+            None => text.to_string(),
+            Some(t) => self.state.converter.line(text, t).to_string(),
+        }
+    }
+
     /// Site-level text (section names, footer, notices) in `target`.
     pub async fn site_text(&self, text: &str, target: Script) -> Result<String, AppError> {
-        Ok(self.convert(text, self.site_script().await?, target))
+        Ok(self.line(text, target))
     }
 }
 

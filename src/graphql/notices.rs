@@ -65,6 +65,13 @@ impl CopyrightNotice {
 
 #[Object]
 impl CopyrightNotice {
+    /// The script this object's text is written in, as asked (`ORIGINAL`:
+    /// as stored). Part of its cache identity: one object asked in two
+    /// scripts is two objects to a normalised client cache (Apollo
+    /// `keyFields: ["id", "script"]`, urql Graphcache `keys`).
+    async fn script(&self) -> Script {
+        self.script
+    }
     /// Which template this is.
     async fn kind(&self) -> NoticeKind {
         self.kind

@@ -82,6 +82,13 @@ pub struct Recommendation {
 
 #[Object]
 impl Recommendation {
+    /// The script this object's text is written in, as asked (`ORIGINAL`:
+    /// as stored). Part of its cache identity: one object asked in two
+    /// scripts is two objects to a normalised client cache (Apollo
+    /// `keyFields: ["id", "script"]`, urql Graphcache `keys`).
+    async fn script(&self) -> Script {
+        self.script
+    }
     /// The headline as curated.
     async fn headline(&self, ctx: &Context<'_>) -> Result<String> {
         RequestContext::of(ctx)

@@ -54,7 +54,8 @@ impl SearchQuery {
                 let tree = rc.sections().await.gql()?;
                 Some(match tree.by_slug(&slug) {
                     Some(s) => tree.subtree_ids(s.id),
-                    None => vec![],
+                    // An unknown section is an error, as in REST (404).
+                    None => return Err(AppError::NotFound).gql(),
                 })
             }
             None => None,

@@ -65,6 +65,13 @@ impl Section {
 
 #[Object]
 impl Section {
+    /// The script this object's text is written in, as asked (`ORIGINAL`:
+    /// as stored). Part of its cache identity: one object asked in two
+    /// scripts is two objects to a normalised client cache (Apollo
+    /// `keyFields: ["id", "script"]`, urql Graphcache `keys`).
+    async fn script(&self) -> Script {
+        self.script
+    }
     /// Global id, for `node(id:)`.
     pub async fn id(&self) -> ID {
         encode_global(NodeKind::Section, self.row.id)

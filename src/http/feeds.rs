@@ -11,13 +11,11 @@ use serde::Deserialize;
 
 use super::partner::partner;
 use crate::db::articles::{self, PublicQuery};
-use crate::db::notices::{self, in_force};
-use crate::db::{self, contributors, sections, site, sources};
-use crate::domain::{CreditRole, NoticeKind};
+use crate::db::{self, contributors, notices, sections, site, sources};
 use crate::error::AppError;
 use crate::graphql::{AppState, Script};
+use crate::read::{self, ArticleFacts, ArticleView, Voice};
 use crate::syndication::{self, FeedItem, FeedMeta};
-use crate::text::script::Script as TextScript;
 
 /// Items in a feed.
 pub const FEED_SIZE: i64 = 50;
@@ -31,6 +29,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize)]
 struct FeedParams {
     script: Option<String>,
+}
+
+/// The script a request asks for: `?script=` when given, else its
+/// `Accept-Language` (zh-CN → simplified, zh-TW → traditional), else as stored.
+pub fn request_script(req: &HttpRequest, value: Option<&str>) -> Result<Script, AppError> {
+    match value {
+        Some(v) => script_param(Some(v)),
+        None => Ok(Script::from_accept_language(
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )),
+    }
 }
 
 /// `hans`, `hant` … from a query string.
@@ -59,7 +70,7 @@ async fn feed(
         .filter(|(_, ext)| matches!(*ext, "rss" | "atom" | "json"))
         .map(|(s, e)| (s.to_string(), e.to_string()))
         .ok_or(AppError::NotFound)?;
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let partner = partner(&state, &req).await?;
     let full_text_allowed = partner.is_some();
     let now = db::now();
@@ -70,32 +81,34 @@ async fn feed(
         .await
         .run(move |conn| load(conn, &section, now, full_text_allowed))
         .await?;
-    let rendered = render(&state, &data, script, &base);
-    let items = rendered.items;
-    let site_script = rendered.site_script;
-    let convert = |text: &str, stored: TextScript| match script.target() {
-        Some(t) => state.converter.convert(text, stored, t).into_owned(),
-        None => text.to_string(),
-    };
-    let tz = rendered.tz;
-    let local = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).fixed_offset();
+    let voice = Voice::new(&state.converter, script, &data.site);
+    let items = render(&voice, &data, &base, now);
     let updated = items
         .iter()
         .map(|i| i.updated)
-        .chain(data.set_changed.map(local))
+        .chain(data.set_changed.map(|t| voice.time(t)))
         .max()
-        .unwrap_or_else(|| local(now));
-    let site_name = convert(&data.site.name, site_script);
+        .unwrap_or_else(|| voice.time(now));
+    let site_name = voice.line(&data.site.name);
+    let mut languages: Vec<&str> = data
+        .rows
+        .iter()
+        .map(|r| voice.article_language(&r.script))
+        .collect();
+    languages.push(voice.site_language());
+    languages.sort_unstable();
+    languages.dedup();
     let meta = FeedMeta {
         title: match &data.section_name {
-            Some(s) => format!("{site_name} – {}", convert(s, site_script)),
+            Some(s) => format!("{site_name} – {}", voice.line(s)),
             None => site_name,
         },
         home_url: base.clone(),
         feed_url: format!("{base}/feeds/{name}"),
-        rights: convert(&data.site.copyright_holder, site_script),
-        language: script.language_tag(site_script).to_string(),
+        rights: voice.line(&data.site.copyright_holder),
+        language: voice.site_language().to_string(),
         updated,
+        labels: voice.labels(),
     };
     let (body, content_type) = match format.as_str() {
         "rss" => (
@@ -124,6 +137,7 @@ async fn feed(
     response
         .content_type(content_type)
         .insert_header(("Surrogate-Key", keys.join(" ")))
+        .insert_header((header::CONTENT_LANGUAGE, languages.join(", ")))
         .insert_header((header::VARY, "Authorization, X-Api-Key"));
     if full_text_allowed {
         response.insert_header((header::CACHE_CONTROL, "private, no-store"));
@@ -136,29 +150,17 @@ async fn feed(
     Ok(response.body(body))
 }
 
-fn stored(value: &str) -> TextScript {
-    match value {
-        "hans" => TextScript::Hans,
-        _ => TextScript::Hant,
-    }
-}
-
-struct RawItem {
-    row: articles::ArticleRow,
-    authors: Vec<String>,
-    editor: Option<String>,
-    source: Option<String>,
-    owned: bool,
-    section: String,
-    notice: String,
-    full_text: bool,
-}
-
 struct FeedData {
     site: site::SiteRow,
     section_id: Option<i32>,
     section_name: Option<String>,
-    items: Vec<RawItem>,
+    rows: Vec<articles::ArticleRow>,
+    credits: HashMap<i32, Vec<contributors::CreditRow>>,
+    sources: HashMap<i32, sources::SourceRow>,
+    sections: HashMap<i32, sections::SectionRow>,
+    notices: Vec<notices::NoticeRow>,
+    /// Whether the caller is a partner (full text of owned articles).
+    partner: bool,
     /// The last time the feed's item set changed without an item's own
     /// update time saying so: an article leaving or entering it, or a
     /// scheduled one going live.
@@ -213,112 +215,70 @@ fn load_selection(
         credits.entry(c.article_id).or_default().push(c);
     }
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
-    let source_rows: HashMap<i32, sources::SourceRow> = sources::by_ids(conn, &source_ids)?
+    let sources = sources::by_ids(conn, &source_ids)?
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    let notice_rows = notices::all(conn)?;
-    let names: HashMap<i32, String> = all_sections
-        .iter()
-        .map(|s| (s.id, s.name.clone()))
-        .collect();
-    let items: Vec<RawItem> = rows
-        .into_iter()
-        .map(|row| {
-            let source = row.source_id.and_then(|id| source_rows.get(&id));
-            let owned = source.is_none_or(|s| s.owned);
-            let kind = if owned {
-                NoticeKind::Original
-            } else {
-                NoticeKind::Reprint
-            };
-            let at = row.published_at.unwrap_or(now);
-            let people = credits.remove(&row.id).unwrap_or_default();
-            RawItem {
-                authors: people
-                    .iter()
-                    .filter(|c| c.role != CreditRole::Editor)
-                    .map(|c| c.name.clone())
-                    .collect(),
-                editor: people
-                    .iter()
-                    .find(|c| c.role == CreditRole::Editor)
-                    .map(|c| c.name.clone()),
-                source: source.map(|s| s.name.clone()),
-                owned,
-                section: names.get(&row.section_id).cloned().unwrap_or_default(),
-                notice: in_force(&notice_rows, kind, at)
-                    .map(|n| n.text.clone())
-                    .unwrap_or_default(),
-                full_text: partner && owned,
-                row,
-            }
-        })
-        .collect();
-    let newest_publication = items.iter().filter_map(|i| i.row.published_at).max();
+    let newest_publication = rows.iter().filter_map(|r| r.published_at).max();
     let set_changed =
         articles::last_public_change(conn, query.section_ids.as_deref())?.max(newest_publication);
     Ok(FeedData {
         site: site::load(conn)?,
         section_id,
         section_name,
-        items,
+        rows,
+        credits,
+        sources,
+        sections: all_sections.into_iter().map(|s| (s.id, s)).collect(),
+        notices: notices::all(conn)?,
+        partner,
         set_changed,
     })
 }
 
-/// Feed items in the script asked for.
-struct Rendered {
-    items: Vec<FeedItem>,
-    site_script: TextScript,
-    tz: chrono_tz::Tz,
-}
-
-fn render(state: &AppState, data: &FeedData, script: Script, base: &str) -> Rendered {
-    let convert = |text: &str, stored: TextScript| match script.target() {
-        Some(t) => state.converter.convert(text, stored, t).into_owned(),
-        None => text.to_string(),
-    };
-    let site_script = stored(&data.site.default_script);
-    let tz: chrono_tz::Tz = data
-        .site
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::Asia::Shanghai);
-    let local = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).fixed_offset();
-    let items = data
-        .items
+/// Feed items from the read model's articles, in the voice's script.
+fn render(
+    voice: &Voice<'_>,
+    data: &FeedData,
+    base: &str,
+    now: chrono::NaiveDateTime,
+) -> Vec<FeedItem> {
+    data.rows
         .iter()
-        .map(|raw| {
-            let s = stored(&raw.row.script);
+        .map(|row| {
+            let view = ArticleView::new(
+                voice,
+                &ArticleFacts {
+                    row,
+                    credits: data.credits.get(&row.id).map(Vec::as_slice).unwrap_or(&[]),
+                    source: row.source_id.and_then(|id| data.sources.get(&id)),
+                    section: data.sections.get(&row.section_id),
+                    notices: &data.notices,
+                },
+                base,
+                now,
+            );
             FeedItem {
-                id: raw.row.id,
-                url: format!("{base}/a/{}-{}", raw.row.id, raw.row.slug),
-                title: convert(&raw.row.title, s),
-                summary: convert(&raw.row.summary, s),
-                full_text: raw
-                    .full_text
-                    .then(|| raw.row.paragraphs().iter().map(|p| convert(p, s)).collect()),
-                published: local(raw.row.published_at.unwrap_or(raw.row.created_at)),
-                updated: local(raw.row.updated_at),
-                authors: raw
-                    .authors
-                    .iter()
-                    .map(|a| convert(a, site_script))
-                    .collect(),
-                editor: raw.editor.as_deref().map(|e| convert(e, site_script)),
-                source: raw.source.as_deref().map(|x| convert(x, site_script)),
-                owned: raw.owned,
-                section: convert(&raw.section, site_script),
-                notice: convert(&raw.notice, site_script),
+                id: view.id,
+                full_text: (data.partner && view.owned).then(|| read::paragraphs(voice, row)),
+                published: view
+                    .published_at
+                    .unwrap_or_else(|| voice.time(row.created_at)),
+                authors: view.authors(),
+                byline: view.byline,
+                editor: view.editor.map(|c| c.name),
+                url: view.url,
+                title: view.title,
+                summary: view.summary,
+                updated: view.updated_at,
+                source: view.source,
+                owned: view.owned,
+                section: view.section_name,
+                notice: view.notice.text,
+                notice_kind: view.notice.kind,
             }
         })
-        .collect();
-    Rendered {
-        items,
-        site_script,
-        tz,
-    }
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,7 +311,7 @@ async fn ninjs_article(
     params: web::Query<FeedParams>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let partner = partner(&state, &req).await?.is_some();
     let now = db::now();
     let base = state.config.public_base_url.clone();
@@ -368,36 +328,33 @@ async fn ninjs_article(
             Ok((tombstone, data))
         })
         .await?;
-    let rendered = render(&state, &data, script, &base);
-    let Some(item) = rendered.items.first() else {
+    let voice = Voice::new(&state.converter, script, &data.site);
+    let items = render(&voice, &data, &base, now);
+    let (Some(item), Some(row)) = (items.first(), data.rows.first()) else {
         return match tombstone {
             Some(t) => {
-                let at = t
-                    .withdrawn_at
-                    .and_utc()
-                    .with_timezone(&rendered.tz)
-                    .fixed_offset();
                 let mut response = HttpResponse::UnavailableForLegalReasons();
                 response.insert_header((header::CACHE_CONTROL, "no-store"));
                 Ok(response.json(syndication::ninjs::canceled(
                     t.id,
-                    &at.to_rfc3339(),
+                    &voice.time(t.withdrawn_at).to_rfc3339(),
                     &syndication::authority(&base),
                 )))
             }
             None => Err(AppError::NotFound),
         };
     };
-    let revision = data.items.first().map(|r| r.row.revision).unwrap_or(1);
+    let language = voice.article_language(&row.script);
     let doc = syndication::ninjs::article(
         item,
-        revision,
-        &data.site.copyright_holder,
-        script.language_tag(rendered.site_script),
+        row.revision,
+        &voice.line(&data.site.copyright_holder),
+        language,
         &syndication::authority(&base),
     );
     let mut response = HttpResponse::Ok();
     response.content_type("application/json");
+    response.insert_header((header::CONTENT_LANGUAGE, language));
     response.insert_header(("Surrogate-Key", format!("article-{id} site")));
     private_or_public(&state, partner, &mut response);
     Ok(response.body(doc.to_string()))
@@ -410,7 +367,7 @@ async fn ninjs_feed(
     state: web::Data<AppState>,
     params: web::Query<NinjsFeedParams>,
 ) -> Result<HttpResponse, AppError> {
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let since = match &params.since {
         Some(s) => Some(db::to_db_time(
             chrono::DateTime::parse_from_rfc3339(s)
@@ -436,33 +393,27 @@ async fn ninjs_feed(
             Ok((data, removed))
         })
         .await?;
-    let rendered = render(&state, &data, script, &base);
+    let voice = Voice::new(&state.converter, script, &data.site);
     let authority = syndication::authority(&base);
-    let language = script.language_tag(rendered.site_script);
-    let mut items: Vec<serde_json::Value> = rendered
-        .items
+    let holder = voice.line(&data.site.copyright_holder);
+    let mut languages: Vec<&str> = vec![voice.site_language()];
+    let mut items: Vec<serde_json::Value> = render(&voice, &data, &base, now)
         .iter()
-        .zip(&data.items)
-        .map(|(item, raw)| {
-            syndication::ninjs::article(
-                item,
-                raw.row.revision,
-                &data.site.copyright_holder,
-                language,
-                &authority,
-            )
+        .zip(&data.rows)
+        .map(|(item, row)| {
+            let language = voice.article_language(&row.script);
+            languages.push(language);
+            syndication::ninjs::article(item, row.revision, &holder, language, &authority)
         })
         .collect();
     items.extend(removed.iter().map(|t| {
-        let at = t
-            .withdrawn_at
-            .and_utc()
-            .with_timezone(&rendered.tz)
-            .fixed_offset();
-        syndication::ninjs::canceled(t.id, &at.to_rfc3339(), &authority)
+        syndication::ninjs::canceled(t.id, &voice.time(t.withdrawn_at).to_rfc3339(), &authority)
     }));
+    languages.sort_unstable();
+    languages.dedup();
     let mut response = HttpResponse::Ok();
     response.content_type("application/json");
+    response.insert_header((header::CONTENT_LANGUAGE, languages.join(", ")));
     response.insert_header(("Surrogate-Key", "articles removed site"));
     private_or_public(&state, partner, &mut response);
     Ok(response.body(serde_json::json!({ "items": items }).to_string()))

@@ -6,19 +6,19 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::feeds::script_param;
+use super::feeds::request_script;
 use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery, Tombstone};
-use crate::db::notices::{self, in_force};
+use crate::db::notices;
 use crate::db::{self, contributors, recommendations, sections, site, sources, AnyConnection};
-use crate::domain::{CreditRole, NoticeKind};
+use crate::domain::CreditRole;
 use crate::error::AppError;
 use crate::graphql::{AppState, RemovedArticle, Script};
-use crate::text::script::Script as TextScript;
+use crate::read::{self, ArticleFacts, ArticleView, Voice};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/articles", web::get().to(list_articles))
@@ -138,16 +138,30 @@ pub struct ArticleSummary {
     pub summary: String,
     /// Section slug.
     pub section: String,
+    /// Section name, in the requested script.
+    pub section_name: String,
     pub source: Option<String>,
     /// Whether the site owns the rights (original work).
     pub owned: bool,
-    /// Reporters, correspondents, photographers.
+    /// Reporters, correspondents, photographers, with their roles.
+    pub byline: Vec<CreditView>,
+    /// The byline's names alone.
     pub authors: Vec<String>,
+    /// The responsible editor (編輯).
     pub editor: Option<String>,
     pub published_at: Option<DateTime<FixedOffset>>,
     pub updated_at: DateTime<FixedOffset>,
     pub revision: i32,
     pub url: String,
+}
+
+/// A credited person.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditView {
+    pub name: String,
+    /// `REPORTER`, `CORRESPONDENT`, `PHOTOGRAPHER` or `EDITOR`, as in GraphQL.
+    pub role: String,
 }
 
 /// A page of articles, newest first.
@@ -163,10 +177,12 @@ pub struct ArticlePage {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Notice {
-    /// `original` or `reprint`.
+    /// `ORIGINAL` or `REPRINT`, as in GraphQL.
     pub kind: String,
     pub text: String,
     pub removal_terms: Option<String>,
+    /// Days after publication within which removal requests are expected.
+    pub removal_window_days: Option<i32>,
 }
 
 /// One article with its body.
@@ -177,6 +193,8 @@ pub struct ArticleDetail {
     pub summary: ArticleSummary,
     pub paragraphs: Vec<String>,
     pub copyright_notice: Notice,
+    /// Other public articles to read next, as in GraphQL's `related(first: 5)`.
+    pub related: Vec<ArticleSummary>,
 }
 
 /// A section.
@@ -242,52 +260,29 @@ struct ScriptParam {
     script: Option<String>,
 }
 
-/// Converts stored text for the response.
-struct Writer<'a> {
-    state: &'a AppState,
-    script: Script,
-    site_script: TextScript,
-    tz: chrono_tz::Tz,
-}
-
-impl Writer<'_> {
-    fn text(&self, value: &str, stored: TextScript) -> String {
-        match self.script.target() {
-            Some(t) => self.state.converter.convert(value, stored, t).into_owned(),
-            None => value.to_string(),
-        }
-    }
-
-    fn site(&self, value: &str) -> String {
-        self.text(value, self.site_script)
-    }
-
-    fn time(&self, t: chrono::NaiveDateTime) -> DateTime<FixedOffset> {
-        t.and_utc().with_timezone(&self.tz).fixed_offset()
-    }
-}
-
-fn stored(value: &str) -> TextScript {
-    match value {
-        "hans" => TextScript::Hans,
-        _ => TextScript::Hant,
-    }
-}
-
+/// The read model's voice for a response, and the site row it speaks for.
 async fn writer<'a>(
     state: &'a AppState,
     script: Script,
-) -> Result<(Writer<'a>, site::SiteRow), AppError> {
+) -> Result<(Voice<'a>, site::SiteRow), AppError> {
     let row = state.db.reader().await.run(site::load).await?;
-    Ok((
-        Writer {
-            state,
-            script,
-            site_script: stored(&row.default_script),
-            tz: row.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
-        },
-        row,
-    ))
+    Ok((Voice::new(&state.converter, script, &row), row))
+}
+
+/// `public` plus the `Content-Language` of the text sent.
+fn public_in(
+    state: &AppState,
+    response: &mut actix_web::HttpResponseBuilder,
+    keys: &[String],
+    languages: &[&'static str],
+) {
+    public(state, response, keys);
+    let mut tags: Vec<&str> = languages.to_vec();
+    tags.sort_unstable();
+    tags.dedup();
+    if !tags.is_empty() {
+        response.insert_header((header::CONTENT_LANGUAGE, tags.join(", ")));
+    }
 }
 
 /// Rows and what they need, loaded with a fixed number of queries.
@@ -295,7 +290,7 @@ struct Loaded {
     rows: Vec<ArticleRow>,
     credits: HashMap<i32, Vec<contributors::CreditRow>>,
     sources: HashMap<i32, sources::SourceRow>,
-    sections: HashMap<i32, String>,
+    sections: HashMap<i32, sections::SectionRow>,
     notices: Vec<notices::NoticeRow>,
 }
 
@@ -313,7 +308,7 @@ fn load_related(conn: &mut AnyConnection, rows: Vec<ArticleRow>) -> Result<Loade
             .collect(),
         sections: sections::all(conn)?
             .into_iter()
-            .map(|s| (s.id, s.slug))
+            .map(|s| (s.id, s))
             .collect(),
         notices: notices::all(conn)?,
         credits,
@@ -321,35 +316,53 @@ fn load_related(conn: &mut AnyConnection, rows: Vec<ArticleRow>) -> Result<Loade
     })
 }
 
-fn summary(w: &Writer<'_>, l: &Loaded, row: &ArticleRow) -> ArticleSummary {
-    let s = stored(&row.script);
-    let source = row.source_id.and_then(|id| l.sources.get(&id));
-    let people = l.credits.get(&row.id).cloned().unwrap_or_default();
-    ArticleSummary {
-        id: row.id,
-        slug: row.slug.clone(),
-        title: w.text(&row.title, s),
-        summary: w.text(&row.summary, s),
-        section: l.sections.get(&row.section_id).cloned().unwrap_or_default(),
-        source: source.map(|x| w.site(&x.name)),
-        owned: source.is_none_or(|x| x.owned),
-        authors: people
-            .iter()
-            .filter(|c| c.role != CreditRole::Editor)
-            .map(|c| w.site(&c.name))
-            .collect(),
-        editor: people
-            .iter()
-            .find(|c| c.role == CreditRole::Editor)
-            .map(|c| w.site(&c.name)),
-        published_at: row.published_at.map(|t| w.time(t)),
-        updated_at: w.time(row.updated_at),
-        revision: row.revision,
-        url: format!(
-            "{}/a/{}-{}",
-            w.state.config.public_base_url, row.id, row.slug
-        ),
+impl Loaded {
+    /// The read model's view of one of the loaded rows.
+    fn view(&self, voice: &Voice<'_>, row: &ArticleRow, base: &str) -> ArticleView {
+        let facts = ArticleFacts {
+            row,
+            credits: self.credits.get(&row.id).map(Vec::as_slice).unwrap_or(&[]),
+            source: row.source_id.and_then(|id| self.sources.get(&id)),
+            section: self.sections.get(&row.section_id),
+            notices: &self.notices,
+        };
+        ArticleView::new(voice, &facts, base, db::now())
     }
+}
+
+fn role_name(role: CreditRole) -> String {
+    role.as_str().to_ascii_uppercase()
+}
+
+fn summary_of(view: ArticleView) -> ArticleSummary {
+    ArticleSummary {
+        authors: view.authors(),
+        id: view.id,
+        slug: view.slug,
+        title: view.title,
+        summary: view.summary,
+        section: view.section_slug,
+        section_name: view.section_name,
+        source: view.source,
+        owned: view.owned,
+        byline: view
+            .byline
+            .into_iter()
+            .map(|c| CreditView {
+                name: c.name,
+                role: role_name(c.role),
+            })
+            .collect(),
+        editor: view.editor.map(|c| c.name),
+        published_at: view.published_at,
+        updated_at: view.updated_at,
+        revision: view.revision,
+        url: view.url,
+    }
+}
+
+fn summary(state: &AppState, voice: &Voice<'_>, l: &Loaded, row: &ArticleRow) -> ArticleSummary {
+    summary_of(l.view(voice, row, &state.config.public_base_url))
 }
 
 /// A cache key made safe for the `Surrogate-Key` header: anything but ASCII
@@ -399,7 +412,7 @@ fn section_scope(
     let root = all
         .iter()
         .find(|s| s.slug == slug)
-        .ok_or_else(|| AppError::BadInput(format!("section: no section with slug {slug:?}")))?;
+        .ok_or(AppError::NotFound)?;
     Ok(Some(sections::subtree_ids(&sections::links(&all), root.id)))
 }
 
@@ -407,11 +420,12 @@ fn section_scope(
 #[utoipa::path(get, path = "/v1/articles", params(ListParams),
     responses((status = 200, body = ArticlePage), (status = 400, body = ErrorBody)))]
 async fn list_articles(
+    req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let limit = limit_param(params.limit)?;
     let from = params
         .cursor
@@ -444,11 +458,15 @@ async fn list_articles(
     } else {
         None
     };
-    let items: Vec<ArticleSummary> = shown.iter().map(|r| summary(&w, &loaded, r)).collect();
+    let base = &state.config.public_base_url;
+    let views: Vec<ArticleView> = shown.iter().map(|r| loaded.view(&w, r, base)).collect();
+    let mut languages: Vec<&'static str> = views.iter().map(|v| v.language).collect();
+    languages.push(w.site_language());
+    let items: Vec<ArticleSummary> = views.into_iter().map(summary_of).collect();
     let mut keys: Vec<String> = items.iter().map(|i| format!("article-{}", i.id)).collect();
     keys.push("articles".into());
     let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &keys);
+    public_in(&state, &mut response, &keys, &languages);
     Ok(response.json(ArticlePage { items, next_cursor }))
 }
 
@@ -456,14 +474,15 @@ async fn list_articles(
 #[utoipa::path(get, path = "/v1/articles/{key}", params(("key" = String, Path, description = "Numeric id or slug"), ScriptParam),
     responses((status = 200, body = ArticleDetail), (status = 404, body = ErrorBody), (status = 451, body = TombstoneBody)))]
 async fn article(
+    req: HttpRequest,
     state: web::Data<AppState>,
     key: web::Path<String>,
     params: web::Query<ScriptParam>,
 ) -> Result<HttpResponse, AppError> {
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let key = key.into_inner();
     let now = db::now();
-    let loaded = state
+    let (loaded, tombstone, related) = state
         .db
         .reader()
         .await
@@ -476,50 +495,65 @@ async fn article(
                 Some(r) if r.is_withdrawn_at(now) => articles::tombstone(conn, r)?,
                 _ => None,
             };
-            Ok((load_related(conn, row.into_iter().collect())?, tombstone))
+            let related = match &row {
+                Some(r) if r.is_public_at(now) => {
+                    let rows = read::related(conn, r, now, RELATED)?;
+                    load_related(conn, rows)?
+                }
+                _ => load_related(conn, vec![])?,
+            };
+            Ok((
+                load_related(conn, row.into_iter().collect())?,
+                tombstone,
+                related,
+            ))
         })
         .await?;
-    let (loaded, tombstone) = loaded;
     let (w, _) = writer(&state, script).await?;
     let Some(row) = loaded.rows.first() else {
         return Err(AppError::NotFound);
     };
     if let Some(t) = tombstone {
-        return Ok(unavailable(&t, &w));
+        return Ok(unavailable(&state, &t, &w));
     }
     if !row.is_public_at(now) {
         return Err(AppError::NotFound);
     }
-    let head = summary(&w, &loaded, row);
-    let kind = if head.owned {
-        NoticeKind::Original
-    } else {
-        NoticeKind::Reprint
-    };
-    let at = row.published_at.unwrap_or(now);
+    let base = &state.config.public_base_url;
+    let view = loaded.view(&w, row, base);
+    let language = view.language;
     let notice = Notice {
-        kind: kind.as_str().into(),
-        text: in_force(&loaded.notices, kind, at)
-            .map(|n| w.site(&n.text))
-            .unwrap_or_default(),
-        removal_terms: in_force(&loaded.notices, NoticeKind::Removal, at).map(|n| w.site(&n.text)),
+        kind: view.notice.kind.as_str().to_ascii_uppercase(),
+        text: view.notice.text.clone(),
+        removal_terms: view.notice.removal_terms.clone(),
+        removal_window_days: view.notice.removal_window_days,
     };
-    let s = stored(&row.script);
     let detail = ArticleDetail {
-        paragraphs: row.paragraphs().iter().map(|p| w.text(p, s)).collect(),
+        paragraphs: read::paragraphs(&w, row),
         copyright_notice: notice,
-        summary: head,
+        related: related
+            .rows
+            .iter()
+            .map(|r| summary(&state, &w, &related, r))
+            .collect(),
+        summary: summary_of(view),
     };
+    let mut keys = vec![format!("article-{}", row.id)];
+    keys.extend(related.rows.iter().map(|r| format!("article-{}", r.id)));
+    keys.push(format!("section-{}", row.section_id));
     let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &[format!("article-{}", row.id)]);
+    public_in(&state, &mut response, &keys, &[language]);
     if let Some(date) = super::conditional::last_modified(w.time(row.updated_at), Utc::now()) {
         response.insert_header((header::LAST_MODIFIED, date));
     }
     Ok(response.json(detail))
 }
 
+/// How many related articles an article carries over REST.
+const RELATED: usize = 5;
+
 /// 451 (RFC 7725) with a small tombstone: no title, no body.
-fn unavailable(t: &Tombstone, w: &Writer<'_>) -> HttpResponse {
+fn unavailable(state: &AppState, t: &Tombstone, w: &Voice<'_>) -> HttpResponse {
     let removed = RemovedArticle::from_tombstone(t, w.time(t.withdrawn_at));
     let mut response = HttpResponse::UnavailableForLegalReasons();
     response.insert_header((header::CACHE_CONTROL, "no-store"));
@@ -528,7 +562,7 @@ fn unavailable(t: &Tombstone, w: &Writer<'_>) -> HttpResponse {
             header::LINK,
             format!(
                 "<{}/takedowns/{reference}>; rel=\"blocked-by\"",
-                w.state.config.public_base_url
+                state.config.public_base_url
             ),
         ));
     }
@@ -544,17 +578,18 @@ fn unavailable(t: &Tombstone, w: &Writer<'_>) -> HttpResponse {
 /// Every section, in navigation order.
 #[utoipa::path(get, path = "/v1/sections", params(ScriptParam), responses((status = 200, body = [SectionView])))]
 async fn list_sections(
+    req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<ScriptParam>,
 ) -> Result<HttpResponse, AppError> {
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let rows = state.db.reader().await.run(sections::all).await?;
     let (w, _) = writer(&state, script).await?;
     let items: Vec<SectionView> = rows
         .into_iter()
         .map(|s| SectionView {
             id: s.id,
-            name: w.site(&s.name),
+            name: w.line(&s.name),
             slug: s.slug,
             kind: s.kind,
             parent_id: s.parent_id,
@@ -563,32 +598,44 @@ async fn list_sections(
         })
         .collect();
     let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &["sections".into()]);
+    public_in(
+        &state,
+        &mut response,
+        &["sections".into()],
+        &[w.site_language()],
+    );
     Ok(response.json(items))
 }
 
 /// The site's identity and footer facts.
 #[utoipa::path(get, path = "/v1/site", params(ScriptParam), responses((status = 200, body = SiteView)))]
 async fn get_site(
+    req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<ScriptParam>,
 ) -> Result<HttpResponse, AppError> {
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let (w, row) = writer(&state, script).await?;
     let view = SiteView {
-        name: w.site(&row.name),
-        copyright_holder: w.site(&row.copyright_holder),
-        address: w.site(&row.address),
+        name: w.line(&row.name),
+        copyright_holder: w.line(&row.copyright_holder),
+        address: w.line(&row.address),
         postcode: row.postcode.clone(),
         email: row.email.clone(),
-        icp_filing: w.site(&row.icp_filing),
+        // Filing numbers are identifiers: printed as registered.
+        icp_filing: row.icp_filing.clone(),
         news_service_filing: row.news_service_filing.clone(),
         complaint_phone: row.complaint_phone.clone(),
         complaint_email: row.complaint_email.clone(),
         time_zone: row.time_zone.clone(),
     };
     let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &["site".into()]);
+    public_in(
+        &state,
+        &mut response,
+        &["site".into()],
+        &[w.site_language()],
+    );
     Ok(response.json(view))
 }
 
@@ -596,11 +643,12 @@ async fn get_site(
 #[utoipa::path(get, path = "/v1/recommendations/{list}", params(("list" = String, Path, description = "List name, e.g. home"), ScriptParam),
     responses((status = 200, body = [RecommendationView])))]
 async fn get_recommendations(
+    req: HttpRequest,
     state: web::Data<AppState>,
     list: web::Path<String>,
     params: web::Query<ScriptParam>,
 ) -> Result<HttpResponse, AppError> {
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let list = list.into_inner();
     let name = list.clone();
     let now = db::now();
@@ -625,7 +673,7 @@ async fn get_recommendations(
         .into_iter()
         .filter(|i| i.article_id.is_none_or(|id| visible.contains(&id)))
         .map(|i| RecommendationView {
-            headline: w.site(&i.headline),
+            headline: w.line(&i.headline),
             url: i
                 .url
                 .clone()
@@ -636,7 +684,7 @@ async fn get_recommendations(
     let mut keys: Vec<String> = visible.iter().map(|id| format!("article-{id}")).collect();
     keys.push(format!("list-{}", surrogate_token(&list)));
     let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &keys);
+    public_in(&state, &mut response, &keys, &[w.site_language()]);
     Ok(response.json(views))
 }
 
@@ -719,11 +767,12 @@ pub struct SearchPage {
 #[utoipa::path(get, path = "/v1/search", params(SearchParams),
     responses((status = 200, body = SearchPage), (status = 400, body = ErrorBody)))]
 async fn search_articles(
+    req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<SearchParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
-    let script = script_param(params.script.as_deref())?;
+    let script = request_script(&req, params.script.as_deref())?;
     let limit = limit_param(params.limit)?;
     let offset = params.offset.unwrap_or(0);
     if !(0..=1000).contains(&offset) {
@@ -766,7 +815,7 @@ async fn search_articles(
         .iter()
         .zip(scores)
         .map(|(r, score)| SearchItem {
-            article: summary(&w, &loaded, r),
+            article: summary(&state, &w, &loaded, r),
             score,
         })
         .collect();

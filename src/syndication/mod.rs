@@ -26,6 +26,8 @@ pub struct FeedMeta {
     pub language: String,
     /// Newest change among the items (or now, for an empty feed).
     pub updated: DateTime<FixedOffset>,
+    /// The attribution labels, in the feed's script.
+    pub labels: crate::read::Labels,
 }
 
 /// One article in a feed.
@@ -39,13 +41,17 @@ pub struct FeedItem {
     pub full_text: Option<Vec<String>>,
     pub published: DateTime<FixedOffset>,
     pub updated: DateTime<FixedOffset>,
+    /// The byline's names (reporters, correspondents, photographers).
     pub authors: Vec<String>,
+    /// The byline with each person's role, in order.
+    pub byline: Vec<crate::read::CreditView>,
     pub editor: Option<String>,
     pub source: Option<String>,
     pub owned: bool,
     pub section: String,
-    /// The copyright notice in force for the item.
+    /// The copyright notice in force for the item, and which one it is.
     pub notice: String,
+    pub notice_kind: crate::domain::NoticeKind,
 }
 
 impl FeedItem {
@@ -54,16 +60,16 @@ impl FeedItem {
         format!("tag:{authority},2023:article:{}", self.id)
     }
 
-    fn attribution(&self) -> String {
+    fn attribution(&self, labels: &crate::read::Labels) -> String {
         let mut parts = Vec::new();
         if let Some(s) = &self.source {
-            parts.push(format!("來源/Source: {s}"));
+            parts.push(format!("{}: {s}", labels.source));
         }
         if !self.authors.is_empty() {
-            parts.push(format!("作者/By: {}", self.authors.join(" ")));
+            parts.push(format!("{}: {}", labels.by, self.authors.join(" ")));
         }
         if let Some(e) = &self.editor {
-            parts.push(format!("編輯/Editor: {e}"));
+            parts.push(format!("{}: {e}", labels.editor));
         }
         parts.join(" | ")
     }
@@ -135,7 +141,7 @@ pub fn rss(meta: &FeedMeta, items: &[FeedItem]) -> String {
         out.push_str(&format!(
             "<dc:rights>{}</dc:rights><dc:description>{}</dc:description>",
             escape(&item.notice),
-            escape(&item.attribution())
+            escape(&item.attribution(&meta.labels))
         ));
         if let Some(html) = item.html_body() {
             out.push_str(&format!(
@@ -178,7 +184,7 @@ pub fn atom(meta: &FeedMeta, items: &[FeedItem]) -> String {
             escape(&item.url),
             item.published.to_rfc3339(),
             item.updated.to_rfc3339(),
-            escape(&format!("{} ({})", item.summary, item.attribution())),
+            escape(&format!("{} ({})", item.summary, item.attribution(&meta.labels))),
             escape(&item.section),
             escape(&item.notice)
         ));
@@ -228,9 +234,14 @@ pub fn json_feed(meta: &FeedMeta, items: &[FeedItem]) -> serde_json::Value {
                 "_newsdesk": {
                     "source": item.source,
                     "owned": item.owned,
+                    "byline": item.byline.iter().map(|c| json!({
+                        "name": c.name,
+                        "role": c.role.as_str().to_ascii_uppercase(),
+                    })).collect::<Vec<_>>(),
                     "editor": item.editor,
                     "copyright_notice": item.notice,
-                    "attribution": item.attribution(),
+                    "copyright_notice_kind": item.notice_kind.as_str().to_ascii_uppercase(),
+                    "attribution": item.attribution(&meta.labels),
                 },
             });
             match item.full_text.as_ref() {

@@ -14,10 +14,11 @@ pub fn article(
     language: &str,
     authority: &str,
 ) -> Value {
+    // `rel` says what each person did: reporter, correspondent, photographer.
     let mut people: Vec<Value> = item
-        .authors
+        .byline
         .iter()
-        .map(|a| json!({ "name": a, "rel": "author" }))
+        .map(|c| json!({ "name": c.name, "rel": c.role.as_str() }))
         .collect();
     if let Some(e) = &item.editor {
         people.push(json!({ "name": e, "rel": "editor" }));

@@ -44,16 +44,19 @@ pub enum ScriptError {
     },
 }
 
+/// Bytes of converted short texts kept by [`ScriptConverter::line`].
+const LINE_CACHE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Converts between scripts; holds one OpenCC instance per direction, built
 /// once, and is safe to share between threads.
 pub struct ScriptConverter {
+    /// Short texts already written in a target script (see [`Self::line`]).
+    lines: moka::sync::Cache<(Script, String), std::sync::Arc<str>>,
     t2s: OpenCC,
     s2t: OpenCC,
     s2tw: OpenCC,
     s2twp: OpenCC,
     s2hk: OpenCC,
-    t2tw: OpenCC,
-    t2hk: OpenCC,
 }
 
 impl fmt::Debug for ScriptConverter {
@@ -73,49 +76,68 @@ impl ScriptConverter {
     /// Loads the embedded OpenCC dictionaries for every supported direction.
     pub fn new() -> Result<Self, ScriptError> {
         Ok(Self {
+            lines: moka::sync::Cache::builder()
+                .max_capacity(LINE_CACHE_BYTES)
+                .weigher(|(_, text): &(Script, String), line: &std::sync::Arc<str>| {
+                    u32::try_from(text.len() + line.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
             t2s: load(BuiltinConfig::T2s)?,
             s2t: load(BuiltinConfig::S2t)?,
             s2tw: load(BuiltinConfig::S2tw)?,
             s2twp: load(BuiltinConfig::S2twp)?,
             s2hk: load(BuiltinConfig::S2hk)?,
-            t2tw: load(BuiltinConfig::T2tw)?,
-            t2hk: load(BuiltinConfig::T2hk)?,
         })
     }
 
     /// Convert `text`, stored in `stored` (Hans or Hant), to `target`.
     /// Identity when no change is needed (return Cow).
     ///
-    /// A text stored as [`Script::HantTw`] or [`Script::HantHk`] is treated
-    /// like [`Script::Hant`]. Traditional to traditional conversion only
-    /// adjusts character variants (OpenCC `t2tw` / `t2hk`), so a stored
-    /// traditional text gets no Taiwan phrasing: OpenCC deliberately has no
-    /// `t2twp` (BYVoid/OpenCC#476), and going through `t2s` would destroy
-    /// distinctions such as 乾/干 that the stored text carries.
+    /// Traditional text served as traditional goes through simplified and
+    /// back, so that every response uses the target's standard forms
+    /// throughout: text typed by people mixes variants (發布 beside 發佈,
+    /// 余 beside 餘), and a page must not show one form in its headline and
+    /// another in its body or the next headline. The cost is that OpenCC's
+    /// phrase tables decide the rare characters a person chose on purpose
+    /// (乾/干 in a name); [`Script::Original`](crate::domain::script::Script)
+    /// serves the text exactly as stored.
     pub fn convert<'a>(&self, text: &'a str, stored: Script, target: Script) -> Cow<'a, str> {
-        let opencc = match (stored, target) {
+        let converted = match (stored, target) {
             (Script::Hans, Script::Hans) => return Cow::Borrowed(text),
-            (Script::Hans, Script::Hant) => &self.s2tw,
-            (Script::Hans, Script::HantTw) => &self.s2twp,
-            (Script::Hans, Script::HantHk) => &self.s2hk,
-            (_, Script::Hans) => &self.t2s,
-            (_, Script::Hant) => return Cow::Borrowed(text),
-            (Script::HantTw, Script::HantTw) | (Script::HantHk, Script::HantHk) => {
-                return Cow::Borrowed(text)
-            }
-            (_, Script::HantTw) => &self.t2tw,
-            // Not `tw2t` first, although stored text uses Taiwan forms:
-            // ferrous-opencc 0.4's `tw2t` maps 參 to 蔘 everywhere (參與 →
-            // 蔘與). Taiwan forms that Hong Kong writes differently (群/羣,
-            // 裡/裏) are therefore kept.
-            (_, Script::HantHk) => &self.t2hk,
+            (_, Script::Hans) => self.t2s.convert(text),
+            (Script::Hans, t) => self.from_simplified(t).convert(text),
+            (_, t) => self.from_simplified(t).convert(&self.t2s.convert(text)),
         };
-        let converted = opencc.convert(text);
         if converted == text {
             Cow::Borrowed(text)
         } else {
             Cow::Owned(converted)
         }
+    }
+
+    fn from_simplified(&self, target: Script) -> &OpenCC {
+        match target {
+            Script::Hans | Script::Hant => &self.s2tw,
+            Script::HantTw => &self.s2twp,
+            Script::HantHk => &self.s2hk,
+        }
+    }
+
+    /// A short human-readable text (a headline, a name, a label, a notice)
+    /// in `target`, whatever script it was written in: texts stored by hand
+    /// are sometimes in the other script (a section named 经济新闻 on a
+    /// traditional site). Read as traditional, which simplified text passes
+    /// through unchanged, so it comes out as [`Self::convert`] writes
+    /// everything else. Kept in a small cache: the same names and labels
+    /// recur on every page.
+    pub fn line(&self, text: &str, target: Script) -> std::sync::Arc<str> {
+        let key = (target, text.to_string());
+        if let Some(line) = self.lines.get(&key) {
+            return line;
+        }
+        let line: std::sync::Arc<str> = self.convert(text, Script::Hant, target).into();
+        self.lines.insert(key, line.clone());
+        line
     }
 
     /// Converts traditional text to simplified (OpenCC `t2s`), the form the
@@ -194,6 +216,24 @@ mod tests {
         let conv = ScriptConverter::new();
         eprintln!("ScriptConverter::new() took {:?}", start.elapsed());
         assert!(conv.is_ok());
+    }
+
+    #[test]
+    fn a_line_comes_out_in_the_target_script_whatever_it_was_written_in() {
+        let conv = converter();
+        assert_eq!(&*conv.line("经济新闻", Script::Hant), "經濟新聞");
+        assert_eq!(&*conv.line("經濟新聞", Script::Hant), "經濟新聞");
+        assert_eq!(&*conv.line("經濟新聞", Script::Hans), "经济新闻");
+        assert_eq!(&*conv.line("经济新闻", Script::Hans), "经济新闻");
+        // One variant per response, from either starting form.
+        assert_eq!(
+            conv.line("發布會", Script::Hant),
+            conv.line("发布会", Script::Hant)
+        );
+        assert_eq!(
+            &*conv.line("乾隆年間的頭髮", Script::Hant),
+            "乾隆年間的頭髮"
+        );
     }
 
     #[test]

@@ -75,6 +75,12 @@ impl ArticleBuilder {
         self.published_at(at)
     }
 
+    /// The script the text is stored in (`hans` or `hant`).
+    pub fn script(mut self, script: &str) -> Self {
+        self.new.script = script.into();
+        self
+    }
+
     pub fn source(mut self, conn: &mut AnyConnection, name: &str, owned: bool) -> Self {
         self.new.source_id = Some(sources::find_or_create(conn, name, owned).expect("source"));
         self

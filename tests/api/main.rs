@@ -22,6 +22,7 @@ mod pagination;
 mod persisted;
 mod query_plans;
 mod rate_limits;
+mod read_parity;
 mod response_cache;
 mod rest;
 mod schema_file;

@@ -56,7 +56,7 @@ async fn rest_routes_serve_the_sample_site(engine: Engine) {
     assert_eq!(article["editor"], "付建");
     assert_eq!(article["publishedAt"], "2023-03-21T17:13:59+08:00");
     assert_eq!(article["paragraphs"].as_array().map(Vec::len), Some(4));
-    assert_eq!(article["copyrightNotice"]["kind"], "original");
+    assert_eq!(article["copyrightNotice"]["kind"], "ORIGINAL");
     assert_eq!(missing_status, 404);
     assert_eq!(missing["error"]["code"], "NOT_FOUND");
     assert_eq!(bad_status, 400);
