@@ -105,8 +105,8 @@ impl ScriptConverter {
         let converted = match (stored, target) {
             (Script::Hans, Script::Hans) => return Cow::Borrowed(text),
             (_, Script::Hans) => self.t2s.convert(text),
-            (Script::Hans, t) => self.from_simplified(t).convert(text),
-            (_, t) => self.from_simplified(t).convert(&self.t2s.convert(text)),
+            (Script::Hans, t) => self.simplified_to(t).convert(text),
+            (_, t) => self.simplified_to(t).convert(&self.t2s.convert(text)),
         };
         if converted == text {
             Cow::Borrowed(text)
@@ -115,7 +115,7 @@ impl ScriptConverter {
         }
     }
 
-    fn from_simplified(&self, target: Script) -> &OpenCC {
+    fn simplified_to(&self, target: Script) -> &OpenCC {
         match target {
             Script::Hans | Script::Hant => &self.s2tw,
             Script::HantTw => &self.s2twp,
