@@ -66,6 +66,11 @@ pub struct Config {
     pub persisted_queries: Option<std::path::PathBuf>,
     /// Run only the registered operations.
     pub persisted_only: bool,
+    /// Bytes the queries learnt through APQ may take; 0 learns none.
+    pub apq_cache_bytes: u64,
+    /// New APQ queries an anonymous client may register per minute; 0
+    /// switches the limit off.
+    pub apq_registrations_per_minute: u32,
     /// Redis shared by every node for rate limits; per-node counts without it.
     pub redis_url: Option<String>,
     /// Prefix of this deployment's Redis keys.
@@ -257,6 +262,17 @@ impl Config {
                 "NEWSDESK_PERSISTED_ONLY",
                 get("NEWSDESK_PERSISTED_ONLY"),
                 false,
+            )?,
+            apq_cache_bytes: parse_or::<u64>(
+                "NEWSDESK_APQ_CACHE_MB",
+                get("NEWSDESK_APQ_CACHE_MB"),
+                Some(8),
+            )?
+            .saturating_mul(1024 * 1024),
+            apq_registrations_per_minute: parse_or(
+                "NEWSDESK_APQ_REGISTRATIONS_PER_MINUTE",
+                get("NEWSDESK_APQ_REGISTRATIONS_PER_MINUTE"),
+                Some(30),
             )?,
             response_cache_bytes: parse_or::<u64>(
                 "NEWSDESK_RESPONSE_CACHE_MB",

@@ -49,6 +49,8 @@ pub struct AppState {
     pub client_limits: Arc<RateLimits>,
     /// Mutations per account and minute.
     pub account_limits: Arc<RateLimits>,
+    /// Anonymous APQ registrations per client address and minute.
+    pub apq_limits: Arc<RateLimits>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
     /// Public responses, forgotten by the writes that change them.
@@ -105,7 +107,8 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::default()),
             partner_limits: Arc::new(RateLimits::new("partner", shared_counts.clone())),
             client_limits: Arc::new(RateLimits::new("client", shared_counts.clone())),
-            account_limits: Arc::new(RateLimits::new("account", shared_counts)),
+            account_limits: Arc::new(RateLimits::new("account", shared_counts.clone())),
+            apq_limits: Arc::new(RateLimits::new("apq", shared_counts)),
             config: Arc::new(config),
             converter: Arc::new(converter),
         }

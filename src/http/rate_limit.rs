@@ -12,7 +12,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use ipnet::IpNet;
 use serde_json::json;
 
@@ -45,6 +45,17 @@ pub fn client_address(
     )
 }
 
+/// The address `req` is counted against.
+pub fn client_of(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
+    client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        trusted,
+    )
+}
+
 /// A 429 in the shape of the route: GraphQL errors on `/graphql`, the
 /// REST error body elsewhere.
 pub fn too_many(path: &str, wait: u64) -> HttpResponse {
@@ -70,13 +81,7 @@ pub async fn limit_clients(
         if per_minute == 0 || matches!(req.path(), "/healthz" | "/livez" | "/readyz" | "/metrics") {
             return None;
         }
-        let client = client_address(
-            req.peer_addr().map(|a| a.ip()),
-            req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok()),
-            &state.config.trusted_proxies,
-        )?;
+        let client = client_of(req.request(), &state.config.trusted_proxies)?;
         Some((state.client_limits.clone(), client, per_minute))
     });
     let verdict = match counted {
