@@ -395,9 +395,19 @@ async fn execute(
         r.insert_header((header::RETRY_AFTER, "2"));
         r
     } else if has_code("TOO_MANY_REQUESTS") {
-        // A limit inside a resolver (logins, takedown filings) is a 429 too.
+        // A limit inside a resolver (logins, takedown filings) is a 429 too;
+        // a busy server says how soon to come back.
+        let soonest = response
+            .errors
+            .iter()
+            .filter_map(|e| e.extensions.as_ref()?.get("retryAfter"))
+            .filter_map(|v| match v {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            })
+            .min();
         let mut r = HttpResponse::TooManyRequests();
-        r.insert_header((header::RETRY_AFTER, "60"));
+        r.insert_header((header::RETRY_AFTER, soonest.unwrap_or(60).to_string()));
         r
     } else if has_code("IDEMPOTENCY_KEY_IN_USE") {
         // Another node's request took the key between our check and commit.

@@ -14,6 +14,7 @@ mod graphql_read;
 mod health;
 mod idempotency;
 mod import;
+mod logins;
 mod logs;
 mod migrations;
 mod nodes;
