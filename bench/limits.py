@@ -241,6 +241,7 @@ def unverified_callers(server):
 def main():
     binary = sys.argv[1]
     bench.ensure_wrk()
+    bench.WORK.mkdir(parents=True, exist_ok=True)
     work = pathlib.Path(tempfile.mkdtemp(prefix="newsdesk-limits-"))
     url = f"sqlite://{work}/limits.db"
     bench.run(binary, url, "migrate")
