@@ -8,19 +8,28 @@ rather than asserted by tests (timings on this machine are noisy):
 - whether a hidden article can be told from a missing one by timing
   (T-AUTHZ-3): 200 alternating requests for each, medians compared;
 - what an oversized body costs in memory: 20 bodies of 10 MiB, peak RSS
-  before and after.
+  before and after;
+- what callers whose identity is not verified can make the server hold
+  (T-WF-3): 1,000 POSTs of a 1 MiB query with its APQ hash and the token
+  `Bearer not-a-token`, then 200 concurrent logins for unknown accounts;
+  RSS before, at its highest, right after and each second for 10 s
+  (target: under 150 MB, back near the start within 10 s).
 
 Usage: python3 bench/limits.py BINARY. Writes bench/results/limits.json.
 """
 
+import concurrent.futures
+import hashlib
 import http.client
 import json
 import pathlib
+import re
 import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -118,9 +127,121 @@ def oversized_bodies(server):
     return result
 
 
+def rss_mb(server):
+    status = pathlib.Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
+class RssWatch:
+    """Samples the server's RSS every 20 ms while a burst runs."""
+
+    def __init__(self, server):
+        self.server, self.highest, self.done = server, rss_mb(server), threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def sample(self):
+        while not self.done.is_set():
+            self.highest = max(self.highest, rss_mb(self.server))
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.done.set()
+        self.thread.join()
+
+
+def settle(server, before):
+    """RSS each second for 10 s after a burst, and when it came back within 10 MB of `before`."""
+    started = time.perf_counter()
+    seconds, back_after = [], None
+    for second in range(11):
+        now = rss_mb(server)
+        seconds.append(round(now, 1))
+        if back_after is None and now <= before + 10:
+            back_after = round(time.perf_counter() - started, 1)
+        if second < 10:
+            time.sleep(1)
+    return seconds, back_after
+
+
+def burst(server, requests, workers):
+    """Sends (body, headers) pairs from `workers` threads; tallies the answers."""
+    def send(request):
+        body, headers = request
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        try:
+            connection.request("POST", "/graphql", body=body,
+                               headers={"content-type": "application/json", **headers})
+            response = connection.getresponse()
+            answer = response.read()
+            try:
+                code = json.loads(answer)["errors"][0]["extensions"]["code"]
+            except (ValueError, KeyError, IndexError, TypeError):
+                code = "OK"
+            return f"{response.status} {code}"
+        except (ConnectionError, http.client.HTTPException):
+            return "closed"
+        finally:
+            connection.close()
+
+    tally = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for answer in pool.map(send, requests):
+            tally[answer] = tally.get(answer, 0) + 1
+    return tally
+
+
+def unverified_callers(server):
+    rows = {}
+    # 1 MiB of query (its text over every limit) with its APQ hash and a junk token.
+    query = "{ site { name " + " " * (1024 * 1024 - 20) + " } }"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    body = json.dumps({"query": query, "extensions": {
+        "persistedQuery": {"version": 1, "sha256Hash": digest}}}).encode()
+    before = rss_mb(server)
+    started = time.perf_counter()
+    with RssWatch(server) as watch:
+        answers = burst(server, [(body, {"authorization": "Bearer not-a-token"})] * 1000, 8)
+    burst_s = time.perf_counter() - started
+    after = rss_mb(server)
+    _, stored = post(http.client.HTTPConnection("127.0.0.1", server.port, timeout=10),
+                     json.dumps({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}))
+    seconds, back_after = settle(server, before)
+    rows["junk_token_posts"] = {
+        "posts": 1000, "body_mib": 1, "senders": 8, "answers": answers, "burst_seconds": round(burst_s, 1),
+        "by_hash_afterwards": json.loads(stored)["errors"][0]["extensions"]["code"],
+        "rss_before_mb": round(before, 1), "rss_highest_mb": round(watch.highest, 1),
+        "rss_after_mb": round(after, 1), "rss_each_second_mb": seconds,
+        "back_within_10_mb_after_s": back_after}
+    bench.log(f"1,000 junk-token 1 MiB posts: {answers}, RSS {before:.1f} -> highest {watch.highest:.1f} "
+              f"-> {after:.1f} MB")
+
+    logins = [(bench.gql("mutation($u: String!) { login(username: $u, password: \"not the password\") "
+                         "{ token } }", {"u": f"nobody-{i}"}).encode(), {}) for i in range(200)]
+    before = rss_mb(server)
+    started = time.perf_counter()
+    with RssWatch(server) as watch:
+        answers = burst(server, logins, 200)
+    burst_s = time.perf_counter() - started
+    after = rss_mb(server)
+    seconds, back_after = settle(server, before)
+    rows["concurrent_logins"] = {
+        "logins": 200, "at_once": 200, "answers": answers, "burst_seconds": round(burst_s, 1),
+        "rss_before_mb": round(before, 1), "rss_highest_mb": round(watch.highest, 1),
+        "rss_after_mb": round(after, 1), "rss_each_second_mb": seconds,
+        "back_within_10_mb_after_s": back_after}
+    bench.log(f"200 concurrent logins: {answers}, RSS {before:.1f} -> highest {watch.highest:.1f} "
+              f"-> {after:.1f} MB, 10 s later {seconds[-1]} MB")
+    return rows
+
+
 def main():
     binary = sys.argv[1]
     bench.ensure_wrk()
+    bench.WORK.mkdir(parents=True, exist_ok=True)
     work = pathlib.Path(tempfile.mkdtemp(prefix="newsdesk-limits-"))
     url = f"sqlite://{work}/limits.db"
     bench.run(binary, url, "migrate")
@@ -131,7 +252,8 @@ def main():
     server = bench.Server(binary, url, cache=False)
     try:
         report = {"refusals": refusals(server), "existence_oracle": existence_oracle(server, hidden, missing),
-                  "oversized_bodies": oversized_bodies(server), "seconds_per_row": bench.SECONDS}
+                  "oversized_bodies": oversized_bodies(server),
+                  "unverified_callers": unverified_callers(server), "seconds_per_row": bench.SECONDS}
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

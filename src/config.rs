@@ -66,6 +66,16 @@ pub struct Config {
     pub persisted_queries: Option<std::path::PathBuf>,
     /// Run only the registered operations.
     pub persisted_only: bool,
+    /// Bytes the queries learnt through APQ may take; 0 learns none.
+    pub apq_cache_bytes: u64,
+    /// New APQ queries an anonymous client may register per minute; 0
+    /// switches the limit off.
+    pub apq_registrations_per_minute: u32,
+    /// Password hashes and checks run at once (argon2id takes 19 MiB each).
+    pub password_workers: usize,
+    /// The longest a login waits for a free password worker before it is
+    /// answered `TOO_MANY_REQUESTS`.
+    pub password_wait: Duration,
     /// Redis shared by every node for rate limits; per-node counts without it.
     pub redis_url: Option<String>,
     /// Prefix of this deployment's Redis keys.
@@ -268,6 +278,35 @@ impl Config {
                 get("NEWSDESK_PERSISTED_ONLY"),
                 false,
             )?,
+            apq_cache_bytes: parse_or::<u64>(
+                "NEWSDESK_APQ_CACHE_MB",
+                get("NEWSDESK_APQ_CACHE_MB"),
+                Some(8),
+            )?
+            .saturating_mul(1024 * 1024),
+            apq_registrations_per_minute: parse_or(
+                "NEWSDESK_APQ_REGISTRATIONS_PER_MINUTE",
+                get("NEWSDESK_APQ_REGISTRATIONS_PER_MINUTE"),
+                Some(30),
+            )?,
+            password_workers: match parse_or(
+                "NEWSDESK_PASSWORD_WORKERS",
+                get("NEWSDESK_PASSWORD_WORKERS"),
+                Some(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            )? {
+                0 => {
+                    return Err(ConfigError {
+                        variable: "NEWSDESK_PASSWORD_WORKERS",
+                        problem: "must be at least 1".into(),
+                    })
+                }
+                n => n,
+            },
+            password_wait: Duration::from_millis(parse_or(
+                "NEWSDESK_PASSWORD_WAIT_MS",
+                get("NEWSDESK_PASSWORD_WAIT_MS"),
+                Some(2000u64),
+            )?),
             response_cache_bytes: parse_or::<u64>(
                 "NEWSDESK_RESPONSE_CACHE_MB",
                 get("NEWSDESK_RESPONSE_CACHE_MB"),

@@ -11,6 +11,10 @@
 //! - [`AppError::Conflict`]: a write lost a race or breaks a state rule.
 //! - [`AppError::LegalHold`]: a write would publish an article a legal hold
 //!   keeps from readers (`LEGAL_HOLD`, 409).
+//! - [`AppError::RateLimited`]: the caller went past a limit of its own
+//!   (`TOO_MANY_REQUESTS`, retry in a minute); [`AppError::Busy`]: the
+//!   server's bounded work (password checks) has no room now
+//!   (`TOO_MANY_REQUESTS`, retry in a second).
 //! - [`AppError::Unavailable`]: the database cannot be reached; clients retry.
 //! - [`AppError::Timeout`]: the request ran past its budget (`TIMEOUT`).
 //! - [`AppError::Internal`]: everything else. Its detail is logged with the
@@ -39,6 +43,8 @@ pub enum AppError {
     LegalHold(String),
     #[error("{0}")]
     RateLimited(String),
+    #[error("{0}")]
+    Busy(String),
     #[error("another request with this Idempotency-Key is in progress; retry shortly")]
     IdempotencyKeyInUse,
     #[error("this Idempotency-Key was used for a different request")]
@@ -62,7 +68,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::UnavailableForLegalReasons => "UNAVAILABLE_FOR_LEGAL_REASONS",
             AppError::LegalHold(_) => "LEGAL_HOLD",
-            AppError::RateLimited(_) => "TOO_MANY_REQUESTS",
+            AppError::RateLimited(_) | AppError::Busy(_) => "TOO_MANY_REQUESTS",
             AppError::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             AppError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
@@ -149,7 +155,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::UnavailableForLegalReasons => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
             AppError::LegalHold(_) => StatusCode::CONFLICT,
-            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited(_) | AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -169,7 +175,7 @@ impl ResponseError for AppError {
             AppError::RateLimited(_) => {
                 response.insert_header(("Retry-After", "60"));
             }
-            AppError::IdempotencyKeyInUse => {
+            AppError::Busy(_) | AppError::IdempotencyKeyInUse => {
                 response.insert_header(("Retry-After", "1"));
             }
             _ => {}
@@ -184,7 +190,14 @@ impl async_graphql::ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         self.log();
         let code = self.code();
-        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| ext.set("code", code))
+        let busy = matches!(self, AppError::Busy(_));
+        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if busy {
+                // `/graphql` answers with this as its Retry-After.
+                ext.set("retryAfter", 1);
+            }
+        })
     }
 }
 

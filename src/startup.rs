@@ -134,6 +134,7 @@ impl Application {
         let persisted = crate::http::persisted::PersistedQueries::load(
             config.persisted_queries.as_deref(),
             config.persisted_only,
+            config.apq_cache_bytes,
         )
         .map_err(StartupError::Persisted)?;
         let shared_counts = match &config.redis_url {

@@ -15,7 +15,7 @@ use redis::aio::ConnectionManager;
 use super::throttle::RateWindow;
 
 /// The longest a request waits for Redis.
-const REDIS_BUDGET: Duration = Duration::from_millis(100);
+pub(crate) const REDIS_BUDGET: Duration = Duration::from_millis(100);
 
 /// Where the counts of one kind of key live.
 pub struct RateLimits {

@@ -2,7 +2,6 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 
 use super::context::RequestContext;
-use crate::auth::passwords;
 use crate::db::{self, users};
 use crate::domain::Role;
 use crate::error::{AppError, GqlResultExt};
@@ -47,8 +46,11 @@ pub struct AuthMutation;
 #[Object]
 impl AuthMutation {
     /// Exchanges a username and password for a short-lived access token.
-    /// After 5 failures for an account within 15 minutes, further attempts
-    /// answer `TOO_MANY_REQUESTS` until the window has passed.
+    /// Each attempt for an account is counted before its password is
+    /// checked; after 5 within 15 minutes, further attempts answer
+    /// `TOO_MANY_REQUESTS` until the window has passed (a correct password
+    /// forgets the count). When every password check is busy, the answer
+    /// is `TOO_MANY_REQUESTS` with `Retry-After: 1`.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -66,35 +68,40 @@ impl AuthMutation {
         if !keys.can_sign() {
             return Err(AppError::Forbidden).gql();
         }
-        if !state.throttle.allows(&username) {
+        // The attempt is counted before the password is checked, so however
+        // many arrive at once, at most the limit are checked.
+        if !state.throttle.reserve(&username).await {
             return Err(AppError::RateLimited(
                 "too many failed logins for this account; try again later".into(),
             ))
             .gql();
         }
         let name = username.clone();
-        let user = state
-            .db
-            .run(move |conn| users::by_username(conn, &name))
-            .await
-            .gql()?;
-        // Hashing runs even for unknown accounts so timing does not tell them apart.
-        let stored = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| DUMMY_HASH.clone());
-        let matches = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))
-            .gql()?;
-        let user = match user {
-            Some(u) if matches && !u.disabled && u.password_hash.is_some() => u,
-            _ => {
-                state.throttle.failed(&username);
-                return Err(AppError::BadInput("invalid username or password".into())).gql();
+        let checked = async {
+            let user = state
+                .db
+                .run(move |conn| users::by_username(conn, &name))
+                .await?;
+            // An unknown account is checked against a dummy hash, so timing
+            // does not tell them apart.
+            let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+            let matches = state.passwords.verify(password, stored).await?;
+            Ok::<_, AppError>((user, matches))
+        }
+        .await;
+        let (user, matches) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                // Nothing was checked: the attempt is given back.
+                state.throttle.release(&username).await;
+                return Err(error).gql();
             }
         };
-        state.throttle.succeeded(&username);
+        let user = match user {
+            Some(u) if matches && !u.disabled && u.password_hash.is_some() => u,
+            _ => return Err(AppError::BadInput("invalid username or password".into())).gql(),
+        };
+        state.throttle.succeeded(&username).await;
         let role = user.role().gql()?;
         let (token, claims) = keys
             .mint(&user.username, role, state.config.access_token_ttl)
@@ -164,8 +171,3 @@ impl AuthMutation {
         Ok(true)
     }
 }
-
-/// A real argon2id hash, checked against when the account does not exist,
-/// so an unknown name costs as much time as a wrong password.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| passwords::hash("no such account").unwrap_or_default());

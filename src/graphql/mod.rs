@@ -41,14 +41,18 @@ pub use takedowns::RemovedArticle;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
-    /// Failed logins per account name.
+    /// Login attempts per account name.
     pub throttle: Arc<LoginThrottle>,
+    /// Where password hashes and checks run, a bounded number at once.
+    pub passwords: Arc<crate::auth::passwords::PasswordWorkers>,
     /// Requests per partner key and minute.
     pub partner_limits: Arc<RateLimits>,
     /// Requests per client address and minute.
     pub client_limits: Arc<RateLimits>,
     /// Mutations per account and minute.
     pub account_limits: Arc<RateLimits>,
+    /// Anonymous APQ registrations per client address and minute.
+    pub apq_limits: Arc<RateLimits>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
     /// Public responses, forgotten by the writes that change them.
@@ -102,10 +106,15 @@ impl AppState {
             idempotency: Arc::default(),
             peers: Arc::default(),
             db,
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(LoginThrottle::new(shared_counts.clone())),
+            passwords: Arc::new(crate::auth::passwords::PasswordWorkers::start(
+                config.password_workers,
+                config.password_wait,
+            )),
             partner_limits: Arc::new(RateLimits::new("partner", shared_counts.clone())),
             client_limits: Arc::new(RateLimits::new("client", shared_counts.clone())),
-            account_limits: Arc::new(RateLimits::new("account", shared_counts)),
+            account_limits: Arc::new(RateLimits::new("account", shared_counts.clone())),
+            apq_limits: Arc::new(RateLimits::new("apq", shared_counts)),
             config: Arc::new(config),
             converter: Arc::new(converter),
         }

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use actix_web::HttpMessage;
 
+use super::persisted::Resolved;
 use crate::auth::tokens::TokenError;
 use crate::auth::{self, Credentials};
 use crate::error::AppError;
@@ -68,12 +69,30 @@ async fn post(
             "send the request as application/json",
         );
     }
-    // Anonymous callers only read; writers send whole articles.
-    let limit = if req.headers().contains_key(header::AUTHORIZATION) {
+    // Anonymous callers only read; writers send whole articles. The larger
+    // limit is earned by a token that verifies, before the body is read: a
+    // token that does not verify is held to the anonymous limit.
+    let credentials = credentials(&state, authorization(&req).as_deref()).await;
+    let limit = if credentials.staff().is_some() {
         state.config.limits.max_editorial_body_bytes
     } else {
         state.config.limits.max_body_bytes
     };
+    let too_large = || {
+        reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("the request body exceeds {limit} bytes"),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limit as u64) {
+        return too_large();
+    }
     let budget = state.config.limits.body_timeout;
     let read = tokio::time::timeout(budget, read_limited(body, limit)).await;
     let bytes = match read.unwrap_or(Err(BodyError::TooSlow)) {
@@ -88,13 +107,7 @@ async fn post(
                 ),
             )
         }
-        Err(BodyError::TooLarge) => {
-            return reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                &format!("the request body exceeds {limit} bytes"),
-            )
-        }
+        Err(BodyError::TooLarge) => return too_large(),
         Err(BodyError::Broken) => {
             return reject(
                 StatusCode::BAD_REQUEST,
@@ -120,7 +133,7 @@ async fn post(
             )
         }
     };
-    execute(&req, request, &state, &schema, false).await
+    execute(&req, request, &state, &schema, false, credentials).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,7 +204,8 @@ async fn get(
             }
         }
     }
-    execute(&req, request, &state, &schema, true).await
+    let credentials = credentials(&state, authorization(&req).as_deref()).await;
+    execute(&req, request, &state, &schema, true, credentials).await
 }
 
 /// The operation a document would run, when it can be told without executing.
@@ -209,20 +223,38 @@ fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
     }
 }
 
+/// The `Authorization` header, when it is text.
+fn authorization(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Whether a response shows its document passed every check: errors of a
+/// refused document (length, parse, validation, depth, cost, budget) have
+/// no path; a resolver's errors have one.
+fn document_passed(response: &async_graphql::Response) -> bool {
+    response.errors.iter().all(|e| !e.path.is_empty())
+}
+
 async fn execute(
     req: &HttpRequest,
     mut request: async_graphql::Request,
     state: &AppState,
     schema: &NewsdeskSchema,
     via_get: bool,
+    credentials: Credentials,
 ) -> HttpResponse {
     let extension = request
         .extensions
         .get("persistedQuery")
         .and_then(|v| v.clone().into_json().ok());
+    let mut learn = None;
     match state.persisted.resolve(&request.query, extension.as_ref()) {
-        Ok(Some(query)) => request.query = query,
-        Ok(None) => {}
+        Ok(Resolved::Stored(query)) => request.query = query,
+        Ok(Resolved::AsSent) => {}
+        Ok(Resolved::Learn(hash)) => learn = Some(hash),
         Err(refusal) => return reject(refusal.status, refusal.code, &refusal.message),
     }
     let max_chars = state.config.limits.max_query_chars;
@@ -250,6 +282,18 @@ async fn execute(
                 }]
             }));
     }
+    // Registering a query keeps memory until it is evicted: anonymous
+    // clients may register only a few a minute.
+    let per_minute = state.config.apq_registrations_per_minute;
+    if learn.is_some() && per_minute > 0 && credentials.staff().is_none() {
+        let client = super::rate_limit::client_of_request(req, &state.config.trusted_proxies);
+        if let Some(client) = client {
+            if let Err(wait) = state.apq_limits.hit(&client.to_string(), per_minute).await {
+                return super::rate_limit::too_many("/graphql", wait);
+            }
+        }
+    }
+    let learn = learn.map(|hash| (hash, request.query.clone()));
     // Anonymous POSTed queries share the response cache with GET (which the
     // caching middleware serves before this handler).
     let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
@@ -267,6 +311,10 @@ async fn execute(
         ])
     });
     if let Some(entry) = post_key.and_then(|key| state.cache.get(key)) {
+        // Only answers without errors are cached: the document passed.
+        if let Some((hash, query)) = learn {
+            state.persisted.learn(hash, &query);
+        }
         return super::response_cache::replay(&entry);
     }
     let post_key = post_key.filter(|_| operation() == Some(OperationType::Query));
@@ -276,12 +324,7 @@ async fn execute(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let credentials = credentials(state, authorization.as_deref()).await;
+    let authorization = authorization(req);
     if let Some(staff) = credentials.staff() {
         let per_minute = state.config.mutations_per_minute;
         let mutation = operation() == Some(OperationType::Mutation);
@@ -335,6 +378,9 @@ async fn execute(
             Err(_) => timed_out(budget),
         };
     classify_errors(&mut response.errors);
+    if let Some((hash, query)) = learn.filter(|_| document_passed(&response)) {
+        state.persisted.learn(hash, &query);
+    }
     let languages = context.languages();
     // The database was unreachable: say so in HTTP too, so clients and load
     // balancers back off (GraphQL bodies keep SERVICE_UNAVAILABLE).
@@ -349,9 +395,19 @@ async fn execute(
         r.insert_header((header::RETRY_AFTER, "2"));
         r
     } else if has_code("TOO_MANY_REQUESTS") {
-        // A limit inside a resolver (logins, takedown filings) is a 429 too.
+        // A limit inside a resolver (logins, takedown filings) is a 429 too;
+        // a busy server says how soon to come back.
+        let soonest = response
+            .errors
+            .iter()
+            .filter_map(|e| e.extensions.as_ref()?.get("retryAfter"))
+            .filter_map(|v| match v {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            })
+            .min();
         let mut r = HttpResponse::TooManyRequests();
-        r.insert_header((header::RETRY_AFTER, "60"));
+        r.insert_header((header::RETRY_AFTER, soonest.unwrap_or(60).to_string()));
         r
     } else if has_code("IDEMPOTENCY_KEY_IN_USE") {
         // Another node's request took the key between our check and commit.

@@ -14,6 +14,21 @@ use sha2::{Digest, Sha256};
 
 /// Queries learnt through APQ, at most this many (least recently used go).
 const LEARNT_QUERIES: u64 = 10_000;
+/// What a learnt query costs beside its text and hash: the cache's own
+/// bookkeeping, counted so that many tiny queries are bounded too.
+const ENTRY_OVERHEAD: u64 = 160;
+
+/// What to run for a request, as its persisted-query extension says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved {
+    /// The request's own text; there is nothing to learn from it.
+    AsSent,
+    /// This stored text, which the request named by its hash.
+    Stored(String),
+    /// The request's own text, new under this hash: it is learnt with
+    /// [`PersistedQueries::learn`] once it has passed every check.
+    Learn(String),
+}
 
 /// Why a request's persisted-query extension was refused.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +41,8 @@ pub struct Refusal {
 pub struct PersistedQueries {
     registered: HashMap<String, String>,
     learnt: moka::sync::Cache<String, Arc<str>>,
+    /// Bytes the learnt queries may take; 0 learns nothing.
+    learnt_bytes: u64,
     only_registered: bool,
 }
 
@@ -34,6 +51,7 @@ impl std::fmt::Debug for PersistedQueries {
         f.debug_struct("PersistedQueries")
             .field("registered", &self.registered.len())
             .field("only_registered", &self.only_registered)
+            .field("learnt_bytes", &self.learnt_bytes)
             .finish()
     }
 }
@@ -61,8 +79,13 @@ pub fn sha256_hex(query: &str) -> String {
 
 impl PersistedQueries {
     /// Reads the manifest, if any; every operation's id must be the hash
-    /// of its body.
-    pub fn load(manifest: Option<&Path>, only_registered: bool) -> Result<Self, String> {
+    /// of its body. Learnt queries take at most `learnt_bytes` (texts,
+    /// hashes and bookkeeping) and at most 10,000 entries.
+    pub fn load(
+        manifest: Option<&Path>,
+        only_registered: bool,
+        learnt_bytes: u64,
+    ) -> Result<Self, String> {
         let mut registered = HashMap::new();
         if let Some(path) = manifest {
             let text = std::fs::read_to_string(path)
@@ -91,19 +114,51 @@ impl PersistedQueries {
                 "NEWSDESK_PERSISTED_ONLY=1 needs operations in NEWSDESK_PERSISTED_QUERIES".into(),
             );
         }
+        // Every entry weighs at least a 10,000th of the bound, so the bytes
+        // bound the entries as well.
+        let floor = (learnt_bytes / LEARNT_QUERIES).max(1);
+        let learnt = moka::sync::Cache::builder()
+            .max_capacity(learnt_bytes)
+            .weigher(move |hash: &String, query: &Arc<str>| {
+                let bytes = (hash.len() + query.len()) as u64 + ENTRY_OVERHEAD;
+                u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
+            })
+            .build();
         Ok(PersistedQueries {
             registered,
-            learnt: moka::sync::Cache::new(LEARNT_QUERIES),
+            learnt,
+            learnt_bytes,
             only_registered,
         })
     }
 
+    /// Keeps `query` under `hash`, for requests that then send the hash
+    /// alone. Call it only for a query that passed every check: nothing
+    /// refused is ever kept.
+    pub fn learn(&self, hash: String, query: &str) {
+        if self.only_registered || self.learnt_bytes == 0 {
+            return;
+        }
+        let query = query.trim();
+        if sha256_hex(query) == hash {
+            self.learnt.insert(hash, Arc::from(query));
+        }
+    }
+
+    /// Entries and weighed bytes of the learnt queries, once pending
+    /// evictions have run.
+    pub fn learnt_size(&self) -> (u64, u64) {
+        self.learnt.run_pending_tasks();
+        (self.learnt.entry_count(), self.learnt.weighted_size())
+    }
+
     /// The query to run: `query` itself, or the one `extension` names.
+    /// Nothing is kept here: a new query is learnt only after it passed.
     pub fn resolve(
         &self,
         query: &str,
         extension: Option<&serde_json::Value>,
-    ) -> Result<Option<String>, Refusal> {
+    ) -> Result<Resolved, Refusal> {
         let hash = match extension {
             None => None,
             Some(ext) => {
@@ -130,10 +185,10 @@ impl PersistedQueries {
         match (hash, query.is_empty()) {
             (Some(hash), true) => {
                 if let Some(known) = self.registered.get(&hash) {
-                    return Ok(Some(known.clone()));
+                    return Ok(Resolved::Stored(known.clone()));
                 }
                 match self.learnt.get(&hash).filter(|_| !self.only_registered) {
-                    Some(known) => Ok(Some(known.to_string())),
+                    Some(known) => Ok(Resolved::Stored(known.to_string())),
                     // Apollo clients look for this message and send the text.
                     None => Err(refusal(
                         StatusCode::OK,
@@ -151,16 +206,18 @@ impl PersistedQueries {
                     ));
                 }
                 self.allowed(&hash)?;
-                if !self.only_registered {
-                    self.learnt.insert(hash, Arc::from(query));
+                let known = self.registered.contains_key(&hash) || self.learnt.contains_key(&hash);
+                if known || self.only_registered || self.learnt_bytes == 0 {
+                    Ok(Resolved::AsSent)
+                } else {
+                    Ok(Resolved::Learn(hash))
                 }
-                Ok(None)
             }
             (None, _) => {
                 if self.only_registered {
                     self.allowed(&sha256_hex(query))?;
                 }
-                Ok(None)
+                Ok(Resolved::AsSent)
             }
         }
     }
@@ -194,18 +251,59 @@ mod tests {
 
     #[test]
     fn a_hash_is_learnt_from_its_query_then_enough() {
-        let apq = PersistedQueries::load(None, false).expect("apq");
+        let apq = PersistedQueries::load(None, false, 1 << 20).expect("apq");
         let ext = json!({ "version": 1, "sha256Hash": sha256_hex(Q) });
         assert_eq!(
             apq.resolve("", Some(&ext)).map_err(|r| r.code),
             Err("PERSISTED_QUERY_NOT_FOUND")
         );
-        assert_eq!(apq.resolve(Q, Some(&ext)), Ok(None));
-        assert_eq!(apq.resolve("", Some(&ext)), Ok(Some(Q.to_string())));
+        assert_eq!(
+            apq.resolve(Q, Some(&ext)),
+            Ok(Resolved::Learn(sha256_hex(Q)))
+        );
+        assert_eq!(
+            apq.resolve("", Some(&ext)).map_err(|r| r.code),
+            Err("PERSISTED_QUERY_NOT_FOUND"),
+            "nothing is kept before the query has passed"
+        );
+        apq.learn(sha256_hex(Q), Q);
+        assert_eq!(apq.resolve(Q, Some(&ext)), Ok(Resolved::AsSent));
+        assert_eq!(
+            apq.resolve("", Some(&ext)),
+            Ok(Resolved::Stored(Q.to_string()))
+        );
         let wrong = json!({ "version": 1, "sha256Hash": sha256_hex("{ x }") });
         assert_eq!(
             apq.resolve(Q, Some(&wrong)).map_err(|r| r.code),
             Err("PERSISTED_QUERY_HASH_MISMATCH")
         );
+    }
+
+    #[test]
+    fn t_wf_3_the_learnt_queries_are_bounded_in_bytes_and_in_entries() {
+        let bound = 1 << 20;
+        let apq = PersistedQueries::load(None, false, bound).expect("apq");
+        // 400 queries of about 10 KB: four times the bound.
+        for i in 0..400 {
+            let query = format!("{{ a{i}: site {{ name {} }} }}", " ".repeat(10_000));
+            apq.learn(sha256_hex(&query), &query);
+        }
+        let (entries, bytes) = apq.learnt_size();
+        assert!(bytes <= bound, "{bytes} bytes kept");
+        assert!(entries > 0 && entries < 105, "{entries} entries kept");
+
+        // Tiny queries: the entry bound holds.
+        let apq = PersistedQueries::load(None, false, bound).expect("apq");
+        for i in 0..12_000 {
+            let query = format!("{{ a{i}: __typename }}");
+            apq.learn(sha256_hex(&query), &query);
+        }
+        let (entries, bytes) = apq.learnt_size();
+        assert!(entries <= LEARNT_QUERIES, "{entries} entries kept");
+        assert!(bytes <= bound, "{bytes} bytes kept");
+
+        let off = PersistedQueries::load(None, false, 0).expect("apq");
+        off.learn(sha256_hex(Q), Q);
+        assert_eq!(off.learnt_size(), (0, 0));
     }
 }

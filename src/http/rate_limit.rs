@@ -18,7 +18,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use ipnet::IpNet;
 use serde_json::json;
 
@@ -137,6 +137,14 @@ fn split_unquoted(value: &str, separator: char) -> Vec<&str> {
     }
     parts.push(&value[start..]);
     parts
+}
+
+/// The first address `req` is counted against, for limits that count one
+/// client (persisted-query registrations).
+pub fn client_of_request(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
+    client_addresses(req.peer_addr().map(|a| a.ip()), req.headers(), trusted)
+        .into_iter()
+        .next()
 }
 
 /// A 429 in the shape of the route: GraphQL errors on `/graphql`, the

@@ -468,3 +468,40 @@ async fn t_fz_5_graphql_cop_probes_find_nothing() {
     let get_query = get("query { __typename }").await.expect("get query");
     assert_eq!(get_query.status(), 200);
 }
+
+both_engines!(t_wf_3_a_token_that_does_not_verify_gets_the_anonymous_body_limit);
+async fn t_wf_3_a_token_that_does_not_verify_gets_the_anonymous_body_limit(engine: Engine) {
+    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+        return;
+    };
+    let url = format!("{}/graphql", room.app.address);
+    // 200 KB: over the anonymous 64 KiB, under the editorial 1 MiB.
+    let body = format!(
+        "{{\"query\":\"{{ site {{ name }} }}\",\"x\":\"{}\"}}",
+        "a".repeat(200_000)
+    );
+    let send = |authorization: String| {
+        room.app
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("authorization", authorization)
+            .body(body.clone())
+            .send()
+    };
+
+    let junk = send("Bearer not-a-token".into()).await.expect("post");
+    let not_bearer = send("Basic YWRtaW46YWRtaW4=".into()).await.expect("post");
+    let valid = send(format!("Bearer {}", room.token("editor")))
+        .await
+        .expect("post");
+
+    assert_eq!(junk.status(), 413);
+    assert_eq!(code(&junk.json().await.expect("json")), "PAYLOAD_TOO_LARGE");
+    assert_eq!(not_bearer.status(), 413);
+    assert_eq!(
+        valid.status(),
+        200,
+        "a verified token earns the larger limit"
+    );
+}

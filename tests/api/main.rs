@@ -15,6 +15,7 @@ mod health;
 mod idempotency;
 mod import;
 mod legal_holds;
+mod logins;
 mod logs;
 mod migrations;
 mod nodes;

@@ -134,6 +134,119 @@ async fn only_registered_operations_run_in_persisted_only_mode(engine: Engine) {
     );
 }
 
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("OK")
+}
+
+fn with_hash(query: &str) -> Value {
+    json!({ "query": query, "extensions": serde_json::from_str::<Value>(&extension(query)).expect("json") })
+}
+
+/// `articles{nodes{section{…}}}` nested `levels` times (3 levels each).
+fn deep_query(levels: usize) -> String {
+    let mut q = String::from("slug");
+    for _ in 0..levels {
+        q = format!("articles(first: 1) {{ nodes {{ section {{ {q} }} }} }}");
+    }
+    format!("{{ {q} }}")
+}
+
+both_engines!(t_wf_3_a_refused_query_is_not_learnt_by_its_hash);
+async fn t_wf_3_a_refused_query_is_not_learnt_by_its_hash(engine: Engine) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    app.import_seed();
+    let cases = [
+        (
+            format!("{{ site {{ name {} }} }}", " ".repeat(15_001)),
+            "QUERY_TOO_LONG",
+        ),
+        (deep_query(4), "QUERY_TOO_DEEP"),
+        (
+            "{ articles(first: 100) { nodes { related(first: 100) { title } } } }".into(),
+            "QUERY_TOO_COMPLEX",
+        ),
+        ("{ articel { id } }".into(), "GRAPHQL_VALIDATION_FAILED"),
+        ("{ site { name".into(), "GRAPHQL_PARSE_FAILED"),
+    ];
+    for (query, expected) in &cases {
+        let (_, sent) = post(&app, with_hash(query)).await;
+        assert_eq!(code(&sent), *expected, "{sent}");
+
+        let (_, _, by_get) = get(&app, &[("extensions", &extension(query))]).await;
+        let ext: Value = serde_json::from_str(&extension(query)).expect("json");
+        let (_, by_post) = post(&app, json!({ "extensions": ext })).await;
+
+        assert_eq!(
+            code(&by_get),
+            "PERSISTED_QUERY_NOT_FOUND",
+            "{expected}: {by_get}"
+        );
+        assert_eq!(
+            code(&by_post),
+            "PERSISTED_QUERY_NOT_FOUND",
+            "{expected}: {by_post}"
+        );
+    }
+    // The same path still learns a query that passes every check.
+    let (_, ok) = post(&app, with_hash(QUERY)).await;
+    assert_eq!(code(&ok), "OK", "{ok}");
+    let (_, _, by_hash) = get(&app, &[("extensions", &extension(QUERY))]).await;
+    assert!(by_hash["data"]["site"]["name"].is_string(), "{by_hash}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_wf_3_anonymous_registrations_are_limited_per_client() {
+    let app = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[("NEWSDESK_APQ_REGISTRATIONS_PER_MINUTE", "3")],
+    )
+    .await
+    .expect("app");
+    app.import_seed();
+    let queries: Vec<String> = (0..4)
+        .map(|i| format!("{{ a{i}: site {{ name }} }}"))
+        .collect();
+
+    let mut answers = Vec::new();
+    for query in &queries {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .json(&with_hash(query))
+            .send()
+            .await
+            .expect("post");
+        let status = response.status().as_u16();
+        let retry_after = response.headers().contains_key("retry-after");
+        let body: Value = response.json().await.expect("json");
+        answers.push((status, code(&body).to_string(), retry_after));
+    }
+    let (_, _, fourth) = get(&app, &[("extensions", &extension(&queries[3]))]).await;
+    let (_, _, first) = get(&app, &[("extensions", &extension(&queries[0]))]).await;
+    let (status, plain) = post(&app, json!({ "query": queries[3] })).await;
+
+    let ok = (200, "OK".to_string(), false);
+    assert_eq!(
+        answers,
+        [
+            ok.clone(),
+            ok.clone(),
+            ok,
+            (429, "TOO_MANY_REQUESTS".to_string(), true)
+        ]
+    );
+    assert_eq!(code(&fourth), "PERSISTED_QUERY_NOT_FOUND", "{fourth}");
+    assert!(
+        first["data"]["a0"]["name"].is_string(),
+        "learnt ones still run: {first}"
+    );
+    assert_eq!((status.as_u16(), code(&plain)), (200, "OK"), "{plain}");
+}
+
 #[test]
 fn persisted_only_without_a_manifest_is_refused_at_start() {
     let db = TestDb::new(Engine::Sqlite).expect("sqlite");
