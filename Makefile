@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster
+.PHONY: run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -39,6 +39,11 @@ test: check-pg audit
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	cargo test --all-targets
 	$(MAKE) --no-print-directory durability-ci test-cluster
+
+## Rebuild assets/graphiql/ (GraphiQL 5 and React, bundled by esbuild) from
+## tools/graphiql; the built files are committed, so `make run` needs no npm.
+graphiql:
+	cd tools/graphiql && npm ci --no-audit --no-fund && node build.mjs
 
 ## kill -9 at random moments under 8 concurrent writers, then every acknowledged
 ## write is checked: 50 cycles on SQLite (synchronous FULL and NORMAL) and on
