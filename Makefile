@@ -35,7 +35,7 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 ## a time-boxed schemathesis run against the REST OpenAPI document, the Rust tests
 ## (some run the Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
-test: check-pg audit js-deps
+test: check-pg audit js-deps browser-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	cargo test --all-targets
@@ -48,6 +48,20 @@ js-deps: $(JS_DEPS)
 $(JS_DEPS): tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
 	@touch $@
+
+## Chromium for the browser tests (Debian's package, through apt-get, as root or
+## with sudo), unless NEWSDESK_CHROMIUM names one or NEWSDESK_SKIP_BROWSER=1.
+browser-deps:
+	@if [ "$$NEWSDESK_SKIP_BROWSER" = "1" ]; then \
+		echo "!!! NEWSDESK_SKIP_BROWSER=1: the Chromium tests are SKIPPED !!!"; \
+	elif [ -n "$$NEWSDESK_CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	else \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		{ $$sudo apt-get update -qq && \
+		  $$sudo apt-get install -y --no-install-recommends chromium; } || { \
+			echo "cannot install chromium: set NEWSDESK_CHROMIUM, or NEWSDESK_SKIP_BROWSER=1" >&2; \
+			exit 1; }; \
+	fi
 
 ## Rebuild assets/graphiql/ (GraphiQL 5 and React, bundled by esbuild) from
 ## tools/graphiql; the built files are committed, so `make run` needs no npm.

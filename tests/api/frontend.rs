@@ -304,7 +304,58 @@ async fn a_page_of_the_server_may_call_it_without_being_listed() {
     );
 }
 
+/// Chromium runs unless `NEWSDESK_SKIP_BROWSER=1` (said loudly).
+fn browser_skipped() -> bool {
+    let skip = std::env::var("NEWSDESK_SKIP_BROWSER").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("NEWSDESK_SKIP_BROWSER=1: Chromium test SKIPPED");
+    }
+    skip
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_runs_offline_in_chromium_and_its_docs_show_the_schema() {
+    if browser_skipped() {
+        return;
+    }
+    let Some(app) = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[("NEWSDESK_GRAPHIQL", "1"), ("NEWSDESK_INTROSPECTION", "1")],
+    )
+    .await
+    else {
+        return;
+    };
+
+    let out = node("browser.mjs", &["graphiql", &app.address]);
+
+    assert!(out.contains("QueryRoot.article shown"), "{out}");
+}
+
 // 3. CORS
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_on_an_allowed_origin_calls_like_apollo_and_reads_the_429() {
+    if browser_skipped() {
+        return;
+    }
+    let origin = "http://app.example.test";
+    let Some(app) = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[
+            ("NEWSDESK_CORS_ORIGINS", origin),
+            ("NEWSDESK_RATE_LIMIT_PER_MINUTE", "3"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+
+    let out = node("browser.mjs", &["cross-origin", &app.address, origin]);
+
+    assert!(out.contains("\"code\": \"TOO_MANY_REQUESTS\""), "{out}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflights_allow_what_documented_clients_send() {
