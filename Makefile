@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster
+.PHONY: run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -32,13 +32,41 @@ build:
 DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 
 ## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly):
-## a time-boxed schemathesis run against the REST OpenAPI document, the Rust tests,
+## a time-boxed schemathesis run against the REST OpenAPI document, the Rust tests
+## (some run the Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
-test: check-pg audit
+test: check-pg audit js-deps browser-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	cargo test --all-targets
 	$(MAKE) --no-print-directory durability-ci test-cluster
+
+## The Node packages of the front-end contract tests (tests/js), installed from
+## the lock file and kept until the lock file changes.
+JS_DEPS := tests/js/node_modules/.package-lock.json
+js-deps: $(JS_DEPS)
+$(JS_DEPS): tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
+	@touch $@
+
+## Chromium for the browser tests (Debian's package, through apt-get, as root or
+## with sudo), unless NEWSDESK_CHROMIUM names one or NEWSDESK_SKIP_BROWSER=1.
+browser-deps:
+	@if [ "$$NEWSDESK_SKIP_BROWSER" = "1" ]; then \
+		echo "!!! NEWSDESK_SKIP_BROWSER=1: the Chromium tests are SKIPPED !!!"; \
+	elif [ -n "$$NEWSDESK_CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	else \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		{ $$sudo apt-get update -qq && \
+		  $$sudo apt-get install -y --no-install-recommends chromium; } || { \
+			echo "cannot install chromium: set NEWSDESK_CHROMIUM, or NEWSDESK_SKIP_BROWSER=1" >&2; \
+			exit 1; }; \
+	fi
+
+## Rebuild assets/graphiql/ (GraphiQL 5 and React, bundled by esbuild) from
+## tools/graphiql; the built files are committed, so `make run` needs no npm.
+graphiql:
+	cd tools/graphiql && npm ci --no-audit --no-fund && node build.mjs
 
 ## kill -9 at random moments under 8 concurrent writers, then every acknowledged
 ## write is checked: 50 cycles on SQLite (synchronous FULL and NORMAL) and on

@@ -161,9 +161,14 @@ impl Application {
             );
         }
         let schema = graphql::build_schema(&config);
+        let introspection = graphql::build_introspection_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let server = HttpServer::new(move || {
-            App::new()
+            // The last `wrap` is the outermost: CORS sits outside the rate
+            // limiter, the panic guard and every error they answer, so a
+            // browser reads a 429, 413 or 5xx instead of "Failed to fetch";
+            // `Vary` is merged into one header after everyone added theirs.
+            let mut app = App::new()
                 .wrap(actix_web::middleware::Compress::default())
                 .wrap(actix_web::middleware::from_fn(
                     http::response_cache::cache_responses,
@@ -171,15 +176,19 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     http::conditional::conditional_get,
                 ))
-                .wrap(http::cors(&state.config))
                 .wrap(actix_web::middleware::from_fn(
                     http::rate_limit::limit_clients,
                 ))
                 .wrap(actix_web::middleware::from_fn(http::panics::contain_panics))
                 .wrap(http::request_id::RequestId)
+                .wrap(http::cors(&state.config))
+                .wrap(actix_web::middleware::from_fn(http::vary::one_vary_header))
                 .app_data(web::Data::new(state.clone()))
-                .app_data(web::Data::new(schema.clone()))
-                .configure(http::routes)
+                .app_data(web::Data::new(schema.clone()));
+            if let Some(introspection) = &introspection {
+                app = app.app_data(web::Data::new(introspection.clone()));
+            }
+            app.configure(http::routes)
                 .configure(extra_routes)
                 .default_service(web::to(http::not_found))
         })

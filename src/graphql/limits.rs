@@ -189,3 +189,214 @@ pub fn classify_errors(errors: &mut [ServerError]) {
         error.extensions = Some(ext);
     }
 }
+
+/// How deep an introspection-only operation may nest: graphql-js's
+/// `getIntrospectionQuery()` reaches 15 (nine `ofType` levels under a field's
+/// argument's type); a little more leaves room for other tools.
+pub const INTROSPECTION_MAX_DEPTH: usize = 20;
+
+/// The most introspection lists (`types`, `fields`, `args` …) nested in one
+/// another on any path of an introspection-only operation. The standard
+/// query nests three (`types { fields { args } }`); each further level
+/// multiplies the answer by a type's field count.
+pub const INTROSPECTION_MAX_LISTS: usize = 3;
+
+const INTROSPECTION_LISTS: [&str; 8] = [
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "directives",
+];
+
+/// Whether every operation of `document` selects only `__schema`, `__type`
+/// and `__typename` at its root (at least one of the first two) and keeps
+/// introspection lists nested at most [`INTROSPECTION_MAX_LISTS`] deep. Such
+/// a document reaches no data, so it may run under
+/// [`INTROSPECTION_MAX_DEPTH`] instead of the data depth limit.
+pub fn introspection_only(document: &ExecutableDocument) -> bool {
+    let mut any = false;
+    for (_, op) in document.operations.iter() {
+        let mut roots = Vec::new();
+        if !root_fields(&op.node.selection_set.node, document, &mut roots, 0) {
+            return false;
+        }
+        for field in roots {
+            match field.name.node.as_str() {
+                "__typename" => {}
+                "__schema" | "__type" => {
+                    any = true;
+                    if list_nesting(&field.selection_set.node, document, 0)
+                        > INTROSPECTION_MAX_LISTS
+                    {
+                        return false;
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+    any
+}
+
+/// Fragments inside fragments deeper than this are not followed (a cycle is
+/// refused by validation; here it only ends the walk).
+const MAX_FRAGMENT_NESTING: usize = 8;
+
+/// The fields of a root selection set, through fragments; `false` when a
+/// fragment is missing or nests too deep.
+fn root_fields<'a>(
+    set: &'a SelectionSet,
+    document: &'a ExecutableDocument,
+    out: &mut Vec<&'a async_graphql::parser::types::Field>,
+    nesting: usize,
+) -> bool {
+    if nesting > MAX_FRAGMENT_NESTING {
+        return false;
+    }
+    set.items.iter().all(|selection| match &selection.node {
+        Selection::Field(field) => {
+            out.push(&field.node);
+            true
+        }
+        Selection::InlineFragment(fragment) => root_fields(
+            &fragment.node.selection_set.node,
+            document,
+            out,
+            nesting + 1,
+        ),
+        Selection::FragmentSpread(spread) => document
+            .fragments
+            .get(&spread.node.fragment_name.node)
+            .is_some_and(|fragment| {
+                root_fields(
+                    &fragment.node.selection_set.node,
+                    document,
+                    out,
+                    nesting + 1,
+                )
+            }),
+    })
+}
+
+/// The most introspection lists nested on one path below `set`
+/// (`usize::MAX` when fragments nest past [`MAX_FRAGMENT_NESTING`]).
+fn list_nesting(set: &SelectionSet, document: &ExecutableDocument, fragments: usize) -> usize {
+    if fragments > MAX_FRAGMENT_NESTING {
+        return usize::MAX;
+    }
+    set.items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => {
+                let below = list_nesting(&field.node.selection_set.node, document, fragments);
+                let own = usize::from(INTROSPECTION_LISTS.contains(&field.node.name.node.as_str()));
+                below.saturating_add(own)
+            }
+            Selection::InlineFragment(fragment) => {
+                list_nesting(&fragment.node.selection_set.node, document, fragments + 1)
+            }
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| {
+                    list_nesting(&fragment.node.selection_set.node, document, fragments + 1)
+                }),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// A parse error as one readable line: `Syntax error at line 1, column 5:
+/// expected name, found "}"`, instead of the parser's multi-line excerpt.
+pub fn readable_syntax_errors(errors: &mut [ServerError], query: &str) {
+    for error in errors {
+        let is_syntax = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .is_some_and(|code| *code == async_graphql::Value::from("GRAPHQL_PARSE_FAILED"));
+        if !is_syntax {
+            continue;
+        }
+        let Some(at) = error.locations.first().copied() else {
+            continue;
+        };
+        let expected = error
+            .message
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix("= "))
+            .unwrap_or("unexpected input")
+            .trim()
+            // The parser names its rules: `EOI`, `executable_definition`.
+            .replace("EOI", "the end of the document")
+            .replace('_', " ");
+        let found = query
+            .lines()
+            .nth(at.line.saturating_sub(1))
+            .and_then(|line| line.chars().nth(at.column.saturating_sub(1)))
+            .map_or_else(
+                || "the end of the document".to_string(),
+                |c| format!("\"{c}\""),
+            );
+        error.message = format!(
+            "Syntax error at line {}, column {}: {expected}, found {found}",
+            at.line, at.column
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exempt(query: &str) -> bool {
+        introspection_only(&async_graphql::parser::parse_query(query).expect("parses"))
+    }
+
+    #[test]
+    fn only_documents_that_reach_no_data_are_introspection_only() {
+        assert!(exempt("{ __schema { types { name } } }"));
+        assert!(exempt(
+            "query Q { __typename ...F } fragment F on Query { __type(name: \"A\") { name } }"
+        ));
+        assert!(!exempt("{ __typename }"));
+        assert!(!exempt(
+            "{ __schema { types { name } } articles { nodes { id } } }"
+        ));
+        assert!(!exempt(
+            "query A { __schema { description } } query B { site { name } }"
+        ));
+    }
+
+    #[test]
+    fn circular_introspection_is_not_exempt() {
+        assert!(exempt(
+            "{ __schema { types { fields { args { name } } } } }"
+        ));
+        assert!(!exempt(
+            "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+        ));
+        assert!(!exempt(
+            "{ __schema { types { ...F } } } fragment F on __Type { fields { type { fields { type { fields { name } } } } } }"
+        ));
+    }
+
+    #[test]
+    fn a_syntax_error_is_one_line_with_its_place() {
+        let mut errors = vec![ServerError::new(
+            " --> 1:5\n  |\n1 | { a }}\n  |     ^---\n  |\n  = expected name",
+            Some(async_graphql::Pos { line: 1, column: 6 }),
+        )];
+        classify_errors(&mut errors);
+        readable_syntax_errors(&mut errors, "{ a }}");
+
+        assert_eq!(
+            errors[0].message,
+            "Syntax error at line 1, column 6: expected name, found \"}\""
+        );
+    }
+}

@@ -33,7 +33,9 @@ use crate::text::script::ScriptConverter;
 
 pub use context::RequestContext;
 pub use ids::{decode_cursor, encode_cursor};
-pub use limits::{classify_errors, rejection};
+pub use limits::{
+    classify_errors, introspection_only, readable_syntax_errors, rejection, INTROSPECTION_MAX_DEPTH,
+};
 pub use script::Script;
 pub use takedowns::RemovedArticle;
 
@@ -150,15 +152,35 @@ pub struct MutationRoot(
 /// The schema type served at `/graphql`.
 pub type NewsdeskSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+/// The schema that runs introspection-only operations (see
+/// [`introspection_only`]) when introspection is on: the same types and
+/// limits, but the nesting graphql-js's standard introspection query needs.
+#[derive(Clone)]
+pub struct IntrospectionSchema(pub NewsdeskSchema);
+
 /// Builds the schema with the limits of `config`.
 pub fn build_schema(config: &Config) -> NewsdeskSchema {
+    build_with_depth(config, config.limits.max_depth)
+}
+
+/// The schema for introspection-only operations, when introspection is on.
+pub fn build_introspection_schema(config: &Config) -> Option<IntrospectionSchema> {
+    config.introspection.then(|| {
+        IntrospectionSchema(build_with_depth(
+            config,
+            INTROSPECTION_MAX_DEPTH.max(config.limits.max_depth),
+        ))
+    })
+}
+
+fn build_with_depth(config: &Config, max_depth: usize) -> NewsdeskSchema {
     let limits = &config.limits;
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
-    .limit_depth(limits.max_depth)
+    .limit_depth(max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
     .limit_recursive_depth(32)

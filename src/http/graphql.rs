@@ -1,11 +1,16 @@
 //! `/graphql`: POST with a JSON body, GET with `?query=` for queries only,
 //! and GraphiQL for browsers when enabled. Size limits are checked before the
 //! body is parsed; batches are refused on this public route.
+//!
+//! GraphQL over HTTP: a client that accepts `application/graphql-response+json`
+//! gets it, with 400 for a document that does not parse or validate (or
+//! breaks a limit) and 504 for one that ran out of time; a client that
+//! accepts only `application/json` gets that, with 200 for every executed
+//! request, as the specification asks for compatibility.
 
-use actix_web::http::header::{self, ContentType};
+use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use serde::Deserialize;
 use serde_json::json;
@@ -16,7 +21,63 @@ use super::persisted::Resolved;
 use crate::auth::tokens::TokenError;
 use crate::auth::{self, Credentials};
 use crate::error::AppError;
-use crate::graphql::{classify_errors, AppState, NewsdeskSchema, RequestContext, Script};
+use crate::graphql::{
+    classify_errors, introspection_only, readable_syntax_errors, AppState, IntrospectionSchema,
+    NewsdeskSchema, RequestContext, Script,
+};
+
+/// The two media types of a GraphQL response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// `application/graphql-response+json`: HTTP status codes follow the outcome.
+    GraphqlResponse,
+    /// `application/json`: 200 for whatever ran, for older clients.
+    Json,
+}
+
+impl Media {
+    /// The `Content-Type` of a response in this media type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+
+    /// The media type an `Accept` header asks for: the GraphQL response type
+    /// when it is accepted at least as much as JSON, JSON when no `Accept` is
+    /// sent or only wildcards name it, `None` when neither is acceptable.
+    pub fn negotiate(accept: Option<&str>) -> Option<Media> {
+        let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+            return Some(Media::Json);
+        };
+        let (mut graphql, mut json) = (0.0_f32, 0.0_f32);
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
+            match media.as_str() {
+                "application/graphql-response+json" => graphql = graphql.max(q),
+                "application/json" | "application/*" | "*/*" => json = json.max(q),
+                _ => {}
+            }
+        }
+        if graphql > 0.0 && graphql >= json {
+            Some(Media::GraphqlResponse)
+        } else if json > 0.0 {
+            Some(Media::Json)
+        } else {
+            None
+        }
+    }
+}
+
+/// The request headers every `/graphql` answer depends on.
+const GRAPHQL_VARY: &str = "Accept, Accept-Language, Authorization";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -165,16 +226,17 @@ async fn get(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"));
         if state.config.graphiql && wants_html {
-            return HttpResponse::Ok()
-                .content_type(ContentType::html())
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(GraphiQLSource::build().endpoint("/graphql").finish());
+            return super::graphiql::page();
         }
-        return reject(
+        let mut refusal = reject(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
             "missing the query parameter",
         );
+        refusal
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static(GRAPHQL_VARY));
+        return refusal;
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -246,6 +308,21 @@ async fn execute(
     via_get: bool,
     credentials: Credentials,
 ) -> HttpResponse {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let Some(media) = Media::negotiate(accept) else {
+        let mut refusal = reject(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "accept application/graphql-response+json or application/json",
+        );
+        refusal
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static(GRAPHQL_VARY));
+        return refusal;
+    };
     let extension = request
         .extensions
         .get("persistedQuery")
@@ -265,6 +342,15 @@ async fn execute(
             &format!("the query exceeds {max_chars} characters"),
         );
     }
+    // An operation that reads only the schema may nest as deep as the
+    // standard introspection query does; anything touching data may not.
+    let introspection = req
+        .app_data::<web::Data<IntrospectionSchema>>()
+        .filter(|_| {
+            async_graphql::parser::parse_query(&request.query)
+                .is_ok_and(|document| introspection_only(&document))
+        });
+    let schema = introspection.map_or(schema, |s| &s.0);
     // Parsed at most once, and only when something needs to know.
     let parsed = std::cell::OnceCell::new();
     let operation = || {
@@ -308,6 +394,7 @@ async fn execute(
                 .get(header::ACCEPT_LANGUAGE)
                 .map(|v| v.as_bytes())
                 .unwrap_or_default(),
+            media.content_type().as_bytes(),
         ])
     });
     if let Some(entry) = post_key.and_then(|key| state.cache.get(key)) {
@@ -372,6 +459,7 @@ async fn execute(
     context.idempotency = keyed.as_ref().map(|(claim, _)| claim.clone());
     let context = std::sync::Arc::new(context);
     let budget = state.config.execution_timeout;
+    let query_text = request.query.clone();
     let mut response =
         match tokio::time::timeout(budget, schema.execute(request.data(context.clone()))).await {
             Ok(response) => response,
@@ -381,6 +469,7 @@ async fn execute(
     if let Some((hash, query)) = learn.filter(|_| document_passed(&response)) {
         state.persisted.learn(hash, &query);
     }
+    readable_syntax_errors(&mut response.errors, &query_text);
     let languages = context.languages();
     // The database was unreachable: say so in HTTP too, so clients and load
     // balancers back off (GraphQL bodies keep SERVICE_UNAVAILABLE).
@@ -414,6 +503,10 @@ async fn execute(
         let mut r = HttpResponse::Conflict();
         r.insert_header((header::RETRY_AFTER, "1"));
         r
+    } else if media == Media::GraphqlResponse && has_code("TIMEOUT") {
+        HttpResponse::GatewayTimeout()
+    } else if media == Media::GraphqlResponse && is_request_error(&response) {
+        HttpResponse::BadRequest()
     } else {
         HttpResponse::Ok()
     };
@@ -437,29 +530,51 @@ async fn execute(
     if cacheable && !tags.is_empty() {
         http.insert_header(("Surrogate-Key", tags.join(" ")));
     }
-    http.insert_header((header::VARY, "Accept-Language"));
+    http.insert_header((header::VARY, GRAPHQL_VARY));
+    http.content_type(media.content_type());
     if let Some((claim, running)) = keyed {
         // The reply is kept before it is sent, so a retry after it finds it.
         let body = serde_json::to_string(&response).unwrap_or_default();
         super::idempotency::keep(state, claim, body.clone(), running).await;
-        return http.content_type("application/json").body(body);
+        return http.body(body);
     }
-    let cache_post = post_key.filter(|_| response.errors.is_empty());
-    let Some(key) = cache_post else {
-        return http.json(response);
+    // A request that never ran has no `data` entry in the GraphQL response
+    // media type (`data: null` would say it ran and failed).
+    let serialised = if media == Media::GraphqlResponse && is_request_error(&response) {
+        serde_json::to_vec(&json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_vec(&response)
     };
     // Serialised once: the same bytes are sent now and replayed later.
-    let body = match serde_json::to_vec(&response) {
+    let body = match serialised {
         Ok(b) => actix_web::web::Bytes::from(b),
-        Err(_) => return http.json(response),
+        Err(e) => {
+            tracing::error!(error = %e, "a GraphQL response could not be serialised");
+            return reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "the response could not be written",
+            );
+        }
     };
-    http.insert_header((header::CONTENT_TYPE, "application/json"));
+    let cache_post = post_key.filter(|_| response.errors.is_empty());
+    let Some(key) = cache_post else {
+        return http.body(body);
+    };
     let sent = http.body(body.clone());
     let headers = super::response_cache::kept_headers(sent.headers(), &body);
     state
         .cache
         .put(key, started, StatusCode::OK, headers, body, tags);
     sent
+}
+
+/// Whether nothing ran: no data and only errors of the request itself (a
+/// document that does not parse or validate, a limit), none of a field.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The answer to a request that ran past its budget. Work already handed to

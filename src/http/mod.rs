@@ -2,6 +2,7 @@
 
 pub mod conditional;
 mod feeds;
+mod graphiql;
 mod graphql;
 mod health;
 pub mod idempotency;
@@ -13,6 +14,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod response_cache;
 pub mod rest;
+pub mod vary;
 
 use actix_cors::Cors;
 use actix_web::web;
@@ -43,29 +45,81 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(metrics::metrics))
     .configure(graphql::routes)
+    .configure(graphiql::routes)
     .configure(rest::routes)
     .configure(feeds::routes);
 }
 
-/// CORS for browsers: only the configured origins, GET and POST, and the
-/// headers a GraphQL client sends.
+/// The request headers a browser may send from an allowed origin: what
+/// GraphQL clients (Apollo's client awareness and CSRF preflight header),
+/// conditional and idempotent requests, partner keys and tracing send.
+pub const CORS_REQUEST_HEADERS: [&str; 14] = [
+    "accept",
+    "accept-language",
+    "content-type",
+    "authorization",
+    "x-api-key",
+    "x-request-id",
+    "traceparent",
+    "idempotency-key",
+    "if-none-match",
+    "if-modified-since",
+    "last-event-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+];
+
+/// The response headers a browser script may read.
+pub const CORS_EXPOSED_HEADERS: [&str; 5] = [
+    "etag",
+    "retry-after",
+    "content-language",
+    "x-request-id",
+    "last-modified",
+];
+
+/// CORS for browsers: the configured origins and the server's own (a page
+/// it serves, such as GraphiQL, sends `Origin` on its POSTs), GET and POST,
+/// and the headers of [`CORS_REQUEST_HEADERS`]. It wraps every other
+/// middleware, so rate-limit, size and server errors carry its headers too.
 pub fn cors(config: &Config) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST"])
-        .allowed_headers([
-            "content-type",
-            "authorization",
-            "accept-language",
-            "x-request-id",
-        ])
-        .expose_headers(["etag", "content-language", "x-request-id"])
+        .allowed_headers(CORS_REQUEST_HEADERS)
+        .expose_headers(CORS_EXPOSED_HEADERS)
         .max_age(600);
+    if config.cors_origins.iter().any(|origin| origin == "*") {
+        // (actix-cors ignores "any origin" once an origin function is set.)
+        return cors.allow_any_origin();
+    }
+    cors = cors.allowed_origin_fn(same_origin);
     for origin in &config.cors_origins {
-        cors = if origin == "*" {
-            cors.allow_any_origin()
-        } else {
-            cors.allowed_origin(origin)
-        };
+        cors = cors.allowed_origin(origin);
     }
     cors
+}
+
+/// Whether `Origin` names the host the request was sent to: a page of this
+/// server calling it. (Behind a proxy that rewrites `Host`, list the public
+/// origin in `NEWSDESK_CORS_ORIGINS`.)
+fn same_origin(
+    origin: &actix_web::http::header::HeaderValue,
+    req: &actix_web::dev::RequestHead,
+) -> bool {
+    let Some(host) = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return false;
+    };
+    origin
+        .to_str()
+        .ok()
+        .and_then(|o| {
+            o.strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"))
+        })
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }

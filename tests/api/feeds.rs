@@ -372,7 +372,7 @@ async fn ninjs_output_is_valid_and_cancels_withdrawn_articles(engine: Engine) {
     assert_eq!(full["bodies"][1]["contenttype"], "text/html");
     assert_eq!(
         full["people"],
-        serde_json::json!([{ "name": "劉玉", "rel": "author" }, { "name": "付建", "rel": "editor" }])
+        serde_json::json!([{ "name": "劉玉", "rel": "reporter" }, { "name": "付建", "rel": "editor" }])
     );
     assert!(
         foreign.get("bodies").is_none(),

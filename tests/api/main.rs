@@ -9,6 +9,7 @@ mod availability;
 mod contention;
 pub mod editorial;
 mod feeds;
+mod frontend;
 mod graphql_limits;
 mod graphql_read;
 mod health;

@@ -61,7 +61,7 @@ async fn rest_routes_serve_the_sample_site(engine: Engine) {
     assert_eq!(missing["error"]["code"], "NOT_FOUND");
     assert_eq!(bad_status, 400);
     assert_eq!(bad["error"]["code"], "BAD_USER_INPUT");
-    assert_eq!(unknown_status, 400);
+    assert_eq!(unknown_status, 404);
 }
 
 both_engines!(rest_lists_page_by_cursor_without_gaps);
