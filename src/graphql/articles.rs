@@ -309,6 +309,7 @@ fn cursor_of(row: &ArticleRow) -> String {
     })
 }
 
+/// A page of articles (Relay connection), newest first.
 #[Object]
 impl ArticleConnection {
     /// The articles with their cursors.
@@ -354,6 +355,7 @@ pub struct ArticleEdge {
     node: Article,
 }
 
+/// One article of a page, with its cursor.
 #[Object]
 impl ArticleEdge {
     /// Opaque position of this article in the list; pass it as `after` or `before`.
@@ -451,6 +453,9 @@ impl Article {
     }
 }
 
+/// A news article as readers see it: headline, body, byline, source and the
+/// copyright notice in force, in the script asked for. Cache it by `id` and
+/// `script` together.
 #[Object]
 impl Article {
     /// The script this object's text is written in, as asked (`ORIGINAL`:

@@ -99,10 +99,15 @@ pub struct CreateSectionInput {
 /// Changes to a section; absent fields stay.
 #[derive(Debug, InputObject)]
 pub struct UpdateSectionInput {
+    /// New name, 1-50 characters, unique among its siblings.
     pub name: Option<String>,
+    /// New slug; the old one stops resolving.
     pub slug: Option<String>,
+    /// Topic or region.
     pub kind: Option<SectionKind>,
+    /// Whether it appears in the site's navigation.
     pub in_navigation: Option<bool>,
+    /// Place among its siblings, 0 first.
     pub position: Option<i32>,
 }
 
@@ -121,14 +126,23 @@ pub struct RecommendationInput {
 /// The site's footer facts; absent fields stay.
 #[derive(Debug, InputObject)]
 pub struct SiteSettingsInput {
+    /// The site's name (山東財經網).
     pub name: Option<String>,
+    /// Who holds the copyright of the site.
     pub copyright_holder: Option<String>,
+    /// Postal address of the operator.
     pub address: Option<String>,
+    /// Postcode (郵編).
     pub postcode: Option<String>,
+    /// Contact e-mail.
     pub email: Option<String>,
+    /// ICP filing number, exactly as registered (魯ICP備09023866-44號).
     pub icp_filing: Option<String>,
+    /// Provincial news-service filing number, exactly as registered.
     pub news_service_filing: Option<String>,
+    /// Hotline for reports of illegal or harmful content.
     pub complaint_phone: Option<String>,
+    /// E-mail for such reports.
     pub complaint_email: Option<String>,
     /// IANA time zone name, e.g. Asia/Shanghai.
     pub time_zone: Option<String>,
@@ -165,7 +179,7 @@ impl CurationMutation {
     async fn create_section(
         &self,
         ctx: &Context<'_>,
-        input: CreateSectionInput,
+        #[graphql(desc = "The new section.")] input: CreateSectionInput,
     ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
@@ -215,8 +229,8 @@ impl CurationMutation {
     async fn update_section(
         &self,
         ctx: &Context<'_>,
-        slug: String,
-        input: UpdateSectionInput,
+        #[graphql(desc = "The section's current slug.")] slug: String,
+        #[graphql(desc = "What to change; absent fields stay.")] input: UpdateSectionInput,
     ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
@@ -273,8 +287,11 @@ impl CurationMutation {
     async fn move_section(
         &self,
         ctx: &Context<'_>,
-        slug: String,
-        parent: Option<String>,
+        #[graphql(desc = "The section to move.")] slug: String,
+        #[graphql(desc = "Slug of the new parent; absent for the top level.")] parent: Option<
+            String,
+        >,
+        #[graphql(desc = "Place among its new siblings, 0 first; absent for last.")]
         position: Option<i32>,
     ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
@@ -326,7 +343,11 @@ impl CurationMutation {
 
     /// Deletes a section and returns it as it was; refused while it holds
     /// articles or subsections (editors, admins).
-    async fn delete_section(&self, ctx: &Context<'_>, slug: String) -> Result<Section> {
+    async fn delete_section(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The section to delete.")] slug: String,
+    ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
         let actor = rc.actor(&staff);
@@ -357,9 +378,10 @@ impl CurationMutation {
     async fn upsert_source(
         &self,
         ctx: &Context<'_>,
-        name: String,
+        #[graphql(desc = "Name of the outlet, as printed (大眾報業·經濟導報).")] name: String,
+        #[graphql(desc = "Whether the site holds the rights: its articles are original work.")]
         owned: bool,
-        url: Option<String>,
+        #[graphql(desc = "The outlet's home page.")] url: Option<String>,
     ) -> Result<Source> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
@@ -390,7 +412,11 @@ impl CurationMutation {
     }
 
     /// Creates a contributor when none of that name exists (editors, admins).
-    async fn upsert_contributor(&self, ctx: &Context<'_>, name: String) -> Result<Contributor> {
+    async fn upsert_contributor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person's name, as bylines print it.")] name: String,
+    ) -> Result<Contributor> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
         let actor = rc.actor(&staff);
@@ -424,8 +450,10 @@ impl CurationMutation {
     async fn set_recommendation_list(
         &self,
         ctx: &Context<'_>,
-        name: String,
-        items: Vec<RecommendationInput>,
+        #[graphql(desc = "The list's name (`home` for 新聞推薦).")] name: String,
+        #[graphql(desc = "The items, in order; they replace the list's items.")] items: Vec<
+            RecommendationInput,
+        >,
     ) -> Result<Vec<Recommendation>> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
@@ -507,7 +535,7 @@ impl CurationMutation {
     async fn update_site_settings(
         &self,
         ctx: &Context<'_>,
-        input: SiteSettingsInput,
+        #[graphql(desc = "What to change; absent fields stay.")] input: SiteSettingsInput,
     ) -> Result<Site> {
         let rc = RequestContext::of(ctx);
         let staff = rc
@@ -563,6 +591,7 @@ impl CurationMutation {
     async fn upsert_copyright_notice(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The notice version and the date it applies from.")]
         input: CopyrightNoticeInput,
     ) -> Result<CopyrightNotice> {
         let rc = RequestContext::of(ctx);

@@ -63,6 +63,8 @@ impl CopyrightNotice {
     }
 }
 
+/// A copyright notice: the terms for original works, for reprints, or for
+/// removal requests, in the version in force.
 #[Object]
 impl CopyrightNotice {
     /// The script this object's text is written in, as asked (`ORIGINAL`:

@@ -80,6 +80,7 @@ pub struct Recommendation {
     script: Script,
 }
 
+/// One item of a curated list: a headline pointing at an article or a link.
 #[Object]
 impl Recommendation {
     /// The script this object's text is written in, as asked (`ORIGINAL`:

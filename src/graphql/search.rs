@@ -156,8 +156,10 @@ pub struct SearchConnection {
     page_info: SearchPageInfo,
 }
 
+/// A page of search hits, best first (Relay connection).
 #[Object]
 impl SearchConnection {
+    /// The hits with their cursors.
     async fn edges(&self) -> &Vec<SearchEdge> {
         &self.edges
     }
@@ -169,6 +171,7 @@ impl SearchConnection {
     async fn total_count(&self) -> i64 {
         self.total_count
     }
+    /// Whether more hits follow or come before.
     async fn page_info(&self) -> &SearchPageInfo {
         &self.page_info
     }
@@ -180,11 +183,14 @@ pub struct SearchEdge {
     node: SearchHit,
 }
 
+/// One hit of a page, with its cursor.
 #[Object]
 impl SearchEdge {
+    /// Opaque position of this hit; pass it as `after`.
     async fn cursor(&self) -> &str {
         &self.cursor
     }
+    /// The hit.
     async fn node(&self) -> &SearchHit {
         &self.node
     }
@@ -197,6 +203,7 @@ pub struct SearchHit {
     score: f64,
 }
 
+/// An article that matches the query, with a highlighted snippet.
 #[Object]
 impl SearchHit {
     /// The article.
@@ -216,6 +223,8 @@ impl SearchHit {
 /// Where a page of hits stands.
 #[derive(SimpleObject)]
 pub struct SearchPageInfo {
+    /// More hits follow.
     pub has_next_page: bool,
+    /// Hits come before this page (an `after` cursor was given).
     pub has_previous_page: bool,
 }

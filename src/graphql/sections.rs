@@ -63,6 +63,8 @@ impl Section {
     }
 }
 
+/// A section of the site (金融, or the regional channel 臨沂), in a tree.
+/// Cache it by `id` and `script` together.
 #[Object]
 impl Section {
     /// The script this object's text is written in, as asked (`ORIGINAL`:

@@ -52,6 +52,8 @@ impl Site {
     }
 }
 
+/// The site: its name and the footer every page must show (address,
+/// filing numbers, complaint hotline), in the script asked for.
 #[Object]
 impl Site {
     /// The script this object's text is written in, as asked (`ORIGINAL`:
