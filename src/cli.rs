@@ -16,7 +16,7 @@ use crate::error::AppError;
 use diesel::connection::SimpleConnection;
 
 use crate::db::{migrations, AnyConnection, Database};
-use crate::import::{ImportStatus, Importer};
+use crate::import::{ImportStatus, Importer, ListFill};
 use crate::startup::Application;
 use crate::text::script::ScriptConverter;
 use crate::{graphql, telemetry};
@@ -473,11 +473,19 @@ fn report(outcome: &crate::import::FileOutcome) {
     }
     match (&outcome.status, &outcome.error) {
         (ImportStatus::Failed, Some(error)) => eprintln!("{}:{error}", outcome.file),
-        (ImportStatus::Imported, _) => println!(
-            "{}: imported as article {}",
-            outcome.file,
-            outcome.article_id.unwrap_or_default()
-        ),
+        (ImportStatus::Imported, _) => {
+            println!(
+                "{}: imported as article {}",
+                outcome.file,
+                outcome.article_id.unwrap_or_default()
+            );
+            if outcome.home_list == Some(ListFill::KeptEditorList) {
+                println!(
+                    "{}: recommendation list home kept: an editor set it, so the page's 新聞推薦 were not applied",
+                    outcome.file
+                );
+            }
+        }
         _ => println!(
             "{}: already imported as article {}, unchanged",
             outcome.file,
@@ -538,22 +546,34 @@ fn import(config: &Config, json: bool, files: &[PathBuf]) -> Result<ExitCode, St
         .iter()
         .filter(|o| o.status == ImportStatus::Unchanged)
         .count();
+    let home_kept = outcomes
+        .iter()
+        .any(|o| o.home_list == Some(ListFill::KeptEditorList));
     if json {
         let summary = serde_json::json!({
             "imported": imported,
             "unchanged": unchanged,
             "failed": failed.len(),
+            "home_list_kept": home_kept,
             "files": outcomes,
         });
         println!("{summary:#}");
-    } else if failed.is_empty() {
-        println!("imported {imported}, unchanged {unchanged}, failed 0");
     } else {
-        println!(
-            "imported {imported}, unchanged {unchanged}, failed {}: {}",
-            failed.len(),
-            failed.join(", ")
-        );
+        if failed.is_empty() {
+            println!("imported {imported}, unchanged {unchanged}, failed 0");
+        } else {
+            println!(
+                "imported {imported}, unchanged {unchanged}, failed {}: {}",
+                failed.len(),
+                failed.join(", ")
+            );
+        }
+        if home_kept {
+            println!(
+                "recommendation list home kept: an editor set it, and an import fills a list \
+                 only while an import wrote it last"
+            );
+        }
     }
     Ok(if failed.is_empty() {
         ExitCode::SUCCESS

@@ -102,12 +102,7 @@ pub struct AuditQuery {
     pub before_id: Option<i32>,
 }
 
-/// Newest events first.
-pub fn list(
-    conn: &mut AnyConnection,
-    q: &AuditQuery,
-    limit: i64,
-) -> Result<Vec<AuditRow>, AppError> {
+fn filtered<'a>(q: &AuditQuery) -> audit_events::BoxedQuery<'a, super::MultiBackend> {
     let mut query = audit_events::table.into_boxed();
     if let Some(a) = &q.action {
         query = query.filter(audit_events::action.eq(a.clone()));
@@ -124,9 +119,23 @@ pub fn list(
     if let Some(id) = q.before_id {
         query = query.filter(audit_events::id.lt(id));
     }
-    Ok(query
+    query
+}
+
+/// Newest events first.
+pub fn list(
+    conn: &mut AnyConnection,
+    q: &AuditQuery,
+    limit: i64,
+) -> Result<Vec<AuditRow>, AppError> {
+    Ok(filtered(q)
         .order(audit_events::id.desc())
         .limit(limit)
         .select(AuditRow::as_select())
         .load(conn)?)
+}
+
+/// How many events the query matches.
+pub fn count(conn: &mut AnyConnection, q: &AuditQuery) -> Result<i64, AppError> {
+    Ok(filtered(q).count().get_result(conn)?)
 }

@@ -177,6 +177,7 @@ diesel::table! {
         name -> Text,
         section_id -> Nullable<Integer>,
         updated_at -> Timestamp,
+        written_by -> Text,
     }
 }
 

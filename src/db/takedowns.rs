@@ -280,19 +280,25 @@ pub fn add_counter_notice(
 pub struct TakedownQuery {
     pub state: Option<TakedownState>,
     pub late: Option<bool>,
-    /// Open requests past their `respond_by` at this instant.
-    pub overdue_at: Option<NaiveDateTime>,
+    /// Only open requests past their `respond_by` at `at` (true), or only
+    /// the others (false).
+    pub overdue: Option<bool>,
+    /// The instant `overdue` is judged at.
+    pub at: NaiveDateTime,
     /// Only this claimant's requests.
     pub claimant_user_id: Option<i32>,
     /// Only ids below this (newest first paging).
     pub before_id: Option<i32>,
 }
 
-pub fn list(
-    conn: &mut AnyConnection,
-    q: &TakedownQuery,
-    limit: i64,
-) -> Result<Vec<TakedownRow>, AppError> {
+/// The states in which a request still waits for an answer.
+const OPEN: [TakedownState; 3] = [
+    TakedownState::Received,
+    TakedownState::UnderReview,
+    TakedownState::CounterNotice,
+];
+
+fn filtered<'a>(q: &TakedownQuery) -> takedown_requests::BoxedQuery<'a, super::MultiBackend> {
     let mut query = takedown_requests::table.into_boxed();
     if let Some(s) = q.state {
         query = query.filter(takedown_requests::state.eq(s.as_str()));
@@ -300,14 +306,21 @@ pub fn list(
     if let Some(l) = q.late {
         query = query.filter(takedown_requests::late.eq(l));
     }
-    if let Some(at) = q.overdue_at {
-        query = query.filter(takedown_requests::respond_by.lt(at)).filter(
-            takedown_requests::state.eq_any([
-                TakedownState::Received.as_str(),
-                TakedownState::UnderReview.as_str(),
-                TakedownState::CounterNotice.as_str(),
-            ]),
-        );
+    let open = OPEN.map(|s| s.as_str());
+    match q.overdue {
+        Some(true) => {
+            query = query
+                .filter(takedown_requests::respond_by.lt(q.at))
+                .filter(takedown_requests::state.eq_any(open));
+        }
+        Some(false) => {
+            query = query.filter(
+                takedown_requests::respond_by
+                    .ge(q.at)
+                    .or(takedown_requests::state.ne_all(open)),
+            );
+        }
+        None => {}
     }
     if let Some(c) = q.claimant_user_id {
         query = query.filter(takedown_requests::claimant_user_id.eq(c));
@@ -315,11 +328,25 @@ pub fn list(
     if let Some(b) = q.before_id {
         query = query.filter(takedown_requests::id.lt(b));
     }
-    Ok(query
+    query
+}
+
+/// Newest requests first.
+pub fn list(
+    conn: &mut AnyConnection,
+    q: &TakedownQuery,
+    limit: i64,
+) -> Result<Vec<TakedownRow>, AppError> {
+    Ok(filtered(q)
         .order(takedown_requests::id.desc())
         .limit(limit)
         .select(TakedownRow::as_select())
         .load(conn)?)
+}
+
+/// How many requests the query matches.
+pub fn count(conn: &mut AnyConnection, q: &TakedownQuery) -> Result<i64, AppError> {
+    Ok(filtered(q).count().get_result(conn)?)
 }
 
 /// Makes the account's filings take turns until this transaction ends, so

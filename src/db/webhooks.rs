@@ -229,6 +229,7 @@ pub fn record_attempt(
 pub fn deliveries(
     conn: &mut AnyConnection,
     webhook_id: Option<i32>,
+    before_id: Option<i32>,
     limit: i64,
 ) -> Result<Vec<(DeliveryRow, OutboxRow)>, AppError> {
     let mut q = webhook_deliveries::table
@@ -237,8 +238,25 @@ pub fn deliveries(
     if let Some(id) = webhook_id {
         q = q.filter(webhook_outbox::webhook_id.eq(id));
     }
+    if let Some(id) = before_id {
+        q = q.filter(webhook_deliveries::id.lt(id));
+    }
     Ok(q.order(webhook_deliveries::id.desc())
         .limit(limit)
         .select((DeliveryRow::as_select(), OutboxRow::as_select()))
         .load(conn)?)
+}
+
+/// How many delivery attempts the log holds (for one webhook, or all).
+pub fn count_deliveries(
+    conn: &mut AnyConnection,
+    webhook_id: Option<i32>,
+) -> Result<i64, AppError> {
+    let mut q = webhook_deliveries::table
+        .inner_join(webhook_outbox::table)
+        .into_boxed();
+    if let Some(id) = webhook_id {
+        q = q.filter(webhook_outbox::webhook_id.eq(id));
+    }
+    Ok(q.count().get_result(conn)?)
 }

@@ -371,9 +371,9 @@ impl ArticleEdge {
 /// Relay page information.
 #[derive(SimpleObject)]
 pub struct PageInfo {
-    /// More articles follow (older, when paging with `first`).
+    /// More items follow (older, when paging with `first`).
     pub has_next_page: bool,
-    /// Articles come before this page (newer, when paging with `last`;
+    /// Items come before this page (newer, when paging with `last`;
     /// when paging with `first`, true whenever `after` was given).
     pub has_previous_page: bool,
     /// Cursor of the first item.

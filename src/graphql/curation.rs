@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use diesel::Connection;
 
 use super::articles::{database_id, Source};
+use super::connection::id_connection;
 use super::context::RequestContext;
 use super::limits::{page_size, MAX_PAGE};
 use super::notices::CopyrightNotice;
@@ -660,10 +661,8 @@ fn unique_name(e: AppError) -> AppError {
 }
 
 /// One entry of the audit log.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct AuditEvent {
-    /// Opaque cursor; pass it as `after`.
-    pub cursor: String,
     /// Numeric id of the acting account (null for the importer).
     pub actor_user_id: Option<i32>,
     /// The actor's role at the time.
@@ -703,45 +702,58 @@ impl AuditQueryRoot {
         filter: Option<AuditFilter>,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
-    ) -> Result<Vec<AuditEvent>> {
+    ) -> Result<AuditEventConnection> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require_right(Action::ReadAudit).gql()?;
-        page_size(first, "first").gql()?;
-        let before_id = after
-            .map(|c| {
-                c.parse::<i32>()
-                    .map_err(|_| AppError::BadInput("after: not a cursor from this API".into()))
-            })
-            .transpose()
-            .gql()?;
+        let first = page_size(first, "first").gql()?;
+        let before_id = AuditEventConnection::after(after.as_deref()).gql()?;
         let filter = filter.unwrap_or_default();
-        let q = AuditQuery {
+        let whole = AuditQuery {
             action: filter.action,
             target_type: filter.target_type,
             target_id: filter.target_id,
             actor_user_id: filter.actor_user_id,
+            before_id: None,
+        };
+        let q = AuditQuery {
             before_id,
+            ..whole.clone()
         };
         let rows = rc
             .db
-            .run(move |conn| audit::list(conn, &q, first as i64))
+            .run(move |conn| audit::list(conn, &q, first + 1))
             .await
             .gql()?;
-        let mut out = Vec::with_capacity(rows.len());
+        let mut items = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push(AuditEvent {
-                cursor: r.id.to_string(),
-                actor_user_id: r.actor_user_id,
-                actor_role: r.actor_role,
-                action: r.action,
-                target_type: r.target_type,
-                target_id: r.target_id,
-                revision_before: r.revision_before,
-                revision_after: r.revision_after,
-                request_id: r.request_id,
-                created_at: rc.local_time(r.created_at).await.gql()?,
-            });
+            items.push((
+                r.id,
+                AuditEvent {
+                    actor_user_id: r.actor_user_id,
+                    actor_role: r.actor_role,
+                    action: r.action,
+                    target_type: r.target_type,
+                    target_id: r.target_id,
+                    revision_before: r.revision_before,
+                    revision_after: r.revision_after,
+                    request_id: r.request_id,
+                    created_at: rc.local_time(r.created_at).await.gql()?,
+                },
+            ));
         }
-        Ok(out)
+        Ok(AuditEventConnection::new(
+            items,
+            first,
+            before_id.is_some(),
+            Arc::new(move |conn| audit::count(conn, &whole)),
+        ))
     }
 }
+
+id_connection!(
+    /// A page of the audit log, newest first.
+    AuditEventConnection,
+    AuditEventEdge,
+    AuditEvent,
+    "AuditEvent"
+);

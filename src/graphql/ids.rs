@@ -65,6 +65,25 @@ pub fn decode_cursor(cursor: &str, argument: &str) -> Result<Position, AppError>
     Ok(Position { published_at, id })
 }
 
+/// A cursor pointing at one row of a newest-first list keyed by id
+/// (`AuditEvent`, `TakedownRequest`, `WebhookDelivery`): the list's name is
+/// part of it, so a cursor of one list is refused by another.
+pub fn encode_id_cursor(list: &str, id: i32) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{list}:{id}"))
+}
+
+/// Reads a cursor made by [`encode_id_cursor`] for `list`.
+pub fn decode_id_cursor(list: &str, cursor: &str, argument: &str) -> Result<i32, AppError> {
+    let bad = || AppError::BadInput(format!("{argument}: not a cursor from this list"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (prefix, id) = text.split_once(':').ok_or_else(bad)?;
+    if prefix != list {
+        return Err(bad());
+    }
+    id.parse().ok().filter(|n: &i32| *n > 0).ok_or_else(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +107,20 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(p), "after").ok(), Some(p));
         assert!(decode_cursor("%%%", "after").is_err());
         assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("x:y"), "after").is_err());
+    }
+
+    #[test]
+    fn id_cursors_belong_to_their_list() {
+        let c = encode_id_cursor("AuditEvent", 12);
+        assert_eq!(decode_id_cursor("AuditEvent", &c, "after").ok(), Some(12));
+        assert!(decode_id_cursor("TakedownRequest", &c, "after").is_err());
+        assert!(decode_id_cursor("AuditEvent", "12", "after").is_err());
+        assert!(decode_id_cursor(
+            "AuditEvent",
+            &URL_SAFE_NO_PAD.encode("AuditEvent:-1"),
+            "after"
+        )
+        .is_err());
     }
 
     proptest::proptest! {

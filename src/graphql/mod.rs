@@ -5,6 +5,7 @@
 
 mod articles;
 mod auth;
+mod connection;
 mod context;
 mod curation;
 mod editorial;

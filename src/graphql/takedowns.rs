@@ -2,11 +2,14 @@
 //! the legal desk's decision, withdrawal everywhere at once, forwarding to
 //! the article's side (Art. 15), counter-notice and restoration (Art. 16-17).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Duration, FixedOffset};
 use diesel::Connection;
 
 use super::articles::database_id;
+use super::connection::id_connection;
 use super::context::RequestContext;
 use super::limits::page_size;
 use crate::auth::policy::Action;
@@ -606,7 +609,7 @@ impl TakedownQueryRoot {
         filter: Option<TakedownFilter>,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
-    ) -> Result<Vec<TakedownRequest>> {
+    ) -> Result<TakedownRequestConnection> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require().gql()?.clone();
         let own_only = if rc.credentials.may(Action::Legal) {
@@ -616,40 +619,34 @@ impl TakedownQueryRoot {
         } else {
             return Err(AppError::Forbidden).gql();
         };
-        page_size(first, "first").gql()?;
-        let before_id = after
-            .map(|a| {
-                request_id(&ID(a))
-                    .ok_or_else(|| AppError::BadInput("after: not a cursor from this API".into()))
-            })
-            .transpose()
-            .gql()?;
+        let first = page_size(first, "first").gql()?;
+        let before_id = TakedownRequestConnection::after(after.as_deref()).gql()?;
         let filter = filter.unwrap_or_default();
-        let q = TakedownQuery {
+        let whole = TakedownQuery {
             state: filter.state,
             late: filter.late,
-            overdue_at: filter.overdue.filter(|o| *o).map(|_| rc.now),
+            overdue: filter.overdue,
+            at: rc.now,
             claimant_user_id: own_only,
-            before_id,
+            before_id: None,
         };
-        let mut rows = rc
+        let q = TakedownQuery {
+            before_id,
+            ..whole.clone()
+        };
+        let rows = rc
             .db
-            .run(move |conn| takedowns::list(conn, &q, first as i64))
+            .run(move |conn| takedowns::list(conn, &q, first + 1))
             .await
             .gql()?;
-        if filter.overdue == Some(false) {
-            rows.retain(|r| {
-                r.respond_by >= rc.now
-                    || !matches!(
-                        r.state.as_str(),
-                        "received" | "under_review" | "counter_notice"
-                    )
-            });
-        }
-        Ok(rows
-            .into_iter()
-            .map(|row| TakedownRequest { row })
-            .collect())
+        Ok(TakedownRequestConnection::new(
+            rows.into_iter()
+                .map(|row| (row.id, TakedownRequest { row }))
+                .collect(),
+            first,
+            before_id.is_some(),
+            Arc::new(move |conn| takedowns::count(conn, &whole)),
+        ))
     }
 
     /// One request; null when it does not exist or is not the caller's to see.
@@ -727,7 +724,16 @@ impl RemovedArticle {
     }
 }
 
+id_connection!(
+    /// A page of takedown requests, newest first.
+    TakedownRequestConnection,
+    TakedownRequestEdge,
+    TakedownRequest,
+    "TakedownRequest"
+);
+
 /// A takedown request with its trail.
+#[derive(Clone)]
 pub struct TakedownRequest {
     row: TakedownRow,
 }

@@ -1,6 +1,9 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 
+use super::connection::id_connection;
 use super::context::RequestContext;
 use super::limits::page_size;
 use crate::auth::policy::Action;
@@ -17,7 +20,7 @@ pub struct Webhook {
 }
 
 /// One delivery attempt.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct WebhookDelivery {
     pub webhook_id: i32,
     pub event: String,
@@ -117,27 +120,45 @@ impl WebhookQuery {
         ctx: &Context<'_>,
         webhook_id: Option<i32>,
         #[graphql(default = 50)] first: i32,
-    ) -> Result<Vec<WebhookDelivery>> {
+        after: Option<String>,
+    ) -> Result<WebhookDeliveryConnection> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require_right(Action::ManageSite).gql()?;
-        page_size(first, "first").gql()?;
+        let first = page_size(first, "first").gql()?;
+        let before_id = WebhookDeliveryConnection::after(after.as_deref()).gql()?;
         let rows = rc
             .db
-            .run(move |conn| webhooks::deliveries(conn, webhook_id, first as i64))
+            .run(move |conn| webhooks::deliveries(conn, webhook_id, before_id, first + 1))
             .await
             .gql()?;
-        let mut out = Vec::with_capacity(rows.len());
+        let mut items = Vec::with_capacity(rows.len());
         for (d, o) in rows {
-            out.push(WebhookDelivery {
-                webhook_id: o.webhook_id,
-                event: o.event,
-                attempt: d.attempt,
-                delivered: d.status_code.is_some_and(|c| (200..300).contains(&c)),
-                status_code: d.status_code,
-                error: d.error,
-                created_at: rc.local_time(d.created_at).await.gql()?,
-            });
+            items.push((
+                d.id,
+                WebhookDelivery {
+                    webhook_id: o.webhook_id,
+                    event: o.event,
+                    attempt: d.attempt,
+                    delivered: d.status_code.is_some_and(|c| (200..300).contains(&c)),
+                    status_code: d.status_code,
+                    error: d.error,
+                    created_at: rc.local_time(d.created_at).await.gql()?,
+                },
+            ));
         }
-        Ok(out)
+        Ok(WebhookDeliveryConnection::new(
+            items,
+            first,
+            before_id.is_some(),
+            Arc::new(move |conn| webhooks::count_deliveries(conn, webhook_id)),
+        ))
     }
 }
+
+id_connection!(
+    /// A page of the webhook delivery log, newest first.
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookDelivery,
+    "WebhookDelivery"
+);

@@ -32,6 +32,17 @@ pub enum ImportStatus {
     Failed,
 }
 
+/// What became of a page's 新聞推薦 headlines.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ListFill {
+    /// They are now the recommendation list `home`.
+    Filled,
+    /// An editor set `home` last (`setRecommendationList`); the list was
+    /// left as the editor wrote it.
+    KeptEditorList,
+}
+
 /// The outcome for one file, as printed by `newsdesk import --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileOutcome {
@@ -42,6 +53,9 @@ pub struct FileOutcome {
     pub warnings: Vec<String>,
     /// `LINE: problem` when the file was rejected.
     pub error: Option<String>,
+    /// What became of the page's 新聞推薦 headlines; null when the page has
+    /// none or they were the list already.
+    pub home_list: Option<ListFill>,
     /// The line of the problem, when the file was rejected.
     #[serde(skip)]
     pub error_line: Option<usize>,
@@ -170,6 +184,7 @@ impl<'a> Importer<'a> {
                 if outcome.status != ImportStatus::Failed {
                     outcome.status = ImportStatus::Failed;
                     outcome.article_id = None;
+                    outcome.home_list = None;
                     outcome.error = Some(format!("1: not written: {e}"));
                     outcome.error_line = Some(1);
                 }
@@ -210,12 +225,16 @@ impl<'a> Importer<'a> {
                 },
             )
         });
-        let done = |status: ImportStatus, id: i32, warnings: Vec<String>| FileOutcome {
+        let done = |status: ImportStatus,
+                    id: i32,
+                    home_list: Option<ListFill>,
+                    warnings: Vec<String>| FileOutcome {
             file: file.clone(),
             status,
             article_id: Some(id),
             warnings,
             error: None,
+            home_list,
             error_line: None,
         };
         if written.is_ok() {
@@ -223,8 +242,8 @@ impl<'a> Importer<'a> {
         }
         drop(memo);
         match written {
-            Ok(store::Stored::New(id)) => done(ImportStatus::Imported, id, warnings),
-            Ok(store::Stored::Existing(id)) => done(ImportStatus::Unchanged, id, warnings),
+            Ok(store::Stored::New(id, list)) => done(ImportStatus::Imported, id, list, warnings),
+            Ok(store::Stored::Existing(id)) => done(ImportStatus::Unchanged, id, None, warnings),
             Err(e) => {
                 e.log();
                 let detail = match &e {
@@ -244,6 +263,7 @@ fn failure(file: &str, line: usize, problem: String, warnings: Vec<String>) -> F
         article_id: None,
         warnings,
         error: Some(format!("{line}: {problem}")),
+        home_list: None,
         error_line: Some(line),
     }
 }

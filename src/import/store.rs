@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 use super::page::{Footer, LegacyPage};
-use super::Importer;
+use super::{Importer, ListFill};
 use crate::db::schema::{article_revisions, audit_events};
 use crate::db::{
     self, articles, contributors, notices, recommendations, sections, site, sources, AnyConnection,
@@ -41,10 +41,17 @@ pub(super) struct Memo {
     /// that matched no article then (a later page may be that article).
     recommendations: Option<Vec<String>>,
     unlinked: HashSet<String>,
+    /// An editor wrote the `home` list: no page of this run replaces it.
+    home_kept: bool,
 }
 
+/// The curated list the 新聞推薦 block of a page fills.
+pub const HOME_LIST: &str = "home";
+
 pub(super) enum Stored {
-    New(i32),
+    /// A new article, and what became of the page's 新聞推薦 (`None` when it
+    /// had none or they were already the list).
+    New(i32, Option<ListFill>),
     Existing(i32),
 }
 
@@ -159,9 +166,12 @@ pub(super) fn store_page(
     if memo.unlinked.contains(&page.title) {
         memo.recommendations = None;
     }
-    if !page.recommendations.is_empty()
-        && memo.recommendations.as_ref() != Some(&page.recommendations)
-    {
+    let new_headlines = !page.recommendations.is_empty()
+        && memo.recommendations.as_ref() != Some(&page.recommendations);
+    let mut list_fill = None;
+    if new_headlines && memo.home_kept {
+        list_fill = Some(ListFill::KeptEditorList);
+    } else if new_headlines {
         let mut items = Vec::with_capacity(page.recommendations.len());
         for (position, headline) in page.recommendations.iter().enumerate() {
             items.push(recommendations::ItemRow {
@@ -171,16 +181,24 @@ pub(super) fn store_page(
                 article_id: articles::published_id_by_title(conn, headline)?,
             });
         }
-        recommendations::set_list(conn, "home", &items)?;
-        memo.unlinked = items
-            .iter()
-            .filter(|i| i.article_id.is_none())
-            .map(|i| i.headline.clone())
-            .collect();
-        memo.recommendations = Some(page.recommendations.clone());
+        match recommendations::fill_imported_list(conn, HOME_LIST, &items)? {
+            recommendations::Fill::Written => {
+                memo.unlinked = items
+                    .iter()
+                    .filter(|i| i.article_id.is_none())
+                    .map(|i| i.headline.clone())
+                    .collect();
+                memo.recommendations = Some(page.recommendations.clone());
+                list_fill = Some(ListFill::Filled);
+            }
+            recommendations::Fill::KeptEditorList => {
+                memo.home_kept = true;
+                list_fill = Some(ListFill::KeptEditorList);
+            }
+        }
     }
     record_revision_and_audit(conn, article_id, &new, now)?;
-    Ok(Stored::New(article_id))
+    Ok(Stored::New(article_id, list_fill))
 }
 
 fn summary(page: &LegacyPage) -> String {

@@ -760,7 +760,7 @@ async fn t_bopla_5_the_audit_log_and_revisions_hold_no_secrets(engine: Engine) {
     let audit = room
         .as_user(
             Some(&admin),
-            "{ auditEvents(first: 100) { action targetType targetId actorRole requestId } }",
+            "{ auditEvents(first: 100) { nodes { action targetType targetId actorRole requestId } } }",
         )
         .await;
     let revisions = room
@@ -770,7 +770,7 @@ async fn t_bopla_5_the_audit_log_and_revisions_hold_no_secrets(engine: Engine) {
         )
         .await;
 
-    let actions: Vec<&str> = audit["data"]["auditEvents"]
+    let actions: Vec<&str> = audit["data"]["auditEvents"]["nodes"]
         .as_array()
         .map(|events| events.iter().filter_map(|e| e["action"].as_str()).collect())
         .unwrap_or_default();

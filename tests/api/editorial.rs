@@ -727,7 +727,10 @@ async fn curation_mutations_obey_the_role_table(engine: Engine) {
             r#"mutation { upsertCopyrightNotice(input: {kind: ORIGINAL, text: "條款WHO"}) { kind } }"#,
             &["legal", "admin"],
         ),
-        (r#"{ auditEvents(first: 5) { action } }"#, &["admin"]),
+        (
+            r#"{ auditEvents(first: 5) { nodes { action } } }"#,
+            &["admin"],
+        ),
     ];
     for (template, allowed) in cases {
         for who in WHO {
@@ -783,13 +786,13 @@ async fn every_write_leaves_an_audit_event(engine: Engine) {
     let log = room
         .as_user(
             Some(&room.token("admin")),
-            &format!(r#"{{ auditEvents(filter: {{targetType: "article", targetId: {id}}}) {{ action actorRole revisionBefore revisionAfter requestId }} }}"#),
+            &format!(r#"{{ auditEvents(filter: {{targetType: "article", targetId: {id}}}) {{ nodes {{ action actorRole revisionBefore revisionAfter requestId }} }} }}"#),
         )
         .await;
 
     assert_eq!(code(&refused), "FORBIDDEN");
     assert_eq!(
-        log["data"]["auditEvents"]
+        log["data"]["auditEvents"]["nodes"]
             .as_array()
             .expect("events")
             .iter()
@@ -806,7 +809,7 @@ async fn every_write_leaves_an_audit_event(engine: Engine) {
         ],
         "{log}"
     );
-    assert!(log["data"]["auditEvents"][0]["requestId"]
+    assert!(log["data"]["auditEvents"]["nodes"][0]["requestId"]
         .as_str()
         .is_some_and(|r| !r.is_empty()));
 }

@@ -361,3 +361,138 @@ async fn a_recommended_article_imported_later_in_the_same_run_is_linked(engine: 
         .expect("the item");
     assert_eq!(linked, Some(later_id));
 }
+
+/// The sample page as another page: its own title and time, and 新聞推薦
+/// whose first headline is `headline`.
+fn another_page(title: &str, headline: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let raw = std::fs::read_to_string(SEED).expect("seed");
+    let cleaned = newsdesk::text::artefact::strip_pinyin_artefact(&raw).text;
+    let page = newsdesk::import::page::parse_page(&cleaned).expect("parse");
+    let text = cleaned
+        .replace(&page.title, title)
+        .replace(&page.recommendations[0], headline)
+        .replace("2023-3-21 17:13:59", "2023-3-22 09:00:00");
+    temp_file("page.txt", text.as_bytes())
+}
+
+async fn home_headlines(app: &crate::helpers::TestApp) -> Vec<String> {
+    let body: serde_json::Value = app
+        .client
+        .get(format!("{}/v1/recommendations/home", app.address))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    body.as_array()
+        .expect("a list")
+        .iter()
+        .map(|i| i["headline"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+both_engines!(an_import_never_replaces_a_list_an_editor_set);
+async fn an_import_never_replaces_a_list_an_editor_set(engine: Engine) {
+    // Arrange: the sample page fills `home`; a later page still refills a
+    // list that only imports have written.
+    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+        return;
+    };
+    let app = &room.app;
+    let first = newsdesk(&app.db.url, &["import", SEED]);
+    assert!(first.status.success());
+    let (_dir, second) = another_page("第二頁", "導入的新推薦");
+    let refilled = newsdesk(
+        &app.db.url,
+        &["import", "--json", second.to_str().expect("path")],
+    );
+    let refilled: serde_json::Value = serde_json::from_slice(&refilled.stdout).expect("JSON");
+    assert_eq!(refilled["files"][0]["home_list"], "filled");
+    assert_eq!(home_headlines(app).await[0], "導入的新推薦");
+    let set = room
+        .as_user(
+            Some(&room.token("editor")),
+            r#"mutation { setRecommendationList(name: "home", items: [{headline: "編輯精選", url: "https://x.test/pick"}]) { headline } }"#,
+        )
+        .await;
+    assert_eq!(
+        set["data"]["setRecommendationList"][0]["headline"],
+        "編輯精選"
+    );
+
+    // Act: another page with its own 新聞推薦.
+    let (_dir3, third) = another_page("第三頁", "不該出現的推薦");
+    let text = newsdesk(&app.db.url, &["import", third.to_str().expect("path")]);
+    let (_dir4, fourth) = another_page("第四頁", "也不該出現");
+    let json = newsdesk(
+        &app.db.url,
+        &["import", "--json", fourth.to_str().expect("path")],
+    );
+
+    // Assert: the editor's list stands, and both summaries say so.
+    assert!(text.status.success() && json.status.success());
+    assert_eq!(home_headlines(app).await, vec!["編輯精選".to_string()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("imported 1, unchanged 0, failed 0"), "{text}");
+    assert!(text.contains("recommendation list home kept"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(json["home_list_kept"], true);
+    assert_eq!(json["files"][0]["status"], "imported");
+    assert_eq!(json["files"][0]["home_list"], "kept_editor_list");
+}
+
+both_engines!(upgrading_marks_lists_an_editor_set_last_as_the_editors);
+async fn upgrading_marks_lists_an_editor_set_last_as_the_editors(engine: Engine) {
+    let Some(db) = TestDb::new(engine) else {
+        return;
+    };
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    newsdesk::db::migrations::run_until(&mut conn, "20261203000006").expect("older schema");
+    // `home` an editor set last; `region` an editor set, then an import
+    // replaced; `sports` only ever imported.
+    for (name, updated) in [
+        ("home", "2026-01-02 00:00:00"),
+        ("region", "2026-01-05 00:00:00"),
+        ("sports", "2026-01-01 00:00:00"),
+    ] {
+        diesel::sql_query(format!(
+            "INSERT INTO recommendation_lists (name, updated_at) VALUES ('{name}', '{updated}')"
+        ))
+        .execute(&mut *conn)
+        .expect("list");
+    }
+    for (name, at) in [
+        ("home", "2026-01-02 00:00:00.5"),
+        ("region", "2026-01-03 00:00:00"),
+    ] {
+        diesel::sql_query(format!(
+            "INSERT INTO audit_events (actor_role, action, target_type, details, created_at) \
+             VALUES ('editor', 'recommendations.set', 'recommendation_list', \
+             '{{\"items\":1,\"name\":\"{name}\"}}', '{at}')"
+        ))
+        .execute(&mut *conn)
+        .expect("audit event");
+    }
+
+    newsdesk::db::migrations::run_pending(&mut conn).expect("upgrade");
+
+    let writers: Vec<(String, String)> = newsdesk::db::schema::recommendation_lists::table
+        .order(newsdesk::db::schema::recommendation_lists::name)
+        .select((
+            newsdesk::db::schema::recommendation_lists::name,
+            newsdesk::db::schema::recommendation_lists::written_by,
+        ))
+        .load(&mut *conn)
+        .expect("lists");
+    assert_eq!(
+        writers,
+        [
+            ("home", "editor"),
+            ("region", "import"),
+            ("sports", "import")
+        ]
+        .map(|(n, w)| (n.to_string(), w.to_string()))
+    );
+}

@@ -8,6 +8,7 @@ mod authorization;
 mod availability;
 mod contention;
 pub mod editorial;
+mod error_codes;
 mod feeds;
 mod frontend;
 mod graphql_limits;

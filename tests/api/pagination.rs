@@ -193,3 +193,184 @@ async fn a_section_page_merges_its_subsections_and_due_scheduled_articles_in_ord
     }
     assert_eq!(seen, expected);
 }
+
+/// Follows `after` through a staff list page by page; returns the nodes
+/// (as JSON text), their cursors, the pages' sizes and the last totalCount.
+async fn walk(
+    room: &crate::editorial::Newsroom,
+    who: &str,
+    field: &str,
+    args: &str,
+    selection: &str,
+) -> (Vec<String>, Vec<String>, Vec<usize>, i64) {
+    let token = room.token(who);
+    let mut seen = Vec::new();
+    let mut cursors = Vec::new();
+    let mut sizes = Vec::new();
+    let mut total;
+    let mut after = Value::Null;
+    loop {
+        let query = format!(
+            r#"query($after: String) {{ {field}({args} first: 3, after: $after) {{
+                totalCount
+                edges {{ cursor node {{ {selection} }} }}
+                nodes {{ {selection} }}
+                pageInfo {{ hasNextPage hasPreviousPage endCursor }} }} }}"#
+        );
+        let headers = [("authorization", format!("Bearer {token}"))];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (_, body) = room
+            .app
+            .graphql_with(&query, json!({ "after": after }), &headers)
+            .await;
+        let page = &body["data"][field];
+        let edges = page["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
+        let nodes: Vec<String> = edges.iter().map(|e| e["node"].to_string()).collect();
+        let alone: Vec<String> = page["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nodes, alone, "edges and nodes disagree");
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], !after.is_null());
+        if let Some(last) = edges.last() {
+            assert_eq!(page["pageInfo"]["endCursor"], last["cursor"]);
+        }
+        total = page["totalCount"].as_i64().expect("totalCount");
+        sizes.push(nodes.len());
+        seen.extend(nodes);
+        cursors.extend(edges.iter().map(|e| e["cursor"].to_string()));
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+        assert!(sizes.len() < 20, "the pages never end");
+    }
+    (seen, cursors, sizes, total)
+}
+
+both_engines!(staff_lists_page_to_the_end_without_duplicates_or_gaps);
+async fn staff_lists_page_to_the_end_without_duplicates_or_gaps(engine: Engine) {
+    use newsdesk::db::{audit, webhooks};
+    // Arrange: 7 audit events of a kind of their own, 7 takedown requests
+    // and 7 webhook delivery attempts.
+    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+        return;
+    };
+    let database = room.app.db.database();
+    let mut conn = database.get().expect("connection");
+    let actor = audit::Actor {
+        user_id: None,
+        role: "system".into(),
+        request_id: None,
+        idempotency: None,
+    };
+    for i in 0..7 {
+        audit::record_action(
+            &mut conn,
+            &actor,
+            "paging.test",
+            "paging",
+            Some(i),
+            json!({}),
+        )
+        .expect("event");
+    }
+    let sec = section(&mut conn, "分頁", None);
+    let article = ArticleBuilder::new(sec, "被投訴的稿件").insert(&mut conn);
+    for _ in 0..7 {
+        crate::fixtures::file_takedown(&mut conn, &[article]);
+    }
+    diesel::Connection::transaction::<_, newsdesk::error::AppError, _>(&mut *conn, |conn| {
+        webhooks::register(
+            conn,
+            "https://hooks.example.test/in",
+            &["*".into()],
+            "s3cret",
+        )?;
+        for i in 0..7 {
+            webhooks::enqueue(conn, "paging.test", &json!({ "i": i }))?;
+        }
+        let now = newsdesk::db::now();
+        for (outbox, _) in webhooks::claim_due(conn, now, Duration::minutes(5), 100)? {
+            // Failed, and not due again while the test runs.
+            let later = now + Duration::days(1);
+            webhooks::record_attempt(conn, &outbox, Some(500), None, false, later)?;
+        }
+        Ok(())
+    })
+    .expect("deliveries");
+    drop(conn);
+
+    for (who, field, args, selection) in [
+        (
+            "admin",
+            "auditEvents",
+            r#"filter: {targetType: "paging"},"#,
+            "targetId",
+        ),
+        ("legal", "takedownRequests", "", "id"),
+        ("admin", "webhookDeliveries", "", "event attempt createdAt"),
+    ] {
+        // Act
+        let (seen, cursors, sizes, total) = walk(&room, who, field, args, selection).await;
+        let query = format!("{{ {field}({args} first: 100) {{ nodes {{ {selection} }} }} }}");
+        let whole = room.as_user(Some(&room.token(who)), &query).await;
+        let everything: Vec<String> = whole["data"][field]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{whole}"))
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+
+        // Assert: three pages of 3, 3 and 1, the whole list once, in order.
+        assert_eq!(sizes, vec![3, 3, 1], "{field}");
+        assert_eq!(
+            seen, everything,
+            "{field}: pages differ from the whole list"
+        );
+        assert_eq!(seen.len(), 7, "{field}");
+        assert_eq!(total, 7, "{field}");
+        let distinct: HashSet<&String> = cursors.iter().collect();
+        assert_eq!(distinct.len(), 7, "{field}: an item came twice");
+    }
+}
+
+both_engines!(a_foreign_or_garbled_cursor_is_bad_user_input);
+async fn a_foreign_or_garbled_cursor_is_bad_user_input(engine: Engine) {
+    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+        return;
+    };
+    let admin = room.token("admin");
+    let legal = room.token("legal");
+    let article_cursor = newsdesk::graphql::encode_cursor(newsdesk::db::articles::Position {
+        published_at: newsdesk::db::now(),
+        id: 1,
+    });
+    let audit_cursor = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("AuditEvent:5")
+    };
+
+    for (token, field, cursor) in [
+        (&admin, "auditEvents", "%%%not-base64".to_string()),
+        (&admin, "auditEvents", "5".to_string()),
+        (&admin, "auditEvents", article_cursor.clone()),
+        (&legal, "takedownRequests", audit_cursor.clone()),
+        (&legal, "takedownRequests", "TD-3".to_string()),
+        (&admin, "webhookDeliveries", audit_cursor.clone()),
+        (&admin, "webhookDeliveries", article_cursor.clone()),
+    ] {
+        let body = room
+            .as_user(
+                Some(token),
+                &format!(r#"{{ {field}(after: "{cursor}") {{ totalCount }} }}"#),
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{field}(after: {cursor:?}): {body}"
+        );
+    }
+}

@@ -179,11 +179,11 @@ async fn events_arrive_signed_and_a_failing_receiver_gets_them_on_the_third_try(
     let log = room
         .as_user(
             Some(&room.token("admin")),
-            "{ webhookDeliveries { attempt statusCode delivered } }",
+            "{ webhookDeliveries { nodes { attempt statusCode delivered } } }",
         )
         .await;
     assert_eq!(
-        log["data"]["webhookDeliveries"],
+        log["data"]["webhookDeliveries"]["nodes"],
         json!([
             { "attempt": 3, "statusCode": 200, "delivered": true },
             { "attempt": 2, "statusCode": 500, "delivered": false },
@@ -463,7 +463,7 @@ async fn t_ssrf_4_a_redirecting_receiver_is_not_followed() {
     let (log, _) = first_attempt(&room, &hook_url, "跳转稿件").await;
 
     assert_eq!(
-        log["data"]["webhookDeliveries"][0],
+        log["data"]["webhookDeliveries"]["nodes"][0],
         json!({ "attempt": 1, "statusCode": 302, "delivered": false }),
         "{log}"
     );
@@ -503,7 +503,7 @@ async fn t_ssrf_6_a_receiver_that_trickles_its_answer_is_cut_off() {
     let (log, took) = first_attempt(&room, &hook_url, "慢速接收").await;
 
     assert_eq!(
-        log["data"]["webhookDeliveries"][0],
+        log["data"]["webhookDeliveries"]["nodes"][0],
         json!({ "attempt": 1, "statusCode": null, "delivered": false }),
         "{log}"
     );
@@ -542,10 +542,10 @@ async fn first_attempt(room: &Newsroom, hook_url: &str, title: &str) -> (Value, 
         let log = room
             .as_user(
                 Some(&admin),
-                "{ webhookDeliveries { attempt statusCode delivered } }",
+                "{ webhookDeliveries { nodes { attempt statusCode delivered } } }",
             )
             .await;
-        let attempted = log["data"]["webhookDeliveries"]
+        let attempted = log["data"]["webhookDeliveries"]["nodes"]
             .as_array()
             .is_some_and(|a| !a.is_empty());
         if attempted || published.elapsed() > Duration::from_secs(8) {

@@ -1,0 +1,1 @@
+ALTER TABLE recommendation_lists DROP COLUMN written_by;
