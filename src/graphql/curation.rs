@@ -673,7 +673,9 @@ pub struct AuditEvent {
     pub target_type: String,
     /// The object's numeric id.
     pub target_id: Option<i32>,
+    /// The object's revision before the change (articles).
     pub revision_before: Option<i32>,
+    /// Its revision after the change.
     pub revision_after: Option<i32>,
     /// The request that did it.
     pub request_id: Option<String>,
@@ -684,9 +686,13 @@ pub struct AuditEvent {
 /// Narrows the audit log.
 #[derive(Debug, Default, InputObject)]
 pub struct AuditFilter {
+    /// Only this action (`article.publish`, `takedown.accept` …).
     pub action: Option<String>,
+    /// Only this kind of object (`article`, `takedown`, `section` …).
     pub target_type: Option<String>,
+    /// Only this object (with `targetType`).
     pub target_id: Option<i32>,
+    /// Only what this account did.
     pub actor_user_id: Option<i32>,
 }
 
@@ -699,9 +705,9 @@ impl AuditQueryRoot {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditFilter>,
-        #[graphql(default = 20)] first: i32,
-        after: Option<String>,
+        #[graphql(desc = "Narrow the log.")] filter: Option<AuditFilter>,
+        #[graphql(desc = "Page size, 1-100.", default = 20)] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<AuditEventConnection> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require_right(Action::ReadAudit).gql()?;

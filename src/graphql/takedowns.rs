@@ -57,11 +57,15 @@ pub struct TakedownInput {
 /// The article's side answering an accepted request.
 #[derive(Debug, Clone, InputObject)]
 pub struct CounterNoticeInput {
+    /// Who answers: the outlet or person that supplied the work.
     pub name: String,
+    /// Their phone or e-mail.
     pub contact: String,
+    /// Their postal address.
     pub address: String,
     /// Why the work does not infringe (e.g. a reprint licence).
     pub statement: String,
+    /// Links to the evidence (a licence, a contract).
     pub evidence_links: Option<Vec<String>>,
 }
 
@@ -251,7 +255,7 @@ impl TakedownMutation {
     async fn submit_takedown_request(
         &self,
         ctx: &Context<'_>,
-        input: TakedownInput,
+        #[graphql(desc = "The notice, with every element the law asks for.")] input: TakedownInput,
     ) -> Result<TakedownRequest> {
         let rc = RequestContext::of(ctx);
         let staff = rc
@@ -352,7 +356,11 @@ impl TakedownMutation {
     }
 
     /// Legal starts examining a request.
-    async fn start_takedown_review(&self, ctx: &Context<'_>, id: ID) -> Result<TakedownRequest> {
+    async fn start_takedown_review(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
+    ) -> Result<TakedownRequest> {
         Self::decide(
             ctx,
             id,
@@ -371,7 +379,7 @@ impl TakedownMutation {
     async fn withdraw_article_provisionally(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
     ) -> Result<TakedownRequest> {
         Self::decide(
             ctx,
@@ -399,8 +407,8 @@ impl TakedownMutation {
     async fn accept_takedown_request(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        note: Option<String>,
+        #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
+        #[graphql(desc = "Why, for the trail.")] note: Option<String>,
     ) -> Result<TakedownRequest> {
         Self::decide(
             ctx,
@@ -436,8 +444,8 @@ impl TakedownMutation {
     async fn reject_takedown_request(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        reason: String,
+        #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
+        #[graphql(desc = "Why, told to the claimant; required.")] reason: String,
     ) -> Result<TakedownRequest> {
         if reason.trim().is_empty() {
             return Err(AppError::BadInput("reason: required".into())).gql();
@@ -464,8 +472,8 @@ impl TakedownMutation {
     async fn file_counter_notice(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: CounterNoticeInput,
+        #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
+        #[graphql(desc = "The article's side's answer.")] input: CounterNoticeInput,
     ) -> Result<TakedownRequest> {
         let rc = RequestContext::of(ctx);
         let staff = rc
@@ -552,9 +560,10 @@ impl TakedownMutation {
     async fn decide_counter_notice(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
+        #[graphql(desc = "True: the counter-notice wins and this request's hold is released.")]
         restore: bool,
-        note: Option<String>,
+        #[graphql(desc = "Why, for the trail.")] note: Option<String>,
     ) -> Result<TakedownRequest> {
         let note = note.unwrap_or_default();
         if restore {
@@ -591,7 +600,9 @@ impl TakedownMutation {
 /// Narrows the request list.
 #[derive(Debug, Default, InputObject)]
 pub struct TakedownFilter {
+    /// Only requests in this state.
     pub state: Option<TakedownState>,
+    /// Only requests filed more than 30 days after publication (or only the others).
     pub late: Option<bool>,
     /// Open requests past their `respondBy`.
     pub overdue: Option<bool>,
@@ -606,9 +617,9 @@ impl TakedownQueryRoot {
     async fn takedown_requests(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TakedownFilter>,
-        #[graphql(default = 20)] first: i32,
-        after: Option<String>,
+        #[graphql(desc = "Narrow the list.")] filter: Option<TakedownFilter>,
+        #[graphql(desc = "Page size, 1-100.", default = 20)] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<TakedownRequestConnection> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require().gql()?.clone();
@@ -650,7 +661,11 @@ impl TakedownQueryRoot {
     }
 
     /// One request; null when it does not exist or is not the caller's to see.
-    async fn takedown_request(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TakedownRequest>> {
+    async fn takedown_request(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
+    ) -> Result<Option<TakedownRequest>> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require().gql()?;
         let Some(id) = request_id(&id) else {
@@ -668,8 +683,8 @@ impl TakedownQueryRoot {
     async fn removed_articles(
         &self,
         ctx: &Context<'_>,
-        since: DateTime<FixedOffset>,
-        #[graphql(default = 100)] first: i32,
+        #[graphql(desc = "Withdrawals at or after this time.")] since: DateTime<FixedOffset>,
+        #[graphql(desc = "How many, 1-100, oldest first.", default = 100)] first: i32,
     ) -> Result<Vec<RemovedArticle>> {
         let rc = RequestContext::of(ctx);
         page_size(first, "first").gql()?;
@@ -741,23 +756,34 @@ pub struct TakedownRequest {
 /// One step of a request's trail.
 #[derive(SimpleObject)]
 pub struct TakedownEvent {
+    /// The role of whoever took the step (`claimant`, `legal`, `editor` …).
     pub actor_role: String,
+    /// The state before (null for the filing).
     pub from_state: Option<TakedownState>,
+    /// The state after.
     pub to_state: TakedownState,
+    /// The decider's note or reason.
     pub note: String,
     /// Who this step was forwarded to (`contributor:劉玉`, `editor:付建`, `claimant:…`).
     pub forwarded_to: Vec<String>,
+    /// The HTTP request that took the step (`X-Request-Id`).
     pub request_id: Option<String>,
+    /// When.
     pub created_at: DateTime<FixedOffset>,
 }
 
 /// A counter-notice.
 #[derive(SimpleObject)]
 pub struct CounterNotice {
+    /// Who answered for the article's side.
     pub name: String,
+    /// Their phone or e-mail.
     pub contact: String,
+    /// Their postal address.
     pub address: String,
+    /// Why the work does not infringe.
     pub statement: String,
+    /// When it was filed.
     pub filed_at: DateTime<FixedOffset>,
 }
 
@@ -774,18 +800,22 @@ impl TakedownRequest {
     }
 }
 
+/// A rights holder's takedown notice and what legal decided, with its trail.
 #[Object]
 impl TakedownRequest {
     /// Reference (`TD-12`); pass it as `id`.
     async fn id(&self) -> ID {
         ID(format!("TD-{}", self.row.id))
     }
+    /// Where the request stands.
     async fn state(&self) -> Result<TakedownState> {
         self.row.state().gql()
     }
+    /// The rights holder's name.
     async fn claimant_name(&self) -> &str {
         &self.row.claimant_name
     }
+    /// Their organisation, if any.
     async fn organisation(&self) -> Option<&str> {
         self.row.organisation.as_deref()
     }
@@ -802,12 +832,15 @@ impl TakedownRequest {
     async fn contact_address(&self, ctx: &Context<'_>) -> Option<&str> {
         self.contact(ctx, Some(self.row.contact_address.as_str()))
     }
+    /// The claimant's rights in the work.
     async fn rights_statement(&self) -> &str {
         &self.row.rights_statement
     }
+    /// Links to preliminary evidence.
     async fn evidence_links(&self) -> Vec<String> {
         serde_json::from_str(&self.row.evidence_links).unwrap_or_default()
     }
+    /// Why the material infringes, in the claimant's words.
     async fn reason(&self) -> &str {
         &self.row.reason
     }
@@ -819,6 +852,7 @@ impl TakedownRequest {
     async fn provisionally_withdrawn(&self) -> bool {
         self.row.provisionally_withdrawn
     }
+    /// When the notice was received.
     async fn received_at(&self, ctx: &Context<'_>) -> Result<DateTime<FixedOffset>> {
         RequestContext::of(ctx)
             .local_time(self.row.received_at)

@@ -13,24 +13,32 @@ use crate::error::{AppError, GqlResultExt};
 /// A registered webhook endpoint (the secret is never shown again).
 #[derive(SimpleObject)]
 pub struct Webhook {
+    /// Its number, for `webhookDeliveries(webhookId:)`.
     pub database_id: i32,
+    /// Where events are POSTed.
     pub url: String,
+    /// The events it receives (`*` for all).
     pub events: Vec<String>,
+    /// Whether deliveries are made.
     pub active: bool,
 }
 
 /// One delivery attempt.
 #[derive(SimpleObject, Clone)]
 pub struct WebhookDelivery {
+    /// The webhook delivered to.
     pub webhook_id: i32,
+    /// The event's name (`article.published` …).
     pub event: String,
     /// 1 for the first try.
     pub attempt: i32,
     /// The receiver's HTTP status, when it answered.
     pub status_code: Option<i32>,
+    /// Why the attempt failed (refused target, time-out, HTTP status).
     pub error: Option<String>,
     /// Whether this attempt delivered the event.
     pub delivered: bool,
+    /// When the attempt was made.
     pub created_at: DateTime<FixedOffset>,
 }
 
@@ -46,6 +54,7 @@ impl WebhookMutation {
     async fn register_webhook(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Where to POST events: https, and never an internal address.")]
         url: String,
         #[graphql(desc = "Event names, e.g. article.published; `*` for all.")] events: Vec<String>,
         #[graphql(
@@ -118,9 +127,9 @@ impl WebhookQuery {
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
-        webhook_id: Option<i32>,
-        #[graphql(default = 50)] first: i32,
-        after: Option<String>,
+        #[graphql(desc = "Only this webhook's deliveries.")] webhook_id: Option<i32>,
+        #[graphql(desc = "Page size, 1-100.", default = 50)] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<WebhookDeliveryConnection> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require_right(Action::ManageSite).gql()?;

@@ -13,6 +13,7 @@ const NOT_CODES: &[(&str, &str)] = &[
     ("FULL", "an SQLite synchronous setting"),
     ("PUBLISHED", "an article status"),
     ("HS256", "a JWT algorithm"),
+    ("EVAL", "a Redis command"),
     ("RS256", "a JWT algorithm"),
 ];
 
@@ -104,6 +105,7 @@ fn every_app_error_code_is_documented() {
         AppError::UnavailableForLegalReasons,
         AppError::LegalHold(String::new()),
         AppError::RateLimited(String::new()),
+        AppError::Busy(String::new()),
         AppError::IdempotencyKeyInUse,
         AppError::IdempotencyKeyReused,
         AppError::Unavailable(String::new()),
@@ -121,6 +123,7 @@ fn every_app_error_code_is_documented() {
             | AppError::UnavailableForLegalReasons
             | AppError::LegalHold(_)
             | AppError::RateLimited(_)
+            | AppError::Busy(_)
             | AppError::IdempotencyKeyInUse
             | AppError::IdempotencyKeyReused
             | AppError::Unavailable(_)

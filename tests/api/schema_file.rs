@@ -40,3 +40,71 @@ fn openapi_json_is_up_to_date() {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
 }
+
+/// Front-end teams read the schema's descriptions in GraphiQL, codegen
+/// output and their editors: every type, field, argument and enum value
+/// has one.
+#[test]
+fn every_type_field_argument_and_enum_value_is_described() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    let sdl = newsdesk::graphql::sdl();
+    let document = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
+    let described = |d: &Option<async_graphql::Positioned<String>>| {
+        d.as_ref().is_some_and(|d| !d.node.trim().is_empty())
+    };
+    let mut missing = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(t) = definition else {
+            continue;
+        };
+        let t = &t.node;
+        let name = t.name.node.as_str();
+        if !described(&t.description) {
+            missing.push(format!("type {name}"));
+        }
+        match &t.kind {
+            TypeKind::Object(o) => {
+                for f in &o.fields {
+                    let f = &f.node;
+                    if !described(&f.description) {
+                        missing.push(format!("{name}.{}", f.name.node));
+                    }
+                    for a in &f.arguments {
+                        if !described(&a.node.description) {
+                            missing.push(format!("{name}.{}({})", f.name.node, a.node.name.node));
+                        }
+                    }
+                }
+            }
+            TypeKind::Interface(i) => {
+                for f in &i.fields {
+                    if !described(&f.node.description) {
+                        missing.push(format!("{name}.{}", f.node.name.node));
+                    }
+                }
+            }
+            TypeKind::InputObject(i) => {
+                for f in &i.fields {
+                    if !described(&f.node.description) {
+                        missing.push(format!("{name}.{}", f.node.name.node));
+                    }
+                }
+            }
+            TypeKind::Enum(e) => {
+                for v in &e.values {
+                    if !described(&v.node.description) {
+                        missing.push(format!("{name}.{}", v.node.value.node));
+                    }
+                }
+            }
+            TypeKind::Scalar | TypeKind::Union(_) => {}
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} undescribed:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}
