@@ -7,7 +7,7 @@ and warm (cache on), each figure also as a ratio to a fixed-response baseline
 Environment: BENCH_ARTICLES (100000), BENCH_SECONDS per measurement (10),
 BENCH_CONNECTIONS (32), BENCH_ENGINES ("sqlite,postgres"), BENCH_REUSE=1 keeps
 a dataset generated earlier with the same size, DATABASE_URL_PG (admin URL).
-Results: bench/results/latest.json and latest.md; the README table is the
+Results: bench/results/latest.json and latest.md; the table in docs/performance.md is the
 Markdown file's content.
 """
 

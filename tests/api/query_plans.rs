@@ -1,6 +1,6 @@
 //! The hot queries are answered from indexes (no table scans, no sorts of a
 //! whole section), checked with SQLite's EXPLAIN QUERY PLAN on a generated
-//! newsroom. PostgreSQL's plans at 100,000 articles are in the README.
+//! newsroom. PostgreSQL's plans at 100,000 articles are in docs/performance.md.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
