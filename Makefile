@@ -32,11 +32,13 @@ build:
 DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 
 ## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly):
-## a time-boxed schemathesis run against the REST OpenAPI document, the Rust tests,
+## a time-boxed schemathesis run against the REST OpenAPI document, every REST answer
+## validated against that document (openapi-core), the Rust tests,
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
 test: check-pg audit
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
+	bash tests/openapi_check.sh $(DEBUG)
 	cargo test --all-targets
 	$(MAKE) --no-print-directory durability-ci test-cluster
 

@@ -3,9 +3,10 @@
 pub mod conditional;
 mod feeds;
 mod graphql;
-mod health;
+pub(crate) mod health;
 pub mod idempotency;
 mod metrics;
+pub mod openapi;
 pub mod panics;
 mod partner;
 pub mod persisted;
