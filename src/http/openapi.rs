@@ -134,6 +134,16 @@ impl Modify for SharedResponses {
                     "Cache-Control".into(),
                     text_header("`public, max-age=…`, or `private, no-store` for partners"),
                 );
+                if !health {
+                    ok.headers.insert(
+                        "Surrogate-Key".into(),
+                        text_header(
+                            "Cache tags the answer depends on (`article-ID`, `section-ID`, \
+                             `articles`, `sections`, `list-NAME`, `site`, `removed`), \
+                             the keys a purge names",
+                        ),
+                    );
+                }
             }
             responses.insert(
                 "304".into(),
