@@ -186,6 +186,11 @@ check("/v1/ninjs/feed", "/v1/ninjs/feed", {"section": "no-such"}, expect=404)
 check("/feeds/{name}", "/feeds/all.txt", expect=404)
 check("/feeds/{name}", "/feeds/no-such.rss", expect=404)
 check("/feeds/{name}", "/feeds/all.rss", headers=BAD_KEY, expect=401)
+SLOW = {"X-Api-Key": os.environ["NEWSDESK_CHECK_SLOW_PARTNER"]}
+check("/v1/ninjs/feed", "/v1/ninjs/feed", headers=SLOW, expect=200)
+_, limited, _ = check("/v1/ninjs/feed", "/v1/ninjs/feed", headers=SLOW, expect=429)
+if "Retry-After" not in limited:
+    failures.append("429 without Retry-After")
 
 # A takedown: 451 with a tombstone, canceled stubs, the removed list.
 filed = graphql(

@@ -23,7 +23,10 @@ sample="$("$binary" import tests/data/seed/000_a15393c2ad8b6a45.txt | sed -n 's/
 echo "openapi-check-password" | "$binary" user add --username legal --role legal > /dev/null
 legal="$("$binary" token --sub legal --role legal --ttl 1h | tail -n 1)"
 partner="$("$binary" partner add openapi-check | tail -n 1)"
-export NEWSDESK_CHECK_SAMPLE="$sample" NEWSDESK_CHECK_LEGAL="$legal" NEWSDESK_CHECK_PARTNER="$partner"
+# A key allowed one request a minute: its second request is a 429.
+slow="$("$binary" partner add openapi-check-slow --requests-per-minute 1 | tail -n 1)"
+export NEWSDESK_CHECK_SAMPLE="$sample" NEWSDESK_CHECK_LEGAL="$legal" NEWSDESK_CHECK_PARTNER="$partner" \
+    NEWSDESK_CHECK_SLOW_PARTNER="$slow"
 "$binary" serve > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
