@@ -32,12 +32,14 @@ build:
 DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 
 ## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly):
-## a time-boxed schemathesis run against the REST OpenAPI document, the Rust tests
-## (some run the Node clients of tests/js: graphql-js, graphql-http, codegen),
+## a time-boxed schemathesis run against the REST OpenAPI document, every REST answer
+## validated against that document (openapi-core), the Rust tests (some run the
+## Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
 test: check-pg audit js-deps browser-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
+	bash tests/openapi_check.sh $(DEBUG)
 	cargo test --all-targets
 	$(MAKE) --no-print-directory durability-ci test-cluster
 

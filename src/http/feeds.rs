@@ -26,8 +26,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/ninjs/feed", web::get().to(ninjs_feed));
 }
 
-#[derive(Debug, Deserialize)]
-struct FeedParams {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct FeedParams {
+    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    #[param(nullable = false)]
     script: Option<String>,
 }
 
@@ -58,7 +61,22 @@ pub fn script_param(value: Option<&str>) -> Result<Script, AppError> {
     }
 }
 
-async fn feed(
+/// The newest 50 public articles of a section and its subsections (`all`
+/// for the site) as RSS 2.0, Atom or JSON Feed 1.1: summaries, or with a
+/// partner key the full text of articles the site owns.
+#[utoipa::path(get, path = "/feeds/{name}",
+    params(("name" = String, Path, description = "`{section}.rss`, `{section}.atom` or `{section}.json`; section `all` for the whole site"), FeedParams),
+    security((), ("partner_key" = [])),
+    responses(
+        (status = 200, description = "The feed", content(
+            (String = "application/rss+xml"),
+            (String = "application/atom+xml"),
+            (Object = "application/feed+json")),
+            headers(("Last-Modified" = String, description = "When the newest item or the item set last changed (sent once that second is over)"))),
+        (status = 400, description = "A bad parameter", body = super::rest::ErrorBody),
+        (status = 401, description = "An unknown or revoked partner key", body = super::rest::ErrorBody),
+        (status = 404, description = "No such section or format", body = super::rest::ErrorBody)))]
+pub(super) async fn feed(
     req: HttpRequest,
     state: web::Data<AppState>,
     name: web::Path<String>,
@@ -281,10 +299,18 @@ fn render(
         .collect()
 }
 
-#[derive(Debug, Deserialize)]
-struct NinjsFeedParams {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct NinjsFeedParams {
+    /// Section slug (its subsections included); the whole site when absent.
+    #[param(nullable = false)]
     section: Option<String>,
+    /// RFC 3339 time: only articles changed since, plus `canceled` stubs
+    /// for those withdrawn since.
+    #[param(nullable = false)]
     since: Option<String>,
+    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    #[param(nullable = false)]
     script: Option<String>,
 }
 
@@ -303,8 +329,17 @@ fn private_or_public(
     }
 }
 
-/// `GET /v1/ninjs/articles/{id}`: one article in ninjs 2.1.
-async fn ninjs_article(
+/// One article in IPTC ninjs 2.1: full text for partners (owned articles only).
+#[utoipa::path(get, path = "/v1/ninjs/articles/{id}",
+    params(("id" = i32, Path, description = "The article's numeric id"), FeedParams),
+    security((), ("partner_key" = [])),
+    responses(
+        (status = 200, description = "The article", body = super::openapi::Ninjs),
+        (status = 400, description = "A bad parameter", body = super::rest::ErrorBody),
+        (status = 401, description = "An unknown or revoked partner key", body = super::rest::ErrorBody),
+        (status = 404, description = "No such public article", body = super::rest::ErrorBody),
+        (status = 451, description = "Withdrawn: a `canceled` stub", body = super::openapi::Ninjs)))]
+pub(super) async fn ninjs_article(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i32>,
@@ -360,9 +395,16 @@ async fn ninjs_article(
     Ok(response.body(doc.to_string()))
 }
 
-/// `GET /v1/ninjs/feed?section=&since=`: articles changed since a time, and
-/// `canceled` stubs for those withdrawn since, so partners can delete them.
-async fn ninjs_feed(
+/// Articles changed since a time in ninjs 2.1, and `canceled` stubs for
+/// those withdrawn since, so partners can delete them.
+#[utoipa::path(get, path = "/v1/ninjs/feed", params(NinjsFeedParams),
+    security((), ("partner_key" = [])),
+    responses(
+        (status = 200, description = "The items", body = super::openapi::NinjsFeed),
+        (status = 400, description = "A bad parameter", body = super::rest::ErrorBody),
+        (status = 401, description = "An unknown or revoked partner key", body = super::rest::ErrorBody),
+        (status = 404, description = "No such section", body = super::rest::ErrorBody)))]
+pub(super) async fn ninjs_feed(
     req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<NinjsFeedParams>,

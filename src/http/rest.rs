@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
 
 use super::feeds::request_script;
 use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery, Tombstone};
@@ -32,55 +32,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/v1/removed", web::get().to(removed))
         .route("/v1/search", web::get().to(search_articles))
-        .route("/v1/openapi.json", web::get().to(openapi_json));
+        .route(
+            "/v1/openapi.json",
+            web::get().to(super::openapi::openapi_json),
+        );
 }
 
-/// The OpenAPI 3.1 document of `/v1`.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "newsdesk REST API",
-        description = "Compact JSON for mobile apps and partners."
-    ),
-    paths(
-        search_articles,
-        list_articles,
-        article,
-        list_sections,
-        get_site,
-        get_recommendations,
-        removed
-    ),
-    components(schemas(
-        SearchPage,
-        SearchItem,
-        ArticlePage,
-        ArticleSummary,
-        ArticleDetail,
-        Notice,
-        SectionView,
-        SiteView,
-        RecommendationView,
-        RemovedPage,
-        RemovedArticleView,
-        ErrorBody,
-        ErrorDetail,
-        TombstoneBody
-    ))
-)]
-pub struct ApiDoc;
-
-/// The document as checked in.
-pub fn openapi() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
-}
-
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(openapi())
-}
+/// The document as checked in (`openapi.json`).
+pub use super::openapi::openapi;
 
 /// An error.
 #[derive(Serialize, ToSchema)]
@@ -243,20 +202,27 @@ pub struct RemovedPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-struct ListParams {
+#[into_params(parameter_in = Query)]
+pub(super) struct ListParams {
     /// Section slug (its subsections included).
+    #[param(nullable = false)]
     section: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(nullable = false)]
     cursor: Option<String>,
     /// 1-100, default 20.
+    #[param(nullable = false, minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    #[param(nullable = false)]
     script: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-struct ScriptParam {
+#[into_params(parameter_in = Query)]
+pub(super) struct ScriptParam {
     /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    #[param(nullable = false)]
     script: Option<String>,
 }
 
@@ -418,8 +384,10 @@ fn section_scope(
 
 /// Published articles, newest first, a page at a time.
 #[utoipa::path(get, path = "/v1/articles", params(ListParams),
-    responses((status = 200, body = ArticlePage), (status = 400, body = ErrorBody)))]
-async fn list_articles(
+    responses((status = 200, description = "A page of articles", body = ArticlePage),
+        (status = 400, description = "A bad parameter or cursor", body = ErrorBody),
+        (status = 404, description = "No section has this slug", body = ErrorBody)))]
+pub(super) async fn list_articles(
     req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
@@ -472,8 +440,14 @@ async fn list_articles(
 
 /// One public article by id or slug; 451 with a tombstone when withdrawn.
 #[utoipa::path(get, path = "/v1/articles/{key}", params(("key" = String, Path, description = "Numeric id or slug"), ScriptParam),
-    responses((status = 200, body = ArticleDetail), (status = 404, body = ErrorBody), (status = 451, body = TombstoneBody)))]
-async fn article(
+    responses(
+        (status = 200, description = "The article", body = ArticleDetail, headers(
+            ("Last-Modified" = String, description = "When it last changed (sent once that second is over)"))),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+        (status = 404, description = "No such public article", body = ErrorBody),
+        (status = 451, description = "Withdrawn for legal reasons", body = TombstoneBody, headers(
+            ("Link" = String, description = "`<…/takedowns/TD-n>; rel=\"blocked-by\"` when a request holds it")))))]
+pub(super) async fn article(
     req: HttpRequest,
     state: web::Data<AppState>,
     key: web::Path<String>,
@@ -576,8 +550,10 @@ fn unavailable(state: &AppState, t: &Tombstone, w: &Voice<'_>) -> HttpResponse {
 }
 
 /// Every section, in navigation order.
-#[utoipa::path(get, path = "/v1/sections", params(ScriptParam), responses((status = 200, body = [SectionView])))]
-async fn list_sections(
+#[utoipa::path(get, path = "/v1/sections", params(ScriptParam),
+    responses((status = 200, description = "Every section", body = [SectionView]),
+        (status = 400, description = "A bad parameter", body = ErrorBody)))]
+pub(super) async fn list_sections(
     req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<ScriptParam>,
@@ -608,8 +584,10 @@ async fn list_sections(
 }
 
 /// The site's identity and footer facts.
-#[utoipa::path(get, path = "/v1/site", params(ScriptParam), responses((status = 200, body = SiteView)))]
-async fn get_site(
+#[utoipa::path(get, path = "/v1/site", params(ScriptParam),
+    responses((status = 200, description = "The site", body = SiteView),
+        (status = 400, description = "A bad parameter", body = ErrorBody)))]
+pub(super) async fn get_site(
     req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<ScriptParam>,
@@ -641,8 +619,9 @@ async fn get_site(
 
 /// A curated list; items whose article is not public are left out.
 #[utoipa::path(get, path = "/v1/recommendations/{list}", params(("list" = String, Path, description = "List name, e.g. home"), ScriptParam),
-    responses((status = 200, body = [RecommendationView])))]
-async fn get_recommendations(
+    responses((status = 200, description = "The list's public items (empty for an unknown list)", body = [RecommendationView]),
+        (status = 400, description = "A bad parameter", body = ErrorBody)))]
+pub(super) async fn get_recommendations(
     req: HttpRequest,
     state: web::Data<AppState>,
     list: web::Path<String>,
@@ -689,17 +668,21 @@ async fn get_recommendations(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-struct RemovedParams {
+#[into_params(parameter_in = Query)]
+pub(super) struct RemovedParams {
     /// RFC 3339 time; withdrawals at or after it.
+    #[param(nullable = false)]
     since: Option<String>,
     /// 1-100, default 100.
+    #[param(nullable = false, minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
 /// Articles withdrawn since a time, oldest first, so partners can delete their copies.
 #[utoipa::path(get, path = "/v1/removed", params(RemovedParams),
-    responses((status = 200, body = RemovedPage), (status = 400, body = ErrorBody)))]
-async fn removed(
+    responses((status = 200, description = "Withdrawn articles", body = RemovedPage),
+        (status = 400, description = "A bad parameter", body = ErrorBody)))]
+pub(super) async fn removed(
     state: web::Data<AppState>,
     query: web::Query<RemovedParams>,
 ) -> Result<HttpResponse, AppError> {
@@ -733,16 +716,21 @@ async fn removed(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-struct SearchParams {
+#[into_params(parameter_in = Query)]
+pub(super) struct SearchParams {
     /// The query: words are ANDed, "quoted phrases", -exclusions.
     q: String,
     /// Section slug (its subsections included).
+    #[param(nullable = false)]
     section: Option<String>,
     /// 1-100, default 20.
+    #[param(nullable = false, minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// Number of hits to skip (0-1000).
+    #[param(nullable = false, minimum = 0, maximum = 1000)]
     offset: Option<i64>,
     /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    #[param(nullable = false)]
     script: Option<String>,
 }
 
@@ -765,8 +753,10 @@ pub struct SearchPage {
 
 /// Full-text search over public articles, in either script.
 #[utoipa::path(get, path = "/v1/search", params(SearchParams),
-    responses((status = 200, body = SearchPage), (status = 400, body = ErrorBody)))]
-async fn search_articles(
+    responses((status = 200, description = "A page of hits", body = SearchPage),
+        (status = 400, description = "A bad query or parameter", body = ErrorBody),
+        (status = 404, description = "No section has this slug", body = ErrorBody)))]
+pub(super) async fn search_articles(
     req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<SearchParams>,

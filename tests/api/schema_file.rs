@@ -36,9 +36,41 @@ fn openapi_json_is_up_to_date() {
         "/v1/recommendations/{list}",
         "/v1/removed",
         "/v1/search",
+        "/v1/ninjs/articles/{id}",
+        "/v1/ninjs/feed",
+        "/feeds/{name}",
+        "/healthz",
+        "/readyz",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
+    // Query parameters are query parameters: a path parameter must be in its
+    // path, and an optional one is not declared nullable.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for p in item["get"]["parameters"].as_array().into_iter().flatten() {
+            let name = p["name"].as_str().unwrap_or_default();
+            if p["in"] == "path" {
+                assert!(
+                    path.contains(&format!("{{{name}}}")),
+                    "{path}: {name} is not in the path"
+                );
+            }
+            assert!(
+                !p["schema"]["type"].is_array(),
+                "{path}: {name} is declared nullable"
+            );
+        }
+        let responses = &item["get"]["responses"];
+        assert!(responses.get("304").is_some(), "{path}: no 304");
+        assert!(
+            responses["200"]["headers"].get("ETag").is_some(),
+            "{path}: no ETag on 200"
+        );
+    }
+    assert!(
+        doc["servers"].as_array().is_some_and(|s| !s.is_empty()),
+        "no servers"
+    );
 }
 
 /// Front-end teams read the schema's descriptions in GraphiQL, codegen
