@@ -309,10 +309,5 @@ pub fn viewer(credentials: &Credentials) -> Viewer {
     }
 }
 
-/// The stored script column read as the converter's type.
-pub fn stored_script(value: &str) -> TextScript {
-    match value {
-        "hans" => TextScript::Hans,
-        _ => TextScript::Hant,
-    }
-}
+/// The stored script column read as the converter's type (the read model's rule).
+pub use crate::read::stored_script;
