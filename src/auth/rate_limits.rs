@@ -8,11 +8,11 @@
 //! counts in process for that request: a Redis outage loosens the limit to
 //! per node, it never stops the API.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
-
-use super::throttle::RateWindow;
 
 /// The longest a request waits for Redis.
 pub(crate) const REDIS_BUDGET: Duration = Duration::from_millis(100);
@@ -104,4 +104,36 @@ pub async fn connect(url: &str, prefix: &str) -> Result<SharedCounts, String> {
         connection,
         prefix: prefix.to_string(),
     })
+}
+
+/// Keys a window keeps before it drops those whose minute has passed.
+pub(super) const MAX_KEYS: usize = 100_000;
+
+/// Fixed one-minute windows of requests per key (partner keys, client
+/// addresses, accounts), in this process.
+#[derive(Debug, Default)]
+pub struct RateWindow {
+    counts: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl RateWindow {
+    /// Counts a request of `key`; `Err(seconds)` to wait when over `per_minute`.
+    pub fn hit(&self, key: &str, per_minute: u32) -> Result<(), u64> {
+        let Ok(mut map) = self.counts.lock() else {
+            return Ok(());
+        };
+        // Many one-off keys (client addresses) must not grow the map forever.
+        if map.len() >= MAX_KEYS {
+            map.retain(|_, (_, since)| since.elapsed() < Duration::from_secs(60));
+        }
+        let entry = map.entry(key.to_string()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= Duration::from_secs(60) {
+            *entry = (0, Instant::now());
+        }
+        if entry.0 >= per_minute {
+            return Err(60u64.saturating_sub(entry.1.elapsed().as_secs()).max(1));
+        }
+        entry.0 += 1;
+        Ok(())
+    }
 }

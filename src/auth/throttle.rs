@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::rate_limits::{SharedCounts, REDIS_BUDGET};
+use super::rate_limits::{SharedCounts, MAX_KEYS, REDIS_BUDGET};
 
 /// Attempts checked per account and window.
 pub const MAX_FAILURES: u32 = 5;
@@ -182,37 +182,5 @@ mod tests {
         for _ in 0..MAX_FAILURES {
             assert!(throttle.reserve("someone-else").await);
         }
-    }
-}
-
-/// Keys a window keeps before it drops those whose minute has passed.
-const MAX_KEYS: usize = 100_000;
-
-/// Fixed one-minute windows of requests per key (partner keys, client
-/// addresses, accounts), in this process.
-#[derive(Debug, Default)]
-pub struct RateWindow {
-    counts: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl RateWindow {
-    /// Counts a request of `key`; `Err(seconds)` to wait when over `per_minute`.
-    pub fn hit(&self, key: &str, per_minute: u32) -> Result<(), u64> {
-        let Ok(mut map) = self.counts.lock() else {
-            return Ok(());
-        };
-        // Many one-off keys (client addresses) must not grow the map forever.
-        if map.len() >= MAX_KEYS {
-            map.retain(|_, (_, since)| since.elapsed() < Duration::from_secs(60));
-        }
-        let entry = map.entry(key.to_string()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= Duration::from_secs(60) {
-            *entry = (0, Instant::now());
-        }
-        if entry.0 >= per_minute {
-            return Err(60u64.saturating_sub(entry.1.elapsed().as_secs()).max(1));
-        }
-        entry.0 += 1;
-        Ok(())
     }
 }

@@ -93,7 +93,7 @@ impl Viewer {
 
     /// The viewer behind an audited actor.
     pub fn of(actor: &super::audit::Actor) -> Viewer {
-        use crate::auth::policy::{allows, Action};
+        use crate::domain::rights::{allows, Action};
         match crate::domain::Role::parse_loose(&actor.role) {
             Ok(role) => Viewer {
                 author_id: actor

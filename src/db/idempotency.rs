@@ -2,8 +2,8 @@
 //! with the same key creates nothing twice.
 //!
 //! The key is claimed inside the transaction of the first change the request
-//! commits (see [`super::audit::record`]), so "the write happened" and "the
-//! key is taken" are one fact. The reply is stored right after the request
+//! commits, when that change's audit event is written, so "the write
+//! happened" and "the key is taken" are one fact. The reply is stored right after the request
 //! finishes, for replays; a process killed in between leaves a claimed key
 //! without a reply, which a retry learns as "applied, reply lost".
 

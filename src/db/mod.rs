@@ -19,6 +19,7 @@ pub mod articles;
 pub mod audit;
 mod connection;
 pub mod contributors;
+mod database;
 pub mod holds;
 pub mod idempotency;
 pub mod migrations;
@@ -37,7 +38,8 @@ pub mod users;
 pub mod webhooks;
 
 pub use connection::{AnyConnection, MultiBackend};
-pub use pool::{Database, DatabaseUrl};
+pub use database::Database;
+pub use pool::DatabaseUrl;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 

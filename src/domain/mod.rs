@@ -2,6 +2,7 @@
 //! receive parsed values, never raw strings to check later.
 
 mod enums;
+pub mod rights;
 pub mod script;
 mod slug;
 

@@ -1,6 +1,19 @@
-//! The script a response is written in, chosen per request or by `Accept-Language`.
+//! Scripts: the one a text is written in, and the one a response is
+//! served in, chosen per request or by `Accept-Language`.
 
-use crate::text::script::Script as TextScript;
+/// Script a text is stored or served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextScript {
+    /// Simplified characters (mainland standard).
+    Hans,
+    /// Traditional characters in the Taiwan standard forms, without regional
+    /// vocabulary (OpenCC `s2tw`, so 群众 → 群眾).
+    Hant,
+    /// Traditional characters with Taiwan phrasing (OpenCC `s2twp`).
+    HantTw,
+    /// Traditional characters in the Hong Kong standard forms (OpenCC `s2hk`).
+    HantHk,
+}
 
 /// Which characters text is served in. The newsroom stores one text; the
 /// others are converted at read time, phrase-aware (头发 ↔ 頭髮).

@@ -16,19 +16,9 @@ use regex::Regex;
 static HAN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\p{Han}").expect("HAN is a valid constant regex"));
 
-/// Script a text is stored or served in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Script {
-    /// Simplified characters (mainland standard).
-    Hans,
-    /// Traditional characters in the Taiwan standard forms, without regional
-    /// vocabulary (OpenCC `s2tw`, so 群众 → 群眾).
-    Hant,
-    /// Traditional characters with Taiwan phrasing (OpenCC `s2twp`).
-    HantTw,
-    /// Traditional characters in the Hong Kong standard forms (OpenCC `s2hk`).
-    HantHk,
-}
+/// Script a text is stored or served in (defined beside the script a
+/// response asks for, so the domain needs nothing from here).
+pub use crate::domain::script::TextScript as Script;
 
 /// Failure to set up a [`ScriptConverter`].
 #[derive(Debug, thiserror::Error)]

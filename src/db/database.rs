@@ -1,0 +1,232 @@
+//! The database every request shares: runs work on a pooled connection
+//! (on a blocking thread), lets SQLite writers take turns, sends anonymous
+//! reads to replicas that are current, and advances the cache clock after
+//! each write.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2;
+
+use super::pool::{build_pool, ConnectionManager, FailFast, PoolOptions, StatementCounter};
+use super::replicas::Replicas;
+use super::turns::WriterTurns;
+use super::{AnyConnection, DatabaseUrl};
+use crate::error::AppError;
+
+/// The connection pool, shared by every request.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<ConnectionManager>,
+    url: Arc<DatabaseUrl>,
+    statements: Arc<StatementCounter>,
+    /// Writers of this process take turns on SQLite (see `db::turns`).
+    sqlite_writer: Arc<WriterTurns>,
+    /// When each cache tag last changed; advanced after every write.
+    clock: Arc<crate::cache::TagClock>,
+    /// Set when a connection could not be had: until then callers fail at
+    /// once instead of each waiting out the acquire timeout again.
+    unreachable: Arc<FailFast>,
+    /// PostgreSQL replicas for anonymous reads.
+    replicas: Arc<Replicas>,
+    /// The replica [`Database::run`] reads from; `None` for the primary.
+    read_from: Option<usize>,
+}
+
+impl Database {
+    /// Builds the pool without connecting, so the server can start (and report
+    /// not ready) while the database is down.
+    pub fn new(url: DatabaseUrl, options: &PoolOptions) -> Self {
+        let statements = Arc::new(StatementCounter::default());
+        let pool = build_pool(&url, options, &statements);
+        Database {
+            pool,
+            url: Arc::new(url),
+            statements,
+            sqlite_writer: Arc::default(),
+            clock: Arc::default(),
+            unreachable: Arc::default(),
+            replicas: Arc::default(),
+            read_from: None,
+        }
+    }
+
+    /// Adds PostgreSQL replicas that anonymous reads may use (see
+    /// [`super::replicas`]).
+    pub fn with_replicas(mut self, urls: &[DatabaseUrl], options: &PoolOptions) -> Self {
+        self.replicas = Arc::new(Replicas::new(urls, options, &self.statements));
+        self
+    }
+
+    /// The replicas, for the change listener and `/metrics`.
+    pub fn replicas(&self) -> Arc<Replicas> {
+        self.replicas.clone()
+    }
+
+    /// Where a public read should go: a replica that has replayed every
+    /// change this node knows of, else the primary. Writes through the
+    /// returned handle still go to the primary.
+    pub async fn reader(&self) -> Database {
+        if self.replicas.is_empty() {
+            return self.clone();
+        }
+        let picked = match self.replicas.caught_up() {
+            Some(i) => Some(i),
+            None => {
+                let replicas = self.replicas.clone();
+                tokio::task::spawn_blocking(move || replicas.ask())
+                    .await
+                    .ok()
+                    .flatten()
+            }
+        };
+        match picked {
+            Some(i) => {
+                self.replicas.served.fetch_add(1, Ordering::Relaxed);
+                Database {
+                    read_from: Some(i),
+                    ..self.clone()
+                }
+            }
+            None => {
+                self.replicas.fell_back.fetch_add(1, Ordering::Relaxed);
+                self.clone()
+            }
+        }
+    }
+
+    /// The tag clock writes through this database advance.
+    pub fn clock(&self) -> Arc<crate::cache::TagClock> {
+        self.clock.clone()
+    }
+
+    /// SQL statements sent since the pool was made.
+    pub fn statements(&self) -> u64 {
+        self.statements.get()
+    }
+
+    /// Which engine this database runs on.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// A connection for synchronous code (CLI commands, background jobs).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+        self.pool
+            .get()
+            .map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.read_from.is_none() {
+            self.unreachable.check()?;
+        }
+        let (pool, clock, unreachable, replicas, read_from) = (
+            self.pool.clone(),
+            self.clock.clone(),
+            self.unreachable.clone(),
+            self.replicas.clone(),
+            self.read_from,
+        );
+        tokio::task::spawn_blocking(move || {
+            // A replica that cannot be reached leaves the read to the primary.
+            let from_replica = read_from
+                .and_then(|i| replicas.get(i))
+                .and_then(|r| r.unreachable.get(&r.pool).ok());
+            let mut conn = match from_replica {
+                Some(conn) => conn,
+                None => unreachable.get(&pool)?,
+            };
+            changes_then_committed(&clock, &replicas, &mut conn, f)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Like [`Database::run`], for work that writes: on SQLite, writers of
+    /// this process take turns.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write_in_turn(false, f).await
+    }
+
+    /// Like [`Database::write`], ahead of the writers still waiting for
+    /// their turn on SQLite: for a small write that must follow another
+    /// one closely (the reply of an `Idempotency-Key` request).
+    pub async fn write_next<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write_in_turn(true, f).await
+    }
+
+    async fn write_in_turn<T, F>(&self, urgent: bool, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let lock = match *self.url {
+            DatabaseUrl::Sqlite(_) => Some(self.sqlite_writer.clone()),
+            DatabaseUrl::Postgres(_) => None,
+        };
+        let clock = self.clock.clone();
+        self.unreachable.check()?;
+        let unreachable = self.unreachable.clone();
+        let replicas = self.replicas.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = lock.as_ref().map(|turns| turns.take(urgent));
+            let mut conn = unreachable.get(&pool)?;
+            changes_then_committed(&clock, &replicas, &mut conn, f)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// True when a connection can be had and answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.run(|conn| {
+            conn.batch_execute("SELECT 1").map_err(AppError::from)?;
+            Ok(())
+        })
+        .await
+        .is_ok()
+    }
+}
+
+/// Runs database work, then advances the tag clock for every cache tag it
+/// named: after `work` returns its transaction has committed (or rolled
+/// back, when advancing only costs a cache miss). With replicas, the
+/// primary's position after the change is recorded first, so that no read
+/// after the advance comes from a replica that has not replayed it.
+fn changes_then_committed<T>(
+    clock: &crate::cache::TagClock,
+    replicas: &Replicas,
+    conn: &mut AnyConnection,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    crate::cache::take_changed();
+    let result = work(conn);
+    let changed = crate::cache::take_changed();
+    if !changed.is_empty() && !replicas.is_empty() {
+        if let AnyConnection::Postgresql(pg) = conn {
+            match super::replicas::current(pg) {
+                Some(lsn) => replicas.raise_known(lsn),
+                // The listener records it too, when it hears the change.
+                None => tracing::warn!("cannot read the primary's WAL position after a change"),
+            }
+        }
+    }
+    clock.advance(&changed);
+    result
+}
