@@ -3,11 +3,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
+use crate::domain::CacheKey;
+
 /// When each tag last changed, on a counter that only goes up.
 #[derive(Debug, Default)]
 pub struct TagClock {
     now: AtomicU64,
-    changed_at: RwLock<HashMap<String, u64>>,
+    changed_at: RwLock<HashMap<CacheKey, u64>>,
     /// When every tag last changed at once (a node that may have missed
     /// another node's changes forgets everything).
     all_changed_at: AtomicU64,
@@ -20,7 +22,7 @@ impl TagClock {
     }
 
     /// Marks these tags changed (call after the write committed).
-    pub fn advance(&self, tags: &[String]) {
+    pub fn advance(&self, tags: &[CacheKey]) {
         if tags.is_empty() {
             return;
         }
@@ -46,7 +48,7 @@ impl TagClock {
     }
 
     /// Whether a response computed from `since` that depends on `tags` is current.
-    pub fn unchanged_since(&self, tags: &[String], since: u64) -> bool {
+    pub fn unchanged_since(&self, tags: &[CacheKey], since: u64) -> bool {
         let changed = self
             .changed_at
             .read()
@@ -61,16 +63,16 @@ impl TagClock {
 
 thread_local! {
     /// Tags named by the write running on this thread.
-    static CHANGED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static CHANGED: RefCell<Vec<CacheKey>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Records that the write on this thread touches these tags.
-pub fn note_changed(tags: &[String]) {
+pub fn note_changed(tags: &[CacheKey]) {
     CHANGED.with(|c| c.borrow_mut().extend_from_slice(tags));
 }
 
 /// The tags noted on this thread since the last call.
-pub fn take_changed() -> Vec<String> {
+pub fn take_changed() -> Vec<CacheKey> {
     CHANGED.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
@@ -82,9 +84,9 @@ mod tests {
     fn a_response_started_before_a_change_of_its_tag_is_stale() {
         let clock = TagClock::default();
         let started = clock.now();
-        let tags = vec!["article-1".to_string()];
+        let tags = vec![CacheKey::Article(1)];
         assert!(clock.unchanged_since(&tags, started));
-        clock.advance(&["article-2".to_string()]);
+        clock.advance(&[CacheKey::Article(2)]);
         assert!(
             clock.unchanged_since(&tags, started),
             "another article changed"
@@ -102,8 +104,8 @@ mod tests {
         let clock = TagClock::default();
         let started = clock.now();
         clock.advance_all();
-        assert!(!clock.unchanged_since(&["site".to_string()], started));
+        assert!(!clock.unchanged_since(&[CacheKey::Site], started));
         assert!(!clock.unchanged_since(&[], started), "even an untagged one");
-        assert!(clock.unchanged_since(&["site".to_string()], clock.now()));
+        assert!(clock.unchanged_since(&[CacheKey::Site], clock.now()));
     }
 }

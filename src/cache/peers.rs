@@ -23,6 +23,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use super::TagClock;
 use crate::db::replicas::Replicas;
 use crate::db::AnyConnection;
+use crate::domain::CacheKey;
 use crate::error::AppError;
 
 /// The notification channel.
@@ -35,11 +36,11 @@ const MAX_PAYLOAD: usize = 7_000;
 const EVERYTHING: &str = "*";
 
 /// Publishes `tags` to every node; call it inside the write's transaction.
-pub fn publish(conn: &mut AnyConnection, tags: &[String]) -> Result<(), AppError> {
+pub fn publish(conn: &mut AnyConnection, tags: &[CacheKey]) -> Result<(), AppError> {
     let AnyConnection::Postgresql(pg) = conn else {
         return Ok(());
     };
-    let mut payload = tags.join(" ");
+    let mut payload = crate::domain::cache_key::surrogate_keys(tags);
     if payload.len() > MAX_PAYLOAD {
         payload = EVERYTHING.into();
     }
@@ -172,15 +173,16 @@ fn receive(
 
 /// Advances the clock for a notification.
 fn apply(clock: &TagClock, payload: &str) {
-    let tags: Vec<String> = payload
+    // `*` parses as no key, and so does a key this node does not know (a
+    // newer node sent it): either may stand for anything, so forget all.
+    let tags: Option<Vec<CacheKey>> = payload
         .split(' ')
         .filter(|w| !w.is_empty())
-        .map(String::from)
+        .map(|w| w.parse().ok())
         .collect();
-    if tags.iter().any(|t| t == EVERYTHING) {
-        clock.advance_all();
-    } else {
-        clock.advance(&tags);
+    match tags {
+        Some(tags) => clock.advance(&tags),
+        None => clock.advance_all(),
     }
 }
 
@@ -194,11 +196,18 @@ mod tests {
         let started = clock.now();
 
         apply(&clock, "article-7 section-2");
-        assert!(!clock.unchanged_since(&["article-7".to_string()], started));
-        assert!(clock.unchanged_since(&["section-3".to_string()], started));
+        assert!(!clock.unchanged_since(&[CacheKey::Article(7)], started));
+        assert!(clock.unchanged_since(&[CacheKey::Section(3)], started));
 
         let later = clock.now();
         apply(&clock, "*");
-        assert!(!clock.unchanged_since(&["section-3".to_string()], later));
+        assert!(!clock.unchanged_since(&[CacheKey::Section(3)], later));
+
+        let latest = clock.now();
+        apply(&clock, "article-7 gadget-1");
+        assert!(
+            !clock.unchanged_since(&[CacheKey::Section(3)], latest),
+            "an unknown key forgets everything"
+        );
     }
 }

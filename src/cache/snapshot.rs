@@ -2,13 +2,14 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::TagClock;
+use crate::domain::CacheKey;
 
 /// One site-wide value every request reads (settings, section tree,
 /// notices), kept between requests until a write touches one of its tags or
 /// `ttl` passes (a change made by another process).
 #[derive(Debug)]
 pub struct Snapshot<T> {
-    tags: &'static [&'static str],
+    tags: Vec<CacheKey>,
     slot: RwLock<Option<Kept<T>>>,
 }
 
@@ -20,22 +21,18 @@ struct Kept<T> {
 }
 
 impl<T> Snapshot<T> {
-    pub fn new(tags: &'static [&'static str]) -> Self {
+    pub fn new(tags: impl IntoIterator<Item = CacheKey>) -> Self {
         Snapshot {
-            tags,
+            tags: tags.into_iter().collect(),
             slot: RwLock::new(None),
         }
-    }
-
-    fn tags(&self) -> Vec<String> {
-        self.tags.iter().map(|t| t.to_string()).collect()
     }
 
     /// The kept value, if still current.
     pub fn get(&self, clock: &TagClock, ttl: Duration) -> Option<Arc<T>> {
         let slot = self.slot.read().unwrap_or_else(|p| p.into_inner());
         let kept = slot.as_ref()?;
-        (kept.at.elapsed() < ttl && clock.unchanged_since(&self.tags(), kept.computed_from))
+        (kept.at.elapsed() < ttl && clock.unchanged_since(&self.tags, kept.computed_from))
             .then(|| kept.value.clone())
     }
 

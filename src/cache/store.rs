@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 
 use super::TagClock;
+use crate::domain::CacheKey;
 
 /// A response as it was sent.
 #[derive(Debug)]
@@ -14,7 +15,7 @@ pub struct CachedResponse {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
-    tags: Vec<String>,
+    tags: Vec<CacheKey>,
     computed_from: u64,
 }
 
@@ -45,7 +46,7 @@ impl ResponseCache {
                 .weigher(|_, v: &Arc<CachedResponse>| {
                     let weight = v.body.len()
                         + ENTRY_OVERHEAD
-                        + v.tags.iter().map(String::len).sum::<usize>();
+                        + v.tags.len() * std::mem::size_of::<CacheKey>();
                     u32::try_from(weight).unwrap_or(u32::MAX)
                 })
                 .time_to_live(ttl)
@@ -92,7 +93,7 @@ impl ResponseCache {
         status: StatusCode,
         headers: Vec<(HeaderName, HeaderValue)>,
         body: Bytes,
-        tags: Vec<String>,
+        tags: Vec<CacheKey>,
     ) {
         let Some(entries) = &self.entries else {
             return;

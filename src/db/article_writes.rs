@@ -9,7 +9,7 @@ use super::articles::{self, ArticleRow, NewArticle};
 use super::audit::{self, Actor, Event};
 use super::schema::{article_revisions, article_slug_history, articles as articles_table};
 use super::{contributors, AnyConnection};
-use crate::domain::{ArticleStatus, CreditRole};
+use crate::domain::{ArticleStatus, CacheKey, CreditRole};
 use crate::error::AppError;
 
 /// The editable content of an article, as stored in a revision.
@@ -369,11 +369,11 @@ fn purge_article(
     super::webhooks::purge(
         conn,
         &[
-            format!("article-{}", after.id),
-            format!("section-{}", before.section_id),
-            format!("section-{}", after.section_id),
-            "articles".into(),
-            "removed".into(),
+            CacheKey::Article(after.id),
+            CacheKey::Section(before.section_id),
+            CacheKey::Section(after.section_id),
+            CacheKey::Articles,
+            CacheKey::Removed,
         ],
     )
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::{webhook_deliveries, webhook_outbox, webhooks};
 use super::AnyConnection;
+use crate::domain::CacheKey;
 use crate::error::AppError;
 
 /// Events a webhook can subscribe to.
@@ -84,9 +85,10 @@ pub fn ensure_purge_hook(
 }
 
 /// Queues a purge of these cache keys; call inside the transaction of the change.
-pub fn purge(conn: &mut AnyConnection, keys: &[String]) -> Result<(), AppError> {
+pub fn purge(conn: &mut AnyConnection, keys: &[CacheKey]) -> Result<(), AppError> {
     crate::cache::note_changed(keys);
     crate::cache::peers::publish(conn, keys)?;
+    let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
     enqueue(
         conn,
         PURGE_EVENT,

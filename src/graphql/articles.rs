@@ -15,7 +15,7 @@ use crate::db::article_writes;
 use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery};
 use crate::db::notices::in_force;
 use crate::db::to_db_time;
-use crate::domain::{ArticleStatus, CreditRole, NoticeKind};
+use crate::domain::{ArticleStatus, CacheKey, CreditRole, NoticeKind};
 use crate::error::{AppError, GqlResultExt};
 
 const DEFAULT_PAGE: i32 = 20;
@@ -93,9 +93,9 @@ impl ArticleQuery {
             }
         };
         match &row {
-            Some(r) => rc.tag(format!("article-{}", r.id)),
+            Some(r) => rc.tag(CacheKey::Article(r.id)),
             // A later publication under this key purges `articles`.
-            None => rc.tag("articles"),
+            None => rc.tag(CacheKey::Articles),
         }
         match row {
             Some(r) if readable(&r) => Ok(Some(Article::new(r, script))),
@@ -261,11 +261,11 @@ pub async fn article_connection(
         .gql()?;
     prefetched.feed(rc).await;
     for r in &rows {
-        rc.tag(format!("article-{}", r.id));
+        rc.tag(CacheKey::Article(r.id));
     }
     match filter.section_scope {
-        Some(id) => rc.tag(format!("section-{id}")),
-        None => rc.tag("articles"),
+        Some(id) => rc.tag(CacheKey::Section(id)),
+        None => rc.tag(CacheKey::Articles),
     }
     let more = rows.len() as i64 > size;
     if more {
@@ -646,9 +646,9 @@ impl Article {
             .await
             .gql()?;
         for r in &rows {
-            rc.tag(format!("article-{}", r.id));
+            rc.tag(CacheKey::Article(r.id));
         }
-        rc.tag(format!("section-{section_id}"));
+        rc.tag(CacheKey::Section(section_id));
         Ok(rows
             .into_iter()
             .map(|row| Article::new(Arc::new(row), self.script))

@@ -21,6 +21,7 @@ use crate::db::notices::NoticeRow;
 use crate::db::sections::SectionRow;
 use crate::db::site::SiteRow;
 use crate::db::{self, notices, sections, site, Database};
+use crate::domain::CacheKey;
 use crate::error::AppError;
 use crate::text::script::Script as TextScript;
 
@@ -108,7 +109,7 @@ pub struct RequestContext {
     sections: OnceCell<Arc<SectionTree>>,
     notices: OnceCell<Arc<Vec<NoticeRow>>>,
     languages: Mutex<Vec<&'static str>>,
-    tags: Mutex<std::collections::BTreeSet<String>>,
+    tags: Mutex<std::collections::HashSet<CacheKey>>,
 }
 
 impl RequestContext {
@@ -147,7 +148,7 @@ impl RequestContext {
             sections: OnceCell::new(),
             notices: OnceCell::new(),
             languages: Mutex::new(Vec::new()),
-            tags: Mutex::new(std::collections::BTreeSet::new()),
+            tags: Mutex::new(std::collections::HashSet::new()),
             state,
         }
     }
@@ -188,18 +189,22 @@ impl RequestContext {
     }
 
     /// Records a cache tag the response depends on (`article-12`, `site` …).
-    pub fn tag(&self, key: impl Into<String>) {
+    pub fn tag(&self, key: CacheKey) {
         if let Ok(mut tags) = self.tags.lock() {
-            tags.insert(key.into());
+            tags.insert(key);
         }
     }
 
-    /// The cache tags of the response, for `Surrogate-Key`.
-    pub fn tags(&self) -> Vec<String> {
-        self.tags
+    /// The cache tags of the response, for `Surrogate-Key`, in the order of
+    /// their text (equal responses carry equal headers).
+    pub fn tags(&self) -> Vec<CacheKey> {
+        let mut tags: Vec<CacheKey> = self
+            .tags
             .lock()
             .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        tags.sort_by_cached_key(ToString::to_string);
+        tags
     }
 
     /// The languages of the text in the response, for `Content-Language`.

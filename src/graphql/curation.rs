@@ -22,7 +22,7 @@ use crate::db::audit::{self, Actor, AuditQuery};
 use crate::db::recommendations::{self, ItemRow};
 use crate::db::sections::{self, NewSection};
 use crate::db::{self, articles, contributors, notices, site, sources, AnyConnection};
-use crate::domain::{NoticeKind, SectionKind, Slug};
+use crate::domain::{CacheKey, NoticeKind, SectionKind, Slug};
 use crate::error::{AppError, GqlResultExt};
 
 fn record(
@@ -34,18 +34,17 @@ fn record(
     details: serde_json::Value,
 ) -> Result<(), AppError> {
     // The cache keys a change of this kind touches (see Surrogate-Key).
-    let keys: Vec<String> = match target_type {
+    let keys: Vec<CacheKey> = match target_type {
         "section" => vec![
-            "sections".into(),
-            format!("section-{}", target_id.unwrap_or_default()),
+            CacheKey::Sections,
+            CacheKey::Section(target_id.unwrap_or_default()),
         ],
-        "recommendation_list" => vec![format!(
-            "list-{}",
-            crate::http::rest::surrogate_token(details["name"].as_str().unwrap_or_default())
+        "recommendation_list" => vec![CacheKey::List(
+            details["name"].as_str().unwrap_or_default().to_string(),
         )],
-        "site" => vec!["site".into()],
-        "copyright_notice" => vec!["articles".into(), "notices".into()],
-        _ => vec!["articles".into()],
+        "site" => vec![CacheKey::Site],
+        "copyright_notice" => vec![CacheKey::Articles, CacheKey::Notices],
+        _ => vec![CacheKey::Articles],
     };
     crate::db::webhooks::purge(conn, &keys)?;
     audit::record_action(conn, actor, action, target_type, target_id, details)

@@ -552,7 +552,7 @@ impl ArticleMutation {
                         ));
                     }
                     articles::set_pinned_related(conn, id, &others)?;
-                    crate::db::webhooks::purge(conn, &[format!("article-{id}")])?;
+                    crate::db::webhooks::purge(conn, &[crate::domain::CacheKey::Article(id)])?;
                     crate::db::audit::record_action(
                         conn,
                         &actor,

@@ -30,6 +30,7 @@ use crate::auth::rate_limits::RateLimits;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
+use crate::domain::CacheKey;
 use crate::text::script::ScriptConverter;
 
 pub use context::RequestContext;
@@ -82,9 +83,9 @@ pub struct SiteSnapshots {
 impl Default for SiteSnapshots {
     fn default() -> Self {
         SiteSnapshots {
-            settings: crate::cache::Snapshot::new(&["site"]),
-            sections: crate::cache::Snapshot::new(&["sections"]),
-            notices: crate::cache::Snapshot::new(&["notices"]),
+            settings: crate::cache::Snapshot::new([CacheKey::Site]),
+            sections: crate::cache::Snapshot::new([CacheKey::Sections]),
+            notices: crate::cache::Snapshot::new([CacheKey::Notices]),
         }
     }
 }

@@ -5,6 +5,7 @@ use super::context::RequestContext;
 use super::ids::{decode_global, NodeKind};
 use super::script::Script;
 use super::sections::Section;
+use crate::domain::CacheKey;
 use crate::error::GqlResultExt;
 
 /// Anything with a global id (Relay object identification).
@@ -33,8 +34,8 @@ impl NodeQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         match decode_global(&id) {
-            Some((NodeKind::Article, n)) => rc.tag(format!("article-{n}")),
-            Some((NodeKind::Section, _)) => rc.tag("sections"),
+            Some((NodeKind::Article, n)) => rc.tag(CacheKey::Article(n)),
+            Some((NodeKind::Section, _)) => rc.tag(CacheKey::Sections),
             None => {}
         }
         Ok(match decode_global(&id) {

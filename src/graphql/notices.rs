@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset};
 use super::context::RequestContext;
 use super::script::Script;
 use crate::db::notices::{in_force, NoticeRow};
-use crate::domain::NoticeKind;
+use crate::domain::{CacheKey, NoticeKind};
 use crate::error::GqlResultExt;
 
 #[derive(Default)]
@@ -24,7 +24,7 @@ impl NoticeQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         let notices = rc.notices().await.gql()?;
-        rc.tag("site");
+        rc.tag(CacheKey::Site);
         let removal = in_force(&notices, NoticeKind::Removal, rc.now).cloned();
         Ok([
             NoticeKind::Original,

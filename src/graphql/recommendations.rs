@@ -5,6 +5,7 @@ use super::context::RequestContext;
 use super::limits::page_size;
 use super::script::Script;
 use crate::db::recommendations::{self, ItemRow};
+use crate::domain::CacheKey;
 use crate::error::GqlResultExt;
 
 #[derive(Default)]
@@ -37,10 +38,7 @@ pub async fn list_items(
     script: Script,
 ) -> Result<Vec<Recommendation>> {
     let rc = RequestContext::of(ctx);
-    rc.tag(format!(
-        "list-{}",
-        crate::http::rest::surrogate_token(&list)
-    ));
+    rc.tag(CacheKey::List(list.clone()));
     let items = rc
         .db
         .run(move |conn| recommendations::items(conn, &list))
@@ -48,7 +46,7 @@ pub async fn list_items(
         .gql()?;
     let ids: Vec<i32> = items.iter().filter_map(|i| i.article_id).collect();
     for id in &ids {
-        rc.tag(format!("article-{id}"));
+        rc.tag(CacheKey::Article(*id));
     }
     let articles = rc.articles.load_many(ids).await.gql()?;
     let mut out = Vec::new();

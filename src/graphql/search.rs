@@ -9,6 +9,7 @@ use super::context::RequestContext;
 use super::limits::page_size;
 use super::script::Script;
 use crate::db::articles;
+use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
 use crate::search;
 
@@ -88,9 +89,9 @@ impl SearchQuery {
             .await
             .gql()?;
         for (_, r, _) in &page {
-            rc.tag(format!("article-{}", r.id));
+            rc.tag(CacheKey::Article(r.id));
         }
-        rc.tag("articles");
+        rc.tag(CacheKey::Articles);
         let has_next = offset + page.len() < total;
         let words: Vec<String> = query
             .split(|c: char| c.is_whitespace() || c == '"')

@@ -7,7 +7,7 @@ use super::context::RequestContext;
 use super::ids::{encode_global, NodeKind};
 use super::script::Script;
 use crate::db::sections::SectionRow;
-use crate::domain::SectionKind;
+use crate::domain::{CacheKey, SectionKind};
 use crate::error::{AppError, GqlResultExt};
 
 #[derive(Default)]
@@ -26,7 +26,7 @@ impl SectionQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         let tree = rc.sections().await.gql()?;
-        rc.tag("sections");
+        rc.tag(CacheKey::Sections);
         Ok(tree
             .children(None)
             .into_iter()
@@ -46,7 +46,7 @@ impl SectionQuery {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
         let tree = rc.sections().await.gql()?;
-        rc.tag("sections");
+        rc.tag(CacheKey::Sections);
         Ok(tree.by_slug(&slug).map(|row| Section::new(row, script)))
     }
 }

@@ -6,6 +6,7 @@ use super::context::RequestContext;
 use super::script::Script;
 use super::sections::Section;
 use crate::db::site::SiteRow;
+use crate::domain::CacheKey;
 use crate::error::GqlResultExt;
 
 #[derive(Default)]
@@ -24,8 +25,8 @@ impl SiteQuery {
     ) -> Result<Site> {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
-        rc.tag("site");
-        rc.tag("sections");
+        rc.tag(CacheKey::Site);
+        rc.tag(CacheKey::Sections);
         Ok(Site {
             row: rc.site().await.gql()?,
             script,

@@ -688,7 +688,7 @@ impl TakedownQueryRoot {
     ) -> Result<Vec<RemovedArticle>> {
         let rc = RequestContext::of(ctx);
         page_size(first, "first").gql()?;
-        rc.tag("removed");
+        rc.tag(crate::domain::CacheKey::Removed);
         let since = crate::db::to_db_time(since.to_utc());
         let rows = rc
             .db

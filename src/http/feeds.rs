@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::partner::partner;
 use crate::db::articles::{self, PublicQuery};
 use crate::db::{self, contributors, notices, sections, site, sources};
+use crate::domain::cache_key::{surrogate_keys, CacheKey};
 use crate::error::AppError;
 use crate::graphql::{AppState, Script};
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
@@ -142,19 +143,19 @@ pub(super) async fn feed(
             "application/feed+json; charset=utf-8",
         ),
     };
-    let mut keys: Vec<String> = items.iter().map(|i| format!("article-{}", i.id)).collect();
+    let mut keys: Vec<CacheKey> = items.iter().map(|i| CacheKey::Article(i.id)).collect();
     keys.push(match data.section_id {
-        Some(id) => format!("section-{id}"),
-        None => "articles".into(),
+        Some(id) => CacheKey::Section(id),
+        None => CacheKey::Articles,
     });
-    keys.push("site".into());
+    keys.push(CacheKey::Site);
     let mut response = HttpResponse::Ok();
     if let Some(date) = super::conditional::last_modified(updated, chrono::Utc::now()) {
         response.insert_header((header::LAST_MODIFIED, date));
     }
     response
         .content_type(content_type)
-        .insert_header(("Surrogate-Key", keys.join(" ")))
+        .insert_header(("Surrogate-Key", surrogate_keys(&keys)))
         .insert_header((header::CONTENT_LANGUAGE, languages.join(", ")))
         .insert_header((header::VARY, "Authorization, X-Api-Key"));
     if full_text_allowed {
@@ -390,7 +391,10 @@ pub(super) async fn ninjs_article(
     let mut response = HttpResponse::Ok();
     response.content_type("application/json");
     response.insert_header((header::CONTENT_LANGUAGE, language));
-    response.insert_header(("Surrogate-Key", format!("article-{id} site")));
+    response.insert_header((
+        "Surrogate-Key",
+        surrogate_keys(&[CacheKey::Article(id), CacheKey::Site]),
+    ));
     private_or_public(&state, partner, &mut response);
     Ok(response.body(doc.to_string()))
 }
@@ -456,7 +460,10 @@ pub(super) async fn ninjs_feed(
     let mut response = HttpResponse::Ok();
     response.content_type("application/json");
     response.insert_header((header::CONTENT_LANGUAGE, languages.join(", ")));
-    response.insert_header(("Surrogate-Key", "articles removed site"));
+    response.insert_header((
+        "Surrogate-Key",
+        surrogate_keys(&[CacheKey::Articles, CacheKey::Removed, CacheKey::Site]),
+    ));
     private_or_public(&state, partner, &mut response);
     Ok(response.body(serde_json::json!({ "items": items }).to_string()))
 }

@@ -540,7 +540,10 @@ async fn execute(
     }
     let tags = context.tags();
     if cacheable && !tags.is_empty() {
-        http.insert_header(("Surrogate-Key", tags.join(" ")));
+        http.insert_header((
+            "Surrogate-Key",
+            crate::domain::cache_key::surrogate_keys(&tags),
+        ));
     }
     http.insert_header((header::VARY, GRAPHQL_VARY));
     http.content_type(media.content_type());

@@ -12,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
 use crate::cache::{CachedResponse, ResponseCache};
+use crate::domain::CacheKey;
 use crate::graphql::AppState;
 
 /// Probes and metrics answer live; everything else public may be cached.
@@ -53,13 +54,18 @@ pub fn kept_headers(
     kept
 }
 
-/// The `Surrogate-Key` values of a response: what it depends on.
-pub fn tags_of(headers: &header::HeaderMap) -> Vec<String> {
-    headers
-        .get("surrogate-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split_whitespace().map(String::from).collect())
-        .unwrap_or_default()
+/// The `Surrogate-Key` values of a response: what it depends on; `None`
+/// when one is not a key (nothing could say when it changes).
+pub fn tags_of(headers: &header::HeaderMap) -> Option<Vec<CacheKey>> {
+    match headers.get("surrogate-key") {
+        None => Some(Vec::new()),
+        Some(value) => value
+            .to_str()
+            .ok()?
+            .split_whitespace()
+            .map(|key| key.parse().ok())
+            .collect(),
+    }
 }
 
 /// The middleware (`middleware::from_fn(response_cache::cache_responses)`).
@@ -114,9 +120,9 @@ pub async fn cache_responses(
             .get(header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("public"));
-    if !public {
+    let (true, Some(tags)) = (public, tags_of(res.headers())) else {
         return Ok(res.map_into_boxed_body());
-    }
+    };
     let (http, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
     let Ok(bytes) = to_bytes(body).await else {
@@ -129,14 +135,7 @@ pub async fn cache_responses(
     if let Some((_, etag)) = headers.iter().find(|(name, _)| name == header::ETAG) {
         head.headers_mut().insert(header::ETAG, etag.clone());
     }
-    cache.put(
-        key,
-        started,
-        head.status(),
-        headers,
-        bytes.clone(),
-        tags_of(head.headers()),
-    );
+    cache.put(key, started, head.status(), headers, bytes.clone(), tags);
     Ok(ServiceResponse::new(
         http,
         head.set_body(bytes).map_into_boxed_body(),

@@ -15,6 +15,7 @@ use super::feeds::request_script;
 use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery, Tombstone};
 use crate::db::notices;
 use crate::db::{self, contributors, recommendations, sections, site, sources, AnyConnection};
+use crate::domain::cache_key::{surrogate_keys, CacheKey};
 use crate::domain::CreditRole;
 use crate::error::AppError;
 use crate::graphql::{AppState, RemovedArticle, Script};
@@ -239,7 +240,7 @@ async fn writer<'a>(
 fn public_in(
     state: &AppState,
     response: &mut actix_web::HttpResponseBuilder,
-    keys: &[String],
+    keys: &[CacheKey],
     languages: &[&'static str],
 ) {
     public(state, response, keys);
@@ -331,28 +332,13 @@ fn summary(state: &AppState, voice: &Voice<'_>, l: &Loaded, row: &ArticleRow) ->
     summary_of(l.view(voice, row, &state.config.public_base_url))
 }
 
-/// A cache key made safe for the `Surrogate-Key` header: anything but ASCII
-/// letters, digits, `-` and `_` is percent-encoded.
-pub fn surrogate_token(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn public(state: &AppState, response: &mut actix_web::HttpResponseBuilder, keys: &[String]) {
+fn public(state: &AppState, response: &mut actix_web::HttpResponseBuilder, keys: &[CacheKey]) {
     response
         .insert_header((
             header::CACHE_CONTROL,
             format!("public, max-age={}", state.config.cache_max_age),
         ))
-        .insert_header(("Surrogate-Key", keys.join(" ")));
+        .insert_header(("Surrogate-Key", surrogate_keys(keys)));
 }
 
 /// A `limit` query parameter: 1-100, 20 when absent.
@@ -431,8 +417,8 @@ pub(super) async fn list_articles(
     let mut languages: Vec<&'static str> = views.iter().map(|v| v.language).collect();
     languages.push(w.site_language());
     let items: Vec<ArticleSummary> = views.into_iter().map(summary_of).collect();
-    let mut keys: Vec<String> = items.iter().map(|i| format!("article-{}", i.id)).collect();
-    keys.push("articles".into());
+    let mut keys: Vec<CacheKey> = items.iter().map(|i| CacheKey::Article(i.id)).collect();
+    keys.push(CacheKey::Articles);
     let mut response = HttpResponse::Ok();
     public_in(&state, &mut response, &keys, &languages);
     Ok(response.json(ArticlePage { items, next_cursor }))
@@ -512,9 +498,9 @@ pub(super) async fn article(
             .collect(),
         summary: summary_of(view),
     };
-    let mut keys = vec![format!("article-{}", row.id)];
-    keys.extend(related.rows.iter().map(|r| format!("article-{}", r.id)));
-    keys.push(format!("section-{}", row.section_id));
+    let mut keys = vec![CacheKey::Article(row.id)];
+    keys.extend(related.rows.iter().map(|r| CacheKey::Article(r.id)));
+    keys.push(CacheKey::Section(row.section_id));
     let mut response = HttpResponse::Ok();
     public_in(&state, &mut response, &keys, &[language]);
     if let Some(date) = super::conditional::last_modified(w.time(row.updated_at), Utc::now()) {
@@ -577,7 +563,7 @@ pub(super) async fn list_sections(
     public_in(
         &state,
         &mut response,
-        &["sections".into()],
+        &[CacheKey::Sections],
         &[w.site_language()],
     );
     Ok(response.json(items))
@@ -611,7 +597,7 @@ pub(super) async fn get_site(
     public_in(
         &state,
         &mut response,
-        &["site".into()],
+        &[CacheKey::Site],
         &[w.site_language()],
     );
     Ok(response.json(view))
@@ -660,8 +646,8 @@ pub(super) async fn get_recommendations(
             article_id: i.article_id,
         })
         .collect();
-    let mut keys: Vec<String> = visible.iter().map(|id| format!("article-{id}")).collect();
-    keys.push(format!("list-{}", surrogate_token(&list)));
+    let mut keys: Vec<CacheKey> = visible.iter().map(|id| CacheKey::Article(*id)).collect();
+    keys.push(CacheKey::List(list));
     let mut response = HttpResponse::Ok();
     public_in(&state, &mut response, &keys, &[w.site_language()]);
     Ok(response.json(views))
@@ -711,7 +697,7 @@ pub(super) async fn removed(
         .map(|t| RemovedArticle::from_tombstone(t, w.time(t.withdrawn_at)).into())
         .collect();
     let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &["removed".into()]);
+    public(&state, &mut response, &[CacheKey::Removed]);
     Ok(response.json(RemovedPage { items }))
 }
 
@@ -809,11 +795,11 @@ pub(super) async fn search_articles(
             score,
         })
         .collect();
-    let mut keys: Vec<String> = items
+    let mut keys: Vec<CacheKey> = items
         .iter()
-        .map(|i| format!("article-{}", i.article.id))
+        .map(|i| CacheKey::Article(i.article.id))
         .collect();
-    keys.push("articles".into());
+    keys.push(CacheKey::Articles);
     let mut response = HttpResponse::Ok();
     public(&state, &mut response, &keys);
     Ok(response.json(SearchPage { items, total }))
