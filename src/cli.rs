@@ -228,7 +228,10 @@ fn serve(config: Config) -> Result<ExitCode, String> {
 }
 
 fn open_database(config: &Config) -> Result<Database, String> {
-    Ok(Database::new(config.database_url.clone(), &config.pool))
+    Ok(crate::startup::open_database(
+        config.database_url.clone(),
+        &config.pool,
+    ))
 }
 
 /// A connection to DATABASE_URL with every migration applied, for the

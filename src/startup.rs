@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
+use crate::cache::TagClock;
 use crate::config::Config;
 use crate::db::pool::{PoolOptions, SqliteSynchronous};
 use crate::db::{migrations, Database, DatabaseUrl};
@@ -33,6 +34,14 @@ pub enum StartupError {
     Redis(String),
 }
 
+/// The database a program (the server, a command, a test) writes through:
+/// the search index follows every article its transactions change.
+pub fn open_database(url: DatabaseUrl, options: &PoolOptions) -> Database {
+    let db = Database::new(url, options);
+    db.before_commit(crate::search::index_changed);
+    db
+}
+
 /// A built server, listening but not yet running.
 pub struct Application {
     port: u16,
@@ -57,8 +66,10 @@ impl Application {
             statement_timeout: Some(config.execution_timeout),
             ..config.pool.clone()
         };
-        let db = Database::new(config.database_url.clone(), &serving)
+        let db = open_database(config.database_url.clone(), &serving)
             .with_replicas(&config.read_urls, &serving);
+        // Before any write: the cache learns of every change from the start.
+        let clock = TagClock::following(&db);
         if matches!(config.database_url, DatabaseUrl::Sqlite(_))
             && config.pool.sqlite_synchronous == SqliteSynchronous::Normal
         {
@@ -147,6 +158,7 @@ impl Application {
         };
         let state = AppState::new(
             db.clone(),
+            clock.clone(),
             config.clone(),
             converter,
             persisted,
@@ -155,7 +167,7 @@ impl Application {
         if let DatabaseUrl::Postgres(url) = &config.database_url {
             crate::cache::peers::spawn_listener(
                 url.clone(),
-                &db.clock(),
+                &clock,
                 state.peers.clone(),
                 db.replicas(),
             );

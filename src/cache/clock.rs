@@ -1,8 +1,8 @@
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
+use crate::db::Database;
 use crate::domain::CacheKey;
 
 /// When each tag last changed, on a counter that only goes up.
@@ -16,6 +16,15 @@ pub struct TagClock {
 }
 
 impl TagClock {
+    /// A clock that advances for every change `db` commits, before the
+    /// write returns.
+    pub fn following(db: &Database) -> Arc<TagClock> {
+        let clock = Arc::new(TagClock::default());
+        let advanced = clock.clone();
+        db.after_commit(move |changes| advanced.advance(changes.keys()));
+        clock
+    }
+
     /// The current time; a response computed from here on is at least this fresh.
     pub fn now(&self) -> u64 {
         self.now.load(Ordering::SeqCst)
@@ -59,21 +68,6 @@ impl TagClock {
         tags.iter()
             .all(|t| changed.get(t).is_none_or(|at| *at <= since))
     }
-}
-
-thread_local! {
-    /// Tags named by the write running on this thread.
-    static CHANGED: RefCell<Vec<CacheKey>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Records that the write on this thread touches these tags.
-pub fn note_changed(tags: &[CacheKey]) {
-    CHANGED.with(|c| c.borrow_mut().extend_from_slice(tags));
-}
-
-/// The tags noted on this thread since the last call.
-pub fn take_changed() -> Vec<CacheKey> {
-    CHANGED.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@
 //! tags it depends on — the `Surrogate-Key` values: `article-ID`,
 //! `section-ID`, `sections`, `articles`, `list-NAME`, `site`.
 //!
-//! Writes name the tags they touch (`db::webhooks::purge`, the same call that
-//! queues the CDN purge). [`Database`](crate::db::Database) collects them
-//! while the write runs and, once it has committed, advances a clock: every
-//! tag touched gets the new time. An entry is served only while none of its
+//! Writes name the tags they touch ([`CacheKey`](crate::domain::CacheKey)s,
+//! through their [`Tx`](crate::db::Tx), the same names that go to the CDN
+//! purge). Once the write has committed, and before it returns,
+//! [`Database`](crate::db::Database) tells its subscribers, and the clock
+//! ([`TagClock::following`]) advances: every tag touched gets the new
+//! time. An entry is served only while none of its
 //! tags is newer than the moment its response started being computed, so a
 //! response computed concurrently with a withdrawal can never outlive it,
 //! and the request that commits the withdrawal has already made every
@@ -26,6 +28,6 @@ pub mod peers;
 mod snapshot;
 mod store;
 
-pub use clock::{note_changed, take_changed, TagClock};
+pub use clock::TagClock;
 pub use snapshot::Snapshot;
 pub use store::{CachedResponse, ResponseCache};

@@ -1,8 +1,8 @@
-//! How API nodes sharing one PostgreSQL tell each other what changed.
+//! How API nodes sharing one PostgreSQL hear what the others changed.
 //!
-//! Every write publishes the cache tags it touched with `NOTIFY`, inside its
-//! own transaction: PostgreSQL delivers the notification when, and only
-//! when, the write commits. Every node `LISTEN`s on a connection of its own
+//! Every write names the cache keys it touched with `NOTIFY`, inside its
+//! own transaction ([`crate::db::notify`]): PostgreSQL delivers the
+//! notification when, and only when, the write commits. Every node `LISTEN`s on a connection of its own
 //! and advances its [`TagClock`] for the tags it hears, which makes its
 //! cached responses and snapshots for those tags unservable. The writing
 //! node hears its own notification too; it has already advanced its clock
@@ -17,39 +17,11 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::Text;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
 
 use super::TagClock;
+use crate::db::notify::{keys_of, CHANNEL};
 use crate::db::replicas::Replicas;
-use crate::db::AnyConnection;
-use crate::domain::CacheKey;
-use crate::error::AppError;
-
-/// The notification channel.
-pub const CHANNEL: &str = "newsdesk_cache";
-
-/// PostgreSQL refuses payloads from 8,000 bytes on.
-const MAX_PAYLOAD: usize = 7_000;
-
-/// Everything changed (too many tags for one notification).
-const EVERYTHING: &str = "*";
-
-/// Publishes `tags` to every node; call it inside the write's transaction.
-pub fn publish(conn: &mut AnyConnection, tags: &[CacheKey]) -> Result<(), AppError> {
-    let AnyConnection::Postgresql(pg) = conn else {
-        return Ok(());
-    };
-    let mut payload = crate::domain::cache_key::surrogate_keys(tags);
-    if payload.len() > MAX_PAYLOAD {
-        payload = EVERYTHING.into();
-    }
-    diesel::sql_query("SELECT pg_notify($1, $2)")
-        .bind::<Text, _>(CHANNEL)
-        .bind::<Text, _>(payload)
-        .execute(pg)?;
-    Ok(())
-}
 
 /// What the listener has done, for `/metrics`.
 #[derive(Debug, Default)]
@@ -173,14 +145,7 @@ fn receive(
 
 /// Advances the clock for a notification.
 fn apply(clock: &TagClock, payload: &str) {
-    // `*` parses as no key, and so does a key this node does not know (a
-    // newer node sent it): either may stand for anything, so forget all.
-    let tags: Option<Vec<CacheKey>> = payload
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.parse().ok())
-        .collect();
-    match tags {
+    match keys_of(payload) {
         Some(tags) => clock.advance(&tags),
         None => clock.advance_all(),
     }
@@ -189,6 +154,7 @@ fn apply(clock: &TagClock, payload: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CacheKey;
 
     #[test]
     fn heard_tags_make_older_responses_stale() {

@@ -68,6 +68,11 @@ impl ResponseCache {
         hasher.finish()
     }
 
+    /// The clock entries are checked against (site snapshots use it too).
+    pub fn clock(&self) -> &TagClock {
+        &self.clock
+    }
+
     /// The current time of the tag clock: take it before computing a response.
     pub fn begin(&self) -> u64 {
         self.clock.now()

@@ -1,14 +1,15 @@
-//! Article writes: every change is one transaction that bumps the revision,
-//! stores a full revision snapshot and appends an audit event.
+//! Article writes: every change is part of one transaction ([`Tx`]) that
+//! bumps the revision, stores a full revision snapshot, records an audit
+//! event and names what readers may now see differently.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::articles::{self, ArticleRow, NewArticle};
-use super::audit::{self, Actor, Event};
+use super::audit::{Actor, Event};
 use super::schema::{article_revisions, article_slug_history, articles as articles_table};
-use super::{contributors, AnyConnection};
+use super::{contributors, AnyConnection, Tx};
 use crate::domain::{ArticleStatus, CacheKey, CreditRole};
 use crate::error::AppError;
 
@@ -85,62 +86,57 @@ fn store_revision(
 
 /// Creates a draft owned by `owner_id`; returns it.
 pub fn create_draft(
-    conn: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     content: &Content,
     script: &str,
     owner_id: Option<i32>,
-    actor: &Actor,
 ) -> Result<ArticleRow, AppError> {
-    conn.transaction(|conn| {
-        let (slug, requested_slug) = claim_slug(conn, None, &content.slug, actor, false)?;
-        let now = super::now();
-        let id = articles::insert(
-            conn,
-            &NewArticle {
-                slug,
-                title: content.title.clone(),
-                original_title: None,
-                summary: content.summary.clone(),
-                body: content.body.clone(),
-                body_format: content.body_format.clone(),
-                raw_text: None,
-                script: script.into(),
-                section_id: content.section_id,
-                source_id: content.source_id,
-                owner_id,
-                status: ArticleStatus::Draft.as_str().into(),
-                published_at: None,
-                created_at: now,
-                updated_at: now,
-                revision: 1,
-                import_key: None,
-                import_warnings: "[]".into(),
-                ruby_stripped_count: 0,
-            },
-        )?;
-        contributors::set_credits(conn, id, &content.credits)?;
-        if requested_slug.is_some() {
-            diesel::update(articles_table::table.find(id))
-                .set(articles_table::requested_slug.eq(&requested_slug))
-                .execute(conn)?;
-        }
-        crate::search::index_article(conn, id)?;
-        let row = load(conn, id)?;
-        store_revision(conn, &row, content, actor)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                action: "article.create",
-                target_type: "article",
-                target_id: Some(id),
-                revision_before: None,
-                revision_after: Some(1),
-                details: serde_json::json!({ "slug": content.slug }),
-            },
-        )?;
-        Ok(row)
-    })
+    let actor = tx.actor();
+    let conn = tx.conn();
+    let (slug, requested_slug) = claim_slug(conn, None, &content.slug, actor, false)?;
+    let now = super::now();
+    let id = articles::insert(
+        conn,
+        &NewArticle {
+            slug,
+            title: content.title.clone(),
+            original_title: None,
+            summary: content.summary.clone(),
+            body: content.body.clone(),
+            body_format: content.body_format.clone(),
+            raw_text: None,
+            script: script.into(),
+            section_id: content.section_id,
+            source_id: content.source_id,
+            owner_id,
+            status: ArticleStatus::Draft.as_str().into(),
+            published_at: None,
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+            import_key: None,
+            import_warnings: "[]".into(),
+            ruby_stripped_count: 0,
+        },
+    )?;
+    contributors::set_credits(conn, id, &content.credits)?;
+    if requested_slug.is_some() {
+        diesel::update(articles_table::table.find(id))
+            .set(articles_table::requested_slug.eq(&requested_slug))
+            .execute(conn)?;
+    }
+    let row = load(conn, id)?;
+    store_revision(conn, &row, content, actor)?;
+    tx.article_changed(id);
+    tx.audit(Event {
+        action: "article.create",
+        target_type: "article",
+        target_id: Some(id),
+        revision_before: None,
+        revision_after: Some(1),
+        details: serde_json::json!({ "slug": content.slug }),
+    });
+    Ok(row)
 }
 
 /// Where an article's wanted slug goes, as (slug, requested slug).
@@ -219,13 +215,12 @@ fn set_slug(
 
 /// Applies `change` to the article if its revision is still `expected`
 /// (optimistic concurrency); `check` sees the current row first and may
-/// refuse. Returns the new row.
+/// refuse. Returns the new row; audits it as `action`.
 pub fn change(
-    conn: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     id: i32,
     expected: Option<i32>,
-    actor: &Actor,
-    action: &str,
+    action: &'static str,
     check: impl FnOnce(&ArticleRow) -> Result<(), AppError>,
     change: impl FnOnce(
         &mut AnyConnection,
@@ -234,101 +229,97 @@ pub fn change(
         &mut Status,
     ) -> Result<(), AppError>,
 ) -> Result<ArticleRow, AppError> {
-    conn.transaction(|conn| {
-        let before = load(conn, id)?;
-        check(&before)?;
-        let revision = expected.unwrap_or(before.revision);
-        if revision != before.revision {
-            return Err(stale(before.revision));
-        }
-        let old_content = current_content(conn, &before)?;
-        let mut content = old_content.clone();
-        let mut status = Status {
-            status: before.status()?,
-            published_at: before.published_at,
-        };
-        change(conn, &before, &mut content, &mut status)?;
-        refuse_publishing_past_hold(&before, &status)?;
-        let slug_changed = content.slug != old_content.slug;
-        let settling = status.status.is_live() && before.requested_slug.is_some();
-        let (slug, requested_slug) = if slug_changed || settling {
-            let placed = claim_slug(
-                conn,
-                Some(id),
-                &content.slug,
-                actor,
-                status.status.is_live(),
-            )?;
-            // Only a slug readers may have seen keeps leading here.
-            if slug_changed && before.slug_reserved() && before.requested_slug.is_none() {
-                diesel::insert_into(article_slug_history::table)
-                    .values((
-                        article_slug_history::slug.eq(&before.slug),
-                        article_slug_history::article_id.eq(id),
-                        article_slug_history::created_at.eq(super::now()),
-                    ))
-                    .execute(conn)?;
-            }
-            placed
-        } else {
-            (before.slug.clone(), before.requested_slug.clone())
-        };
-        // The WHERE on the revision makes two racing writers produce exactly one change.
-        let updated = diesel::update(
-            articles_table::table
-                .filter(articles_table::id.eq(id))
-                .filter(articles_table::revision.eq(revision)),
-        )
-        .set((
-            articles_table::slug.eq(&slug),
-            articles_table::requested_slug.eq(&requested_slug),
-            articles_table::title.eq(&content.title),
-            articles_table::summary.eq(&content.summary),
-            articles_table::body.eq(&content.body),
-            articles_table::body_format.eq(&content.body_format),
-            articles_table::section_id.eq(content.section_id),
-            articles_table::source_id.eq(content.source_id),
-            articles_table::status.eq(status.status.as_str()),
-            articles_table::published_at.eq(status.published_at),
-            articles_table::revision.eq(revision + 1),
-            articles_table::updated_at.eq(super::now()),
-        ))
-        .execute(conn)?;
-        if updated == 0 {
-            return Err(stale(load(conn, id)?.revision));
-        }
-        if content.credits != old_content.credits {
-            contributors::set_credits(conn, id, &content.credits)?;
-        }
-        crate::search::index_article(conn, id)?;
-        let after = load(conn, id)?;
-        store_revision(conn, &after, &content, actor)?;
-        announce(conn, action, &before, &after)?;
-        let now = super::now();
-        if before.is_public_at(now) || after.is_public_at(now) {
-            let moved = before.section_id != after.section_id;
-            if moved || before.is_public_at(now) != after.is_public_at(now) {
-                mark_public_change(conn, id, now)?;
-            }
-            purge_article(conn, &before, &after)?;
-        }
-        audit::record(
+    let actor = tx.actor();
+    let conn = tx.conn();
+    let before = load(conn, id)?;
+    check(&before)?;
+    let revision = expected.unwrap_or(before.revision);
+    if revision != before.revision {
+        return Err(stale(before.revision));
+    }
+    let old_content = current_content(conn, &before)?;
+    let mut content = old_content.clone();
+    let mut status = Status {
+        status: before.status()?,
+        published_at: before.published_at,
+    };
+    change(conn, &before, &mut content, &mut status)?;
+    refuse_publishing_past_hold(&before, &status)?;
+    let slug_changed = content.slug != old_content.slug;
+    let settling = status.status.is_live() && before.requested_slug.is_some();
+    let (slug, requested_slug) = if slug_changed || settling {
+        let placed = claim_slug(
             conn,
+            Some(id),
+            &content.slug,
             actor,
-            Event {
-                action,
-                target_type: "article",
-                target_id: Some(id),
-                revision_before: Some(before.revision),
-                revision_after: Some(after.revision),
-                details: serde_json::json!({
-                    "status_before": before.status,
-                    "status_after": after.status,
-                }),
-            },
+            status.status.is_live(),
         )?;
-        Ok(after)
-    })
+        // Only a slug readers may have seen keeps leading here.
+        if slug_changed && before.slug_reserved() && before.requested_slug.is_none() {
+            diesel::insert_into(article_slug_history::table)
+                .values((
+                    article_slug_history::slug.eq(&before.slug),
+                    article_slug_history::article_id.eq(id),
+                    article_slug_history::created_at.eq(super::now()),
+                ))
+                .execute(conn)?;
+        }
+        placed
+    } else {
+        (before.slug.clone(), before.requested_slug.clone())
+    };
+    // The WHERE on the revision makes two racing writers produce exactly one change.
+    let updated = diesel::update(
+        articles_table::table
+            .filter(articles_table::id.eq(id))
+            .filter(articles_table::revision.eq(revision)),
+    )
+    .set((
+        articles_table::slug.eq(&slug),
+        articles_table::requested_slug.eq(&requested_slug),
+        articles_table::title.eq(&content.title),
+        articles_table::summary.eq(&content.summary),
+        articles_table::body.eq(&content.body),
+        articles_table::body_format.eq(&content.body_format),
+        articles_table::section_id.eq(content.section_id),
+        articles_table::source_id.eq(content.source_id),
+        articles_table::status.eq(status.status.as_str()),
+        articles_table::published_at.eq(status.published_at),
+        articles_table::revision.eq(revision + 1),
+        articles_table::updated_at.eq(super::now()),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(stale(load(conn, id)?.revision));
+    }
+    if content.credits != old_content.credits {
+        contributors::set_credits(conn, id, &content.credits)?;
+    }
+    let after = load(conn, id)?;
+    store_revision(conn, &after, &content, actor)?;
+    announce(conn, action, &before, &after)?;
+    let now = super::now();
+    if before.is_public_at(now) || after.is_public_at(now) {
+        let moved = before.section_id != after.section_id;
+        if moved || before.is_public_at(now) != after.is_public_at(now) {
+            mark_public_change(conn, id, now)?;
+        }
+        tx.touch(article_keys(&before, &after));
+    }
+    tx.article_changed(id);
+    tx.audit(Event {
+        action,
+        target_type: "article",
+        target_id: Some(id),
+        revision_before: Some(before.revision),
+        revision_after: Some(after.revision),
+        details: serde_json::json!({
+            "status_before": before.status,
+            "status_after": after.status,
+        }),
+    });
+    Ok(after)
 }
 
 /// Publishing or scheduling an article while a legal hold is active would
@@ -359,23 +350,16 @@ fn mark_public_change(
     Ok(())
 }
 
-/// Every list the article was or is in may show it: purge those keys, the
+/// Every list the article was or is in may show it: those keys, the
 /// removal feed's among them.
-fn purge_article(
-    conn: &mut AnyConnection,
-    before: &ArticleRow,
-    after: &ArticleRow,
-) -> Result<(), AppError> {
-    super::webhooks::purge(
-        conn,
-        &[
-            CacheKey::Article(after.id),
-            CacheKey::Section(before.section_id),
-            CacheKey::Section(after.section_id),
-            CacheKey::Articles,
-            CacheKey::Removed,
-        ],
-    )
+fn article_keys(before: &ArticleRow, after: &ArticleRow) -> [CacheKey; 5] {
+    [
+        CacheKey::Article(after.id),
+        CacheKey::Section(before.section_id),
+        CacheKey::Section(after.section_id),
+        CacheKey::Articles,
+        CacheKey::Removed,
+    ]
 }
 
 /// Queues the webhook event a change means for the public, if any.
@@ -489,79 +473,60 @@ pub fn revisions(conn: &mut AnyConnection, id: i32) -> Result<Vec<RevisionRow>, 
 /// from readers if it was public. The editorial status is left as it is; an
 /// article already held by another request stays held. Audited; announced
 /// and purged when public view changes.
-pub fn place_hold(
-    conn: &mut AnyConnection,
-    id: i32,
-    takedown_id: i32,
-    actor: &Actor,
-) -> Result<(), AppError> {
-    change_hold(conn, id, takedown_id, actor, true)
+pub fn place_hold(tx: &mut Tx<'_>, id: i32, takedown_id: i32) -> Result<(), AppError> {
+    change_hold(tx, id, takedown_id, true)
 }
 
 /// Releases request `takedown_id`'s hold on an article. It comes back to
 /// readers only if that was its last hold and its editorial status is public.
-pub fn release_hold(
-    conn: &mut AnyConnection,
-    id: i32,
-    takedown_id: i32,
-    actor: &Actor,
-) -> Result<(), AppError> {
-    change_hold(conn, id, takedown_id, actor, false)
+pub fn release_hold(tx: &mut Tx<'_>, id: i32, takedown_id: i32) -> Result<(), AppError> {
+    change_hold(tx, id, takedown_id, false)
 }
 
-fn change_hold(
-    conn: &mut AnyConnection,
-    id: i32,
-    takedown_id: i32,
-    actor: &Actor,
-    place: bool,
-) -> Result<(), AppError> {
-    conn.transaction(|conn| {
-        let before = load(conn, id)?;
-        let changed = if place {
-            super::holds::place(conn, id, takedown_id, actor)?
+fn change_hold(tx: &mut Tx<'_>, id: i32, takedown_id: i32, place: bool) -> Result<(), AppError> {
+    let actor = tx.actor();
+    let conn = tx.conn();
+    let before = load(conn, id)?;
+    let changed = if place {
+        super::holds::place(conn, id, takedown_id, actor)?
+    } else {
+        super::holds::release(conn, id, takedown_id, actor)?
+    };
+    if !changed {
+        return Ok(());
+    }
+    let after = load(conn, id)?;
+    let action = if place {
+        "article.withdraw"
+    } else {
+        "article.restore"
+    };
+    let now = super::now();
+    let visibility_changed = before.is_public_at(now) != after.is_public_at(now);
+    if visibility_changed {
+        mark_public_change(conn, id, now)?;
+        announce(conn, action, &before, &after)?;
+        tx.article_changed(id);
+    }
+    // The tombstone's references change with every hold, public or not.
+    tx.touch(article_keys(&before, &after));
+    tx.audit(Event {
+        action: if place {
+            "article.hold_placed"
         } else {
-            super::holds::release(conn, id, takedown_id, actor)?
-        };
-        if !changed {
-            return Ok(());
-        }
-        let after = load(conn, id)?;
-        let action = if place {
-            "article.withdraw"
-        } else {
-            "article.restore"
-        };
-        let now = super::now();
-        if before.is_public_at(now) != after.is_public_at(now) {
-            mark_public_change(conn, id, now)?;
-            crate::search::index_article(conn, id)?;
-            announce(conn, action, &before, &after)?;
-        }
-        // The tombstone's references change with every hold, public or not.
-        purge_article(conn, &before, &after)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                action: if place {
-                    "article.hold_placed"
-                } else {
-                    "article.hold_released"
-                },
-                target_type: "article",
-                target_id: Some(id),
-                revision_before: Some(before.revision),
-                revision_after: Some(after.revision),
-                details: serde_json::json!({
-                    "takedown": format!("TD-{takedown_id}"),
-                    "held_before": before.is_held(),
-                    "held_after": after.is_held(),
-                }),
-            },
-        )?;
-        Ok(())
-    })
+            "article.hold_released"
+        },
+        target_type: "article",
+        target_id: Some(id),
+        revision_before: Some(before.revision),
+        revision_after: Some(after.revision),
+        details: serde_json::json!({
+            "takedown": format!("TD-{takedown_id}"),
+            "held_before": before.is_held(),
+            "held_after": after.is_held(),
+        }),
+    });
+    Ok(())
 }
 
 /// Scheduled articles whose time has come by `now`, as (id, revision).
@@ -583,19 +548,17 @@ pub fn scheduled_due(
 
 /// Turns a scheduled article whose time has come into a published one, at
 /// `revision`: of several nodes trying, the revision check lets exactly one
-/// succeed. Returns whether this call published it.
+/// succeed; the others get `CONFLICT` (as does an article no longer due).
 pub fn publish_scheduled(
-    conn: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     id: i32,
     revision: i32,
     now: NaiveDateTime,
-    actor: &Actor,
-) -> Result<bool, AppError> {
-    let published = change(
-        conn,
+) -> Result<ArticleRow, AppError> {
+    change(
+        tx,
         id,
         Some(revision),
-        actor,
         "article.publish",
         |row| {
             let due = row.status().is_ok_and(|s| s == ArticleStatus::Scheduled)
@@ -610,10 +573,5 @@ pub fn publish_scheduled(
             status.status = ArticleStatus::Published;
             Ok(())
         },
-    );
-    match published {
-        Ok(_) => Ok(true),
-        Err(AppError::Conflict(_)) => Ok(false),
-        Err(other) => Err(other),
-    }
+    )
 }

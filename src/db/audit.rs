@@ -43,6 +43,26 @@ pub struct Event<'a> {
     pub details: serde_json::Value,
 }
 
+impl<'a> Event<'a> {
+    /// An event about something without revisions (sections, users,
+    /// takedowns …).
+    pub fn action(
+        action: &'a str,
+        target_type: &'a str,
+        target_id: Option<i32>,
+        details: serde_json::Value,
+    ) -> Self {
+        Event {
+            action,
+            target_type,
+            target_id,
+            revision_before: None,
+            revision_after: None,
+            details,
+        }
+    }
+}
+
 /// Appends an event; call it inside the transaction of the change it records.
 pub fn record(conn: &mut AnyConnection, actor: &Actor, event: Event<'_>) -> Result<(), AppError> {
     // Every change a staff member makes is audited in its transaction, so
@@ -80,14 +100,7 @@ pub fn record_action(
     record(
         conn,
         actor,
-        Event {
-            action,
-            target_type,
-            target_id,
-            revision_before: None,
-            revision_after: None,
-            details,
-        },
+        Event::action(action, target_type, target_id, details),
     )
 }
 

@@ -1,7 +1,7 @@
 //! The database every request shares: runs work on a pooled connection
 //! (on a blocking thread), lets SQLite writers take turns, sends anonymous
-//! reads to replicas that are current, and advances the cache clock after
-//! each write.
+//! reads to replicas that are current, and runs writes as transactions that
+//! announce what they changed (see [`super::changes`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,10 +9,12 @@ use std::sync::Arc;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2;
 
+use super::audit::Actor;
+use super::changes::{Changes, Hooks};
 use super::pool::{build_pool, ConnectionManager, FailFast, PoolOptions, StatementCounter};
 use super::replicas::Replicas;
 use super::turns::WriterTurns;
-use super::{AnyConnection, DatabaseUrl};
+use super::{tx, AnyConnection, DatabaseUrl, Tx};
 use crate::error::AppError;
 
 /// The connection pool, shared by every request.
@@ -23,8 +25,8 @@ pub struct Database {
     statements: Arc<StatementCounter>,
     /// Writers of this process take turns on SQLite (see `db::turns`).
     sqlite_writer: Arc<WriterTurns>,
-    /// When each cache tag last changed; advanced after every write.
-    clock: Arc<crate::cache::TagClock>,
+    /// Who hears of the changes [`Database::transact`] commits.
+    hooks: Arc<Hooks>,
     /// Set when a connection could not be had: until then callers fail at
     /// once instead of each waiting out the acquire timeout again.
     unreachable: Arc<FailFast>,
@@ -45,7 +47,7 @@ impl Database {
             url: Arc::new(url),
             statements,
             sqlite_writer: Arc::default(),
-            clock: Arc::default(),
+            hooks: Arc::default(),
             unreachable: Arc::default(),
             replicas: Arc::default(),
             read_from: None,
@@ -96,9 +98,19 @@ impl Database {
         }
     }
 
-    /// The tag clock writes through this database advance.
-    pub fn clock(&self) -> Arc<crate::cache::TagClock> {
-        self.clock.clone()
+    /// Runs `hook` inside every transaction of [`Database::transact`], after
+    /// its work, with what it changed; an error rolls the transaction back.
+    pub fn before_commit(
+        &self,
+        hook: impl Fn(&mut AnyConnection, &Changes) -> Result<(), AppError> + Send + Sync + 'static,
+    ) {
+        self.hooks.add_before(Arc::new(hook));
+    }
+
+    /// Calls `hook` with what each transaction of [`Database::transact`]
+    /// changed, once it has committed and before the write returns.
+    pub fn after_commit(&self, hook: impl Fn(&Changes) + Send + Sync + 'static) {
+        self.hooks.add_after(Arc::new(hook));
     }
 
     /// SQL statements sent since the pool was made.
@@ -127,9 +139,8 @@ impl Database {
         if self.read_from.is_none() {
             self.unreachable.check()?;
         }
-        let (pool, clock, unreachable, replicas, read_from) = (
+        let (pool, unreachable, replicas, read_from) = (
             self.pool.clone(),
-            self.clock.clone(),
             self.unreachable.clone(),
             self.replicas.clone(),
             self.read_from,
@@ -143,7 +154,7 @@ impl Database {
                 Some(conn) => conn,
                 None => unreachable.get(&pool)?,
             };
-            changes_then_committed(&clock, &replicas, &mut conn, f)
+            f(&mut conn)
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -180,17 +191,62 @@ impl Database {
             DatabaseUrl::Sqlite(_) => Some(self.sqlite_writer.clone()),
             DatabaseUrl::Postgres(_) => None,
         };
-        let clock = self.clock.clone();
         self.unreachable.check()?;
         let unreachable = self.unreachable.clone();
-        let replicas = self.replicas.clone();
         tokio::task::spawn_blocking(move || {
             let _turn = lock.as_ref().map(|turns| turns.take(urgent));
             let mut conn = unreachable.get(&pool)?;
-            changes_then_committed(&clock, &replicas, &mut conn, f)
+            f(&mut conn)
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `work` as one transaction by `actor`, in turn like
+    /// [`Database::write`]: its audit events are written with it, and what it
+    /// names through the [`Tx`] is announced (see [`super::changes`]).
+    pub async fn transact<T, F>(&self, actor: Actor, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let this = self.clone();
+        self.write(move |conn| this.transact_on(conn, &actor, work))
+            .await
+    }
+
+    /// Like [`Database::transact`], blocking, on a connection the caller
+    /// holds (commands and tests; it does not wait for a SQLite turn).
+    pub fn transact_on<T>(
+        &self,
+        conn: &mut AnyConnection,
+        actor: &Actor,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let (value, changes) = tx::run(conn, actor, &self.hooks, work)?;
+        if !changes.keys().is_empty() {
+            self.record_position(conn);
+        }
+        if !changes.is_empty() {
+            self.hooks.after_commit(&changes);
+        }
+        Ok(value)
+    }
+
+    /// With replicas, records the primary's position after a committed
+    /// change before anyone hears of it, so that no read made after comes
+    /// from a replica that has not replayed it.
+    fn record_position(&self, conn: &mut AnyConnection) {
+        if self.replicas.is_empty() {
+            return;
+        }
+        if let AnyConnection::Postgresql(pg) = conn {
+            match super::replicas::current(pg) {
+                Some(lsn) => self.replicas.raise_known(lsn),
+                // The listener records it too, when it hears the change.
+                None => tracing::warn!("cannot read the primary's WAL position after a change"),
+            }
+        }
     }
 
     /// True when a connection can be had and answers a trivial query.
@@ -202,31 +258,4 @@ impl Database {
         .await
         .is_ok()
     }
-}
-
-/// Runs database work, then advances the tag clock for every cache tag it
-/// named: after `work` returns its transaction has committed (or rolled
-/// back, when advancing only costs a cache miss). With replicas, the
-/// primary's position after the change is recorded first, so that no read
-/// after the advance comes from a replica that has not replayed it.
-fn changes_then_committed<T>(
-    clock: &crate::cache::TagClock,
-    replicas: &Replicas,
-    conn: &mut AnyConnection,
-    work: impl FnOnce(&mut AnyConnection) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    crate::cache::take_changed();
-    let result = work(conn);
-    let changed = crate::cache::take_changed();
-    if !changed.is_empty() && !replicas.is_empty() {
-        if let AnyConnection::Postgresql(pg) = conn {
-            match super::replicas::current(pg) {
-                Some(lsn) => replicas.raise_known(lsn),
-                // The listener records it too, when it hears the change.
-                None => tracing::warn!("cannot read the primary's WAL position after a change"),
-            }
-        }
-    }
-    clock.advance(&changed);
-    result
 }

@@ -9,6 +9,10 @@
 //!   inner connection.
 //! - Every write is one transaction. Times are stored as UTC `TIMESTAMP`,
 //!   truncated to microseconds so both engines round-trip the same value.
+//! - A write that changes what readers see runs through
+//!   [`Database::transact`]: one transaction with its audit events, which
+//!   announces the cache keys it changed through hooks (see [`changes`]).
+//!   Storage depends on neither the cache nor the search index.
 //! - Diesel is synchronous: async code reaches the database through
 //!   [`Database::run`], which borrows a pooled connection on a blocking thread.
 //! - Pool checkout waits at most `NEWSDESK_DB_ACQUIRE_TIMEOUT_MS` (default 2 s)
@@ -17,6 +21,7 @@
 pub mod article_writes;
 pub mod articles;
 pub mod audit;
+pub mod changes;
 mod connection;
 pub mod contributors;
 mod database;
@@ -24,6 +29,7 @@ pub mod holds;
 pub mod idempotency;
 pub mod migrations;
 pub mod notices;
+pub mod notify;
 pub mod partners;
 pub mod pool;
 pub mod recommendations;
@@ -34,12 +40,15 @@ pub mod site;
 pub mod sources;
 pub mod takedowns;
 mod turns;
+mod tx;
 pub mod users;
 pub mod webhooks;
 
+pub use changes::Changes;
 pub use connection::{AnyConnection, MultiBackend};
 pub use database::Database;
 pub use pool::DatabaseUrl;
+pub use tx::Tx;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 

@@ -1,8 +1,8 @@
 //! Anonymous reads from PostgreSQL replicas (`DATABASE_READ_URL`), never
 //! older than what this node knows has changed.
 //!
-//! Every change this node commits or hears of from another node (see
-//! [`crate::cache::peers`]) raises the *known position*: the primary's WAL
+//! Every change this node commits or hears of from another node (through
+//! [`super::notify`]) raises the *known position*: the primary's WAL
 //! position right after that change. A replica serves a read only when it
 //! has replayed at least that far; otherwise the read goes to the primary.
 //! So a response computed after a purge never reflects the state before the

@@ -84,10 +84,9 @@ pub fn ensure_purge_hook(
     Ok(())
 }
 
-/// Queues a purge of these cache keys; call inside the transaction of the change.
-pub fn purge(conn: &mut AnyConnection, keys: &[CacheKey]) -> Result<(), AppError> {
-    crate::cache::note_changed(keys);
-    crate::cache::peers::publish(conn, keys)?;
+/// Queues a purge of these cache keys at the CDN; called inside the
+/// transaction of the change (see [`super::Tx`]).
+pub(super) fn purge(conn: &mut AnyConnection, keys: &[CacheKey]) -> Result<(), AppError> {
     let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
     enqueue(
         conn,

@@ -226,9 +226,9 @@ impl RequestContext {
         load: fn(&mut crate::db::AnyConnection) -> Result<T, AppError>,
     ) -> Result<Arc<T>, AppError> {
         let db = &self.db;
-        let clock = db.clock();
+        let clock = self.state.cache.clock();
         let ttl = std::time::Duration::from_secs(self.state.config.cache_max_age.into());
-        if let Some(value) = snapshot.get(&clock, ttl) {
+        if let Some(value) = snapshot.get(clock, ttl) {
             return Ok(value);
         }
         let started = clock.now();

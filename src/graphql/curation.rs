@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset};
-use diesel::Connection;
 
 use super::articles::{database_id, Source};
 use super::connection::id_connection;
@@ -18,21 +17,20 @@ use super::script::Script;
 use super::sections::Section;
 use super::site::Site;
 use crate::auth::policy::Action;
-use crate::db::audit::{self, Actor, AuditQuery};
+use crate::db::audit::{self, AuditQuery};
 use crate::db::recommendations::{self, ItemRow};
 use crate::db::sections::{self, NewSection};
-use crate::db::{self, articles, contributors, notices, site, sources, AnyConnection};
+use crate::db::{self, articles, contributors, notices, site, sources, AnyConnection, Tx};
 use crate::domain::{CacheKey, NoticeKind, SectionKind, Slug};
 use crate::error::{AppError, GqlResultExt};
 
 fn record(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    action: &str,
-    target_type: &str,
+    tx: &mut Tx<'_>,
+    action: &'static str,
+    target_type: &'static str,
     target_id: Option<i32>,
     details: serde_json::Value,
-) -> Result<(), AppError> {
+) {
     // The cache keys a change of this kind touches (see Surrogate-Key).
     let keys: Vec<CacheKey> = match target_type {
         "section" => vec![
@@ -46,8 +44,13 @@ fn record(
         "copyright_notice" => vec![CacheKey::Articles, CacheKey::Notices],
         _ => vec![CacheKey::Articles],
     };
-    crate::db::webhooks::purge(conn, &keys)?;
-    audit::record_action(conn, actor, action, target_type, target_id, details)
+    tx.touch(keys);
+    tx.audit(audit::Event::action(
+        action,
+        target_type,
+        target_id,
+        details,
+    ));
 }
 
 fn name(value: &str, field: &str, max: usize) -> Result<String, AppError> {
@@ -188,36 +191,35 @@ impl CurationMutation {
         let wanted = input.slug.as_deref().map(slug).transpose().gql()?;
         let row = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let parent_id = match &input.parent {
-                        Some(p) => Some(section_by_slug(conn, p, "parent")?.id),
-                        None => None,
-                    };
-                    let new = NewSection {
-                        name: &name,
-                        parent_id,
-                        kind: input.kind,
-                        position: input.position,
-                        in_navigation: input.in_navigation,
-                    };
-                    let id = match &wanted {
-                        Some(s) if sections::by_slug(conn, s)?.is_some() => {
-                            return Err(AppError::BadInput(format!("slug: {s:?} is already used")))
-                        }
-                        Some(s) => sections::create_with_slug(conn, &new, s)?,
-                        None => sections::create(conn, &new)?,
-                    };
-                    record(
-                        conn,
-                        &actor,
-                        "section.create",
-                        "section",
-                        Some(id),
-                        serde_json::json!({ "name": name }),
-                    )?;
-                    sections::by_id(conn, id)
-                })
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let parent_id = match &input.parent {
+                    Some(p) => Some(section_by_slug(conn, p, "parent")?.id),
+                    None => None,
+                };
+                let new = NewSection {
+                    name: &name,
+                    parent_id,
+                    kind: input.kind,
+                    position: input.position,
+                    in_navigation: input.in_navigation,
+                };
+                let id = match &wanted {
+                    Some(s) if sections::by_slug(conn, s)?.is_some() => {
+                        return Err(AppError::BadInput(format!("slug: {s:?} is already used")))
+                    }
+                    Some(s) => sections::create_with_slug(conn, &new, s)?,
+                    None => sections::create(conn, &new)?,
+                };
+                let row = sections::by_id(conn, id)?;
+                record(
+                    tx,
+                    "section.create",
+                    "section",
+                    Some(id),
+                    serde_json::json!({ "name": name }),
+                );
+                Ok(row)
             })
             .await
             .map_err(unique_name)
@@ -244,38 +246,36 @@ impl CurationMutation {
         let new_slug = input.slug.as_deref().map(self::slug).transpose().gql()?;
         let row = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let mut row = section_by_slug(conn, &slug, "slug")?;
-                    if let Some(s) = new_slug {
-                        if s != row.slug && sections::by_slug(conn, &s)?.is_some() {
-                            return Err(AppError::BadInput(format!("slug: {s:?} is already used")));
-                        }
-                        row.slug = s;
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let mut row = section_by_slug(conn, &slug, "slug")?;
+                if let Some(s) = new_slug {
+                    if s != row.slug && sections::by_slug(conn, &s)?.is_some() {
+                        return Err(AppError::BadInput(format!("slug: {s:?} is already used")));
                     }
-                    if let Some(n) = new_name {
-                        row.name = n;
-                    }
-                    if let Some(k) = input.kind {
-                        row.kind = k.as_str().into();
-                    }
-                    if let Some(v) = input.in_navigation {
-                        row.in_navigation = v;
-                    }
-                    if let Some(p) = input.position {
-                        row.position = p;
-                    }
-                    sections::save(conn, &row)?;
-                    record(
-                        conn,
-                        &actor,
-                        "section.update",
-                        "section",
-                        Some(row.id),
-                        serde_json::json!({ "slug": row.slug }),
-                    )?;
-                    Ok(row)
-                })
+                    row.slug = s;
+                }
+                if let Some(n) = new_name {
+                    row.name = n;
+                }
+                if let Some(k) = input.kind {
+                    row.kind = k.as_str().into();
+                }
+                if let Some(v) = input.in_navigation {
+                    row.in_navigation = v;
+                }
+                if let Some(p) = input.position {
+                    row.position = p;
+                }
+                sections::save(conn, &row)?;
+                record(
+                    tx,
+                    "section.update",
+                    "section",
+                    Some(row.id),
+                    serde_json::json!({ "slug": row.slug }),
+                );
+                Ok(row)
             })
             .await
             .map_err(unique_name)
@@ -299,41 +299,39 @@ impl CurationMutation {
         let actor = rc.actor(&staff);
         let row = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let mut row = section_by_slug(conn, &slug, "slug")?;
-                    let parent_id = match &parent {
-                        Some(p) => {
-                            let target = section_by_slug(conn, p, "parent")?;
-                            // Walk up from the new parent: meeting the section itself would make a cycle.
-                            let mut cursor = Some(target.id);
-                            while let Some(id) = cursor {
-                                if id == row.id {
-                                    return Err(AppError::BadInput(
-                                        "parent: a section cannot move below itself".into(),
-                                    ));
-                                }
-                                cursor = sections::by_id(conn, id)?.parent_id;
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let mut row = section_by_slug(conn, &slug, "slug")?;
+                let parent_id = match &parent {
+                    Some(p) => {
+                        let target = section_by_slug(conn, p, "parent")?;
+                        // Walk up from the new parent: meeting the section itself would make a cycle.
+                        let mut cursor = Some(target.id);
+                        while let Some(id) = cursor {
+                            if id == row.id {
+                                return Err(AppError::BadInput(
+                                    "parent: a section cannot move below itself".into(),
+                                ));
                             }
-                            Some(target.id)
+                            cursor = sections::by_id(conn, id)?.parent_id;
                         }
-                        None => None,
-                    };
-                    row.parent_id = parent_id;
-                    if let Some(p) = position {
-                        row.position = p;
+                        Some(target.id)
                     }
-                    sections::save(conn, &row)?;
-                    record(
-                        conn,
-                        &actor,
-                        "section.move",
-                        "section",
-                        Some(row.id),
-                        serde_json::json!({ "parent": parent }),
-                    )?;
-                    Ok(row)
-                })
+                    None => None,
+                };
+                row.parent_id = parent_id;
+                if let Some(p) = position {
+                    row.position = p;
+                }
+                sections::save(conn, &row)?;
+                record(
+                    tx,
+                    "section.move",
+                    "section",
+                    Some(row.id),
+                    serde_json::json!({ "parent": parent }),
+                );
+                Ok(row)
             })
             .await
             .map_err(unique_name)
@@ -353,20 +351,18 @@ impl CurationMutation {
         let actor = rc.actor(&staff);
         let row = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let row = section_by_slug(conn, &slug, "slug")?;
-                    sections::delete_empty(conn, row.id)?;
-                    record(
-                        conn,
-                        &actor,
-                        "section.delete",
-                        "section",
-                        Some(row.id),
-                        serde_json::json!({ "slug": slug }),
-                    )?;
-                    Ok(row)
-                })
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let row = section_by_slug(conn, &slug, "slug")?;
+                sections::delete_empty(conn, row.id)?;
+                record(
+                    tx,
+                    "section.delete",
+                    "section",
+                    Some(row.id),
+                    serde_json::json!({ "slug": slug }),
+                );
+                Ok(row)
             })
             .await
             .gql()?;
@@ -389,19 +385,17 @@ impl CurationMutation {
         let name = self::name(&name, "name", 100).gql()?;
         let row = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let row = sources::upsert(conn, &name, owned, url.as_deref())?;
-                    record(
-                        conn,
-                        &actor,
-                        "source.upsert",
-                        "source",
-                        Some(row.id),
-                        serde_json::json!({ "name": name, "owned": owned }),
-                    )?;
-                    Ok(row)
-                })
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let row = sources::upsert(conn, &name, owned, url.as_deref())?;
+                record(
+                    tx,
+                    "source.upsert",
+                    "source",
+                    Some(row.id),
+                    serde_json::json!({ "name": name, "owned": owned }),
+                );
+                Ok(row)
             })
             .await
             .gql()?;
@@ -424,19 +418,17 @@ impl CurationMutation {
         let shown = name.clone();
         let id = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let id = contributors::find_or_create(conn, &name)?;
-                    record(
-                        conn,
-                        &actor,
-                        "contributor.upsert",
-                        "contributor",
-                        Some(id),
-                        serde_json::json!({ "name": name }),
-                    )?;
-                    Ok(id)
-                })
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let id = contributors::find_or_create(conn, &name)?;
+                record(
+                    tx,
+                    "contributor.upsert",
+                    "contributor",
+                    Some(id),
+                    serde_json::json!({ "name": name }),
+                );
+                Ok(id)
             })
             .await
             .gql()?;
@@ -484,47 +476,44 @@ impl CurationMutation {
         }
         let list_name = list.clone();
         rc.db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let mut rows = Vec::with_capacity(wanted.len());
-                    for (i, (article_id, headline, url)) in wanted.into_iter().enumerate() {
-                        let headline = match (headline, article_id) {
-                            (Some(h), _) => h,
-                            (None, Some(id)) => articles::by_ids(conn, &[id])?
-                                .into_iter()
-                                .next()
-                                .map(|a| a.title)
-                                .ok_or_else(|| {
-                                    AppError::BadInput(format!(
-                                        "items[{i}].article: no such article"
-                                    ))
-                                })?,
-                            (None, None) => String::new(),
-                        };
-                        if article_id.is_some()
-                            && articles::by_ids(conn, &[article_id.unwrap_or_default()])?.is_empty()
-                        {
-                            return Err(AppError::BadInput(format!(
-                                "items[{i}].article: no such article"
-                            )));
-                        }
-                        rows.push(ItemRow {
-                            position: i as i32,
-                            headline,
-                            url,
-                            article_id,
-                        });
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let mut rows = Vec::with_capacity(wanted.len());
+                for (i, (article_id, headline, url)) in wanted.into_iter().enumerate() {
+                    let headline = match (headline, article_id) {
+                        (Some(h), _) => h,
+                        (None, Some(id)) => articles::by_ids(conn, &[id])?
+                            .into_iter()
+                            .next()
+                            .map(|a| a.title)
+                            .ok_or_else(|| {
+                                AppError::BadInput(format!("items[{i}].article: no such article"))
+                            })?,
+                        (None, None) => String::new(),
+                    };
+                    if article_id.is_some()
+                        && articles::by_ids(conn, &[article_id.unwrap_or_default()])?.is_empty()
+                    {
+                        return Err(AppError::BadInput(format!(
+                            "items[{i}].article: no such article"
+                        )));
                     }
-                    recommendations::set_list(conn, &list_name, &rows)?;
-                    record(
-                        conn,
-                        &actor,
-                        "recommendations.set",
-                        "recommendation_list",
-                        None,
-                        serde_json::json!({ "name": list_name, "items": rows.len() }),
-                    )
-                })
+                    rows.push(ItemRow {
+                        position: i as i32,
+                        headline,
+                        url,
+                        article_id,
+                    });
+                }
+                recommendations::set_list(conn, &list_name, &rows)?;
+                record(
+                    tx,
+                    "recommendations.set",
+                    "recommendation_list",
+                    None,
+                    serde_json::json!({ "name": list_name, "items": rows.len() }),
+                );
+                Ok(())
             })
             .await
             .gql()?;
@@ -551,36 +540,28 @@ impl CurationMutation {
         }
         let row = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let mut row = site::load(conn)?;
-                    let set = |field: &mut String, value: Option<String>| {
-                        if let Some(v) = value {
-                            *field = v.trim().to_string();
-                        }
-                    };
-                    set(&mut row.name, input.name);
-                    set(&mut row.copyright_holder, input.copyright_holder);
-                    set(&mut row.address, input.address);
-                    set(&mut row.postcode, input.postcode);
-                    set(&mut row.email, input.email);
-                    set(&mut row.icp_filing, input.icp_filing);
-                    set(&mut row.news_service_filing, input.news_service_filing);
-                    set(&mut row.complaint_phone, input.complaint_phone);
-                    set(&mut row.complaint_email, input.complaint_email);
-                    set(&mut row.time_zone, input.time_zone);
-                    row.updated_at = db::now();
-                    site::save(conn, &row)?;
-                    record(
-                        conn,
-                        &actor,
-                        "site.update",
-                        "site",
-                        Some(1),
-                        serde_json::json!({}),
-                    )?;
-                    Ok(row)
-                })
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let mut row = site::load(conn)?;
+                let set = |field: &mut String, value: Option<String>| {
+                    if let Some(v) = value {
+                        *field = v.trim().to_string();
+                    }
+                };
+                set(&mut row.name, input.name);
+                set(&mut row.copyright_holder, input.copyright_holder);
+                set(&mut row.address, input.address);
+                set(&mut row.postcode, input.postcode);
+                set(&mut row.email, input.email);
+                set(&mut row.icp_filing, input.icp_filing);
+                set(&mut row.news_service_filing, input.news_service_filing);
+                set(&mut row.complaint_phone, input.complaint_phone);
+                set(&mut row.complaint_email, input.complaint_email);
+                set(&mut row.time_zone, input.time_zone);
+                row.updated_at = db::now();
+                site::save(conn, &row)?;
+                record(tx, "site.update", "site", Some(1), serde_json::json!({}));
+                Ok(row)
             })
             .await
             .gql()?;
@@ -622,19 +603,18 @@ impl CurationMutation {
         let window = input.removal_window_days;
         let all = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    notices::add_version(conn, kind, &text, window, from)?;
-                    record(
-                        conn,
-                        &actor,
-                        "notice.upsert",
-                        "copyright_notice",
-                        None,
-                        serde_json::json!({ "kind": kind.as_str() }),
-                    )?;
-                    notices::all(conn)
-                })
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                notices::add_version(conn, kind, &text, window, from)?;
+                let all = notices::all(conn)?;
+                record(
+                    tx,
+                    "notice.upsert",
+                    "copyright_notice",
+                    None,
+                    serde_json::json!({ "kind": kind.as_str() }),
+                );
+                Ok(all)
             })
             .await
             .gql()?;

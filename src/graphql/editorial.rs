@@ -235,12 +235,11 @@ impl ArticleMutation {
         let now = rc.now;
         let row = rc
             .db
-            .write(move |conn| {
+            .transact(actor, move |tx| {
                 article_writes::change(
-                    conn,
+                    tx,
                     id,
                     expected,
-                    &actor,
                     audit_action,
                     |row| may_edit(&credentials, now, row),
                     apply,
@@ -282,9 +281,11 @@ impl ArticleMutation {
         };
         let script = script_name(&rc.state.converter, &format!("{title}{summary}{body}"));
         let actor = rc.actor(&staff);
+        let viewer = articles::Viewer::of(&actor);
         let row = rc
             .db
-            .write(move |conn| {
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
                 let section_id = section_id(conn, &input.section)?;
                 let source_id = input
                     .source
@@ -297,7 +298,7 @@ impl ArticleMutation {
                         let base = slugify(&title, 60)
                             .map(|s| s.to_string())
                             .unwrap_or_else(|| "article".into());
-                        articles::unique_slug(conn, &base, articles::Viewer::of(&actor))?
+                        articles::unique_slug(conn, &base, viewer)?
                     }
                 };
                 let content = Content {
@@ -310,7 +311,7 @@ impl ArticleMutation {
                     source_id,
                     credits,
                 };
-                article_writes::create_draft(conn, &content, script, Some(staff.user_id), &actor)
+                article_writes::create_draft(tx, &content, script, Some(staff.user_id))
             })
             .await
             .gql()?;
@@ -539,30 +540,27 @@ impl ArticleMutation {
         let actor = rc.actor(&staff);
         let row = rc
             .db
-            .write(move |conn| {
-                diesel::Connection::transaction(conn, |conn| {
-                    let row = articles::by_ids(conn, &[id])?
-                        .into_iter()
-                        .next()
-                        .ok_or(AppError::NotFound)?;
-                    let found = articles::by_ids(conn, &others)?.len();
-                    if found != others.len() {
-                        return Err(AppError::BadInput(
-                            "related: an article does not exist".into(),
-                        ));
-                    }
-                    articles::set_pinned_related(conn, id, &others)?;
-                    crate::db::webhooks::purge(conn, &[crate::domain::CacheKey::Article(id)])?;
-                    crate::db::audit::record_action(
-                        conn,
-                        &actor,
-                        "article.set_related",
-                        "article",
-                        Some(id),
-                        serde_json::json!({ "related": others }),
-                    )?;
-                    Ok(row)
-                })
+            .transact(actor, move |tx| {
+                let conn = tx.conn();
+                let row = articles::by_ids(conn, &[id])?
+                    .into_iter()
+                    .next()
+                    .ok_or(AppError::NotFound)?;
+                let found = articles::by_ids(conn, &others)?.len();
+                if found != others.len() {
+                    return Err(AppError::BadInput(
+                        "related: an article does not exist".into(),
+                    ));
+                }
+                articles::set_pinned_related(conn, id, &others)?;
+                tx.touch([crate::domain::CacheKey::Article(id)]);
+                tx.audit(crate::db::audit::Event::action(
+                    "article.set_related",
+                    "article",
+                    Some(id),
+                    serde_json::json!({ "related": others }),
+                ));
+                Ok(row)
             })
             .await
             .gql()?;

@@ -93,6 +93,7 @@ impl Default for SiteSnapshots {
 impl AppState {
     pub fn new(
         db: Database,
+        clock: Arc<crate::cache::TagClock>,
         config: Config,
         converter: ScriptConverter,
         persisted: crate::http::persisted::PersistedQueries,
@@ -101,7 +102,7 @@ impl AppState {
         let cache = crate::cache::ResponseCache::new(
             config.response_cache_bytes,
             std::time::Duration::from_secs(config.cache_max_age.into()),
-            db.clock(),
+            clock,
         );
         AppState {
             cache,

@@ -16,7 +16,7 @@ use crate::auth::policy::Action;
 use crate::db::article_writes;
 use crate::db::audit::{self, Actor};
 use crate::db::takedowns::{self, NewTakedown, TakedownQuery, TakedownRow};
-use crate::db::{articles, contributors, AnyConnection};
+use crate::db::{articles, contributors, AnyConnection, Tx};
 use crate::domain::{CreditRole, Role, TakedownState};
 use crate::error::{AppError, GqlResultExt};
 
@@ -171,8 +171,7 @@ fn forward_to(conn: &mut AnyConnection, article_ids: &[i32]) -> Result<Vec<Strin
 
 /// What a decision does besides the state change: returns the new
 /// provisional-withdrawal flag (if it changes) and who the step is forwarded to.
-type Effect =
-    fn(&mut AnyConnection, &TakedownRow, &Actor) -> Result<(Option<bool>, Vec<String>), AppError>;
+type Effect = fn(&mut Tx<'_>, &TakedownRow) -> Result<(Option<bool>, Vec<String>), AppError>;
 
 #[derive(Default)]
 pub struct TakedownMutation;
@@ -197,23 +196,23 @@ impl TakedownMutation {
         let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
         let row = rc
             .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let row = takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)?;
-                    let current = row.state()?;
-                    if !from.contains(&current) {
-                        return Err(AppError::Conflict(format!(
-                            "a request that is {} cannot become {}",
-                            current.as_str(),
-                            to.as_str()
-                        )));
-                    }
-                    let (provisional, forwarded) = effect(conn, &row, &actor)?;
-                    takedowns::transition(conn, &row, to, provisional)?;
-                    takedowns::add_event(conn, id, &actor, Some(current), to, &note, &forwarded)?;
-                    audit_event(conn, &actor, id, audit_action, current, to)?;
-                    takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
-                })
+            .transact(actor, move |tx| {
+                let row = takedowns::by_id(tx.conn(), id)?.ok_or(AppError::NotFound)?;
+                let current = row.state()?;
+                if !from.contains(&current) {
+                    return Err(AppError::Conflict(format!(
+                        "a request that is {} cannot become {}",
+                        current.as_str(),
+                        to.as_str()
+                    )));
+                }
+                let (provisional, forwarded) = effect(tx, &row)?;
+                let actor = tx.actor();
+                let conn = tx.conn();
+                takedowns::transition(conn, &row, to, provisional)?;
+                takedowns::add_event(conn, id, actor, Some(current), to, &note, &forwarded)?;
+                audit_event(conn, actor, id, audit_action, current, to)?;
+                takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
             })
             .await
             .gql()?;
@@ -222,26 +221,18 @@ impl TakedownMutation {
 }
 
 /// Places the request's hold on each article it names.
-fn withdraw_targets(
-    conn: &mut AnyConnection,
-    row: &TakedownRow,
-    actor: &Actor,
-) -> Result<Vec<i32>, AppError> {
-    let ids = takedowns::target_articles(conn, row.id)?;
+fn withdraw_targets(tx: &mut Tx<'_>, row: &TakedownRow) -> Result<Vec<i32>, AppError> {
+    let ids = takedowns::target_articles(tx.conn(), row.id)?;
     for article in &ids {
-        article_writes::place_hold(conn, *article, row.id, actor)?;
+        article_writes::place_hold(tx, *article, row.id)?;
     }
     Ok(ids)
 }
 
 /// Releases the request's holds; other requests' holds stay.
-fn reinstate_targets(
-    conn: &mut AnyConnection,
-    row: &TakedownRow,
-    actor: &Actor,
-) -> Result<(), AppError> {
-    for article in takedowns::target_articles(conn, row.id)? {
-        article_writes::release_hold(conn, article, row.id, actor)?;
+fn reinstate_targets(tx: &mut Tx<'_>, row: &TakedownRow) -> Result<(), AppError> {
+    for article in takedowns::target_articles(tx.conn(), row.id)? {
+        article_writes::release_hold(tx, article, row.id)?;
     }
     Ok(())
 }
@@ -369,7 +360,7 @@ impl TakedownMutation {
             TakedownState::UnderReview,
             String::new(),
             "takedown.review",
-            |_, _, _| Ok((None, vec![])),
+            |_, _| Ok((None, vec![])),
         )
         .await
     }
@@ -389,13 +380,13 @@ impl TakedownMutation {
             TakedownState::UnderReview,
             "provisional withdrawal".into(),
             "takedown.withdraw_provisionally",
-            |conn, row, actor| {
+            |tx, row| {
                 if row.provisionally_withdrawn {
                     return Err(AppError::Conflict(
                         "the articles are already withdrawn provisionally".into(),
                     ));
                 }
-                withdraw_targets(conn, row, actor)?;
+                withdraw_targets(tx, row)?;
                 Ok((Some(true), vec![]))
             },
         )
@@ -418,8 +409,9 @@ impl TakedownMutation {
             TakedownState::Accepted,
             note.unwrap_or_default(),
             "takedown.accept",
-            |conn, row, actor| {
-                let ids = withdraw_targets(conn, row, actor)?;
+            |tx, row| {
+                let ids = withdraw_targets(tx, row)?;
+                let conn = tx.conn();
                 let forwarded = forward_to(conn, &ids)?;
                 // Art. 15: the notice goes to whoever supplied the work.
                 crate::db::webhooks::enqueue(
@@ -458,9 +450,9 @@ impl TakedownMutation {
             TakedownState::Rejected,
             reason,
             "takedown.reject",
-            |conn, row, actor| {
+            |tx, row| {
                 if row.provisionally_withdrawn {
-                    reinstate_targets(conn, row, actor)?;
+                    reinstate_targets(tx, row)?;
                 }
                 Ok((Some(false), vec![]))
             },
@@ -575,8 +567,8 @@ impl TakedownMutation {
                 TakedownState::Restored,
                 note,
                 "takedown.restore",
-                |conn, row, actor| {
-                    reinstate_targets(conn, row, actor)?;
+                |tx, row| {
+                    reinstate_targets(tx, row)?;
                     Ok((None, vec![]))
                 },
             )
@@ -590,7 +582,7 @@ impl TakedownMutation {
                 TakedownState::Upheld,
                 note,
                 "takedown.uphold",
-                |_, _, _| Ok((None, vec![])),
+                |_, _| Ok((None, vec![])),
             )
             .await
         }

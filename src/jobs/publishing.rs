@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::db::article_writes;
 use crate::db::audit::Actor;
 use crate::db::{self, Database};
+use crate::error::AppError;
 
 /// At most this many articles per round.
 const BATCH: i64 = 50;
@@ -34,21 +35,26 @@ pub fn spawn(database: Database, poll: Duration) {
 }
 
 /// One round; returns how many articles this node published.
-pub async fn publish_due(database: &Database) -> Result<usize, crate::error::AppError> {
+pub async fn publish_due(database: &Database) -> Result<usize, AppError> {
     let now = db::now();
     let due = database
         .run(move |conn| article_writes::scheduled_due(conn, now, BATCH))
         .await?;
     let mut published = 0;
     for (id, revision) in due {
-        let won = database
-            .write(move |conn| {
-                article_writes::publish_scheduled(conn, id, revision, now, &scheduler())
+        let outcome = database
+            .transact(scheduler(), move |tx| {
+                article_writes::publish_scheduled(tx, id, revision, now)
             })
-            .await?;
-        if won {
-            tracing::info!(article.id = id, "scheduled article published");
-            published += 1;
+            .await;
+        match outcome {
+            Ok(_) => {
+                tracing::info!(article.id = id, "scheduled article published");
+                published += 1;
+            }
+            // Another node published it first, or it is no longer due.
+            Err(AppError::Conflict(_)) => {}
+            Err(other) => return Err(other),
         }
     }
     Ok(published)

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use jieba_rs::Jieba;
 
 use crate::db::schema::article_search;
-use crate::db::{articles, contributors, sources, AnyConnection};
+use crate::db::{articles, contributors, sources, AnyConnection, Changes};
 use crate::error::AppError;
 use crate::text::script::ScriptConverter;
 
@@ -177,6 +177,16 @@ pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> 
     let paragraphs = row.paragraphs();
     let rest = indexed_text(&row.summary, &paragraphs, &extra);
     write_terms(conn, id, &ArticleTerms::of(&row.title, &rest))
+}
+
+/// Keeps the index in step with a transaction's changed articles; runs
+/// inside it, before it commits (registered with
+/// [`Database::before_commit`](crate::db::Database::before_commit)).
+pub fn index_changed(conn: &mut AnyConnection, changes: &Changes) -> Result<(), AppError> {
+    changes
+        .articles()
+        .iter()
+        .try_for_each(|&id| index_article(conn, id))
 }
 
 /// Everything but the title that is indexed, in one text: summary, body,

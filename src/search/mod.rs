@@ -12,5 +12,5 @@ pub mod dictionary;
 mod index;
 mod query;
 
-pub use index::{index_article, indexed_text, terms, write_terms, ArticleTerms};
+pub use index::{index_article, index_changed, indexed_text, terms, write_terms, ArticleTerms};
 pub use query::{parse, public_hits, related, search, Query};

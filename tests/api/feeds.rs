@@ -394,7 +394,7 @@ async fn ninjs_output_is_valid_and_cancels_withdrawn_articles(engine: Engine) {
     {
         let database = app.db.database();
         let mut conn = database.get().expect("connection");
-        crate::fixtures::withdraw(&mut conn, reprint);
+        crate::fixtures::withdraw(&database, &mut conn, reprint);
     }
     let changes: serde_json::Value = get(
         &app,

@@ -2,7 +2,9 @@
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use newsdesk::db::articles::{self, NewArticle};
-use newsdesk::db::{self, contributors, recommendations, sections, sources, AnyConnection};
+use newsdesk::db::{
+    self, contributors, recommendations, sections, sources, AnyConnection, Database,
+};
 use newsdesk::domain::{CreditRole, SectionKind};
 
 /// A section for generated articles.
@@ -159,10 +161,15 @@ fn legal_actor(conn: &mut AnyConnection) -> (i32, newsdesk::db::audit::Actor) {
 }
 
 /// Withdraws an article the way legal does: files a takedown request naming
-/// it and places that request's legal hold. Returns the request's id.
-pub fn withdraw(conn: &mut AnyConnection, article: i32) -> i32 {
+/// it and places that request's legal hold through `database`'s
+/// transactions (so the search index follows). Returns the request's id.
+pub fn withdraw(database: &Database, conn: &mut AnyConnection, article: i32) -> i32 {
     let request = file_takedown(conn, &[article]);
     let (_, actor) = legal_actor(conn);
-    newsdesk::db::article_writes::place_hold(conn, article, request, &actor).expect("hold");
+    database
+        .transact_on(conn, &actor, |tx| {
+            newsdesk::db::article_writes::place_hold(tx, article, request)
+        })
+        .expect("hold");
     request
 }

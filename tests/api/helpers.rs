@@ -111,9 +111,10 @@ impl TestDb {
         }
     }
 
-    /// A pool on this database, for arranging data and checking what was written.
+    /// A pool on this database, for arranging data and checking what was
+    /// written; its writes keep the search index in step, as the server's do.
     pub fn database(&self) -> Database {
-        Database::new(
+        newsdesk::startup::open_database(
             DatabaseUrl::parse(&self.url).expect("test url"),
             &PoolOptions {
                 max_size: 2,

@@ -48,7 +48,7 @@ async fn chinese_search_finds_words_in_either_script(engine: Engine) {
         let ipo = add("鷹眼IPO觀察：91家公司排隊", "港交所和納斯達克成熱門選擇。");
         let simplified = add("扶贫工作新进展", "各地扶贫项目稳步推进。");
         let hidden = add("扶貧機密草稿", "扶貧。");
-        crate::fixtures::withdraw(&mut conn, hidden as i32);
+        crate::fixtures::withdraw(&database, &mut conn, hidden as i32);
         (ipo, simplified, hidden)
     };
 

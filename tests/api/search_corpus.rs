@@ -137,7 +137,7 @@ async fn corpus(engine: Engine) -> Option<Corpus> {
         .map(|r| r.id)
         .max()
         .expect("a generated 临沂 article");
-    crate::fixtures::withdraw(&mut conn, withdrawn);
+    crate::fixtures::withdraw(&database, &mut conn, withdrawn);
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let credits = newsdesk::db::contributors::credits_of(&mut conn, &ids).expect("credits");
     let now = newsdesk::db::now();

@@ -32,7 +32,7 @@ async fn hidden_articles_never_appear(engine: Engine) {
         let withdrawn = ArticleBuilder::new(child, "撤稿機密丙")
             .slug("secret-withdrawn")
             .insert(&mut conn);
-        crate::fixtures::withdraw(&mut conn, withdrawn);
+        crate::fixtures::withdraw(&database, &mut conn, withdrawn);
         let deleted = ArticleBuilder::new(child, "刪除機密丁")
             .slug("secret-deleted")
             .status("deleted")

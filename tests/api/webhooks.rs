@@ -344,20 +344,22 @@ async fn a_restart_between_attempts_loses_no_event() {
             request_id: None,
             idempotency: None,
         };
-        newsdesk::db::article_writes::change(
-            &mut conn,
-            id,
-            None,
-            &actor,
-            "article.publish",
-            |_| Ok(()),
-            |_, _, _, status| {
-                status.status = newsdesk::domain::ArticleStatus::Published;
-                status.published_at = Some(newsdesk::db::now());
-                Ok(())
-            },
-        )
-        .expect("publish");
+        database
+            .transact_on(&mut conn, &actor, |tx| {
+                newsdesk::db::article_writes::change(
+                    tx,
+                    id,
+                    None,
+                    "article.publish",
+                    |_| Ok(()),
+                    |_, _, _, status| {
+                        status.status = newsdesk::domain::ArticleStatus::Published;
+                        status.published_at = Some(newsdesk::db::now());
+                        Ok(())
+                    },
+                )
+            })
+            .expect("publish");
     }
 
     // The first process makes the first (failing) attempt and is killed.
