@@ -98,21 +98,27 @@ impl AppError {
     }
 }
 
-thread_local! {
-    /// Set when a query on this thread found its connection dead.
-    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether a query on this thread found its connection dead since the last
-/// call: the pool then drops that connection instead of handing it out
-/// again, so service comes back as soon as the database does.
-pub fn take_connection_lost() -> bool {
-    CONNECTION_LOST.with(|lost| lost.replace(false))
+/// Whether a query failed because its connection is gone: the request gets
+/// `SERVICE_UNAVAILABLE`, and the pool drops that connection instead of
+/// handing it out again (see `db::pool`), so service comes back as soon as
+/// the database does.
+pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
 }
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        if is_connection_lost(&e) {
+            return AppError::Unavailable(e.to_string());
+        }
         match e {
             Error::NotFound => AppError::NotFound,
             // Two writers racing for the same row or unique key: one wins,
@@ -122,13 +128,6 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::UniqueViolation,
                 _,
             ) => AppError::Conflict("a concurrent change won; retry".into()),
-            Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                info,
-            ) => {
-                CONNECTION_LOST.with(|lost| lost.set(true));
-                AppError::Unavailable(info.message().to_string())
-            }
             other => {
                 let text = other.to_string();
                 // SQLite reports a writer that waited past busy_timeout as "database is locked".

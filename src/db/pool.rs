@@ -246,14 +246,33 @@ impl StatementCounter {
     }
 }
 
-struct CountStatements(Arc<StatementCounter>);
+/// What one connection has been through: it counts the statements sent,
+/// and remembers a statement that found the connection gone, so that the
+/// pool drops it instead of handing it out again.
+struct Watch {
+    statements: Arc<StatementCounter>,
+    lost: bool,
+}
 
-impl Instrumentation for CountStatements {
+impl Instrumentation for Watch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0 .0.fetch_add(1, Ordering::Relaxed);
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.statements.0.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } if crate::error::is_connection_lost(error) => self.lost = true,
+            _ => {}
         }
     }
+}
+
+/// Whether a statement on `conn` found the connection gone.
+fn lost(conn: &mut AnyConnection) -> bool {
+    conn.instrumentation()
+        .downcast_ref::<Watch>()
+        .is_some_and(|watch| watch.lost)
 }
 
 /// Makes pooled connections from a [`DatabaseUrl`].
@@ -279,7 +298,10 @@ impl ManageConnection for ConnectionManager {
                 self.sqlite_synchronous,
             )
             .map_err(diesel::r2d2::Error::ConnectionError)?;
-        conn.set_instrumentation(CountStatements(self.statements.clone()));
+        conn.set_instrumentation(Watch {
+            statements: self.statements.clone(),
+            lost: false,
+        });
         Ok(conn)
     }
 
@@ -290,11 +312,9 @@ impl ManageConnection for ConnectionManager {
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
         use diesel::r2d2::R2D2Connection;
-        // Returned on the thread that used it, right after the failed query.
-        let lost = crate::error::take_connection_lost();
         // A connection given back while a panic unwinds, or still inside a
         // transaction, would start the next request in that transaction.
-        lost || std::thread::panicking() || conn.is_broken()
+        lost(conn) || std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -437,6 +457,45 @@ mod tests {
         }
         assert_eq!("NORMAL".parse(), Ok(SqliteSynchronous::Normal));
         assert!("off".parse::<SqliteSynchronous>().is_err());
+    }
+
+    #[test]
+    fn a_connection_found_gone_is_not_handed_out_again() {
+        use diesel::sql_types::Integer;
+        if std::env::var("NEWSDESK_SKIP_PG").is_ok_and(|v| v == "1") {
+            eprintln!("NEWSDESK_SKIP_PG=1: PostgreSQL test SKIPPED");
+            return;
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Backend {
+            #[diesel(sql_type = Integer)]
+            pid: i32,
+        }
+        let url = std::env::var("DATABASE_URL_PG").unwrap_or_else(|_| {
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into()
+        });
+        let manager = ConnectionManager {
+            url: DatabaseUrl::Postgres(url.clone()),
+            statements: Arc::default(),
+            statement_timeout: None,
+            allow_unsafe_durability: false,
+            sqlite_synchronous: SqliteSynchronous::Full,
+        };
+        let mut conn = manager.connect().expect("PostgreSQL");
+        let backend = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<Backend>(&mut conn)
+            .expect("pid");
+        assert!(!manager.has_broken(&mut conn));
+
+        let mut admin = PgConnection::establish(&url).expect("PostgreSQL");
+        diesel::sql_query("SELECT pg_terminate_backend($1)")
+            .bind::<Integer, _>(backend.pid)
+            .execute(&mut admin)
+            .expect("terminate");
+        assert!(conn.batch_execute("SELECT 1").is_err());
+
+        assert!(lost(&mut conn), "the watch saw the connection go");
+        assert!(manager.has_broken(&mut conn));
     }
 
     #[test]
