@@ -1,6 +1,7 @@
 //! Curation and settings: sections, sources, contributors, recommendation
-//! lists, site settings, copyright notices, and the audit log. Every write
-//! is one transaction with its audit event.
+//! lists, site settings, copyright notices, and the audit log. Each
+//! mutation checks the right, parses its input and calls one function of
+//! [`crate::services::curation`].
 
 use std::sync::Arc;
 
@@ -18,40 +19,12 @@ use super::sections::Section;
 use super::site::Site;
 use crate::auth::policy::Action;
 use crate::db::audit::{self, AuditQuery};
-use crate::db::recommendations::{self, ItemRow};
-use crate::db::sections::{self, NewSection};
-use crate::db::{self, articles, contributors, notices, site, sources, AnyConnection, Tx};
-use crate::domain::{CacheKey, NoticeKind, SectionKind, Slug};
+use crate::db::{self, notices};
+use crate::domain::{NoticeKind, SectionKind, Slug};
 use crate::error::{AppError, GqlResultExt};
-
-fn record(
-    tx: &mut Tx<'_>,
-    action: &'static str,
-    target_type: &'static str,
-    target_id: Option<i32>,
-    details: serde_json::Value,
-) {
-    // The cache keys a change of this kind touches (see Surrogate-Key).
-    let keys: Vec<CacheKey> = match target_type {
-        "section" => vec![
-            CacheKey::Sections,
-            CacheKey::Section(target_id.unwrap_or_default()),
-        ],
-        "recommendation_list" => vec![CacheKey::List(
-            details["name"].as_str().unwrap_or_default().to_string(),
-        )],
-        "site" => vec![CacheKey::Site],
-        "copyright_notice" => vec![CacheKey::Articles, CacheKey::Notices],
-        _ => vec![CacheKey::Articles],
-    };
-    tx.touch(keys);
-    tx.audit(audit::Event::action(
-        action,
-        target_type,
-        target_id,
-        details,
-    ));
-}
+use crate::services::curation::{
+    self as curate, ListEntry, NoticeVersion, SectionChanges, SectionToCreate, SiteChanges,
+};
 
 fn name(value: &str, field: &str, max: usize) -> Result<String, AppError> {
     let v = value.trim();
@@ -70,13 +43,31 @@ fn slug(value: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::BadInput(format!("slug: {e}")))
 }
 
-fn section_by_slug(
-    conn: &mut AnyConnection,
-    value: &str,
-    field: &str,
-) -> Result<sections::SectionRow, AppError> {
-    sections::by_slug(conn, value)?
-        .ok_or_else(|| AppError::BadInput(format!("{field}: no section with slug {value:?}")))
+/// The entries of a list, each an article or a headline with a link.
+fn list_entries(items: Vec<RecommendationInput>) -> Result<Vec<ListEntry>, AppError> {
+    if items.len() > MAX_PAGE as usize {
+        return Err(AppError::BadInput(format!("items: at most {MAX_PAGE}")));
+    }
+    let mut entries = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let article_id = match &item.article {
+            Some(id) => Some(database_id(id).ok_or_else(|| {
+                AppError::BadInput(format!("items[{i}].article: not an article id"))
+            })?),
+            None => None,
+        };
+        if article_id.is_none() && (item.headline.is_none() || item.url.is_none()) {
+            return Err(AppError::BadInput(format!(
+                "items[{i}]: give an article, or a headline and a url"
+            )));
+        }
+        entries.push(ListEntry {
+            article_id,
+            headline: item.headline,
+            url: item.url,
+        });
+    }
+    Ok(entries)
 }
 
 /// A new section.
@@ -173,6 +164,23 @@ pub struct Contributor {
     pub name: String,
 }
 
+impl From<SiteSettingsInput> for SiteChanges {
+    fn from(input: SiteSettingsInput) -> Self {
+        SiteChanges {
+            name: input.name,
+            copyright_holder: input.copyright_holder,
+            address: input.address,
+            postcode: input.postcode,
+            email: input.email,
+            icp_filing: input.icp_filing,
+            news_service_filing: input.news_service_filing,
+            complaint_phone: input.complaint_phone,
+            complaint_email: input.complaint_email,
+            time_zone: input.time_zone,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct CurationMutation;
 
@@ -185,44 +193,17 @@ impl CurationMutation {
         #[graphql(desc = "The new section.")] input: CreateSectionInput,
     ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
-        let actor = rc.actor(&staff);
-        let name = name(&input.name, "name", 50).gql()?;
-        let wanted = input.slug.as_deref().map(slug).transpose().gql()?;
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let parent_id = match &input.parent {
-                    Some(p) => Some(section_by_slug(conn, p, "parent")?.id),
-                    None => None,
-                };
-                let new = NewSection {
-                    name: &name,
-                    parent_id,
-                    kind: input.kind,
-                    position: input.position,
-                    in_navigation: input.in_navigation,
-                };
-                let id = match &wanted {
-                    Some(s) if sections::by_slug(conn, s)?.is_some() => {
-                        return Err(AppError::BadInput(format!("slug: {s:?} is already used")))
-                    }
-                    Some(s) => sections::create_with_slug(conn, &new, s)?,
-                    None => sections::create(conn, &new)?,
-                };
-                let row = sections::by_id(conn, id)?;
-                record(
-                    tx,
-                    "section.create",
-                    "section",
-                    Some(id),
-                    serde_json::json!({ "name": name }),
-                );
-                Ok(row)
-            })
+        let staff = rc.credentials.require_right(Action::Curate).gql()?;
+        let new = SectionToCreate {
+            name: name(&input.name, "name", 50).gql()?,
+            slug: input.slug.as_deref().map(slug).transpose().gql()?,
+            parent: input.parent,
+            kind: input.kind,
+            in_navigation: input.in_navigation,
+            position: input.position,
+        };
+        let row = curate::create_section(&rc.db, rc.actor(staff), new)
             .await
-            .map_err(unique_name)
             .gql()?;
         Ok(Section::new(Arc::new(row), Script::Original))
     }
@@ -235,50 +216,21 @@ impl CurationMutation {
         #[graphql(desc = "What to change; absent fields stay.")] input: UpdateSectionInput,
     ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
-        let actor = rc.actor(&staff);
-        let new_name = input
-            .name
-            .as_deref()
-            .map(|n| name(n, "name", 50))
-            .transpose()
-            .gql()?;
-        let new_slug = input.slug.as_deref().map(self::slug).transpose().gql()?;
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let mut row = section_by_slug(conn, &slug, "slug")?;
-                if let Some(s) = new_slug {
-                    if s != row.slug && sections::by_slug(conn, &s)?.is_some() {
-                        return Err(AppError::BadInput(format!("slug: {s:?} is already used")));
-                    }
-                    row.slug = s;
-                }
-                if let Some(n) = new_name {
-                    row.name = n;
-                }
-                if let Some(k) = input.kind {
-                    row.kind = k.as_str().into();
-                }
-                if let Some(v) = input.in_navigation {
-                    row.in_navigation = v;
-                }
-                if let Some(p) = input.position {
-                    row.position = p;
-                }
-                sections::save(conn, &row)?;
-                record(
-                    tx,
-                    "section.update",
-                    "section",
-                    Some(row.id),
-                    serde_json::json!({ "slug": row.slug }),
-                );
-                Ok(row)
-            })
+        let staff = rc.credentials.require_right(Action::Curate).gql()?;
+        let changes = SectionChanges {
+            name: input
+                .name
+                .as_deref()
+                .map(|n| name(n, "name", 50))
+                .transpose()
+                .gql()?,
+            slug: input.slug.as_deref().map(self::slug).transpose().gql()?,
+            kind: input.kind,
+            in_navigation: input.in_navigation,
+            position: input.position,
+        };
+        let row = curate::update_section(&rc.db, rc.actor(staff), slug, changes)
             .await
-            .map_err(unique_name)
             .gql()?;
         Ok(Section::new(Arc::new(row), Script::Original))
     }
@@ -295,46 +247,9 @@ impl CurationMutation {
         position: Option<i32>,
     ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
-        let actor = rc.actor(&staff);
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let mut row = section_by_slug(conn, &slug, "slug")?;
-                let parent_id = match &parent {
-                    Some(p) => {
-                        let target = section_by_slug(conn, p, "parent")?;
-                        // Walk up from the new parent: meeting the section itself would make a cycle.
-                        let mut cursor = Some(target.id);
-                        while let Some(id) = cursor {
-                            if id == row.id {
-                                return Err(AppError::BadInput(
-                                    "parent: a section cannot move below itself".into(),
-                                ));
-                            }
-                            cursor = sections::by_id(conn, id)?.parent_id;
-                        }
-                        Some(target.id)
-                    }
-                    None => None,
-                };
-                row.parent_id = parent_id;
-                if let Some(p) = position {
-                    row.position = p;
-                }
-                sections::save(conn, &row)?;
-                record(
-                    tx,
-                    "section.move",
-                    "section",
-                    Some(row.id),
-                    serde_json::json!({ "parent": parent }),
-                );
-                Ok(row)
-            })
+        let staff = rc.credentials.require_right(Action::Curate).gql()?;
+        let row = curate::move_section(&rc.db, rc.actor(staff), slug, parent, position)
             .await
-            .map_err(unique_name)
             .gql()?;
         Ok(Section::new(Arc::new(row), Script::Original))
     }
@@ -347,23 +262,8 @@ impl CurationMutation {
         #[graphql(desc = "The section to delete.")] slug: String,
     ) -> Result<Section> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
-        let actor = rc.actor(&staff);
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let row = section_by_slug(conn, &slug, "slug")?;
-                sections::delete_empty(conn, row.id)?;
-                record(
-                    tx,
-                    "section.delete",
-                    "section",
-                    Some(row.id),
-                    serde_json::json!({ "slug": slug }),
-                );
-                Ok(row)
-            })
+        let staff = rc.credentials.require_right(Action::Curate).gql()?;
+        let row = curate::delete_section(&rc.db, rc.actor(staff), slug)
             .await
             .gql()?;
         Ok(Section::new(Arc::new(row), Script::Original))
@@ -380,23 +280,9 @@ impl CurationMutation {
         #[graphql(desc = "The outlet's home page.")] url: Option<String>,
     ) -> Result<Source> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
-        let actor = rc.actor(&staff);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?;
         let name = self::name(&name, "name", 100).gql()?;
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let row = sources::upsert(conn, &name, owned, url.as_deref())?;
-                record(
-                    tx,
-                    "source.upsert",
-                    "source",
-                    Some(row.id),
-                    serde_json::json!({ "name": name, "owned": owned }),
-                );
-                Ok(row)
-            })
+        let row = curate::upsert_source(&rc.db, rc.actor(staff), name, owned, url)
             .await
             .gql()?;
         Ok(Source {
@@ -412,29 +298,14 @@ impl CurationMutation {
         #[graphql(desc = "The person's name, as bylines print it.")] name: String,
     ) -> Result<Contributor> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
-        let actor = rc.actor(&staff);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?;
         let name = self::name(&name, "name", 50).gql()?;
-        let shown = name.clone();
-        let id = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let id = contributors::find_or_create(conn, &name)?;
-                record(
-                    tx,
-                    "contributor.upsert",
-                    "contributor",
-                    Some(id),
-                    serde_json::json!({ "name": name }),
-                );
-                Ok(id)
-            })
+        let id = curate::upsert_contributor(&rc.db, rc.actor(staff), name.clone())
             .await
             .gql()?;
         Ok(Contributor {
             database_id: id,
-            name: shown,
+            name,
         })
     }
 
@@ -448,73 +319,10 @@ impl CurationMutation {
         >,
     ) -> Result<Vec<Recommendation>> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(Action::Curate).gql()?.clone();
-        let actor = rc.actor(&staff);
+        let staff = rc.credentials.require_right(Action::Curate).gql()?;
         let list = self::name(&name, "name", 50).gql()?;
-        if items.len() > MAX_PAGE as usize {
-            return Err(AppError::BadInput(format!("items: at most {MAX_PAGE}"))).gql();
-        }
-        let mut wanted = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
-            let article_id = match &item.article {
-                Some(id) => Some(
-                    database_id(id)
-                        .ok_or_else(|| {
-                            AppError::BadInput(format!("items[{i}].article: not an article id"))
-                        })
-                        .gql()?,
-                ),
-                None => None,
-            };
-            if article_id.is_none() && (item.headline.is_none() || item.url.is_none()) {
-                return Err(AppError::BadInput(format!(
-                    "items[{i}]: give an article, or a headline and a url"
-                )))
-                .gql();
-            }
-            wanted.push((article_id, item.headline, item.url));
-        }
-        let list_name = list.clone();
-        rc.db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let mut rows = Vec::with_capacity(wanted.len());
-                for (i, (article_id, headline, url)) in wanted.into_iter().enumerate() {
-                    let headline = match (headline, article_id) {
-                        (Some(h), _) => h,
-                        (None, Some(id)) => articles::by_ids(conn, &[id])?
-                            .into_iter()
-                            .next()
-                            .map(|a| a.title)
-                            .ok_or_else(|| {
-                                AppError::BadInput(format!("items[{i}].article: no such article"))
-                            })?,
-                        (None, None) => String::new(),
-                    };
-                    if article_id.is_some()
-                        && articles::by_ids(conn, &[article_id.unwrap_or_default()])?.is_empty()
-                    {
-                        return Err(AppError::BadInput(format!(
-                            "items[{i}].article: no such article"
-                        )));
-                    }
-                    rows.push(ItemRow {
-                        position: i as i32,
-                        headline,
-                        url,
-                        article_id,
-                    });
-                }
-                recommendations::set_list(conn, &list_name, &rows)?;
-                record(
-                    tx,
-                    "recommendations.set",
-                    "recommendation_list",
-                    None,
-                    serde_json::json!({ "name": list_name, "items": rows.len() }),
-                );
-                Ok(())
-            })
+        let entries = list_entries(items).gql()?;
+        curate::set_recommendation_list(&rc.db, rc.actor(staff), list.clone(), entries)
             .await
             .gql()?;
         super::recommendations::list_items(ctx, list, MAX_PAGE, Script::Original).await
@@ -527,42 +335,13 @@ impl CurationMutation {
         #[graphql(desc = "What to change; absent fields stay.")] input: SiteSettingsInput,
     ) -> Result<Site> {
         let rc = RequestContext::of(ctx);
-        let staff = rc
-            .credentials
-            .require_right(Action::ManageSite)
-            .gql()?
-            .clone();
-        let actor = rc.actor(&staff);
+        let staff = rc.credentials.require_right(Action::ManageSite).gql()?;
         if let Some(tz) = &input.time_zone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| AppError::BadInput(format!("timeZone: unknown time zone {tz:?}")))
                 .gql()?;
         }
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let mut row = site::load(conn)?;
-                let set = |field: &mut String, value: Option<String>| {
-                    if let Some(v) = value {
-                        *field = v.trim().to_string();
-                    }
-                };
-                set(&mut row.name, input.name);
-                set(&mut row.copyright_holder, input.copyright_holder);
-                set(&mut row.address, input.address);
-                set(&mut row.postcode, input.postcode);
-                set(&mut row.email, input.email);
-                set(&mut row.icp_filing, input.icp_filing);
-                set(&mut row.news_service_filing, input.news_service_filing);
-                set(&mut row.complaint_phone, input.complaint_phone);
-                set(&mut row.complaint_email, input.complaint_email);
-                set(&mut row.time_zone, input.time_zone);
-                row.updated_at = db::now();
-                site::save(conn, &row)?;
-                record(tx, "site.update", "site", Some(1), serde_json::json!({}));
-                Ok(row)
-            })
+        let row = curate::update_site_settings(&rc.db, rc.actor(staff), input.into())
             .await
             .gql()?;
         Ok(Site::new(Arc::new(row), Script::Original))
@@ -576,12 +355,7 @@ impl CurationMutation {
         input: CopyrightNoticeInput,
     ) -> Result<CopyrightNotice> {
         let rc = RequestContext::of(ctx);
-        let staff = rc
-            .credentials
-            .require_right(Action::ManageNotices)
-            .gql()?
-            .clone();
-        let actor = rc.actor(&staff);
+        let staff = rc.credentials.require_right(Action::ManageNotices).gql()?;
         let text = input.text.trim().to_string();
         if text.is_empty() || text.chars().count() > 5000 {
             return Err(AppError::BadInput("text: must be 1-5000 characters".into())).gql();
@@ -590,52 +364,25 @@ impl CurationMutation {
             .removal_window_days
             .is_some_and(|d| !(1..=3650).contains(&d))
         {
-            return Err(AppError::BadInput(
-                "removalWindowDays: must be 1-3650".into(),
-            ))
-            .gql();
+            let e = AppError::BadInput("removalWindowDays: must be 1-3650".into());
+            return Err(e).gql();
         }
-        let from = input
-            .effective_from
-            .map(|t| db::to_db_time(t.to_utc()))
-            .unwrap_or(rc.now);
-        let kind = input.kind;
-        let window = input.removal_window_days;
-        let all = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                notices::add_version(conn, kind, &text, window, from)?;
-                let all = notices::all(conn)?;
-                record(
-                    tx,
-                    "notice.upsert",
-                    "copyright_notice",
-                    None,
-                    serde_json::json!({ "kind": kind.as_str() }),
-                );
-                Ok(all)
-            })
+        let version = NoticeVersion {
+            kind: input.kind,
+            text,
+            removal_window_days: input.removal_window_days,
+            effective_from: input
+                .effective_from
+                .map_or(rc.now, |t| db::to_db_time(t.to_utc())),
+        };
+        let (kind, from) = (version.kind, version.effective_from);
+        let all = curate::add_notice_version(&rc.db, rc.actor(staff), version)
             .await
             .gql()?;
         let template = notices::in_force(&all, kind, from).cloned();
         let removal = notices::in_force(&all, NoticeKind::Removal, from).cloned();
-        Ok(CopyrightNotice::new(
-            kind,
-            template,
-            removal,
-            Script::Original,
-        ))
-    }
-}
-
-/// A unique-constraint failure on a section name is the caller's to fix.
-fn unique_name(e: AppError) -> AppError {
-    match e {
-        AppError::Internal(d) if d.contains("UNIQUE") || d.contains("unique") => {
-            AppError::BadInput("name: a section of that name already exists there".into())
-        }
-        other => other,
+        let notice = CopyrightNotice::new(kind, template, removal, Script::Original);
+        Ok(notice)
     }
 }
 
