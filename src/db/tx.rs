@@ -83,3 +83,99 @@ pub(super) fn run<T>(
         Ok((value, changes))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::db::audit::AuditQuery;
+    use crate::db::pool::PoolOptions;
+    use crate::db::{migrations, Database, DatabaseUrl};
+
+    fn system() -> Actor {
+        Actor {
+            user_id: None,
+            role: "system".into(),
+            request_id: None,
+            idempotency: None,
+        }
+    }
+
+    fn site_update() -> Event<'static> {
+        Event::action("site.update", "site", Some(1), serde_json::json!({}))
+    }
+
+    async fn audited(db: &Database) -> i64 {
+        let q = AuditQuery {
+            action: Some("site.update".into()),
+            ..AuditQuery::default()
+        };
+        db.run(move |conn| audit::count(conn, &q))
+            .await
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn listeners_hear_a_transaction_only_once_it_has_committed() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = DatabaseUrl::Sqlite(dir.path().join("n.db").display().to_string());
+        let db = Database::new(
+            url,
+            &PoolOptions {
+                max_size: 2,
+                acquire_timeout: Duration::from_secs(5),
+                statement_timeout: None,
+                allow_unsafe_durability: false,
+                sqlite_synchronous: Default::default(),
+            },
+        );
+        db.write(migrations::run_pending).await.expect("migrations");
+        let heard: Arc<Mutex<Vec<Changes>>> = Arc::default();
+        let indexed: Arc<Mutex<Vec<i32>>> = Arc::default();
+        let (h, i) = (heard.clone(), indexed.clone());
+        db.after_commit(move |changes| h.lock().expect("heard").push(changes.clone()));
+        db.before_commit(move |_, changes| {
+            i.lock().expect("indexed").extend(changes.articles());
+            Ok(())
+        });
+
+        let refused = db
+            .transact(system(), |tx| {
+                tx.touch([CacheKey::Site]);
+                tx.audit(site_update());
+                Err::<(), _>(AppError::Conflict("refused".into()))
+            })
+            .await;
+        assert!(refused.is_err());
+        assert!(heard.lock().expect("heard").is_empty(), "nothing committed");
+        assert_eq!(audited(&db).await, 0);
+
+        db.transact(system(), |tx| {
+            tx.touch([CacheKey::Site, CacheKey::Article(7), CacheKey::Site]);
+            tx.article_changed(7);
+            tx.audit(site_update());
+            Ok(())
+        })
+        .await
+        .expect("committed");
+        let heard_now = heard.lock().expect("heard").clone();
+        assert_eq!(heard_now.len(), 1);
+        assert_eq!(heard_now[0].keys(), [CacheKey::Site, CacheKey::Article(7)]);
+        assert_eq!(*indexed.lock().expect("indexed"), [7]);
+        assert_eq!(audited(&db).await, 1);
+
+        db.before_commit(|_, _| Err(AppError::Internal("the index failed".into())));
+        let failed = db
+            .transact(system(), |tx| {
+                tx.touch([CacheKey::Site]);
+                tx.audit(site_update());
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(heard.lock().expect("heard").len(), 1, "rolled back");
+        assert_eq!(audited(&db).await, 1);
+    }
+}
