@@ -8,13 +8,15 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
+.PHONY: docs-check run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
 ## Build (release), migrate an SQLite file, import the sample page, serve with GraphiQL.
 ## Tokens are signed with NEWSDESK_JWT_SECRET, or a random secret kept in .newsdesk-dev-secret.
-run: build $(DEV_SECRET)
+## RUN_BUILD= skips the build (the docs check runs this recipe with a debug binary as RELEASE).
+RUN_BUILD ?= build
+run: $(RUN_BUILD) $(DEV_SECRET)
 	DATABASE_URL=$(DATABASE_URL) $(RELEASE) migrate
 	DATABASE_URL=$(DATABASE_URL) $(RELEASE) import $(SEED)
 	@echo "GraphiQL: http://$(NEWSDESK_BIND)/graphql"
@@ -33,13 +35,15 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 
 ## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly):
 ## a time-boxed schemathesis run against the REST OpenAPI document, every REST answer
-## validated against that document (openapi-core), the Rust tests (some run the
+## validated against that document (openapi-core), every command and example of
+## README.md and docs/ (tests/docs_check.py, against `make run`), the Rust tests (some run the
 ## Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
 test: check-pg audit js-deps browser-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	bash tests/openapi_check.sh $(DEBUG)
+	python3 tests/docs_check.py $(DEBUG)
 	cargo test --all-targets
 	$(MAKE) --no-print-directory durability-ci test-cluster
 
@@ -136,6 +140,11 @@ check-pg:
 		echo "PostgreSQL is not reachable at $(PG_URL): start it, set DATABASE_URL_PG, or set NEWSDESK_SKIP_PG=1" >&2; \
 		exit 1; \
 	fi
+
+## Every link, command and example of README.md and docs/, run against `make run`.
+docs-check:
+	cargo build
+	python3 tests/docs_check.py $(DEBUG)
 
 ## Regenerate schema.graphql and openapi.json from the code.
 schema:
