@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: docs-check run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
+.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -164,3 +164,9 @@ bench: build check-pg
 	python3 bench/run.py $(RELEASE)
 	python3 bench/limits.py $(RELEASE)
 	python3 tests/cluster/run.py $(RELEASE) --changes 100 --bench 10 --out bench/results/cluster.json
+
+## newsdesk's cold path against PostGraphile 5 on the same PostgreSQL and the same
+## rows (installed from the npm registry, with Node 22 when the system's is older),
+## and pgbench on the page's SQL: Q1 and Q2, bench/results/peers-DATE.md.
+bench-peers: build check-pg
+	python3 bench/peers.py $(RELEASE)
