@@ -1,7 +1,9 @@
-//! Domain types that can only hold valid values: handlers and the importer
+//! Domain types that can only hold valid values, and the rules of the
+//! editorial and legal processes as plain tables: handlers and the importer
 //! receive parsed values, never raw strings to check later.
 
 mod enums;
+pub mod lifecycle;
 pub mod script;
 mod slug;
 
