@@ -6,6 +6,7 @@ mod enums;
 pub mod lifecycle;
 pub mod script;
 mod slug;
+pub mod takedown;
 
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};
 pub use slug::{candidates as slug_candidates, first_free, slugify, Slug};
