@@ -2,11 +2,16 @@
 //! editorial and legal processes as plain tables: handlers and the importer
 //! receive parsed values, never raw strings to check later.
 
+mod article_text;
 mod enums;
+mod input_error;
+pub mod legal_notices;
 pub mod lifecycle;
 pub mod script;
 mod slug;
 pub mod takedown;
 
+pub use article_text::{ArticleBody, Headline, PersonName, Summary};
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};
+pub use input_error::{InvalidText, MissingElements};
 pub use slug::{candidates as slug_candidates, first_free, slugify, Slug};
