@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod read;
 pub mod search;
 pub mod seed;
+pub mod services;
 pub mod startup;
 pub mod syndication;
 pub mod telemetry;

@@ -15,11 +15,30 @@
 //! only when no other request holds it and its editorial status is public.
 //! No decision changes an article's editorial status.
 
+use chrono::{Duration, NaiveDateTime};
+
 use super::TakedownState;
 use crate::error::AppError;
 
 /// The state a request is filed in.
 pub const FILED: TakedownState = TakedownState::Received;
+
+/// Days after publication within which requests are expected (the site's statement).
+pub const WINDOW_DAYS: i64 = 30;
+
+/// Hours legal has to answer a new request.
+pub const RESPOND_HOURS: i64 = 24;
+
+/// Whether a request filed at `filed_at` against an article published at
+/// `published_at` came after the window: it is flagged, and still reviewed.
+pub fn is_late(published_at: Option<NaiveDateTime>, filed_at: NaiveDateTime) -> bool {
+    published_at.is_some_and(|p| filed_at - p > Duration::days(WINDOW_DAYS))
+}
+
+/// When legal should have answered a request received at `received_at`.
+pub fn respond_by(received_at: NaiveDateTime) -> NaiveDateTime {
+    received_at + Duration::hours(RESPOND_HOURS)
+}
 
 impl TakedownState {
     /// The states in which a request still waits for an answer.
@@ -391,6 +410,21 @@ mod tests {
             assert_eq!(state.is_open(), open, "{state:?}");
             assert_eq!(state.is_decided(), !open, "{state:?}");
         }
+    }
+
+    #[test]
+    fn a_request_more_than_30_days_after_publication_is_late() {
+        let published = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .map(|t| t.naive_utc())
+            .expect("a valid instant");
+        let window = Duration::days(WINDOW_DAYS);
+        assert!(!is_late(Some(published), published + window));
+        assert!(is_late(
+            Some(published),
+            published + window + Duration::seconds(1)
+        ));
+        assert!(!is_late(None, published + window * 2));
+        assert_eq!(respond_by(published), published + Duration::hours(24));
     }
 
     #[test]
