@@ -127,18 +127,16 @@ impl Writer {
     pub fn may_write(self, owner_id: Option<i32>, status: ArticleStatus) -> bool {
         match self {
             Writer::AnyArticle => true,
-            Writer::OwnDrafts { user_id } => {
-                owner_id == Some(user_id) && status.is_authors_to_edit()
-            }
+            Writer::OwnDrafts { user_id } => owner_id == Some(user_id) && status.open_to_author(),
             Writer::Nobody => false,
         }
     }
 }
 
 impl ArticleStatus {
-    /// Whether the author still works on an article in this status: before
-    /// it goes to the desk for good, a reporter may edit, submit and delete it.
-    pub fn is_authors_to_edit(self) -> bool {
+    /// Whether a reporter may still edit, submit and delete their own article
+    /// in this status: until it is scheduled, published or deleted.
+    pub fn open_to_author(self) -> bool {
         matches!(self, ArticleStatus::Draft | ArticleStatus::Submitted)
     }
 }
