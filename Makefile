@@ -8,13 +8,15 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: run build test check-pg schema lint audit bench fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
+.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
 ## Build (release), migrate an SQLite file, import the sample page, serve with GraphiQL.
 ## Tokens are signed with NEWSDESK_JWT_SECRET, or a random secret kept in .newsdesk-dev-secret.
-run: build $(DEV_SECRET)
+## RUN_BUILD= skips the build (the docs check runs this recipe with a debug binary as RELEASE).
+RUN_BUILD ?= build
+run: $(RUN_BUILD) $(DEV_SECRET)
 	DATABASE_URL=$(DATABASE_URL) $(RELEASE) migrate
 	DATABASE_URL=$(DATABASE_URL) $(RELEASE) import $(SEED)
 	@echo "GraphiQL: http://$(NEWSDESK_BIND)/graphql"
@@ -33,13 +35,15 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 
 ## Every test, on SQLite and on PostgreSQL (NEWSDESK_SKIP_PG=1 skips PostgreSQL, loudly):
 ## a time-boxed schemathesis run against the REST OpenAPI document, every REST answer
-## validated against that document (openapi-core), the Rust tests (some run the
+## validated against that document (openapi-core), every command and example of
+## README.md and docs/ (tests/docs_check.py, against `make run`), the Rust tests (some run the
 ## Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
 test: check-pg audit js-deps browser-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	bash tests/openapi_check.sh $(DEBUG)
+	python3 tests/docs_check.py $(DEBUG)
 	cargo test --all-targets
 	$(MAKE) --no-print-directory durability-ci test-cluster
 
@@ -137,6 +141,11 @@ check-pg:
 		exit 1; \
 	fi
 
+## Every link, command and example of README.md and docs/, run against `make run`.
+docs-check:
+	cargo build
+	python3 tests/docs_check.py $(DEBUG)
+
 ## Regenerate schema.graphql and openapi.json from the code.
 schema:
 	cargo run --quiet -- schema > schema.graphql
@@ -155,3 +164,9 @@ bench: build check-pg
 	python3 bench/run.py $(RELEASE)
 	python3 bench/limits.py $(RELEASE)
 	python3 tests/cluster/run.py $(RELEASE) --changes 100 --bench 10 --out bench/results/cluster.json
+
+## newsdesk's cold path against PostGraphile 5 on the same PostgreSQL and the same
+## rows (installed from the npm registry, with Node 22 when the system's is older),
+## and pgbench on the page's SQL: Q1 and Q2, bench/results/peers-DATE.md.
+bench-peers: build check-pg
+	python3 bench/peers.py $(RELEASE)

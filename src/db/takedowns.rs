@@ -8,6 +8,8 @@ use diesel::prelude::*;
 use super::audit::Actor;
 use super::schema::{counter_notices, takedown_events, takedown_requests, takedown_targets};
 use super::AnyConnection;
+use crate::domain::legal_notices::CounterNotice;
+use crate::domain::takedown::{Case, Transition};
 use crate::domain::TakedownState;
 use crate::error::AppError;
 
@@ -39,6 +41,14 @@ pub struct TakedownRow {
 impl TakedownRow {
     pub fn state(&self) -> Result<TakedownState, AppError> {
         self.state.parse().map_err(AppError::Internal)
+    }
+
+    /// Where the case stands, for its rules.
+    pub fn case(&self) -> Result<Case, AppError> {
+        Ok(Case {
+            state: self.state()?,
+            provisionally_withdrawn: self.provisionally_withdrawn,
+        })
     }
 }
 
@@ -169,23 +179,15 @@ pub fn by_id(conn: &mut AnyConnection, id: i32) -> Result<Option<TakedownRow>, A
         .optional()?)
 }
 
-/// Moves the request from `from` to `to` if it is still in `from`; a request
-/// that moved meanwhile is a `CONFLICT`.
+/// Makes `step` of request `row` if the request is still in the step's
+/// `from` state; a request that moved meanwhile is a `CONFLICT`.
 pub fn transition(
     conn: &mut AnyConnection,
     row: &TakedownRow,
-    to: TakedownState,
-    provisionally_withdrawn: Option<bool>,
+    step: &Transition,
 ) -> Result<(), AppError> {
-    let from = row.state()?;
+    let (from, to) = (step.from, step.to);
     let now = super::now();
-    let decided = matches!(
-        to,
-        TakedownState::Accepted
-            | TakedownState::Rejected
-            | TakedownState::Restored
-            | TakedownState::Upheld
-    );
     // Unchanged columns are written back as they were read; the WHERE on the
     // state makes a concurrent change win or lose as a whole.
     let changed = diesel::update(
@@ -195,9 +197,12 @@ pub fn transition(
     )
     .set((
         takedown_requests::state.eq(to.as_str()),
-        takedown_requests::provisionally_withdrawn
-            .eq(provisionally_withdrawn.unwrap_or(row.provisionally_withdrawn)),
-        takedown_requests::decided_at.eq(if decided { Some(now) } else { row.decided_at }),
+        takedown_requests::provisionally_withdrawn.eq(step.provisionally_withdrawn),
+        takedown_requests::decided_at.eq(if to.is_decided() {
+            Some(now)
+        } else {
+            row.decided_at
+        }),
         takedown_requests::updated_at.eq(now),
     ))
     .execute(conn)?;
@@ -247,26 +252,21 @@ pub fn counter_notice(conn: &mut AnyConnection, id: i32) -> Result<Option<Counte
         .optional()?)
 }
 
-/// Stores the counter-notice of a request.
-#[allow(clippy::too_many_arguments)]
+/// Stores the counter-notice of a request, filed by account `filed_by`.
 pub fn add_counter_notice(
     conn: &mut AnyConnection,
     id: i32,
-    name: &str,
-    contact: &str,
-    address: &str,
-    statement: &str,
-    evidence_links: &[String],
+    notice: &CounterNotice,
     filed_by: i32,
 ) -> Result<(), AppError> {
     diesel::insert_into(counter_notices::table)
         .values((
             counter_notices::takedown_id.eq(id),
-            counter_notices::name.eq(name),
-            counter_notices::contact.eq(contact),
-            counter_notices::address.eq(address),
-            counter_notices::statement.eq(statement),
-            counter_notices::evidence_links.eq(serde_json::to_string(evidence_links)
+            counter_notices::name.eq(&notice.name),
+            counter_notices::contact.eq(&notice.contact),
+            counter_notices::address.eq(&notice.address),
+            counter_notices::statement.eq(&notice.statement),
+            counter_notices::evidence_links.eq(serde_json::to_string(&notice.evidence_links)
                 .map_err(|e| AppError::Internal(e.to_string()))?),
             counter_notices::filed_by_user_id.eq(filed_by),
             counter_notices::filed_at.eq(super::now()),
@@ -291,13 +291,6 @@ pub struct TakedownQuery {
     pub before_id: Option<i32>,
 }
 
-/// The states in which a request still waits for an answer.
-const OPEN: [TakedownState; 3] = [
-    TakedownState::Received,
-    TakedownState::UnderReview,
-    TakedownState::CounterNotice,
-];
-
 fn filtered<'a>(q: &TakedownQuery) -> takedown_requests::BoxedQuery<'a, super::MultiBackend> {
     let mut query = takedown_requests::table.into_boxed();
     if let Some(s) = q.state {
@@ -306,7 +299,7 @@ fn filtered<'a>(q: &TakedownQuery) -> takedown_requests::BoxedQuery<'a, super::M
     if let Some(l) = q.late {
         query = query.filter(takedown_requests::late.eq(l));
     }
-    let open = OPEN.map(|s| s.as_str());
+    let open = TakedownState::OPEN.map(|s| s.as_str());
     match q.overdue {
         Some(true) => {
             query = query

@@ -1,12 +1,20 @@
-//! Domain types that can only hold valid values: handlers and the importer
+//! Domain types that can only hold valid values, and the rules of the
+//! editorial and legal processes as plain tables: handlers and the importer
 //! receive parsed values, never raw strings to check later.
 
+mod article_text;
 pub mod cache_key;
 mod enums;
+mod input_error;
+pub mod legal_notices;
+pub mod lifecycle;
 pub mod rights;
 pub mod script;
 mod slug;
+pub mod takedown;
 
+pub use article_text::{ArticleBody, Headline, PersonName, Summary};
 pub use cache_key::CacheKey;
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};
+pub use input_error::{InvalidText, MissingElements};
 pub use slug::{candidates as slug_candidates, first_free, slugify, Slug};

@@ -1,6 +1,8 @@
-//! Article lifecycle mutations. Each checks the role table first, then the
-//! object (a reporter touches only their own drafts), and writes one
-//! transaction with a revision and an audit event.
+//! Article lifecycle mutations. Each resolver checks the caller's right,
+//! parses its input into domain values and calls one function of
+//! `services::articles`, which applies the lifecycle rules
+//! (`domain::lifecycle`: a reporter touches only their own drafts) and
+//! writes one transaction with a revision and an audit event.
 
 use std::sync::Arc;
 
@@ -10,23 +12,15 @@ use chrono::{DateTime, FixedOffset};
 use super::articles::{database_id, Article};
 use super::context::RequestContext;
 use super::script::Script;
-use chrono::NaiveDateTime;
-
-use super::context::can_read;
 use crate::auth::policy::Action;
-use crate::auth::Credentials;
-use crate::db::article_writes::{self, Content, Status};
-use crate::db::articles::{self, ArticleRow};
-use crate::db::schema::{sections, sources};
-use crate::db::{self, AnyConnection};
-use crate::domain::{slugify, ArticleStatus, CreditRole, Slug};
+use crate::db::{self, articles::ArticleRow};
+use crate::domain::lifecycle::Writer;
+use crate::domain::{ArticleBody, CreditRole, Headline, PersonName, Slug, Summary};
 use crate::error::{AppError, GqlResultExt};
-use crate::text::script::{detect_script, Script as TextScript};
+use crate::services::articles::{self as service, Caller, Changes, Credit, Draft};
 
-const MAX_TITLE_CHARS: usize = 200;
-const MAX_SUMMARY_CHARS: usize = 500;
-const MAX_BODY_BYTES: usize = 200 * 1024;
-const MAX_NAME_CHARS: usize = 50;
+/// Pinned related articles one article may have.
+const MAX_RELATED: usize = 20;
 
 /// A person to credit.
 #[derive(Debug, Clone, InputObject)]
@@ -79,177 +73,100 @@ pub struct UpdateArticleInput {
     pub slug: Option<String>,
 }
 
-fn title(value: &str) -> Result<String, AppError> {
-    let t = value.trim();
-    let n = t.chars().count();
-    if n == 0 || n > MAX_TITLE_CHARS {
-        return Err(AppError::BadInput(format!(
-            "title: must be 1-{MAX_TITLE_CHARS} characters, got {n}"
-        )));
+impl CreateArticleInput {
+    fn parse(self) -> Result<Draft, AppError> {
+        Ok(Draft {
+            title: Headline::parse(&self.title)?,
+            summary: Summary::parse(self.summary.as_deref().unwrap_or(""))?,
+            body: ArticleBody::parse(self.paragraphs.as_deref(), self.body_html.as_deref())?
+                .unwrap_or_else(ArticleBody::empty),
+            byline: byline(self.byline.as_deref().unwrap_or(&[]))?,
+            slug: self.slug.as_deref().map(slug).transpose()?,
+            section: self.section,
+            source: self.source,
+        })
     }
-    Ok(t.to_string())
 }
 
-fn summary(value: &str) -> Result<String, AppError> {
-    let s = value.trim();
-    let n = s.chars().count();
-    if n > MAX_SUMMARY_CHARS {
-        return Err(AppError::BadInput(format!(
-            "summary: must be at most {MAX_SUMMARY_CHARS} characters, got {n}"
-        )));
+impl UpdateArticleInput {
+    fn parse(self) -> Result<Changes, AppError> {
+        Ok(Changes {
+            title: self.title.as_deref().map(Headline::parse).transpose()?,
+            summary: self.summary.as_deref().map(Summary::parse).transpose()?,
+            body: ArticleBody::parse(self.paragraphs.as_deref(), self.body_html.as_deref())?,
+            byline: self.byline.as_deref().map(byline).transpose()?,
+            slug: self.slug.as_deref().map(slug).transpose()?,
+            section: self.section,
+            source: self.source,
+        })
     }
-    Ok(s.to_string())
 }
 
-/// The stored body and its format from paragraphs or HTML.
-fn body(
-    paragraphs: Option<&[String]>,
-    html: Option<&str>,
-) -> Result<Option<(String, String)>, AppError> {
-    let (body, format) = match (paragraphs, html) {
-        (Some(_), Some(_)) => {
-            return Err(AppError::BadInput(
-                "bodyHtml: give either paragraphs or bodyHtml, not both".into(),
-            ))
-        }
-        (None, None) => return Ok(None),
-        (Some(ps), None) => {
-            let kept: Vec<&str> = ps
-                .iter()
-                .map(|p| p.trim())
-                .filter(|p| !p.is_empty())
-                .collect();
-            let json =
-                serde_json::to_string(&kept).map_err(|e| AppError::Internal(e.to_string()))?;
-            (json, "paragraphs")
-        }
-        (None, Some(h)) => (ammonia::clean(h), "html"),
-    };
-    if body.len() > MAX_BODY_BYTES {
-        return Err(AppError::BadInput(format!(
-            "paragraphs: the body must be at most {MAX_BODY_BYTES} bytes"
-        )));
-    }
-    Ok(Some((body, format.to_string())))
-}
-
-fn credits(input: &[CreditInput]) -> Result<Vec<(String, CreditRole)>, AppError> {
+fn byline(input: &[CreditInput]) -> Result<Vec<Credit>, AppError> {
     input
         .iter()
-        .map(|c| {
-            let name = c.name.trim();
-            let n = name.chars().count();
-            if n == 0 || n > MAX_NAME_CHARS {
-                return Err(AppError::BadInput(format!(
-                    "byline: names must be 1-{MAX_NAME_CHARS} characters"
-                )));
-            }
-            Ok((name.to_string(), c.role))
-        })
+        .map(|c| Ok((PersonName::parse(&c.name)?, c.role)))
         .collect()
 }
 
-fn section_id(conn: &mut AnyConnection, slug: &str) -> Result<i32, AppError> {
-    use diesel::prelude::*;
-    sections::table
-        .filter(sections::slug.eq(slug))
-        .select(sections::id)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::BadInput(format!("section: no section with slug {slug:?}")))
+fn slug(value: &str) -> Result<Slug, AppError> {
+    Slug::parse(value).map_err(|e| AppError::BadInput(format!("slug: {e}")))
 }
 
-fn source_id(conn: &mut AnyConnection, name: &str) -> Result<i32, AppError> {
-    use diesel::prelude::*;
-    sources::table
-        .filter(sources::name.eq(name))
-        .select(sources::id)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| {
-            AppError::BadInput(format!(
-                "source: unknown source {name:?}; add it with upsertSource"
-            ))
+/// The articles to pin as related to article `id`, in order.
+fn related_ids(id: i32, related: &[ID]) -> Result<Vec<i32>, AppError> {
+    if related.len() > MAX_RELATED {
+        return Err(AppError::BadInput(format!(
+            "related: at most {MAX_RELATED}"
+        )));
+    }
+    related
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let other = database_id(r)
+                .ok_or_else(|| AppError::BadInput(format!("related[{i}]: not an article id")))?;
+            if other == id {
+                return Err(AppError::BadInput(format!(
+                    "related[{i}]: an article is not related to itself"
+                )));
+            }
+            Ok(other)
         })
-}
-
-fn script_name(converter: &crate::text::script::ScriptConverter, text: &str) -> &'static str {
-    match detect_script(converter, text) {
-        TextScript::Hans => "hans",
-        _ => "hant",
-    }
-}
-
-/// Refuses a write on `row` unless the caller may make it: editors and admins
-/// on anything, reporters on their own drafts. Callers who may not even see
-/// the article get the same `NOT_FOUND` as for a missing one.
-fn may_edit(
-    credentials: &Credentials,
-    now: NaiveDateTime,
-    row: &ArticleRow,
-) -> Result<(), AppError> {
-    let staff = credentials.require()?;
-    if credentials.may(Action::EditAnyArticle) {
-        return Ok(());
-    }
-    let own_draft =
-        row.owner_id == Some(staff.user_id) && matches!(row.status.as_str(), "draft" | "submitted");
-    if own_draft && credentials.may(Action::WriteOwnDrafts) {
-        return Ok(());
-    }
-    if can_read(credentials, now, row) {
-        Err(AppError::Forbidden)
-    } else {
-        Err(AppError::NotFound)
-    }
+        .collect()
 }
 
 fn id_of(id: &ID) -> Result<i32, AppError> {
     database_id(id).ok_or(AppError::NotFound)
 }
 
+/// The caller, once their role is found to allow `action`, as the lifecycle
+/// rules know them.
+fn caller(rc: &RequestContext, action: Action) -> Result<Caller, AppError> {
+    let staff = rc.credentials.require_right(action)?;
+    let writer = if rc.credentials.may(Action::EditAnyArticle) {
+        Writer::AnyArticle
+    } else if rc.credentials.may(Action::WriteOwnDrafts) {
+        Writer::OwnDrafts {
+            user_id: staff.user_id,
+        }
+    } else {
+        Writer::Nobody
+    };
+    Ok(Caller {
+        actor: rc.actor(staff),
+        writer,
+        now: rc.now,
+    })
+}
+
+/// A written article as the mutation returns it.
+fn written(row: ArticleRow) -> Article {
+    Article::new(Arc::new(row), Script::Original)
+}
+
 #[derive(Default)]
 pub struct ArticleMutation;
-
-type Apply = Box<
-    dyn FnOnce(&mut AnyConnection, &ArticleRow, &mut Content, &mut Status) -> Result<(), AppError>
-        + Send,
->;
-
-impl ArticleMutation {
-    /// Checks the caller's role, then (inside the transaction) the article
-    /// itself, and applies `apply` as one revision.
-    async fn write(
-        ctx: &Context<'_>,
-        id: ID,
-        expected: Option<i32>,
-        action: Action,
-        audit_action: &'static str,
-        apply: Apply,
-    ) -> Result<Article> {
-        let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(action).gql()?.clone();
-        let id = id_of(&id).gql()?;
-        let actor = rc.actor(&staff);
-        let credentials = rc.credentials.clone();
-        let now = rc.now;
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                article_writes::change(
-                    tx,
-                    id,
-                    expected,
-                    audit_action,
-                    |row| may_edit(&credentials, now, row),
-                    apply,
-                )
-            })
-            .await
-            .gql()?;
-        Ok(Article::new(Arc::new(row), Script::Original))
-    }
-}
 
 #[Object]
 impl ArticleMutation {
@@ -260,62 +177,13 @@ impl ArticleMutation {
         #[graphql(desc = "The draft's content.")] input: CreateArticleInput,
     ) -> Result<Article> {
         let rc = RequestContext::of(ctx);
-        let staff = rc
-            .credentials
-            .require_right(Action::WriteOwnDrafts)
-            .gql()?
-            .clone();
-        let title = title(&input.title).gql()?;
-        let summary = summary(input.summary.as_deref().unwrap_or("")).gql()?;
-        let (body, body_format) = body(input.paragraphs.as_deref(), input.body_html.as_deref())
-            .gql()?
-            .unwrap_or_else(|| ("[]".into(), "paragraphs".into()));
-        let credits = credits(input.byline.as_deref().unwrap_or(&[])).gql()?;
-        let slug = match &input.slug {
-            Some(s) => Some(
-                Slug::parse(s)
-                    .map_err(|e| AppError::BadInput(format!("slug: {e}")))
-                    .gql()?,
-            ),
-            None => None,
-        };
-        let script = script_name(&rc.state.converter, &format!("{title}{summary}{body}"));
-        let actor = rc.actor(&staff);
-        let viewer = articles::Viewer::of(&actor);
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let section_id = section_id(conn, &input.section)?;
-                let source_id = input
-                    .source
-                    .as_deref()
-                    .map(|s| source_id(conn, s))
-                    .transpose()?;
-                let slug = match slug {
-                    Some(s) => s.to_string(),
-                    None => {
-                        let base = slugify(&title, 60)
-                            .map(|s| s.to_string())
-                            .unwrap_or_else(|| "article".into());
-                        articles::unique_slug(conn, &base, viewer)?
-                    }
-                };
-                let content = Content {
-                    slug,
-                    title,
-                    summary,
-                    body,
-                    body_format,
-                    section_id,
-                    source_id,
-                    credits,
-                };
-                article_writes::create_draft(tx, &content, script, Some(staff.user_id))
-            })
+        let staff = rc.credentials.require_right(Action::WriteOwnDrafts).gql()?;
+        let draft = input.parse().gql()?;
+        let actor = rc.actor(staff);
+        let row = service::create(&rc.db, &rc.state.converter, actor, staff.user_id, draft)
             .await
             .gql()?;
-        Ok(Article::new(Arc::new(row), Script::Original))
+        Ok(written(row))
     }
 
     /// Edits an article if `expectedRevision` is still its revision; a stale
@@ -327,53 +195,14 @@ impl ArticleMutation {
         #[graphql(desc = "What to change.")] input: UpdateArticleInput,
         #[graphql(desc = "The revision the change was made against.")] expected_revision: i32,
     ) -> Result<Article> {
-        let new_title = input.title.as_deref().map(title).transpose().gql()?;
-        let new_summary = input.summary.as_deref().map(summary).transpose().gql()?;
-        let new_body = body(input.paragraphs.as_deref(), input.body_html.as_deref()).gql()?;
-        let new_credits = input.byline.as_deref().map(credits).transpose().gql()?;
-        let new_slug = match &input.slug {
-            Some(s) => Some(
-                Slug::parse(s)
-                    .map_err(|e| AppError::BadInput(format!("slug: {e}")))
-                    .gql()?,
-            ),
-            None => None,
-        };
-        let section = input.section.clone();
-        let source = input.source.clone();
-        Self::write(
-            ctx,
-            id,
-            Some(expected_revision),
-            Action::WriteOwnDrafts,
-            "article.update",
-            Box::new(move |conn, _, content, _| {
-                if let Some(t) = new_title {
-                    content.title = t;
-                }
-                if let Some(s) = new_summary {
-                    content.summary = s;
-                }
-                if let Some((b, f)) = new_body {
-                    content.body = b;
-                    content.body_format = f;
-                }
-                if let Some(c) = new_credits {
-                    content.credits = c;
-                }
-                if let Some(s) = new_slug {
-                    content.slug = s.to_string();
-                }
-                if let Some(s) = section {
-                    content.section_id = section_id(conn, &s)?;
-                }
-                if let Some(s) = source {
-                    content.source_id = Some(source_id(conn, &s)?);
-                }
-                Ok(())
-            }),
-        )
-        .await
+        let rc = RequestContext::of(ctx);
+        let changes = input.parse().gql()?;
+        let caller = caller(rc, Action::WriteOwnDrafts).gql()?;
+        let id = id_of(&id).gql()?;
+        let row = service::update(&rc.db, caller, id, expected_revision, changes)
+            .await
+            .gql()?;
+        Ok(written(row))
     }
 
     /// Hands a draft in for review.
@@ -382,24 +211,10 @@ impl ArticleMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The article.")] id: ID,
     ) -> Result<Article> {
-        Self::write(
-            ctx,
-            id,
-            None,
-            Action::WriteOwnDrafts,
-            "article.submit",
-            Box::new(|_, row, _, status| {
-                if row.status != "draft" {
-                    return Err(AppError::Conflict(format!(
-                        "only drafts can be submitted; this article is {}",
-                        row.status
-                    )));
-                }
-                status.status = ArticleStatus::Submitted;
-                Ok(())
-            }),
-        )
-        .await
+        let rc = RequestContext::of(ctx);
+        let caller = caller(rc, Action::WriteOwnDrafts).gql()?;
+        let id = id_of(&id).gql()?;
+        Ok(written(service::submit(&rc.db, caller, id).await.gql()?))
     }
 
     /// Publishes now, or schedules for `at`; a scheduled article goes live by
@@ -410,31 +225,13 @@ impl ArticleMutation {
         #[graphql(desc = "The article.")] id: ID,
         #[graphql(desc = "When to go live; absent means now.")] at: Option<DateTime<FixedOffset>>,
     ) -> Result<Article> {
-        let now = RequestContext::of(ctx).now;
+        let rc = RequestContext::of(ctx);
         let at = at.map(|t| db::to_db_time(t.to_utc()));
-        Self::write(
-            ctx,
-            id,
-            None,
-            Action::EditAnyArticle,
-            "article.publish",
-            Box::new(move |_, row, _, status| {
-                if row.status()? == ArticleStatus::Deleted {
-                    return Err(AppError::Conflict(
-                        "a deleted article cannot be published".into(),
-                    ));
-                }
-                let when = at.unwrap_or(now);
-                status.status = if when > now {
-                    ArticleStatus::Scheduled
-                } else {
-                    ArticleStatus::Published
-                };
-                status.published_at = Some(when);
-                Ok(())
-            }),
-        )
-        .await
+        let caller = caller(rc, Action::EditAnyArticle).gql()?;
+        let id = id_of(&id).gql()?;
+        Ok(written(
+            service::publish(&rc.db, caller, id, at).await.gql()?,
+        ))
     }
 
     /// Takes a published or scheduled article back to draft (editors, admins).
@@ -443,24 +240,10 @@ impl ArticleMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The article.")] id: ID,
     ) -> Result<Article> {
-        Self::write(
-            ctx,
-            id,
-            None,
-            Action::EditAnyArticle,
-            "article.unpublish",
-            Box::new(|_, row, _, status| {
-                if !matches!(row.status.as_str(), "published" | "scheduled") {
-                    return Err(AppError::Conflict(format!(
-                        "only published or scheduled articles can be unpublished; this one is {}",
-                        row.status
-                    )));
-                }
-                status.status = ArticleStatus::Draft;
-                Ok(())
-            }),
-        )
-        .await
+        let rc = RequestContext::of(ctx);
+        let caller = caller(rc, Action::EditAnyArticle).gql()?;
+        let id = id_of(&id).gql()?;
+        Ok(written(service::unpublish(&rc.db, caller, id).await.gql()?))
     }
 
     /// Deletes an article (soft: it can be found in the audit log and revisions).
@@ -469,21 +252,10 @@ impl ArticleMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The article.")] id: ID,
     ) -> Result<Article> {
-        Self::write(
-            ctx,
-            id,
-            None,
-            Action::WriteOwnDrafts,
-            "article.delete",
-            Box::new(|_, row, _, status| {
-                if row.status()? == ArticleStatus::Deleted {
-                    return Err(AppError::Conflict("the article is already deleted".into()));
-                }
-                status.status = ArticleStatus::Deleted;
-                Ok(())
-            }),
-        )
-        .await
+        let rc = RequestContext::of(ctx);
+        let caller = caller(rc, Action::WriteOwnDrafts).gql()?;
+        let id = id_of(&id).gql()?;
+        Ok(written(service::delete(&rc.db, caller, id).await.gql()?))
     }
 
     /// Makes an earlier revision's content current again, as a new revision (editors, admins).
@@ -493,18 +265,13 @@ impl ArticleMutation {
         #[graphql(desc = "The article.")] id: ID,
         #[graphql(desc = "The revision to bring back.")] revision: i32,
     ) -> Result<Article> {
-        Self::write(
-            ctx,
-            id,
-            None,
-            Action::EditAnyArticle,
-            "article.restore_revision",
-            Box::new(move |conn, row, content, _| {
-                *content = article_writes::revision_content(conn, row.id, revision)?;
-                Ok(())
-            }),
-        )
-        .await
+        let rc = RequestContext::of(ctx);
+        let caller = caller(rc, Action::EditAnyArticle).gql()?;
+        let id = id_of(&id).gql()?;
+        let row = service::restore_revision(&rc.db, caller, id, revision)
+            .await
+            .gql()?;
+        Ok(written(row))
     }
 
     /// Pins related articles (in order) ahead of the computed ones (editors, admins).
@@ -515,55 +282,12 @@ impl ArticleMutation {
         #[graphql(desc = "Related articles, at most 20, in order.")] related: Vec<ID>,
     ) -> Result<Article> {
         let rc = RequestContext::of(ctx);
-        let staff = rc
-            .credentials
-            .require_right(Action::EditAnyArticle)
-            .gql()?
-            .clone();
+        let staff = rc.credentials.require_right(Action::EditAnyArticle).gql()?;
         let id = id_of(&id).gql()?;
-        if related.len() > 20 {
-            return Err(AppError::BadInput("related: at most 20".into())).gql();
-        }
-        let mut others = Vec::with_capacity(related.len());
-        for (i, r) in related.iter().enumerate() {
-            let other = database_id(r)
-                .ok_or_else(|| AppError::BadInput(format!("related[{i}]: not an article id")))
-                .gql()?;
-            if other == id {
-                return Err(AppError::BadInput(format!(
-                    "related[{i}]: an article is not related to itself"
-                )))
-                .gql();
-            }
-            others.push(other);
-        }
-        let actor = rc.actor(&staff);
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let conn = tx.conn();
-                let row = articles::by_ids(conn, &[id])?
-                    .into_iter()
-                    .next()
-                    .ok_or(AppError::NotFound)?;
-                let found = articles::by_ids(conn, &others)?.len();
-                if found != others.len() {
-                    return Err(AppError::BadInput(
-                        "related: an article does not exist".into(),
-                    ));
-                }
-                articles::set_pinned_related(conn, id, &others)?;
-                tx.touch([crate::domain::CacheKey::Article(id)]);
-                tx.audit(crate::db::audit::Event::action(
-                    "article.set_related",
-                    "article",
-                    Some(id),
-                    serde_json::json!({ "related": others }),
-                ));
-                Ok(row)
-            })
+        let related = related_ids(id, &related).gql()?;
+        let row = service::set_related(&rc.db, rc.actor(staff), id, related)
             .await
             .gql()?;
-        Ok(Article::new(Arc::new(row), Script::Original))
+        Ok(written(row))
     }
 }

@@ -1,31 +1,27 @@
 //! Takedown requests: a rights holder's notice (信息网络传播权保护条例 Art. 14),
 //! the legal desk's decision, withdrawal everywhere at once, forwarding to
 //! the article's side (Art. 15), counter-notice and restoration (Art. 16-17).
+//! Each mutation checks the caller's right, parses its input and calls one
+//! function of `services::takedowns`, which applies the case's rules
+//! (`domain::takedown`).
 
 use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
-use chrono::{DateTime, Duration, FixedOffset};
-use diesel::Connection;
+use chrono::{DateTime, FixedOffset};
 
 use super::articles::database_id;
 use super::connection::id_connection;
 use super::context::RequestContext;
 use super::limits::page_size;
 use crate::auth::policy::Action;
-use crate::db::article_writes;
-use crate::db::audit::{self, Actor};
-use crate::db::takedowns::{self, NewTakedown, TakedownQuery, TakedownRow};
-use crate::db::{articles, contributors, AnyConnection, Tx};
-use crate::domain::{CreditRole, Role, TakedownState};
+use crate::db::articles;
+use crate::db::takedowns::{self, TakedownQuery, TakedownRow};
+use crate::domain::legal_notices::{self, NoticeForm, Reason, TakedownNotice};
+use crate::domain::takedown::Decision;
+use crate::domain::{Role, TakedownState};
 use crate::error::{AppError, GqlResultExt};
-
-/// Days after publication within which requests are expected (the site's statement).
-const WINDOW_DAYS: i64 = 30;
-/// Hours legal has to respond to a new request.
-const RESPOND_HOURS: i64 = 24;
-/// Requests one account may file per hour.
-const FILINGS_PER_HOUR: i64 = 20;
+use crate::services::takedowns::{self as service, Filer};
 
 /// A rights holder's notice. Every element the law asks for is required.
 #[derive(Debug, Clone, InputObject)]
@@ -69,46 +65,40 @@ pub struct CounterNoticeInput {
     pub evidence_links: Option<Vec<String>>,
 }
 
-fn required(value: &Option<String>) -> Option<String> {
-    value
-        .as_ref()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+impl TakedownInput {
+    /// The notice, with each id read as one of our articles.
+    fn parse(self) -> Result<TakedownNotice, AppError> {
+        let articles = self
+            .articles
+            .unwrap_or_default()
+            .iter()
+            .map(database_id)
+            .collect();
+        Ok(TakedownNotice::parse(NoticeForm {
+            claimant_name: self.claimant_name,
+            organisation: self.organisation,
+            contact_phone: self.contact_phone,
+            contact_email: self.contact_email,
+            contact_address: self.contact_address,
+            articles,
+            urls: self.urls.unwrap_or_default(),
+            rights_statement: self.rights_statement,
+            evidence_links: self.evidence_links.unwrap_or_default(),
+            reason: self.reason,
+            good_faith_statement: self.good_faith_statement,
+        })?)
+    }
 }
 
-/// Checks every element; the error names each one that is missing.
-fn validate(input: &TakedownInput) -> Result<(), AppError> {
-    let mut missing = Vec::new();
-    if required(&input.claimant_name).is_none() {
-        missing.push("claimantName");
-    }
-    if required(&input.contact_phone).is_none() && required(&input.contact_email).is_none() {
-        missing.push("contactPhone or contactEmail");
-    }
-    if required(&input.contact_address).is_none() {
-        missing.push("contactAddress");
-    }
-    let works =
-        input.articles.as_ref().map_or(0, Vec::len) + input.urls.as_ref().map_or(0, Vec::len);
-    if works == 0 {
-        missing.push("articles or urls");
-    }
-    if required(&input.rights_statement).is_none() {
-        missing.push("rightsStatement");
-    }
-    if required(&input.reason).is_none() {
-        missing.push("reason");
-    }
-    if input.good_faith_statement != Some(true) {
-        missing.push("goodFaithStatement");
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::BadInput(format!(
-            "missing: {}",
-            missing.join(", ")
-        )))
+impl CounterNoticeInput {
+    fn parse(self) -> Result<legal_notices::CounterNotice, AppError> {
+        Ok(legal_notices::CounterNotice::parse(
+            &self.name,
+            &self.contact,
+            &self.address,
+            &self.statement,
+            self.evidence_links.unwrap_or_default(),
+        )?)
     }
 }
 
@@ -123,7 +113,8 @@ fn request_id(id: &ID) -> Option<i32> {
 }
 
 /// The request as the caller may see it: legal sees all, a claimant only
-/// their own; anything else is indistinguishable from a missing request.
+/// their own, the article's side those legal has looked at; anything else is
+/// indistinguishable from a missing request.
 fn visible(row: Option<TakedownRow>, rc: &RequestContext) -> Result<TakedownRow, AppError> {
     let staff = rc.credentials.require()?;
     match row {
@@ -131,110 +122,36 @@ fn visible(row: Option<TakedownRow>, rc: &RequestContext) -> Result<TakedownRow,
         Some(r) if staff.role == Role::Claimant && r.claimant_user_id == Some(staff.user_id) => {
             Ok(r)
         }
-        Some(r) if rc.credentials.may(Action::FileCounterNotice) && r.state != "received" => Ok(r),
+        Some(r)
+            if rc.credentials.may(Action::FileCounterNotice)
+                && r.state().is_ok_and(TakedownState::is_shown_to_article_side) =>
+        {
+            Ok(r)
+        }
         _ => Err(AppError::NotFound),
     }
 }
-
-fn audit_event(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    id: i32,
-    action: &str,
-    from: TakedownState,
-    to: TakedownState,
-) -> Result<(), AppError> {
-    audit::record_action(
-        conn,
-        actor,
-        action,
-        "takedown",
-        Some(id),
-        serde_json::json!({ "from": from.as_str(), "to": to.as_str() }),
-    )
-}
-
-/// Who gets the notice forwarded: the contributors and the responsible editor of each target.
-fn forward_to(conn: &mut AnyConnection, article_ids: &[i32]) -> Result<Vec<String>, AppError> {
-    let mut names: Vec<String> = Vec::new();
-    for c in contributors::credits_of(conn, article_ids)? {
-        let label = match c.role {
-            CreditRole::Editor => format!("editor:{}", c.name),
-            _ => format!("contributor:{}", c.name),
-        };
-        if !names.contains(&label) {
-            names.push(label);
-        }
-    }
-    Ok(names)
-}
-
-/// What a decision does besides the state change: returns the new
-/// provisional-withdrawal flag (if it changes) and who the step is forwarded to.
-type Effect = fn(&mut Tx<'_>, &TakedownRow) -> Result<(Option<bool>, Vec<String>), AppError>;
 
 #[derive(Default)]
 pub struct TakedownMutation;
 
 impl TakedownMutation {
-    /// Runs one state change of request `id` from `from` to `to` with `effect`
-    /// in the same transaction, and returns the request.
-    #[allow(clippy::too_many_arguments)]
+    /// Takes a legal decision on request `id` with `note` on its trail.
     async fn decide(
         ctx: &Context<'_>,
         id: ID,
-        action: Action,
-        from: &'static [TakedownState],
-        to: TakedownState,
+        decision: Decision,
         note: String,
-        audit_action: &'static str,
-        effect: Effect,
     ) -> Result<TakedownRequest> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require_right(action).gql()?.clone();
-        let actor = rc.actor(&staff);
+        let staff = rc.credentials.require_right(Action::Legal).gql()?;
+        let actor = rc.actor(staff);
         let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
-        let row = rc
-            .db
-            .transact(actor, move |tx| {
-                let row = takedowns::by_id(tx.conn(), id)?.ok_or(AppError::NotFound)?;
-                let current = row.state()?;
-                if !from.contains(&current) {
-                    return Err(AppError::Conflict(format!(
-                        "a request that is {} cannot become {}",
-                        current.as_str(),
-                        to.as_str()
-                    )));
-                }
-                let (provisional, forwarded) = effect(tx, &row)?;
-                let actor = tx.actor();
-                let conn = tx.conn();
-                takedowns::transition(conn, &row, to, provisional)?;
-                takedowns::add_event(conn, id, actor, Some(current), to, &note, &forwarded)?;
-                audit_event(conn, actor, id, audit_action, current, to)?;
-                takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
-            })
+        let row = service::decide(&rc.db, actor, id, decision, note)
             .await
             .gql()?;
         Ok(TakedownRequest { row })
     }
-}
-
-/// Places the request's hold on each article it names.
-fn withdraw_targets(tx: &mut Tx<'_>, row: &TakedownRow) -> Result<Vec<i32>, AppError> {
-    let ids = takedowns::target_articles(tx.conn(), row.id)?;
-    for article in &ids {
-        article_writes::place_hold(tx, *article, row.id)?;
-    }
-    Ok(ids)
-}
-
-/// Releases the request's holds; other requests' holds stay.
-fn reinstate_targets(tx: &mut Tx<'_>, row: &TakedownRow) -> Result<(), AppError> {
-    for article in takedowns::target_articles(tx.conn(), row.id)? {
-        article_writes::release_hold(tx, article, row.id)?;
-    }
-    Ok(())
 }
 
 #[Object]
@@ -249,100 +166,14 @@ impl TakedownMutation {
         #[graphql(desc = "The notice, with every element the law asks for.")] input: TakedownInput,
     ) -> Result<TakedownRequest> {
         let rc = RequestContext::of(ctx);
-        let staff = rc
-            .credentials
-            .require_right(Action::FileTakedown)
-            .gql()?
-            .clone();
-        validate(&input).gql()?;
-        let mut article_ids = Vec::new();
-        for (i, id) in input
-            .articles
-            .clone()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            article_ids.push(
-                database_id(id)
-                    .ok_or_else(|| AppError::BadInput(format!("articles[{i}]: unknown article")))
-                    .gql()?,
-            );
-        }
-        let actor = rc.actor(&staff);
-        let now = rc.now;
-        let row = rc
-            .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    takedowns::lock_filings(conn, staff.user_id)?;
-                    if takedowns::filed_since(conn, staff.user_id, now - Duration::hours(1))?
-                        >= FILINGS_PER_HOUR
-                    {
-                        return Err(AppError::RateLimited(format!(
-                            "at most {FILINGS_PER_HOUR} requests an hour per account"
-                        )));
-                    }
-                    let mut late = false;
-                    for (i, id) in article_ids.iter().enumerate() {
-                        let row = articles::by_ids(conn, &[*id])?.into_iter().next();
-                        // A withdrawn article is announced (451), so a
-                        // second rights holder may claim it too.
-                        match row {
-                            Some(a) if a.is_public_at(now) || a.is_withdrawn_at(now) => {
-                                if a.published_at
-                                    .is_some_and(|p| now - p > Duration::days(WINDOW_DAYS))
-                                {
-                                    late = true;
-                                }
-                            }
-                            _ => {
-                                return Err(AppError::BadInput(format!(
-                                    "articles[{i}]: unknown article"
-                                )))
-                            }
-                        }
-                    }
-                    let mut targets: Vec<takedowns::Target> =
-                        article_ids.iter().map(|id| (Some(*id), None)).collect();
-                    targets.extend(
-                        input
-                            .urls
-                            .clone()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|u| (None, Some(u))),
-                    );
-                    let new = NewTakedown {
-                        claimant_user_id: (staff.role == Role::Claimant).then_some(staff.user_id),
-                        filed_by_user_id: staff.user_id,
-                        claimant_name: required(&input.claimant_name).unwrap_or_default(),
-                        organisation: required(&input.organisation),
-                        contact_phone: required(&input.contact_phone),
-                        contact_email: required(&input.contact_email),
-                        contact_address: required(&input.contact_address).unwrap_or_default(),
-                        rights_statement: required(&input.rights_statement).unwrap_or_default(),
-                        evidence_links: input.evidence_links.clone().unwrap_or_default(),
-                        reason: required(&input.reason).unwrap_or_default(),
-                        late,
-                        received_at: now,
-                        respond_by: now + Duration::hours(RESPOND_HOURS),
-                        targets,
-                    };
-                    let id = takedowns::create(conn, &new, &actor)?;
-                    audit_event(
-                        conn,
-                        &actor,
-                        id,
-                        "takedown.submit",
-                        TakedownState::Received,
-                        TakedownState::Received,
-                    )?;
-                    takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
-                })
-            })
-            .await
-            .gql()?;
+        let staff = rc.credentials.require_right(Action::FileTakedown).gql()?;
+        let notice = input.parse().gql()?;
+        let filer = Filer {
+            actor: rc.actor(staff),
+            user_id: staff.user_id,
+            is_claimant: staff.role == Role::Claimant,
+        };
+        let row = service::submit(&rc.db, filer, notice, rc.now).await.gql()?;
         Ok(TakedownRequest { row })
     }
 
@@ -352,17 +183,7 @@ impl TakedownMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
     ) -> Result<TakedownRequest> {
-        Self::decide(
-            ctx,
-            id,
-            Action::Legal,
-            &[TakedownState::Received],
-            TakedownState::UnderReview,
-            String::new(),
-            "takedown.review",
-            |_, _| Ok((None, vec![])),
-        )
-        .await
+        Self::decide(ctx, id, Decision::StartReview, String::new()).await
     }
 
     /// Withdraws the articles at once while the request is under review
@@ -372,25 +193,8 @@ impl TakedownMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
     ) -> Result<TakedownRequest> {
-        Self::decide(
-            ctx,
-            id,
-            Action::Legal,
-            &[TakedownState::UnderReview],
-            TakedownState::UnderReview,
-            "provisional withdrawal".into(),
-            "takedown.withdraw_provisionally",
-            |tx, row| {
-                if row.provisionally_withdrawn {
-                    return Err(AppError::Conflict(
-                        "the articles are already withdrawn provisionally".into(),
-                    ));
-                }
-                withdraw_targets(tx, row)?;
-                Ok((Some(true), vec![]))
-            },
-        )
-        .await
+        let note = "provisional withdrawal".to_string();
+        Self::decide(ctx, id, Decision::WithdrawProvisionally, note).await
     }
 
     /// Upholds the request: the articles are withdrawn from every surface in
@@ -401,35 +205,7 @@ impl TakedownMutation {
         #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
         #[graphql(desc = "Why, for the trail.")] note: Option<String>,
     ) -> Result<TakedownRequest> {
-        Self::decide(
-            ctx,
-            id,
-            Action::Legal,
-            &[TakedownState::Received, TakedownState::UnderReview],
-            TakedownState::Accepted,
-            note.unwrap_or_default(),
-            "takedown.accept",
-            |tx, row| {
-                let ids = withdraw_targets(tx, row)?;
-                let conn = tx.conn();
-                let forwarded = forward_to(conn, &ids)?;
-                // Art. 15: the notice goes to whoever supplied the work.
-                crate::db::webhooks::enqueue(
-                    conn,
-                    "takedown.forwarded",
-                    &serde_json::json!({
-                        "event": "takedown.forwarded",
-                        "request": format!("TD-{}", row.id),
-                        "articles": ids,
-                        "forwardedTo": forwarded,
-                        "claimant": row.claimant_name,
-                        "reason": row.reason,
-                    }),
-                )?;
-                Ok((Some(false), forwarded))
-            },
-        )
-        .await
+        Self::decide(ctx, id, Decision::Accept, note.unwrap_or_default()).await
     }
 
     /// Turns the request down; provisionally withdrawn articles come back.
@@ -439,25 +215,8 @@ impl TakedownMutation {
         #[graphql(desc = "The request (`TD-12`, its global id or number).")] id: ID,
         #[graphql(desc = "Why, told to the claimant; required.")] reason: String,
     ) -> Result<TakedownRequest> {
-        if reason.trim().is_empty() {
-            return Err(AppError::BadInput("reason: required".into())).gql();
-        }
-        Self::decide(
-            ctx,
-            id,
-            Action::Legal,
-            &[TakedownState::Received, TakedownState::UnderReview],
-            TakedownState::Rejected,
-            reason,
-            "takedown.reject",
-            |tx, row| {
-                if row.provisionally_withdrawn {
-                    reinstate_targets(tx, row)?;
-                }
-                Ok((Some(false), vec![]))
-            },
-        )
-        .await
+        let reason = Reason::parse(reason).map_err(AppError::from).gql()?;
+        Self::decide(ctx, id, Decision::Reject, reason.into()).await
     }
 
     /// The article's side answers an accepted request (editors, legal).
@@ -471,79 +230,22 @@ impl TakedownMutation {
         let staff = rc
             .credentials
             .require_right(Action::FileCounterNotice)
-            .gql()?
-            .clone();
-        let mut missing = Vec::new();
-        for (name, value) in [
-            ("name", &input.name),
-            ("contact", &input.contact),
-            ("address", &input.address),
-            ("statement", &input.statement),
-        ] {
-            if value.trim().is_empty() {
-                missing.push(name);
-            }
-        }
-        if !missing.is_empty() {
-            return Err(AppError::BadInput(format!(
-                "missing: {}",
-                missing.join(", ")
-            )))
-            .gql();
-        }
-        let actor = rc.actor(&staff);
-        let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
-        // The same rule as `visible`: a request editors may not see yet is
-        // answered like a missing one, before its state can say anything.
-        let sees_received = rc.credentials.may(Action::Legal);
-        let row = rc
-            .db
-            .write(move |conn| {
-                conn.transaction(|conn| {
-                    let row = takedowns::by_id(conn, id)?
-                        .filter(|r| sees_received || r.state != "received")
-                        .ok_or(AppError::NotFound)?;
-                    let current = row.state()?;
-                    if current != TakedownState::Accepted {
-                        return Err(AppError::Conflict(format!(
-                            "a counter-notice answers an accepted request; this one is {}",
-                            current.as_str()
-                        )));
-                    }
-                    takedowns::add_counter_notice(
-                        conn,
-                        id,
-                        input.name.trim(),
-                        input.contact.trim(),
-                        input.address.trim(),
-                        input.statement.trim(),
-                        &input.evidence_links.clone().unwrap_or_default(),
-                        staff.user_id,
-                    )?;
-                    takedowns::transition(conn, &row, TakedownState::CounterNotice, None)?;
-                    // Art. 17: the counter-notice goes to the rights holder.
-                    takedowns::add_event(
-                        conn,
-                        id,
-                        &actor,
-                        Some(current),
-                        TakedownState::CounterNotice,
-                        "",
-                        &[format!("claimant:{}", row.claimant_name)],
-                    )?;
-                    audit_event(
-                        conn,
-                        &actor,
-                        id,
-                        "takedown.counter_notice",
-                        current,
-                        TakedownState::CounterNotice,
-                    )?;
-                    takedowns::by_id(conn, id)?.ok_or(AppError::NotFound)
-                })
-            })
-            .await
             .gql()?;
+        let answer = input.parse().gql()?;
+        let actor = rc.actor(staff);
+        let id = request_id(&id).ok_or(AppError::NotFound).gql()?;
+        // The same rule as `visible`.
+        let reads_unreviewed = rc.credentials.may(Action::Legal);
+        let row = service::file_counter_notice(
+            &rc.db,
+            actor,
+            staff.user_id,
+            reads_unreviewed,
+            id,
+            answer,
+        )
+        .await
+        .gql()?;
         Ok(TakedownRequest { row })
     }
 
@@ -557,35 +259,12 @@ impl TakedownMutation {
         restore: bool,
         #[graphql(desc = "Why, for the trail.")] note: Option<String>,
     ) -> Result<TakedownRequest> {
-        let note = note.unwrap_or_default();
-        if restore {
-            Self::decide(
-                ctx,
-                id,
-                Action::Legal,
-                &[TakedownState::CounterNotice],
-                TakedownState::Restored,
-                note,
-                "takedown.restore",
-                |tx, row| {
-                    reinstate_targets(tx, row)?;
-                    Ok((None, vec![]))
-                },
-            )
-            .await
+        let decision = if restore {
+            Decision::Restore
         } else {
-            Self::decide(
-                ctx,
-                id,
-                Action::Legal,
-                &[TakedownState::CounterNotice],
-                TakedownState::Upheld,
-                note,
-                "takedown.uphold",
-                |_, _| Ok((None, vec![])),
-            )
-            .await
-        }
+            Decision::Uphold
+        };
+        Self::decide(ctx, id, decision, note.unwrap_or_default()).await
     }
 }
 
@@ -860,10 +539,8 @@ impl TakedownRequest {
     }
     /// Still open and past `respondBy`.
     async fn overdue(&self, ctx: &Context<'_>) -> bool {
-        matches!(
-            self.row.state.as_str(),
-            "received" | "under_review" | "counter_notice"
-        ) && self.row.respond_by < RequestContext::of(ctx).now
+        self.row.state().is_ok_and(TakedownState::is_open)
+            && self.row.respond_by < RequestContext::of(ctx).now
     }
     /// The targeted article ids, in the order given.
     async fn article_ids(&self, ctx: &Context<'_>) -> Result<Vec<i32>> {

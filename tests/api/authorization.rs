@@ -12,8 +12,8 @@ use newsdesk::domain::Role;
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::editorial::{Newsroom, SECRET};
 use crate::helpers::{Engine, TestApp, TestDb, NO_POLLING};
+use crate::helpers::{Newsroom, SECRET};
 use crate::takedowns::{base64_global, filed_id, notice, published};
 
 fn code(body: &Value) -> &str {
@@ -126,7 +126,7 @@ async fn same_answer(
     );
 }
 
-both_engines!(t_authz_3_no_existence_oracle);
+both_engines!(no_existence_oracle_t_authz_3);
 /// T-AUTHZ-3: reporter A's draft and an id that was never used get the same
 /// answer, byte for byte (data, error codes, messages, paths), from callers
 /// who may not see the draft: anonymous and reporter B, on every query and
@@ -134,7 +134,7 @@ both_engines!(t_authz_3_no_existence_oracle);
 /// one claimant, asked about by anonymous, reporter B and another claimant.
 /// Timing is not asserted here (the checklist's < 5 ms median difference
 /// is measured by the benchmarks, not by this functional test).
-async fn t_authz_3_no_existence_oracle(engine: Engine) {
+async fn no_existence_oracle_t_authz_3(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -283,13 +283,13 @@ async fn t_authz_3_no_existence_oracle(engine: Engine) {
     );
 }
 
-both_engines!(t_gql_5_alias_multiplied_cost_is_rejected);
+both_engines!(alias_multiplied_cost_is_rejected_t_gql_5);
 /// T-GQL-5: fifteen aliases (the most the alias limit lets through) of a
 /// page of 100 articles with 100 related articles each are priced by what
 /// they would read (15 × 100 × 100 related articles), rejected as too
 /// complex, and never reach the database; the same document with small
 /// pages runs.
-async fn t_gql_5_alias_multiplied_cost_is_rejected(engine: Engine) {
+async fn alias_multiplied_cost_is_rejected_t_gql_5(engine: Engine) {
     let Some(app) = TestApp::spawn_with(engine, &NO_POLLING).await else {
         return;
     };
@@ -323,12 +323,12 @@ async fn t_gql_5_alias_multiplied_cost_is_rejected(engine: Engine) {
     );
 }
 
-both_engines!(t_bopla_1_hidden_fields_cannot_be_filtered_or_sorted_on);
+both_engines!(hidden_fields_cannot_be_filtered_or_sorted_on_t_bopla_1);
 /// T-BOPLA-1: filters and sort orders over fields that are not public
 /// (notes, owner, status, password hashes, authors' e-mail) are not part of
 /// the public filter input, so they are refused at validation, written in
 /// the document or sent as variables, on every list that takes a filter.
-async fn t_bopla_1_hidden_fields_cannot_be_filtered_or_sorted_on(engine: Engine) {
+async fn hidden_fields_cannot_be_filtered_or_sorted_on_t_bopla_1(engine: Engine) {
     let Some(room) = Newsroom::open_with(engine, &NO_POLLING).await else {
         return;
     };
@@ -439,7 +439,7 @@ const EMAIL_INPUTS: [&str; 3] = [
 /// an argument of `registerWebhook` and never an output. E-mail addresses
 /// appear only where listed above.
 #[test]
-fn t_bopla_3_the_schema_has_no_secret_fields() {
+fn the_schema_has_no_secret_fields_t_bopla_3() {
     let sdl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema.graphql is committed");
     let document = async_graphql::parser::parse_schema(&sdl).expect("schema.graphql parses");
@@ -518,7 +518,7 @@ fn t_bopla_3_the_schema_has_no_secret_fields() {
     assert_eq!(named_like(&inputs, &["email"]), EMAIL_INPUTS);
 }
 
-both_engines!(t_bopla_4_mass_assignment_is_refused);
+both_engines!(mass_assignment_is_refused_t_bopla_4);
 /// T-BOPLA-4: a reporter cannot set what only the workflow sets (status,
 /// owner, publication time, nested section creation) by adding it to an
 /// input: those properties are not in the input types, so the whole
@@ -526,7 +526,7 @@ both_engines!(t_bopla_4_mass_assignment_is_refused);
 /// variables, and nothing, not even the legitimate part beside it, is
 /// written. The draft stays as it was, and the same edit without the extra
 /// property goes through.
-async fn t_bopla_4_mass_assignment_is_refused(engine: Engine) {
+async fn mass_assignment_is_refused_t_bopla_4(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -613,13 +613,13 @@ async fn t_bopla_4_mass_assignment_is_refused(engine: Engine) {
     );
 }
 
-both_engines!(t_td_7_takedown_submission_abuse_is_limited);
+both_engines!(takedown_submission_abuse_is_limited_t_td_7);
 /// T-TD-7: one document cannot file a hundred notices (the alias limit
 /// refuses it before anything is written), and one account can file 20
 /// notices an hour (FILINGS_PER_HOUR in src/graphql/takedowns.rs): the
 /// 21st is TOO_MANY_REQUESTS and writes nothing, while another claimant
 /// can still file.
-async fn t_td_7_takedown_submission_abuse_is_limited(engine: Engine) {
+async fn takedown_submission_abuse_is_limited_t_td_7(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -661,14 +661,14 @@ async fn t_td_7_takedown_submission_abuse_is_limited(engine: Engine) {
     assert_eq!(code(&other), "OK", "the limit is per account: {other}");
 }
 
-both_engines!(t_authz_3_a_counter_notice_reveals_no_request_an_editor_cannot_see);
+both_engines!(a_counter_notice_reveals_no_request_an_editor_cannot_see_t_authz_3);
 
 /// T-AUTHZ-3 for editors: a request still RECEIVED is not theirs to see
 /// (`takedownRequest` answers null, as for a missing one), so filing a
 /// counter-notice against it must answer exactly as for a missing request,
 /// without telling that it exists or what state it is in. Timing is not
 /// asserted here.
-async fn t_authz_3_a_counter_notice_reveals_no_request_an_editor_cannot_see(engine: Engine) {
+async fn a_counter_notice_reveals_no_request_an_editor_cannot_see_t_authz_3(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -701,12 +701,12 @@ async fn t_authz_3_a_counter_notice_reveals_no_request_an_editor_cannot_see(engi
     assert_eq!(all_rows(&room.app.db), before);
 }
 
-both_engines!(t_td_7_a_burst_of_submissions_cannot_overrun_the_limit);
+both_engines!(a_burst_of_submissions_cannot_overrun_the_limit_t_td_7);
 
 /// T-TD-7 under load: forty notices from one claimant sent at once (the
 /// way a flood arrives) still file exactly 20; the others are
 /// TOO_MANY_REQUESTS and write nothing.
-async fn t_td_7_a_burst_of_submissions_cannot_overrun_the_limit(engine: Engine) {
+async fn a_burst_of_submissions_cannot_overrun_the_limit_t_td_7(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -730,11 +730,11 @@ async fn t_td_7_a_burst_of_submissions_cannot_overrun_the_limit(engine: Engine) 
     assert_eq!(all_rows(&room.app.db)["takedown_requests"], before + 20);
 }
 
-both_engines!(t_bopla_5_the_audit_log_and_revisions_hold_no_secrets);
+both_engines!(the_audit_log_and_revisions_hold_no_secrets_t_bopla_5);
 /// T-BOPLA-5: what admins and editors read back about past changes — the
 /// audit log and an article's revisions — carries no webhook secret and no
 /// password hash, though the changes that set them are in it.
-async fn t_bopla_5_the_audit_log_and_revisions_hold_no_secrets(engine: Engine) {
+async fn the_audit_log_and_revisions_hold_no_secrets_t_bopla_5(engine: Engine) {
     // A loopback hook that is never called: only what is stored matters.
     let mut vars = NO_POLLING.to_vec();
     vars.push(("NEWSDESK_WEBHOOK_ALLOW_PRIVATE", "1"));
@@ -790,10 +790,10 @@ async fn t_bopla_5_the_audit_log_and_revisions_hold_no_secrets(engine: Engine) {
     );
 }
 
-both_engines!(t_bopla_2_counts_only_count_what_the_caller_may_read);
+both_engines!(counts_only_count_what_the_caller_may_read_t_bopla_2);
 /// T-BOPLA-2: totals are computed over public articles only, so a count
 /// cannot tell the public how many drafts match a word or a section.
-async fn t_bopla_2_counts_only_count_what_the_caller_may_read(engine: Engine) {
+async fn counts_only_count_what_the_caller_may_read_t_bopla_2(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -860,7 +860,7 @@ async fn t_bopla_2_counts_only_count_what_the_caller_may_read(engine: Engine) {
 /// nothing: a takedown filed for a public and a hidden article, pins and a
 /// recommendation list naming a missing one. The refusal for a hidden
 /// article is the refusal for a missing one.
-async fn t_authz_7_list_mutations_check_every_row_and_write_all_or_nothing(engine: Engine) {
+async fn list_mutations_check_every_row_and_write_all_or_nothing_t_authz_7(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -931,7 +931,7 @@ async fn t_authz_7_list_mutations_check_every_row_and_write_all_or_nothing(engin
     assert_eq!(all_rows(&room.app.db), before, "a refused list wrote rows");
     assert_eq!(room.app.graphql(&shown).await, shown_before);
 }
-both_engines!(t_authz_7_list_mutations_check_every_row_and_write_all_or_nothing);
+both_engines!(list_mutations_check_every_row_and_write_all_or_nothing_t_authz_7);
 
 /// T-AUTHZ-8: what T-AUTHZ-1 and T-AUTHZ-4 show over GraphQL POST holds on
 /// every transport and route: GraphQL over GET, the REST routes, the feeds
@@ -939,7 +939,7 @@ both_engines!(t_authz_7_list_mutations_check_every_row_and_write_all_or_nothing)
 /// the draft over both GraphQL transports, so the refusals are
 /// authorization, not a route that shows nobody anything. There is no
 /// websocket transport: an upgrade is not accepted.
-async fn t_authz_8_every_transport_enforces_the_same_rules(engine: Engine) {
+async fn every_transport_enforces_the_same_rules_t_authz_8(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -1046,7 +1046,7 @@ async fn t_authz_8_every_transport_enforces_the_same_rules(engine: Engine) {
         .expect("request");
     assert_ne!(upgrade.status().as_u16(), 101, "a websocket was accepted");
 }
-both_engines!(t_authz_8_every_transport_enforces_the_same_rules);
+both_engines!(every_transport_enforces_the_same_rules_t_authz_8);
 
 /// T-AUTHZ-6: no one's contact details or credentials are changed through
 /// the API, so no such change can skip re-authentication: they are given
@@ -1059,7 +1059,7 @@ both_engines!(t_authz_8_every_transport_enforces_the_same_rules);
 /// fails here until it is added, with its own re-authentication, to this
 /// list.
 #[test]
-fn t_authz_6_no_mutation_changes_contact_details_or_credentials() {
+fn no_mutation_changes_contact_details_or_credentials_t_authz_6() {
     let sdl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema.graphql is committed");
     let document = async_graphql::parser::parse_schema(&sdl).expect("schema.graphql parses");

@@ -84,7 +84,7 @@ async fn site_name(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_av_1_and_2_database_down_answers_503_fast_and_service_recovers_by_itself() {
+async fn and_2_database_down_answers_503_fast_and_service_recovers_by_itself_t_av_1() {
     let Some(db) = TestDb::new(Engine::Postgres) else {
         return;
     };
@@ -167,7 +167,7 @@ async fn t_av_1_and_2_database_down_answers_503_fast_and_service_recovers_by_its
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_dur_4_a_postgresql_that_may_lose_commits_is_refused_at_start() {
+async fn a_postgresql_that_may_lose_commits_is_refused_at_start_t_dur_4() {
     let Some(db) = TestDb::new(Engine::Postgres) else {
         return;
     };
@@ -250,7 +250,7 @@ async fn slow_relay(delay_ms: Arc<std::sync::atomic::AtomicU64>) -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_av_5_a_slow_database_gets_answers_within_the_budget_and_no_pile_up() {
+async fn a_slow_database_gets_answers_within_the_budget_and_no_pile_up_t_av_5() {
     use std::sync::atomic::{AtomicU64, Ordering};
     let Some(db) = TestDb::new(Engine::Postgres) else {
         return;
@@ -384,15 +384,15 @@ fn faulty_routes(cfg: &mut actix_web::web::ServiceConfig) {
 /// body, concurrent requests are unaffected, and the workers keep serving;
 /// a panic inside a write transaction leaves nothing written and no
 /// connection stuck in that transaction for the next request.
-async fn t_av_6_a_panic_costs_only_its_own_request(engine: Engine) {
+async fn a_panic_costs_only_its_own_request_t_av_6(engine: Engine) {
     let app = TestApp::spawn_with_routes(
         engine,
-        &[("NEWSDESK_JWT_SECRET", crate::editorial::SECRET)],
+        &[("NEWSDESK_JWT_SECRET", crate::helpers::SECRET)],
         faulty_routes,
     )
     .await;
     let Some(app) = app else { return };
-    let room = crate::editorial::Newsroom::adopt(app);
+    let room = crate::helpers::Newsroom::adopt(app);
     let app = &room.app;
 
     let panics = (0..12).map(|n| async move {
@@ -462,4 +462,4 @@ async fn t_av_6_a_panic_costs_only_its_own_request(engine: Engine) {
     }
 }
 
-both_engines!(t_av_6_a_panic_costs_only_its_own_request);
+both_engines!(a_panic_costs_only_its_own_request_t_av_6);

@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::editorial::Newsroom;
 use crate::helpers::Engine;
+use crate::helpers::Newsroom;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_dur_7_sixteen_concurrent_sqlite_writers_never_see_a_locked_database() {
+async fn sixteen_concurrent_sqlite_writers_never_see_a_locked_database_t_dur_7() {
     let Some(room) = Newsroom::open(Engine::Sqlite).await else {
         return;
     };

@@ -223,8 +223,8 @@ async fn both_transports(app: &TestApp, query: &str) -> (Value, Value) {
     (post, get)
 }
 
-both_engines!(t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_every_transport);
-async fn t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_every_transport(
+both_engines!(fragment_tricks_and_repetition_are_rejected_on_every_transport_t_gql_2_3_7_9_14);
+async fn fragment_tricks_and_repetition_are_rejected_on_every_transport_t_gql_2_3_7_9_14(
     engine: Engine,
 ) {
     let Some(app) = TestApp::spawn_with(engine, &NO_POLLING).await else {
@@ -323,8 +323,8 @@ async fn t_gql_2_3_7_9_14_fragment_tricks_and_repetition_are_rejected_on_every_t
     assert_eq!(health.status(), 200);
 }
 
-both_engines!(t_gql_12_a_request_past_its_budget_is_aborted_with_timeout);
-async fn t_gql_12_a_request_past_its_budget_is_aborted_with_timeout(engine: Engine) {
+both_engines!(a_request_past_its_budget_is_aborted_with_timeout_t_gql_12);
+async fn a_request_past_its_budget_is_aborted_with_timeout_t_gql_12(engine: Engine) {
     let Some(app) = TestApp::spawn_with(engine, &[("NEWSDESK_EXECUTION_TIMEOUT_MS", "1")]).await
     else {
         return;
@@ -384,7 +384,7 @@ struct Count {
 /// purpose (CDNs cache them); graphql-cop's "GET-based CSRF" concern is met
 /// by refusing everything but queries over GET.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_fz_5_graphql_cop_probes_find_nothing() {
+async fn graphql_cop_probes_find_nothing_t_fz_5() {
     let app = TestApp::spawn(Engine::Sqlite).await.expect("app");
     let post_raw = |content_type: &'static str, body: String| {
         app.client
@@ -469,9 +469,9 @@ async fn t_fz_5_graphql_cop_probes_find_nothing() {
     assert_eq!(get_query.status(), 200);
 }
 
-both_engines!(t_wf_3_a_token_that_does_not_verify_gets_the_anonymous_body_limit);
-async fn t_wf_3_a_token_that_does_not_verify_gets_the_anonymous_body_limit(engine: Engine) {
-    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+both_engines!(a_token_that_does_not_verify_gets_the_anonymous_body_limit_t_wf_3);
+async fn a_token_that_does_not_verify_gets_the_anonymous_body_limit_t_wf_3(engine: Engine) {
+    let Some(room) = crate::helpers::Newsroom::open(engine).await else {
         return;
     };
     let url = format!("{}/graphql", room.app.address);

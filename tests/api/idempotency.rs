@@ -7,8 +7,8 @@ use newsdesk::db::schema::{articles, idempotency_keys};
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::editorial::Newsroom;
 use crate::helpers::Engine;
+use crate::helpers::Newsroom;
 
 struct Reply {
     status: u16,
@@ -67,8 +67,8 @@ fn articles_titled(room: &Newsroom, title: &str) -> i64 {
         .expect("count")
 }
 
-both_engines!(t_dur_5_a_retried_create_creates_one_article);
-async fn t_dur_5_a_retried_create_creates_one_article(engine: Engine) {
+both_engines!(a_retried_create_creates_one_article_t_dur_5);
+async fn a_retried_create_creates_one_article_t_dur_5(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -123,8 +123,8 @@ async fn t_dur_5_a_retried_create_creates_one_article(engine: Engine) {
     assert!(!other.replayed);
 }
 
-both_engines!(t_dur_5_concurrent_retries_write_once);
-async fn t_dur_5_concurrent_retries_write_once(engine: Engine) {
+both_engines!(concurrent_retries_write_once_t_dur_5);
+async fn concurrent_retries_write_once_t_dur_5(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -151,8 +151,8 @@ async fn t_dur_5_concurrent_retries_write_once(engine: Engine) {
     assert_eq!(articles_titled(&room, "并发"), 1);
 }
 
-both_engines!(t_dur_5_a_failed_write_leaves_its_key_free);
-async fn t_dur_5_a_failed_write_leaves_its_key_free(engine: Engine) {
+both_engines!(a_failed_write_leaves_its_key_free_t_dur_5);
+async fn a_failed_write_leaves_its_key_free_t_dur_5(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -178,8 +178,8 @@ async fn t_dur_5_a_failed_write_leaves_its_key_free(engine: Engine) {
     assert_eq!(keys, 0);
 }
 
-both_engines!(t_dur_5_a_write_whose_reply_was_lost_is_reported_applied);
-async fn t_dur_5_a_write_whose_reply_was_lost_is_reported_applied(engine: Engine) {
+both_engines!(a_write_whose_reply_was_lost_is_reported_applied_t_dur_5);
+async fn a_write_whose_reply_was_lost_is_reported_applied_t_dur_5(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };

@@ -396,7 +396,7 @@ both_engines!(an_import_never_replaces_a_list_an_editor_set);
 async fn an_import_never_replaces_a_list_an_editor_set(engine: Engine) {
     // Arrange: the sample page fills `home`; a later page still refills a
     // list that only imports have written.
-    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+    let Some(room) = crate::helpers::Newsroom::open(engine).await else {
         return;
     };
     let app = &room.app;

@@ -5,9 +5,9 @@
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::editorial::Newsroom;
 use crate::fixtures::file_takedown;
 use crate::helpers::Engine;
+use crate::helpers::Newsroom;
 use crate::takedowns::published;
 
 fn code(body: &Value) -> &str {

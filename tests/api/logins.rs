@@ -9,7 +9,7 @@ use newsdesk::domain::Role;
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::editorial::Newsroom;
+use crate::helpers::Newsroom;
 use crate::helpers::{Engine, TestApp};
 
 const PASSWORD: &str = "correct horse battery";
@@ -68,8 +68,8 @@ fn tally(answers: &[(u16, Option<String>, Value)]) -> HashMap<String, usize> {
     counts
 }
 
-both_engines!(t_wf_2_concurrent_wrong_passwords_get_at_most_five_checks);
-async fn t_wf_2_concurrent_wrong_passwords_get_at_most_five_checks(engine: Engine) {
+both_engines!(concurrent_wrong_passwords_get_at_most_five_checks_t_wf_2);
+async fn concurrent_wrong_passwords_get_at_most_five_checks_t_wf_2(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -101,7 +101,7 @@ async fn t_wf_2_concurrent_wrong_passwords_get_at_most_five_checks(engine: Engin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_wf_2_nodes_sharing_redis_share_one_login_throttle() {
+async fn nodes_sharing_redis_share_one_login_throttle_t_wf_2() {
     let prefix = format!("newsdesk-test-{}", uuid::Uuid::new_v4().simple());
     let vars = [
         ("NEWSDESK_REDIS_URL", REDIS),
@@ -112,7 +112,7 @@ async fn t_wf_2_nodes_sharing_redis_share_one_login_throttle() {
         .expect("node A");
     add_writer(&room);
     let app = &room.app;
-    let mut b_vars = vec![("NEWSDESK_JWT_SECRET", crate::editorial::SECRET)];
+    let mut b_vars = vec![("NEWSDESK_JWT_SECRET", crate::helpers::SECRET)];
     b_vars.extend_from_slice(&vars);
     let node_b = TestApp::start(&app.db.url, &b_vars).await;
 
@@ -174,8 +174,8 @@ async fn a_correct_password_forgets_the_attempts_before_it() {
     );
 }
 
-both_engines!(t_wf_3_password_checks_past_the_workers_are_turned_away);
-async fn t_wf_3_password_checks_past_the_workers_are_turned_away(engine: Engine) {
+both_engines!(password_checks_past_the_workers_are_turned_away_t_wf_3);
+async fn password_checks_past_the_workers_are_turned_away_t_wf_3(engine: Engine) {
     let Some(room) = Newsroom::open_with(
         engine,
         &[

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::editorial::SECRET;
+use crate::helpers::SECRET;
 use crate::helpers::{migrate, Engine, TestDb};
 
 const PASSWORD: &str = "correct-horse-battery-staple-42";
@@ -31,7 +31,7 @@ async fn post(client: &reqwest::Client, base: &str, token: Option<&str>, query: 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_log_1_no_secrets_reach_the_logs_even_at_trace_level() {
+async fn no_secrets_reach_the_logs_even_at_trace_level_t_log_1() {
     let db = TestDb::new(Engine::Sqlite).expect("db");
     migrate(&db);
     let partner_key = {

@@ -7,7 +7,7 @@ mod helpers;
 mod authorization;
 mod availability;
 mod contention;
-pub mod editorial;
+mod editorial;
 mod error_codes;
 mod feeds;
 mod frontend;

@@ -25,8 +25,8 @@ fn pending(db: &TestDb) -> Vec<String> {
     newsdesk::db::migrations::pending(&mut conn).expect("pending migrations")
 }
 
-both_engines!(t_dur_6_a_server_refuses_a_database_with_pending_migrations);
-async fn t_dur_6_a_server_refuses_a_database_with_pending_migrations(engine: Engine) {
+both_engines!(a_server_refuses_a_database_with_pending_migrations_t_dur_6);
+async fn a_server_refuses_a_database_with_pending_migrations_t_dur_6(engine: Engine) {
     let Some(db) = TestDb::new(engine) else {
         return;
     };
@@ -42,8 +42,8 @@ async fn t_dur_6_a_server_refuses_a_database_with_pending_migrations(engine: Eng
     assert!(build(&db).await.is_ok(), "a migrated database was refused");
 }
 
-both_engines!(t_dur_6_a_migration_killed_midway_leaves_a_database_that_migrates_and_serves);
-async fn t_dur_6_a_migration_killed_midway_leaves_a_database_that_migrates_and_serves(
+both_engines!(a_migration_killed_midway_leaves_a_database_that_migrates_and_serves_t_dur_6);
+async fn a_migration_killed_midway_leaves_a_database_that_migrates_and_serves_t_dur_6(
     engine: Engine,
 ) {
     // Kill `newsdesk migrate` at moments spread over its run, each on a

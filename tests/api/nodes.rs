@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use serde_json::Value;
 
-use crate::editorial::{Newsroom, SECRET};
 use crate::helpers::{Engine, TestApp};
+use crate::helpers::{Newsroom, SECRET};
 
 /// A second node on the room's database, with a long cache lifetime so that
 /// only an invalidation can explain a fresh answer; returned once it listens

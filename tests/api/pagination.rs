@@ -197,7 +197,7 @@ async fn a_section_page_merges_its_subsections_and_due_scheduled_articles_in_ord
 /// Follows `after` through a staff list page by page; returns the nodes
 /// (as JSON text), their cursors, the pages' sizes and the last totalCount.
 async fn walk(
-    room: &crate::editorial::Newsroom,
+    room: &crate::helpers::Newsroom,
     who: &str,
     field: &str,
     args: &str,
@@ -255,7 +255,7 @@ async fn staff_lists_page_to_the_end_without_duplicates_or_gaps(engine: Engine) 
     use newsdesk::db::{audit, webhooks};
     // Arrange: 7 audit events of a kind of their own, 7 takedown requests
     // and 7 webhook delivery attempts.
-    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+    let Some(room) = crate::helpers::Newsroom::open(engine).await else {
         return;
     };
     let database = room.app.db.database();
@@ -339,7 +339,7 @@ async fn staff_lists_page_to_the_end_without_duplicates_or_gaps(engine: Engine) 
 
 both_engines!(a_foreign_or_garbled_cursor_is_bad_user_input);
 async fn a_foreign_or_garbled_cursor_is_bad_user_input(engine: Engine) {
-    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+    let Some(room) = crate::helpers::Newsroom::open(engine).await else {
         return;
     };
     let admin = room.token("admin");

@@ -153,8 +153,8 @@ fn deep_query(levels: usize) -> String {
     format!("{{ {q} }}")
 }
 
-both_engines!(t_wf_3_a_refused_query_is_not_learnt_by_its_hash);
-async fn t_wf_3_a_refused_query_is_not_learnt_by_its_hash(engine: Engine) {
+both_engines!(a_refused_query_is_not_learnt_by_its_hash_t_wf_3);
+async fn a_refused_query_is_not_learnt_by_its_hash_t_wf_3(engine: Engine) {
     let Some(app) = TestApp::spawn(engine).await else {
         return;
     };
@@ -199,7 +199,7 @@ async fn t_wf_3_a_refused_query_is_not_learnt_by_its_hash(engine: Engine) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_wf_3_anonymous_registrations_are_limited_per_client() {
+async fn anonymous_registrations_are_limited_per_client_t_wf_3() {
     let app = TestApp::spawn_with(
         Engine::Sqlite,
         &[("NEWSDESK_APQ_REGISTRATIONS_PER_MINUTE", "3")],

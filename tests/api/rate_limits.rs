@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::editorial::{Newsroom, SECRET};
 use crate::helpers::{Engine, TestApp};
+use crate::helpers::{Newsroom, SECRET};
 
 async fn statuses(app: &TestApp, n: usize, forwarded_for: impl Fn(usize) -> String) -> Vec<u16> {
     let mut out = Vec::new();
@@ -28,7 +28,7 @@ async fn statuses(app: &TestApp, n: usize, forwarded_for: impl Fn(usize) -> Stri
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_http_4_a_spoofed_forwarded_for_does_not_escape_the_limit() {
+async fn a_spoofed_forwarded_for_does_not_escape_the_limit_t_http_4() {
     let app = TestApp::spawn_with(Engine::Sqlite, &[("NEWSDESK_RATE_LIMIT_PER_MINUTE", "5")])
         .await
         .expect("app");
@@ -90,7 +90,7 @@ async fn statuses_with_lines(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_http_4_a_client_line_before_the_proxy_line_does_not_pick_the_bucket() {
+async fn a_client_line_before_the_proxy_line_does_not_pick_the_bucket_t_http_4() {
     let app = TestApp::spawn_with(
         Engine::Sqlite,
         &[

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::editorial::Newsroom;
 use crate::helpers::Engine;
+use crate::helpers::Newsroom;
 
 const BY_ID: &str = "query($id: ID!) { article(id: $id) { title } }";
 

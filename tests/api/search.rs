@@ -158,7 +158,7 @@ async fn chinese_search_finds_words_in_either_script(engine: Engine) {
 
 both_engines!(related_articles_share_terms_and_pinned_ones_come_first);
 async fn related_articles_share_terms_and_pinned_ones_come_first(engine: Engine) {
-    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+    let Some(room) = crate::helpers::Newsroom::open(engine).await else {
         return;
     };
     let (a, b, c, d) = {

@@ -21,8 +21,8 @@ const PUBLIC_GETS: &[&str] = &[
     "/graphql?query=%7Bsite%7Bname%7D%7D",
 ];
 
-both_engines!(t_cache_3_4_every_get_says_how_to_cache_and_unkeyed_headers_change_nothing);
-async fn t_cache_3_4_every_get_says_how_to_cache_and_unkeyed_headers_change_nothing(
+both_engines!(every_get_says_how_to_cache_and_unkeyed_headers_change_nothing_t_cache_3_4);
+async fn every_get_says_how_to_cache_and_unkeyed_headers_change_nothing_t_cache_3_4(
     engine: Engine,
 ) {
     let Some(app) = TestApp::spawn_with(engine, &[("NEWSDESK_RESPONSE_CACHE_MB", "0")]).await
@@ -134,8 +134,8 @@ async fn a_malformed_path_or_query_gets_the_json_error_of_its_route(engine: Engi
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
-both_engines!(t_inj_4_abusive_scalars_get_clean_errors);
-async fn t_inj_4_abusive_scalars_get_clean_errors(engine: Engine) {
+both_engines!(abusive_scalars_get_clean_errors_t_inj_4);
+async fn abusive_scalars_get_clean_errors_t_inj_4(engine: Engine) {
     let Some(app) = TestApp::spawn(engine).await else {
         return;
     };
@@ -192,9 +192,9 @@ async fn t_inj_4_abusive_scalars_get_clean_errors(engine: Engine) {
     }
 }
 
-both_engines!(t_cache_1_2_responses_to_credentials_are_never_shared);
-async fn t_cache_1_2_responses_to_credentials_are_never_shared(engine: Engine) {
-    let Some(room) = crate::editorial::Newsroom::open(engine).await else {
+both_engines!(responses_to_credentials_are_never_shared_t_cache_1_2);
+async fn responses_to_credentials_are_never_shared_t_cache_1_2(engine: Engine) {
+    let Some(room) = crate::helpers::Newsroom::open(engine).await else {
         return;
     };
     room.app.import_seed();
@@ -248,7 +248,7 @@ async fn t_cache_1_2_responses_to_credentials_are_never_shared(engine: Engine) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_http_1_slow_headers_are_cut_off() {
+async fn slow_headers_are_cut_off_t_http_1() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = TestApp::spawn(Engine::Sqlite).await.expect("app");
     let host = app.address.trim_start_matches("http://").to_string();
@@ -290,7 +290,7 @@ async fn t_http_1_slow_headers_are_cut_off() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_http_2_a_trickling_body_is_cut_off() {
+async fn a_trickling_body_is_cut_off_t_http_2() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = TestApp::spawn_with(Engine::Sqlite, &[("NEWSDESK_BODY_TIMEOUT_MS", "1000")])
         .await
@@ -338,8 +338,8 @@ async fn t_http_2_a_trickling_body_is_cut_off() {
     );
 }
 
-both_engines!(t_leak_4_a_database_error_reaches_the_client_sanitised);
-async fn t_leak_4_a_database_error_reaches_the_client_sanitised(engine: Engine) {
+both_engines!(a_database_error_reaches_the_client_sanitised_t_leak_4);
+async fn a_database_error_reaches_the_client_sanitised_t_leak_4(engine: Engine) {
     let Some(app) = TestApp::spawn(engine).await else {
         return;
     };
@@ -398,7 +398,7 @@ async fn t_leak_4_a_database_error_reaches_the_client_sanitised(engine: Engine) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_http_3_a_flood_of_idle_connections_neither_blocks_nor_lingers() {
+async fn a_flood_of_idle_connections_neither_blocks_nor_lingers_t_http_3() {
     use tokio::io::AsyncReadExt;
     let app = TestApp::spawn(Engine::Sqlite).await.expect("app");
     let host = app.address.trim_start_matches("http://").to_string();

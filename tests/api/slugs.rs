@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::both_engines;
-use crate::editorial::Newsroom;
 use crate::helpers::Engine;
+use crate::helpers::Newsroom;
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]

@@ -49,7 +49,7 @@ fn sources() -> Vec<(String, String)> {
 }
 
 #[test]
-fn t_jwt_15_no_token_is_read_without_verification() {
+fn no_token_is_read_without_verification_t_jwt_15() {
     let sources = sources();
     assert!(
         sources
@@ -70,7 +70,7 @@ fn t_jwt_15_no_token_is_read_without_verification() {
 }
 
 #[test]
-fn t_inj_2_sql_text_is_never_built_from_values() {
+fn sql_text_is_never_built_from_values_t_inj_2() {
     let mut raw_queries = 0;
     for (name, text) in sources() {
         for (at, _) in text.match_indices("sql_query(") {

@@ -7,9 +7,9 @@ use newsdesk::domain::{CreditRole, Role};
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::editorial::{Newsroom, SECRET};
 use crate::fixtures::{recommend, ArticleBuilder};
 use crate::helpers::{Engine, TestApp};
+use crate::helpers::{Newsroom, SECRET};
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_engines;
-use crate::editorial::{Newsroom, SECRET};
 use crate::helpers::{Engine, TestApp};
+use crate::helpers::{Newsroom, SECRET};
 
 const HOOK_SECRET: &str = "receiver-secret-0123456789";
 
@@ -228,12 +228,12 @@ async fn webhook_targets_are_checked_and_registration_is_for_admins() {
     assert_eq!(editor["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
 
-both_engines!(t_ssrf_1_special_purpose_targets_are_refused_at_registration);
+both_engines!(special_purpose_targets_are_refused_at_registration_t_ssrf_1);
 /// T-SSRF-1, T-WF-5: webhook targets in the special-purpose blocks of the
 /// IANA registries, and IPv6 forms that carry an internal IPv4 address,
 /// are refused at registration and nothing is stored; a public IPv4
 /// address behind the NAT64 prefix is judged by that address and accepted.
-async fn t_ssrf_1_special_purpose_targets_are_refused_at_registration(engine: Engine) {
+async fn special_purpose_targets_are_refused_at_registration_t_ssrf_1(engine: Engine) {
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
@@ -430,7 +430,7 @@ async fn every_public_change_sends_its_cache_keys_to_the_purge_hook(engine: Engi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_ssrf_4_a_redirecting_receiver_is_not_followed() {
+async fn a_redirecting_receiver_is_not_followed_t_ssrf_4() {
     let Some(room) = hook_room(Engine::Sqlite, &[]).await else {
         return;
     };
@@ -477,7 +477,7 @@ async fn t_ssrf_4_a_redirecting_receiver_is_not_followed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_ssrf_6_a_receiver_that_trickles_its_answer_is_cut_off() {
+async fn a_receiver_that_trickles_its_answer_is_cut_off_t_ssrf_6() {
     let Some(room) = hook_room(Engine::Sqlite, &[("NEWSDESK_WEBHOOK_TIMEOUT_MS", "1000")]).await
     else {
         return;

@@ -2,6 +2,10 @@
 //! a fresh PostgreSQL database that is dropped afterwards) and, when it needs
 //! one, a real server on a random port spoken to over HTTP.
 
+mod newsroom;
+
+pub use newsroom::{keys, Newsroom, SECRET};
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
