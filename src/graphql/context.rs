@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use super::loaders::{ArticleLoader, CreditLoader, SourceLoader};
 use super::script::Script;
-use super::AppState;
+use super::Shared;
 use crate::auth::policy::{self, Action};
 use crate::auth::{Credentials, Staff};
 use crate::db::articles::{ArticleRow, Viewer};
@@ -88,7 +88,7 @@ impl SectionTree {
 
 /// Per-request data, inserted by the HTTP handler.
 pub struct RequestContext {
-    pub state: AppState,
+    pub state: Shared,
     /// Where this request reads; writes through it go to the primary.
     pub db: Database,
     /// Who is calling, from the `Authorization` header.
@@ -115,7 +115,7 @@ impl RequestContext {
     /// `db` is where the request reads: the primary, or for anonymous
     /// requests a replica that is current (see [`Database::reader`]).
     pub fn new(
-        state: AppState,
+        state: Shared,
         db: Database,
         default_script: Script,
         credentials: Credentials,

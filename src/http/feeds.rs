@@ -10,10 +10,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::partner::partner;
+use super::AppState;
 use crate::db::articles::{self, PublicQuery};
 use crate::db::{self, contributors, notices, sections, site, sources};
 use crate::error::AppError;
-use crate::graphql::{AppState, Script};
+use crate::graphql::Script;
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
 use crate::syndication::{self, FeedItem, FeedMeta};
 

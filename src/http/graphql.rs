@@ -18,11 +18,12 @@ use serde_json::json;
 use actix_web::HttpMessage;
 
 use super::persisted::Resolved;
+use super::AppState;
 use crate::auth::tokens::TokenError;
 use crate::auth::{self, Credentials};
 use crate::error::AppError;
 use crate::graphql::{
-    classify_errors, introspection_only, readable_syntax_errors, AppState, IntrospectionSchema,
+    classify_errors, introspection_only, readable_syntax_errors, IntrospectionSchema,
     NewsdeskSchema, RequestContext, Script,
 };
 
@@ -450,7 +451,7 @@ async fn execute(
         state.db.clone()
     };
     let mut context = RequestContext::new(
-        state.clone(),
+        state.shared().clone(),
         reader,
         default_script,
         credentials,

@@ -1,7 +1,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::graphql::AppState;
+use super::AppState;
 
 /// Liveness: the process answers (`/livez` is the same). Never touches the
 /// database, so a database outage does not make an orchestrator restart

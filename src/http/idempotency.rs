@@ -28,9 +28,9 @@ use actix_web::HttpResponse;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::AppState;
 use crate::db::idempotency::{self, Claim};
 use crate::error::AppError;
-use crate::graphql::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";

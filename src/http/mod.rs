@@ -15,12 +15,15 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod response_cache;
 pub mod rest;
+mod state;
 pub mod vary;
 
 use actix_cors::Cors;
 use actix_web::web;
 
 use crate::config::Config;
+
+pub use state::AppState;
 
 /// Anything no route matches: a JSON 404 that no cache keeps.
 pub async fn not_found() -> actix_web::HttpResponse {

@@ -22,7 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ipnet::IpNet;
 use serde_json::json;
 
-use crate::graphql::AppState;
+use super::AppState;
 
 /// One hop of a forwarding chain: an address, or `None` for a node that
 /// names no address (`unknown`, an obfuscated `_identifier`, garbage).

@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::feeds::request_script;
+use super::AppState;
 use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery, Tombstone};
 use crate::db::notices;
 use crate::db::{self, contributors, recommendations, sections, site, sources, AnyConnection};
 use crate::domain::CreditRole;
 use crate::error::AppError;
-use crate::graphql::{AppState, RemovedArticle, Script};
+use crate::graphql::{RemovedArticle, Script};
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
