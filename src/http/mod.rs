@@ -1,5 +1,6 @@
 //! HTTP routes. Handlers stay thin: parse, call the domain, map the error once.
 
+pub mod bodies;
 pub mod conditional;
 mod feeds;
 mod graphiql;
@@ -15,6 +16,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod response_cache;
 pub mod rest;
+mod script;
 mod state;
 pub mod vary;
 
@@ -51,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(graphql::routes)
     .configure(graphiql::routes)
     .configure(rest::routes)
+    .route("/v1/openapi.json", web::get().to(openapi::openapi_json))
     .configure(feeds::routes);
 }
 
