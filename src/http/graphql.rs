@@ -10,7 +10,7 @@
 
 use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use async_graphql::parser::types::OperationType;
 use serde::Deserialize;
 use serde_json::json;
@@ -21,7 +21,7 @@ use super::persisted::Resolved;
 use super::AppState;
 use crate::auth::tokens::TokenError;
 use crate::auth::{self, Credentials};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::graphql::{
     classify_errors, introspection_only, readable_syntax_errors, IntrospectionSchema,
     NewsdeskSchema, RequestContext, Script,
@@ -95,14 +95,20 @@ async fn method_not_allowed() -> HttpResponse {
         .finish()
 }
 
-/// A request error in the GraphQL response shape, before execution.
-pub(super) fn reject(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "data": null,
-            "errors": [{ "message": message, "extensions": { "code": code } }]
-        }))
+/// A request refused before execution, in the GraphQL response shape.
+fn refused(error: impl Into<AppError>) -> HttpResponse {
+    let error = error.into();
+    let mut response = error.graphql_response();
+    // These answers depend on `Accept`; no cache may give them to another.
+    if matches!(
+        error,
+        AppError::Refused(Refusal::NotAcceptable | Refusal::MissingQuery)
+    ) {
+        response
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static(GRAPHQL_VARY));
+    }
+    response
 }
 
 async fn post(
@@ -125,11 +131,7 @@ async fn post(
         })
         .is_some_and(|v| v == "application/json" || v == "application/graphql+json");
     if !json_body {
-        return reject(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send the request as application/json",
-        );
+        return refused(Refusal::UnsupportedMediaType);
     }
     // Anonymous callers only read; writers send whole articles. The larger
     // limit is earned by a token that verifies, before the body is read: a
@@ -140,13 +142,7 @@ async fn post(
     } else {
         state.config.limits.max_body_bytes
     };
-    let too_large = || {
-        reject(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            &format!("the request body exceeds {limit} bytes"),
-        )
-    };
+    let too_large = || refused(Refusal::PayloadTooLarge { limit });
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -160,40 +156,19 @@ async fn post(
     let bytes = match read.unwrap_or(Err(BodyError::TooSlow)) {
         Ok(b) => b,
         Err(BodyError::TooSlow) => {
-            return reject(
-                StatusCode::REQUEST_TIMEOUT,
-                "REQUEST_TIMEOUT",
-                &format!(
-                    "the request body took longer than {} ms",
-                    budget.as_millis()
-                ),
-            )
+            return refused(Refusal::BodyTooSlow {
+                millis: budget.as_millis(),
+            })
         }
         Err(BodyError::TooLarge) => return too_large(),
-        Err(BodyError::Broken) => {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "the request body could not be read",
-            )
-        }
+        Err(BodyError::Broken) => return refused(Refusal::UnreadableBody),
     };
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            "BATCH_NOT_SUPPORTED",
-            "batch requests are not supported; send one operation per request",
-        );
+        return refused(Refusal::Batch);
     }
     let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
-        Err(e) => {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("the body is not a GraphQL request: {e}"),
-            )
-        }
+        Err(e) => return refused(Refusal::NotAGraphqlRequest(e.to_string())),
     };
     execute(&req, request, &state, &schema, false, credentials).await
 }
@@ -214,7 +189,7 @@ async fn get(
 ) -> HttpResponse {
     let params = match web::Query::<GetParams>::from_query(req.query_string()) {
         Ok(p) => p.into_inner(),
-        Err(e) => return reject(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()),
+        Err(e) => return refused(Refusal::BadQueryString(e.to_string())),
     };
     let has_extensions = params
         .extensions
@@ -229,15 +204,7 @@ async fn get(
         if state.config.graphiql && wants_html {
             return super::graphiql::page();
         }
-        let mut refusal = reject(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "missing the query parameter",
-        );
-        refusal
-            .headers_mut()
-            .insert(header::VARY, header::HeaderValue::from_static(GRAPHQL_VARY));
-        return refusal;
+        return refused(Refusal::MissingQuery);
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -246,25 +213,13 @@ async fn get(
     if let Some(vars) = params.variables.filter(|v| !v.trim().is_empty()) {
         match serde_json::from_str::<serde_json::Value>(&vars) {
             Ok(value) => request = request.variables(async_graphql::Variables::from_json(value)),
-            Err(e) => {
-                return reject(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    &format!("variables: not JSON: {e}"),
-                )
-            }
+            Err(e) => return refused(Refusal::VariablesNotJson(e.to_string())),
         }
     }
     if let Some(ext) = params.extensions.filter(|v| !v.trim().is_empty()) {
         match serde_json::from_str::<async_graphql::Extensions>(&ext) {
             Ok(extensions) => request.extensions = extensions,
-            Err(_) => {
-                return reject(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    "extensions: not a JSON object",
-                )
-            }
+            Err(_) => return refused(Refusal::ExtensionsNotObject),
         }
     }
     let credentials = credentials(&state, authorization(&req).as_deref()).await;
@@ -314,15 +269,7 @@ async fn execute(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     let Some(media) = Media::negotiate(accept) else {
-        let mut refusal = reject(
-            StatusCode::NOT_ACCEPTABLE,
-            "NOT_ACCEPTABLE",
-            "accept application/graphql-response+json or application/json",
-        );
-        refusal
-            .headers_mut()
-            .insert(header::VARY, header::HeaderValue::from_static(GRAPHQL_VARY));
-        return refusal;
+        return refused(Refusal::NotAcceptable);
     };
     let extension = request
         .extensions
@@ -333,15 +280,11 @@ async fn execute(
         Ok(Resolved::Stored(query)) => request.query = query,
         Ok(Resolved::AsSent) => {}
         Ok(Resolved::Learn(hash)) => learn = Some(hash),
-        Err(refusal) => return reject(refusal.status, refusal.code, &refusal.message),
+        Err(refusal) => return refused(refusal),
     }
     let max_chars = state.config.limits.max_query_chars;
     if request.query.chars().count() > max_chars {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            "QUERY_TOO_LONG",
-            &format!("the query exceeds {max_chars} characters"),
-        );
+        return refused(Refusal::QueryTooLong { max: max_chars });
     }
     // An operation that reads only the schema may nest as deep as the
     // standard introspection query does; anything touching data may not.
@@ -358,16 +301,7 @@ async fn execute(
         *parsed.get_or_init(|| operation_type(&request.query, request.operation_name.as_deref()))
     };
     if via_get && operation().is_some_and(|ty| ty != OperationType::Query) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "POST"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(json!({
-                "data": null,
-                "errors": [{
-                    "message": "mutations are only accepted over POST",
-                    "extensions": { "code": "METHOD_NOT_ALLOWED" }
-                }]
-            }));
+        return refused(Refusal::MutationOverGet);
     }
     // Registering a query keeps memory until it is evicted: anonymous
     // clients may register only a few a minute.
@@ -433,8 +367,9 @@ async fn execute(
             // A header that is not text is refused like an empty one.
             let key = key.to_str().unwrap_or("");
             match super::idempotency::plan(state, staff.user_id, key, &request).await {
-                super::idempotency::Plan::Run(claim, running) => Some((claim, running)),
-                super::idempotency::Plan::Answer(answer) => return answer,
+                Ok(super::idempotency::Plan::Run(claim, running)) => Some((claim, running)),
+                Ok(super::idempotency::Plan::Replay(answer)) => return answer,
+                Err(error) => return refused(error),
             }
         }
         _ => None,
@@ -484,45 +419,7 @@ async fn execute(
     }
     readable_syntax_errors(&mut response.errors, &query_text);
     let languages = context.languages();
-    // The database was unreachable: say so in HTTP too, so clients and load
-    // balancers back off (GraphQL bodies keep SERVICE_UNAVAILABLE).
-    let has_code = |code: &str| {
-        response.errors.iter().any(|e| {
-            e.extensions.as_ref().and_then(|x| x.get("code"))
-                == Some(&async_graphql::Value::from(code))
-        })
-    };
-    let mut http = if has_code("SERVICE_UNAVAILABLE") {
-        let mut r = HttpResponse::ServiceUnavailable();
-        r.insert_header((header::RETRY_AFTER, "2"));
-        r
-    } else if has_code("TOO_MANY_REQUESTS") {
-        // A limit inside a resolver (logins, takedown filings) is a 429 too;
-        // a busy server says how soon to come back.
-        let soonest = response
-            .errors
-            .iter()
-            .filter_map(|e| e.extensions.as_ref()?.get("retryAfter"))
-            .filter_map(|v| match v {
-                async_graphql::Value::Number(n) => n.as_u64(),
-                _ => None,
-            })
-            .min();
-        let mut r = HttpResponse::TooManyRequests();
-        r.insert_header((header::RETRY_AFTER, soonest.unwrap_or(60).to_string()));
-        r
-    } else if has_code("IDEMPOTENCY_KEY_IN_USE") {
-        // Another node's request took the key between our check and commit.
-        let mut r = HttpResponse::Conflict();
-        r.insert_header((header::RETRY_AFTER, "1"));
-        r
-    } else if media == Media::GraphqlResponse && has_code("TIMEOUT") {
-        HttpResponse::GatewayTimeout()
-    } else if media == Media::GraphqlResponse && is_request_error(&response) {
-        HttpResponse::BadRequest()
-    } else {
-        HttpResponse::Ok()
-    };
+    let mut http = http_status(&response, media);
     // Anything sent with credentials may hold drafts: never for shared caches.
     let cacheable = via_get
         && req.method() == Method::GET
@@ -563,11 +460,7 @@ async fn execute(
         Ok(b) => actix_web::web::Bytes::from(b),
         Err(e) => {
             tracing::error!(error = %e, "a GraphQL response could not be serialised");
-            return reject(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "the response could not be written",
-            );
+            return refused(Refusal::Unwritable);
         }
     };
     let cache_post = post_key.filter(|_| response.errors.is_empty());
@@ -580,6 +473,44 @@ async fn execute(
         .cache
         .put(key, started, StatusCode::OK, headers, body, tags);
     sent
+}
+
+/// The status of an executed request's answer. An error that halts the
+/// request (the database is down, a limit was reached …) gives its status,
+/// the most severe first (503, then 429, then 409), so clients and load
+/// balancers back off, with the soonest `Retry-After` among those errors.
+/// Otherwise GraphQL over HTTP: 504 for a request that ran out of time and
+/// 400 for one that never ran, in the GraphQL response media type only.
+fn http_status(response: &async_graphql::Response, media: Media) -> HttpResponseBuilder {
+    let halting = || {
+        response
+            .errors
+            .iter()
+            .filter_map(|e| e.source::<AppError>())
+            .filter(|e| e.halts_request())
+    };
+    if let Some(status) = halting().map(|e| e.status_code()).max() {
+        let mut http = HttpResponse::build(status);
+        let soonest = halting()
+            .filter(|e| e.status_code() == status)
+            .filter_map(AppError::retry_after)
+            .min();
+        if let Some(seconds) = soonest {
+            http.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        return http;
+    }
+    let timed_out = response.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code"))
+            == Some(&async_graphql::Value::from(AppError::Timeout.code()))
+    });
+    if media == Media::GraphqlResponse && timed_out {
+        HttpResponse::GatewayTimeout()
+    } else if media == Media::GraphqlResponse && is_request_error(response) {
+        HttpResponse::BadRequest()
+    } else {
+        HttpResponse::Ok()
+    }
 }
 
 /// Whether nothing ran: no data and only errors of the request itself (a
@@ -596,7 +527,7 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 fn timed_out(budget: std::time::Duration) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![crate::graphql::rejection(
         format!("the request ran longer than {} ms", budget.as_millis()),
-        "TIMEOUT",
+        AppError::Timeout.code(),
     )])
 }
 
