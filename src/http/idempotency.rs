@@ -29,7 +29,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use crate::db::idempotency::{self, Claim};
+use crate::db::idempotency::{self, Claim, StoredKey};
 use crate::error::AppError;
 
 pub const HEADER: &str = "idempotency-key";
@@ -101,35 +101,36 @@ pub async fn plan(
         .db
         .run(move |conn| idempotency::find(conn, user_id, &owned_key))
         .await?;
-    let plan = match stored {
-        None => Plan::Run(
-            Arc::new(Claim {
-                user_id,
-                key: key.to_string(),
-                request_hash,
-                token: uuid::Uuid::new_v4().simple().to_string(),
-            }),
-            running,
-        ),
-        Some(held) if held.request_hash != request_hash => {
-            return Err(AppError::IdempotencyKeyReused)
-        }
-        Some(held) => match held.response {
-            Some(body) => Plan::Replay(replay(body)),
-            None => {
-                // Applied, but the reply was not stored yet: the request may
-                // still be running (here or on another node) until its time
-                // is up; the claim was made during the request.
-                let age = crate::db::now() - held.created_at;
-                let grace = state.config.execution_timeout + Duration::from_secs(1);
-                if age.to_std().unwrap_or_default() < grace {
-                    return Err(AppError::IdempotencyKeyInUse);
-                }
-                Plan::Replay(reply_lost())
-            }
-        },
+    let Some(held) = stored else {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let claim = Claim {
+            user_id,
+            key: key.to_string(),
+            request_hash,
+            token,
+        };
+        return Ok(Plan::Run(Arc::new(claim), running));
     };
-    Ok(plan)
+    if held.request_hash != request_hash {
+        return Err(AppError::IdempotencyKeyReused);
+    }
+    let grace = state.config.execution_timeout + Duration::from_secs(1);
+    answer_held(held, grace).map(Plan::Replay)
+}
+
+/// The answer to a request whose key holds the same request already.
+fn answer_held(held: StoredKey, grace: Duration) -> Result<HttpResponse, AppError> {
+    if let Some(body) = held.response {
+        return Ok(replay(body));
+    }
+    // Applied, but the reply was not stored yet: the request may still be
+    // running (here or on another node) until its time is up; the claim was
+    // made during the request.
+    let age = crate::db::now() - held.created_at;
+    if age.to_std().unwrap_or_default() < grace {
+        return Err(AppError::IdempotencyKeyInUse);
+    }
+    Ok(reply_lost())
 }
 
 /// Keeps the reply for replays; a request that changed nothing has no claim
