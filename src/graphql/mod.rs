@@ -11,6 +11,7 @@ mod curation;
 mod editorial;
 mod ids;
 mod limits;
+mod listing;
 mod loaders;
 mod node;
 mod notices;
@@ -107,6 +108,7 @@ pub struct QueryRoot(
     site::SiteQuery,
     sections::SectionQuery,
     articles::ArticleQuery,
+    listing::ArticleListQuery,
     recommendations::RecommendationQuery,
     notices::NoticeQuery,
     node::NodeQuery,

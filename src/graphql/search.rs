@@ -4,9 +4,10 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::articles::{Article, ArticleFilter};
+use super::articles::Article;
 use super::context::RequestContext;
-use super::limits::page_size;
+use super::limits::{page_complexity, page_size};
+use super::listing::ArticleFilter;
 use super::script::Script;
 use crate::db::articles;
 use crate::error::{AppError, GqlResultExt};
@@ -21,7 +22,7 @@ impl SearchQuery {
     /// 扶貧). Words are ANDed, `"quoted phrases"` match in order, `-word`
     /// excludes. Best matches first (title matches weigh most), ties newest
     /// first. Any text is accepted; only an empty query is `BAD_USER_INPUT`.
-    #[graphql(complexity = "super::articles::page_complexity(first, None, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, None, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
