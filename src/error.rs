@@ -21,7 +21,7 @@
 //!   request id and never sent to the client.
 //! - [`AppError::Refused`]: a request answered before it ran (an unreadable
 //!   or oversized body, a persisted query the server will not run, the
-//!   per-client rate limit …); [`Refusal`] says which.
+//!   per-client rate limit …); [`RequestRefusal`] says which.
 //!
 //! Status, `Retry-After` and both error bodies (REST's `{"error"}` and the
 //! GraphQL shape of `/graphql`) are made here and nowhere else.
@@ -62,7 +62,7 @@ pub enum AppError {
     #[error("internal error")]
     Internal(String),
     #[error(transparent)]
-    Refused(#[from] Refusal),
+    Refused(#[from] RequestRefusal),
 }
 
 impl AppError {
@@ -101,7 +101,7 @@ impl AppError {
             AppError::Unavailable(_) | AppError::Timeout => Some(2),
             AppError::RateLimited(_) => Some(60),
             AppError::Busy(_) | AppError::IdempotencyKeyInUse => Some(1),
-            AppError::Refused(Refusal::OverRateLimit { retry_after }) => Some(*retry_after),
+            AppError::Refused(RequestRefusal::OverRateLimit { retry_after }) => Some(*retry_after),
             _ => None,
         }
     }
@@ -139,7 +139,7 @@ impl AppError {
         if let Some(seconds) = self.retry_after() {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
-        if let AppError::Refused(Refusal::MutationOverGet) = self {
+        if let AppError::Refused(RequestRefusal::MutationOverGet) = self {
             response.insert_header(("Allow", "POST"));
         }
         response.json(body)
@@ -276,7 +276,7 @@ impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
 /// execution (media type, body, batches, query string, persisted queries,
 /// length, method) and the per-client rate limit every route shares.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub enum RequestRefusal {
     #[error("send the request as application/json")]
     UnsupportedMediaType,
     #[error("the request body exceeds {limit} bytes")]
@@ -321,7 +321,7 @@ pub enum Refusal {
     Unwritable,
 }
 
-impl Refusal {
+impl RequestRefusal {
     /// The stable code clients switch on.
     pub fn code(&self) -> &'static str {
         self.status_and_code().1
@@ -333,7 +333,7 @@ impl Refusal {
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
-        use Refusal::*;
+        use RequestRefusal::*;
         match self {
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
             PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),

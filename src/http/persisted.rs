@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::Refusal;
+use crate::error::RequestRefusal;
 
 /// Queries learnt through APQ, at most this many (least recently used go).
 const LEARNT_QUERIES: u64 = 10_000;
@@ -151,16 +151,16 @@ impl PersistedQueries {
         &self,
         query: &str,
         extension: Option<&serde_json::Value>,
-    ) -> Result<Resolved, Refusal> {
+    ) -> Result<Resolved, RequestRefusal> {
         let hash = match extension {
             None => None,
             Some(ext) => {
                 if ext.get("version").and_then(|v| v.as_i64()) != Some(1) {
-                    return Err(Refusal::PersistedQueryVersion);
+                    return Err(RequestRefusal::PersistedQueryVersion);
                 }
                 match ext.get("sha256Hash").and_then(|v| v.as_str()) {
                     Some(h) => Some(h.to_ascii_lowercase()),
-                    None => return Err(Refusal::PersistedQueryHashMissing),
+                    None => return Err(RequestRefusal::PersistedQueryHashMissing),
                 }
             }
         };
@@ -172,12 +172,12 @@ impl PersistedQueries {
                 }
                 match self.learnt.get(&hash).filter(|_| !self.only_registered) {
                     Some(known) => Ok(Resolved::Stored(known.to_string())),
-                    None => Err(Refusal::PersistedQueryNotFound),
+                    None => Err(RequestRefusal::PersistedQueryNotFound),
                 }
             }
             (Some(hash), false) => {
                 if sha256_hex(query) != hash {
-                    return Err(Refusal::PersistedQueryHashMismatch);
+                    return Err(RequestRefusal::PersistedQueryHashMismatch);
                 }
                 self.allowed(&hash)?;
                 let known = self.registered.contains_key(&hash) || self.learnt.contains_key(&hash);
@@ -196,9 +196,9 @@ impl PersistedQueries {
         }
     }
 
-    fn allowed(&self, hash: &str) -> Result<(), Refusal> {
+    fn allowed(&self, hash: &str) -> Result<(), RequestRefusal> {
         if self.only_registered && !self.registered.contains_key(hash) {
-            return Err(Refusal::PersistedQueryNotAllowed);
+            return Err(RequestRefusal::PersistedQueryNotAllowed);
         }
         Ok(())
     }

@@ -22,7 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use ipnet::IpNet;
 
 use super::AppState;
-use crate::error::{AppError, Refusal};
+use crate::error::{AppError, RequestRefusal};
 
 /// One hop of a forwarding chain: an address, or `None` for a node that
 /// names no address (`unknown`, an obfuscated `_identifier`, garbage).
@@ -150,7 +150,7 @@ pub fn client_of_request(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr>
 /// A 429 in the shape of the route: GraphQL errors on `/graphql`, the
 /// REST error body elsewhere.
 pub fn too_many(path: &str, wait: u64) -> HttpResponse {
-    let error = AppError::from(Refusal::OverRateLimit { retry_after: wait });
+    let error = AppError::from(RequestRefusal::OverRateLimit { retry_after: wait });
     if path == "/graphql" {
         error.graphql_response()
     } else {

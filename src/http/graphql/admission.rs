@@ -9,7 +9,7 @@ use super::operation::Operation;
 use super::request::Via;
 use crate::auth::Credentials;
 use crate::config::QueryLimits;
-use crate::error::{AppError, Refusal};
+use crate::error::{AppError, RequestRefusal};
 use crate::http::persisted::{PersistedQueries, Resolved};
 use crate::http::rate_limit::client_of_request;
 use crate::http::AppState;
@@ -54,7 +54,7 @@ pub fn check_length(
 ) -> Result<(), AppError> {
     let max = limits.max_query_chars;
     if request.query.chars().count() > max {
-        return Err(Refusal::QueryTooLong { max }.into());
+        return Err(RequestRefusal::QueryTooLong { max }.into());
     }
     Ok(())
 }
@@ -66,7 +66,7 @@ pub fn check_method(via: Via, operation: &Operation<'_>) -> Result<(), AppError>
             .kind()
             .is_some_and(|kind| kind != OperationType::Query)
     {
-        return Err(Refusal::MutationOverGet.into());
+        return Err(RequestRefusal::MutationOverGet.into());
     }
     Ok(())
 }
@@ -114,5 +114,5 @@ pub async fn limit_mutations(
 }
 
 fn over_limit(wait: u64) -> AppError {
-    Refusal::OverRateLimit { retry_after: wait }.into()
+    RequestRefusal::OverRateLimit { retry_after: wait }.into()
 }

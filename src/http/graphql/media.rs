@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
-use crate::error::{AppError, Refusal};
+use crate::error::{AppError, RequestRefusal};
 
 /// The two media types of a GraphQL response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ impl Media {
             .headers()
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok());
-        Media::negotiate(accept).ok_or_else(|| Refusal::NotAcceptable.into())
+        Media::negotiate(accept).ok_or_else(|| RequestRefusal::NotAcceptable.into())
     }
 
     /// The `Content-Type` of a response in this media type.

@@ -34,7 +34,7 @@ use self::response::Answer;
 use super::idempotency::Plan;
 use super::AppState;
 use crate::auth::Credentials;
-use crate::error::{AppError, Refusal};
+use crate::error::{AppError, RequestRefusal};
 use crate::graphql::NewsdeskSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -77,7 +77,7 @@ async fn get(
             if state.config.graphiql && request::wants_html(&req) {
                 return Ok(super::graphiql::page());
             }
-            return Err(Refusal::MissingQuery.into());
+            return Err(RequestRefusal::MissingQuery.into());
         };
         let credentials = authentication::credentials(&state, &req).await;
         execute(&req, request, &state, &schema, Via::Get, credentials).await

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::auth::Credentials;
 use crate::config::QueryLimits;
-use crate::error::{AppError, Refusal};
+use crate::error::{AppError, RequestRefusal};
 
 /// Refuses a body that is not JSON: a cross-site form or `text/plain` POST
 /// must not reach a resolver.
@@ -29,7 +29,7 @@ pub fn require_json(req: &HttpRequest) -> Result<(), AppError> {
     if json_body {
         Ok(())
     } else {
-        Err(Refusal::UnsupportedMediaType.into())
+        Err(RequestRefusal::UnsupportedMediaType.into())
     }
 }
 
@@ -47,22 +47,23 @@ pub async fn from_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|length| length > limit as u64) {
-        return Err(Refusal::PayloadTooLarge { limit }.into());
+        return Err(RequestRefusal::PayloadTooLarge { limit }.into());
     }
     let budget = limits.body_timeout;
     let read = tokio::time::timeout(budget, read_limited(body, limit)).await;
     let bytes = match read.unwrap_or(Err(BodyError::TooSlow)) {
         Ok(bytes) => bytes,
-        Err(BodyError::TooSlow) => Err(Refusal::BodyTooSlow {
+        Err(BodyError::TooSlow) => Err(RequestRefusal::BodyTooSlow {
             millis: budget.as_millis(),
         })?,
-        Err(BodyError::TooLarge) => Err(Refusal::PayloadTooLarge { limit })?,
-        Err(BodyError::Broken) => Err(Refusal::UnreadableBody)?,
+        Err(BodyError::TooLarge) => Err(RequestRefusal::PayloadTooLarge { limit })?,
+        Err(BodyError::Broken) => Err(RequestRefusal::UnreadableBody)?,
     };
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(Refusal::Batch.into());
+        return Err(RequestRefusal::Batch.into());
     }
-    serde_json::from_slice(&bytes).map_err(|e| Refusal::NotAGraphqlRequest(e.to_string()).into())
+    serde_json::from_slice(&bytes)
+        .map_err(|e| RequestRefusal::NotAGraphqlRequest(e.to_string()).into())
 }
 
 /// Anonymous callers only read; writers send whole articles. The larger
@@ -109,7 +110,7 @@ struct GetParams {
 /// persisted query's `extensions` alone is enough).
 pub fn from_query_string(req: &HttpRequest) -> Result<Option<async_graphql::Request>, AppError> {
     let params = web::Query::<GetParams>::from_query(req.query_string())
-        .map_err(|e| Refusal::BadQueryString(e.to_string()))?
+        .map_err(|e| RequestRefusal::BadQueryString(e.to_string()))?
         .into_inner();
     let given = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
     let has_extensions = given(&params.extensions);
@@ -122,12 +123,12 @@ pub fn from_query_string(req: &HttpRequest) -> Result<Option<async_graphql::Requ
     }
     if let Some(vars) = params.variables.filter(|v| !v.trim().is_empty()) {
         let value = serde_json::from_str::<serde_json::Value>(&vars)
-            .map_err(|e| Refusal::VariablesNotJson(e.to_string()))?;
+            .map_err(|e| RequestRefusal::VariablesNotJson(e.to_string()))?;
         request = request.variables(async_graphql::Variables::from_json(value));
     }
     if let Some(ext) = params.extensions.filter(|v| !v.trim().is_empty()) {
         request.extensions = serde_json::from_str::<async_graphql::Extensions>(&ext)
-            .map_err(|_| Refusal::ExtensionsNotObject)?;
+            .map_err(|_| RequestRefusal::ExtensionsNotObject)?;
     }
     Ok(Some(request))
 }

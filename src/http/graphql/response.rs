@@ -9,7 +9,7 @@ use serde_json::json;
 use super::authentication::authorization;
 use super::media::Media;
 use super::request::Via;
-use crate::error::{AppError, Refusal};
+use crate::error::{AppError, RequestRefusal};
 use crate::graphql::RequestContext;
 
 /// The request headers every `/graphql` answer depends on.
@@ -21,7 +21,7 @@ pub fn refused(error: AppError) -> HttpResponse {
     // These answers depend on `Accept`; no cache may give them to another.
     if matches!(
         error,
-        AppError::Refused(Refusal::NotAcceptable | Refusal::MissingQuery)
+        AppError::Refused(RequestRefusal::NotAcceptable | RequestRefusal::MissingQuery)
     ) {
         response
             .headers_mut()
@@ -142,6 +142,6 @@ pub fn body(response: &async_graphql::Response, media: Media) -> Result<Bytes, A
     };
     serialised.map(Bytes::from).map_err(|e| {
         tracing::error!(error = %e, "a GraphQL response could not be serialised");
-        Refusal::Unwritable.into()
+        RequestRefusal::Unwritable.into()
     })
 }
