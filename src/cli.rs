@@ -159,7 +159,7 @@ pub fn run() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Openapi => {
-            print!("{}", crate::http::rest::openapi());
+            print!("{}", crate::http::openapi::openapi());
             return ExitCode::SUCCESS;
         }
         _ => {}

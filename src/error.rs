@@ -19,13 +19,19 @@
 //! - [`AppError::Timeout`]: the request ran past its budget (`TIMEOUT`).
 //! - [`AppError::Internal`]: everything else. Its detail is logged with the
 //!   request id and never sent to the client.
+//! - [`AppError::Refused`]: a request answered before it ran (an unreadable
+//!   or oversized body, a persisted query the server will not run, the
+//!   per-client rate limit …); [`RequestRefusal`] says which.
+//!
+//! Status, `Retry-After` and both error bodies (REST's `{"error"}` and the
+//! GraphQL shape of `/graphql`) are made here and nowhere else.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 /// Every failure a request or command can end in.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
     BadInput(String),
@@ -55,6 +61,8 @@ pub enum AppError {
     Timeout,
     #[error("internal error")]
     Internal(String),
+    #[error(transparent)]
+    Refused(#[from] RequestRefusal),
 }
 
 impl AppError {
@@ -74,6 +82,7 @@ impl AppError {
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",
+            AppError::Refused(refusal) => refusal.code(),
         }
     }
 
@@ -84,6 +93,56 @@ impl AppError {
             AppError::Internal(_) => "internal error".into(),
             other => other.to_string(),
         }
+    }
+
+    /// Seconds to wait before sending the request again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Unavailable(_) | AppError::Timeout => Some(2),
+            AppError::RateLimited(_) => Some(60),
+            AppError::Busy(_) | AppError::IdempotencyKeyInUse => Some(1),
+            AppError::Refused(RequestRefusal::OverRateLimit { retry_after }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Whether this error, met by any field of a GraphQL operation, gives
+    /// the whole answer its HTTP status: the database is down, a limit was
+    /// reached, or the `Idempotency-Key` is busy. The client must back off
+    /// whatever else ran, and load balancers must see it.
+    pub fn halts_request(&self) -> bool {
+        matches!(
+            self,
+            AppError::Unavailable(_)
+                | AppError::RateLimited(_)
+                | AppError::Busy(_)
+                | AppError::IdempotencyKeyInUse
+        )
+    }
+
+    /// The answer of `/graphql` to a request it did not run: the GraphQL
+    /// error shape, with the status and headers a REST route would send.
+    pub fn graphql_response(&self) -> HttpResponse {
+        self.respond(json!({
+            "data": null,
+            "errors": [{
+                "message": self.public_message(),
+                "extensions": { "code": self.code() }
+            }]
+        }))
+    }
+
+    fn respond(&self, body: serde_json::Value) -> HttpResponse {
+        self.log();
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header(("Cache-Control", "no-store"));
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        if let AppError::Refused(RequestRefusal::MutationOverGet) = self {
+            response.insert_header(("Allow", "POST"));
+        }
+        response.json(body)
     }
 
     /// Logs what the client is not told.
@@ -160,26 +219,12 @@ impl ResponseError for AppError {
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Refused(refusal) => refusal.status(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.log();
-        let mut response = HttpResponse::build(self.status_code());
-        response.insert_header(("Cache-Control", "no-store"));
-        match self {
-            AppError::Unavailable(_) | AppError::Timeout => {
-                response.insert_header(("Retry-After", "2"));
-            }
-            AppError::RateLimited(_) => {
-                response.insert_header(("Retry-After", "60"));
-            }
-            AppError::Busy(_) | AppError::IdempotencyKeyInUse => {
-                response.insert_header(("Retry-After", "1"));
-            }
-            _ => {}
-        }
-        response.json(json!({
+        self.respond(json!({
             "error": { "code": self.code(), "message": self.public_message() }
         }))
     }
@@ -190,7 +235,11 @@ impl async_graphql::ErrorExtensions for AppError {
         self.log();
         let code = self.code();
         let busy = matches!(self, AppError::Busy(_));
-        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| {
+        let mut error = async_graphql::Error::new(self.public_message());
+        // Kept beside the code, so that `/graphql` can answer with this
+        // error's status when it halts the request (see `halts_request`).
+        error.source = Some(std::sync::Arc::new(self.clone()));
+        error.extend_with(|_, ext| {
             ext.set("code", code);
             if busy {
                 // `/graphql` answers with this as its Retry-After.
@@ -219,5 +268,98 @@ impl<T> GqlResultExt<T> for Result<T, std::sync::Arc<AppError>> {
     fn gql(self) -> async_graphql::Result<T> {
         use async_graphql::ErrorExtensions;
         self.map_err(|e| e.as_ref().extend())
+    }
+}
+
+/// Why a request was answered before it ran: what `/graphql` refuses before
+/// execution (media type, body, batches, query string, persisted queries,
+/// length, method) and the per-client rate limit every route shares.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestRefusal {
+    #[error("send the request as application/json")]
+    UnsupportedMediaType,
+    #[error("the request body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the request body took longer than {millis} ms")]
+    BodyTooSlow { millis: u128 },
+    #[error("the request body could not be read")]
+    UnreadableBody,
+    #[error("the body is not a GraphQL request: {0}")]
+    NotAGraphqlRequest(String),
+    #[error("batch requests are not supported; send one operation per request")]
+    Batch,
+    /// A query string that does not parse; the parser's words.
+    #[error("{0}")]
+    BadQueryString(String),
+    #[error("missing the query parameter")]
+    MissingQuery,
+    #[error("variables: not JSON: {0}")]
+    VariablesNotJson(String),
+    #[error("extensions: not a JSON object")]
+    ExtensionsNotObject,
+    #[error("accept application/graphql-response+json or application/json")]
+    NotAcceptable,
+    #[error("mutations are only accepted over POST")]
+    MutationOverGet,
+    #[error("the query exceeds {max} characters")]
+    QueryTooLong { max: usize },
+    #[error("persistedQuery: only version 1 is supported")]
+    PersistedQueryVersion,
+    #[error("persistedQuery: sha256Hash is missing")]
+    PersistedQueryHashMissing,
+    /// Apollo clients look for this message and then send the text.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    #[error("persistedQuery: sha256Hash is not the hash of the query")]
+    PersistedQueryHashMismatch,
+    #[error("only registered operations run on this server")]
+    PersistedQueryNotAllowed,
+    #[error("rate limit reached; retry in {retry_after} s")]
+    OverRateLimit { retry_after: u64 },
+    #[error("the response could not be written")]
+    Unwritable,
+}
+
+impl RequestRefusal {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use RequestRefusal::*;
+        match self {
+            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
+            PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            BodyTooSlow { .. } => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
+            UnreadableBody
+            | NotAGraphqlRequest(_)
+            | BadQueryString(_)
+            | MissingQuery
+            | VariablesNotJson(_)
+            | ExtensionsNotObject
+            | PersistedQueryHashMissing => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            Batch => (StatusCode::BAD_REQUEST, "BATCH_NOT_SUPPORTED"),
+            NotAcceptable => (StatusCode::NOT_ACCEPTABLE, "NOT_ACCEPTABLE"),
+            MutationOverGet => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            QueryTooLong { .. } => (StatusCode::BAD_REQUEST, "QUERY_TOO_LONG"),
+            PersistedQueryVersion => (
+                StatusCode::BAD_REQUEST,
+                "PERSISTED_QUERY_VERSION_NOT_SUPPORTED",
+            ),
+            // Not an error in APQ's protocol: the client sends the text next.
+            PersistedQueryNotFound => (StatusCode::OK, "PERSISTED_QUERY_NOT_FOUND"),
+            PersistedQueryHashMismatch => {
+                (StatusCode::BAD_REQUEST, "PERSISTED_QUERY_HASH_MISMATCH")
+            }
+            PersistedQueryNotAllowed => (StatusCode::FORBIDDEN, "PERSISTED_QUERY_NOT_ALLOWED"),
+            OverRateLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
+            Unwritable => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        }
     }
 }

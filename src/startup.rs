@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::db::pool::{PoolOptions, SqliteSynchronous};
 use crate::db::{migrations, Database, DatabaseUrl};
 use crate::error::AppError;
-use crate::graphql::{self, AppState};
+use crate::graphql;
 use crate::http;
 use crate::text::script::ScriptConverter;
 
@@ -156,7 +156,7 @@ impl Application {
             ),
             None => None,
         };
-        let state = AppState::new(
+        let state = http::AppState::new(
             db.clone(),
             clock.clone(),
             config.clone(),

@@ -1,32 +1,21 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset};
 
 use super::context::{stored_script, RequestContext};
-use super::ids::{decode_cursor, decode_global, encode_cursor, encode_global, NodeKind};
-use super::limits::{page_size, MAX_PAGE};
+use super::ids::{decode_global, encode_global, NodeKind};
+use super::limits::{optional_page_size, page_complexity};
 use super::loaders::Prefetch;
 use super::notices::CopyrightNotice;
 use super::script::Script;
 use super::sections::Section;
 use crate::auth::policy::Action;
 use crate::db::article_writes;
-use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery};
+use crate::db::articles::{self, ArticleRow};
 use crate::db::notices::in_force;
-use crate::db::to_db_time;
 use crate::domain::{ArticleStatus, CacheKey, CreditRole, NoticeKind};
 use crate::error::{AppError, GqlResultExt};
-
-const DEFAULT_PAGE: i32 = 20;
-
-/// Complexity of a page: each item costs what its selection costs. Sizes
-/// above the cap are priced at the cap so that the argument check, not the
-/// cost check, explains the rejection.
-pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
-    let n = last.or(first).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize;
-    1 + n * child.max(1)
-}
 
 #[derive(Default)]
 pub struct ArticleQuery;
@@ -52,90 +41,86 @@ impl ArticleQuery {
     ) -> Result<Option<Article>> {
         let rc = RequestContext::of(ctx);
         let script = rc.choose_script(script).await.gql()?;
-        enum Key {
-            Id(i32),
-            Slug(String),
-        }
-        let key = match (id, slug) {
-            (Some(id), None) => match database_id(&id) {
-                Some(n) => Key::Id(n),
-                None => return Ok(None),
-            },
-            (None, Some(slug)) => Key::Slug(slug),
-            _ => {
-                return Err(AppError::BadInput(
-                    "article: give exactly one of id and slug".into(),
-                ))
-                .gql()
-            }
+        let Some(key) = ArticleKey::of(id, slug).gql()? else {
+            return Ok(None);
         };
-        let prefetch = Prefetch::of(&[ctx.look_ahead()]);
-        let viewer = super::context::viewer(&rc.credentials);
-        let (row, prefetched) = rc
-            .db
-            .run(move |conn| {
-                let row = match key {
-                    Key::Id(n) => articles::by_ids(conn, &[n])?.into_iter().next(),
-                    Key::Slug(slug) if preview => articles::by_slug_seen_by(conn, &slug, viewer)?,
-                    Key::Slug(slug) => articles::by_slug(conn, &slug)?,
-                };
-                let prefetched = prefetch.load(conn, row.as_slice())?;
-                Ok((row.map(Arc::new), prefetched))
-            })
-            .await
-            .gql()?;
-        prefetched.feed(rc).await;
-        let readable = |r: &ArticleRow| {
-            if preview {
-                rc.can_read(r)
-            } else {
-                r.is_public_at(rc.now)
-            }
-        };
+        let row = load_article(ctx, key, preview).await.gql()?;
         match &row {
             Some(r) => rc.tag(CacheKey::Article(r.id)),
             // A later publication under this key purges `articles`.
             None => rc.tag(CacheKey::Articles),
         }
-        match row {
-            Some(r) if readable(&r) => Ok(Some(Article::new(r, script))),
-            // A takedown is announced, not hidden (RFC 7725); the body is not shown.
-            Some(r) if r.is_withdrawn_at(rc.now) => Err(AppError::UnavailableForLegalReasons).gql(),
-            _ => Ok(None),
+        let shown = shown(rc, row, preview).gql()?;
+        Ok(shown.map(|row| Article::new(row, script)))
+    }
+}
+
+/// How `article` names its article.
+enum ArticleKey {
+    Id(i32),
+    Slug(String),
+}
+
+impl ArticleKey {
+    /// Exactly one of `id` and `slug`; `None` for an id that names no article.
+    fn of(id: Option<ID>, slug: Option<String>) -> Result<Option<ArticleKey>, AppError> {
+        match (id, slug) {
+            (Some(id), None) => Ok(database_id(&id).map(ArticleKey::Id)),
+            (None, Some(slug)) => Ok(Some(ArticleKey::Slug(slug))),
+            _ => Err(AppError::BadInput(
+                "article: give exactly one of id and slug".into(),
+            )),
         }
     }
+}
 
-    /// Published articles, newest first, as a Relay connection.
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn articles(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Narrow the list.")] filter: Option<ArticleFilter>,
-        #[graphql(desc = "Page size, 1-100, going to older articles.", default = 20)] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor of the item after which the page starts.")] after: Option<String>,
-        #[graphql(
-            desc = "Page size, 1-100, going to newer articles (with `before`); when given, `first` is ignored."
-        )]
-        last: Option<i32>,
-        #[graphql(desc = "Cursor of the item before which the page ends.")] before: Option<String>,
-        #[graphql(desc = "Script of the text; default from `Accept-Language`.")] script: Option<
-            Script,
-        >,
-    ) -> Result<ArticleConnection> {
-        let script = RequestContext::of(ctx).choose_script(script).await.gql()?;
-        article_connection(
-            ctx,
-            filter.unwrap_or_default(),
-            first,
-            after,
-            last,
-            before,
-            script,
-        )
-        .await
+/// The article `key` names, and in the same trip what the selection needs
+/// of it. With `preview`, a slug also finds what the caller may preview.
+async fn load_article(
+    ctx: &Context<'_>,
+    key: ArticleKey,
+    preview: bool,
+) -> Result<Option<Arc<ArticleRow>>, AppError> {
+    let rc = RequestContext::of(ctx);
+    let prefetch = Prefetch::of(&[ctx.look_ahead()]);
+    let viewer = super::context::viewer(&rc.credentials);
+    let (row, prefetched) = rc
+        .db
+        .run(move |conn| {
+            let row = match key {
+                ArticleKey::Id(n) => articles::by_ids(conn, &[n])?.into_iter().next(),
+                ArticleKey::Slug(slug) if preview => {
+                    articles::by_slug_seen_by(conn, &slug, viewer)?
+                }
+                ArticleKey::Slug(slug) => articles::by_slug(conn, &slug)?,
+            };
+            let prefetched = prefetch.load(conn, row.as_slice())?;
+            Ok((row.map(Arc::new), prefetched))
+        })
+        .await?;
+    prefetched.feed(rc).await;
+    Ok(row)
+}
+
+/// The article if the caller may see it: public, or with `preview` one the
+/// caller may read. A takedown is announced, not hidden (RFC 7725); the
+/// body is not shown.
+fn shown(
+    rc: &RequestContext,
+    row: Option<Arc<ArticleRow>>,
+    preview: bool,
+) -> Result<Option<Arc<ArticleRow>>, AppError> {
+    let readable = |r: &ArticleRow| {
+        if preview {
+            rc.can_read(r)
+        } else {
+            r.is_public_at(rc.now)
+        }
+    };
+    match row {
+        Some(r) if readable(&r) => Ok(Some(r)),
+        Some(r) if r.is_withdrawn_at(rc.now) => Err(AppError::UnavailableForLegalReasons),
+        _ => Ok(None),
     }
 }
 
@@ -146,240 +131,6 @@ pub fn database_id(id: &ID) -> Option<i32> {
         Some(_) => None,
         None => id.parse::<i32>().ok().filter(|n| *n > 0),
     }
-}
-
-/// Narrows an article list. Only public fields can be filtered on.
-#[derive(Debug, Clone, InputObject)]
-pub struct ArticleFilter {
-    /// Section slug; its subsections are included unless `includeSubsections` is false.
-    pub section: Option<String>,
-    /// Whether `section` includes the sections below it.
-    #[graphql(default = true)]
-    pub include_subsections: bool,
-    /// Source name, exactly as stored (大眾報業·經濟導報).
-    pub source: Option<String>,
-    /// Name of a person in the byline.
-    pub contributor: Option<String>,
-    /// Tag slug.
-    pub tag: Option<String>,
-    /// Only articles published at or after this time.
-    pub published_after: Option<DateTime<FixedOffset>>,
-    /// Only articles published before this time.
-    pub published_before: Option<DateTime<FixedOffset>>,
-    #[graphql(skip)]
-    pub section_scope: Option<i32>,
-}
-
-impl Default for ArticleFilter {
-    fn default() -> Self {
-        ArticleFilter {
-            section: None,
-            include_subsections: true,
-            source: None,
-            contributor: None,
-            tag: None,
-            published_after: None,
-            published_before: None,
-            section_scope: None,
-        }
-    }
-}
-
-fn optional_page_size(value: Option<i32>, argument: &str) -> Result<Option<i64>, AppError> {
-    value.map(|n| page_size(n, argument)).transpose()
-}
-
-/// Resolves a page of a public listing, shared by `articles` and `Section.articles`.
-pub async fn article_connection(
-    ctx: &Context<'_>,
-    filter: ArticleFilter,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-    script: Script,
-) -> Result<ArticleConnection> {
-    let rc = RequestContext::of(ctx);
-    let first = optional_page_size(first, "first").gql()?;
-    let last = optional_page_size(last, "last").gql()?;
-    let after = after
-        .map(|c| decode_cursor(&c, "after"))
-        .transpose()
-        .gql()?;
-    let before = before
-        .map(|c| decode_cursor(&c, "before"))
-        .transpose()
-        .gql()?;
-    let mut query = PublicQuery::new(rc.now);
-    let tree = rc.sections().await.gql()?;
-    let mut sections: Option<Vec<i32>> = filter.section_scope.map(|id| {
-        if filter.include_subsections {
-            tree.subtree_ids(id)
-        } else {
-            vec![id]
-        }
-    });
-    if let Some(slug) = &filter.section {
-        // An unknown section is an error, as in REST and the feeds (404),
-        // not an empty list that looks like a quiet section.
-        let wanted = match tree.by_slug(slug) {
-            Some(s) if filter.include_subsections => tree.subtree_ids(s.id),
-            Some(s) => vec![s.id],
-            None => return Err(AppError::NotFound).gql(),
-        };
-        sections = Some(match sections {
-            Some(scope) => scope.into_iter().filter(|id| wanted.contains(id)).collect(),
-            None => wanted,
-        });
-    }
-    query.section_ids = sections;
-    query.source_name = filter.source;
-    query.contributor_name = filter.contributor;
-    query.tag_slug = filter.tag;
-    query.published_after = filter.published_after.map(|t| to_db_time(t.to_utc()));
-    query.published_before = filter.published_before.map(|t| to_db_time(t.to_utc()));
-
-    let (direction, from, size) = match last {
-        Some(n) => (Direction::Newer, before, n),
-        None => (
-            Direction::Older,
-            after,
-            first.unwrap_or(DEFAULT_PAGE as i64),
-        ),
-    };
-    let q = query.clone();
-    let look = ctx.look_ahead();
-    let prefetch = Prefetch::of(&[look.field("edges").field("node"), look.field("nodes")]);
-    let (mut rows, prefetched) = rc
-        .db
-        .run(move |conn| {
-            let rows = articles::list_public(conn, &q, from, direction, size + 1)?;
-            let prefetched = prefetch.load(conn, &rows)?;
-            Ok((rows, prefetched))
-        })
-        .await
-        .gql()?;
-    prefetched.feed(rc).await;
-    for r in &rows {
-        rc.tag(CacheKey::Article(r.id));
-    }
-    match filter.section_scope {
-        Some(id) => rc.tag(CacheKey::Section(id)),
-        None => rc.tag(CacheKey::Articles),
-    }
-    let more = rows.len() as i64 > size;
-    if more {
-        match direction {
-            // Newest first either way: the extra row is the oldest going
-            // forward and the newest going back.
-            Direction::Older => {
-                rows.pop();
-            }
-            Direction::Newer => {
-                rows.remove(0);
-            }
-        }
-    }
-    let (has_next, has_previous) = match direction {
-        Direction::Older => (more, from.is_some()),
-        Direction::Newer => (from.is_some(), more),
-    };
-    Ok(ArticleConnection {
-        rows: rows.into_iter().map(Arc::new).collect(),
-        has_next,
-        has_previous,
-        query,
-        script,
-    })
-}
-
-/// A page of articles.
-pub struct ArticleConnection {
-    rows: Vec<Arc<ArticleRow>>,
-    has_next: bool,
-    has_previous: bool,
-    query: PublicQuery,
-    script: Script,
-}
-
-fn cursor_of(row: &ArticleRow) -> String {
-    encode_cursor(Position {
-        published_at: row.published_at.unwrap_or(row.created_at),
-        id: row.id,
-    })
-}
-
-/// A page of articles (Relay connection), newest first.
-#[Object]
-impl ArticleConnection {
-    /// The articles with their cursors.
-    async fn edges(&self) -> Vec<ArticleEdge> {
-        self.rows
-            .iter()
-            .map(|row| ArticleEdge {
-                cursor: cursor_of(row),
-                node: Article::new(row.clone(), self.script),
-            })
-            .collect()
-    }
-    /// The articles alone.
-    async fn nodes(&self) -> Vec<Article> {
-        self.rows
-            .iter()
-            .map(|row| Article::new(row.clone(), self.script))
-            .collect()
-    }
-    /// Where this page stands in the whole list.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.has_next,
-            has_previous_page: self.has_previous,
-            start_cursor: self.rows.first().map(|r| cursor_of(r)),
-            end_cursor: self.rows.last().map(|r| cursor_of(r)),
-        }
-    }
-    /// How many articles the whole list holds (one extra query, only when asked).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let q = self.query.clone();
-        RequestContext::of(ctx)
-            .db
-            .run(move |conn| articles::count_public(conn, &q))
-            .await
-            .gql()
-    }
-}
-
-/// An article and its cursor.
-pub struct ArticleEdge {
-    cursor: String,
-    node: Article,
-}
-
-/// One article of a page, with its cursor.
-#[Object]
-impl ArticleEdge {
-    /// Opaque position of this article in the list; pass it as `after` or `before`.
-    async fn cursor(&self) -> &str {
-        &self.cursor
-    }
-    /// The article.
-    async fn node(&self) -> &Article {
-        &self.node
-    }
-}
-
-/// Relay page information.
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    /// More items follow (older, when paging with `first`).
-    pub has_next_page: bool,
-    /// Items come before this page (newer, when paging with `last`;
-    /// when paging with `first`, true whenever `after` was given).
-    pub has_previous_page: bool,
-    /// Cursor of the first item.
-    pub start_cursor: Option<String>,
-    /// Cursor of the last item.
-    pub end_cursor: Option<String>,
 }
 
 /// One stored version of an article.

@@ -1,8 +1,11 @@
 //! Relay connections for the lists keyed by id, newest first (audit events,
 //! takedown requests, webhook deliveries): `edges { cursor node }`, `nodes`,
-//! `pageInfo` and `totalCount`, shaped like `ArticleConnection`.
+//! `pageInfo` and `totalCount`, shaped like `ArticleConnection`; and the
+//! `PageInfo` every connection answers with.
 
 use std::sync::Arc;
+
+use async_graphql::SimpleObject;
 
 use crate::db::AnyConnection;
 use crate::error::AppError;
@@ -72,8 +75,8 @@ macro_rules! id_connection {
                 self.items.iter().map(|(_, node)| node.clone()).collect()
             }
             /// Where this page stands in the whole list.
-            async fn page_info(&self) -> $crate::graphql::articles::PageInfo {
-                $crate::graphql::articles::PageInfo {
+            async fn page_info(&self) -> $crate::graphql::connection::PageInfo {
+                $crate::graphql::connection::PageInfo {
                     has_next_page: self.has_next,
                     has_previous_page: self.has_previous,
                     start_cursor: self.items.first().map(|(id, _)| Self::cursor(*id)),
@@ -118,3 +121,17 @@ macro_rules! id_connection {
 }
 
 pub(crate) use id_connection;
+
+/// Relay page information.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// More items follow (older, when paging with `first`).
+    pub has_next_page: bool,
+    /// Items come before this page (newer, when paging with `last`;
+    /// when paging with `first`, true whenever `after` was given).
+    pub has_previous_page: bool,
+    /// Cursor of the first item.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item.
+    pub end_cursor: Option<String>,
+}

@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use super::loaders::{ArticleLoader, CreditLoader, SourceLoader};
 use super::script::Script;
-use super::AppState;
+use super::Shared;
 use crate::auth::policy::{self, Action};
 use crate::auth::{Credentials, Staff};
 use crate::db::articles::{ArticleRow, Viewer};
@@ -89,7 +89,7 @@ impl SectionTree {
 
 /// Per-request data, inserted by the HTTP handler.
 pub struct RequestContext {
-    pub state: AppState,
+    pub state: Shared,
     /// Where this request reads; writes through it go to the primary.
     pub db: Database,
     /// Who is calling, from the `Authorization` header.
@@ -116,7 +116,7 @@ impl RequestContext {
     /// `db` is where the request reads: the primary, or for anonymous
     /// requests a replica that is current (see [`Database::reader`]).
     pub fn new(
-        state: AppState,
+        state: Shared,
         db: Database,
         default_script: Script,
         credentials: Credentials,
@@ -226,7 +226,7 @@ impl RequestContext {
         load: fn(&mut crate::db::AnyConnection) -> Result<T, AppError>,
     ) -> Result<Arc<T>, AppError> {
         let db = &self.db;
-        let clock = self.state.cache.clock();
+        let clock = &self.state.clock;
         let ttl = std::time::Duration::from_secs(self.state.config.cache_max_age.into());
         if let Some(value) = snapshot.get(clock, ttl) {
             return Ok(value);

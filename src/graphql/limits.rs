@@ -11,6 +11,25 @@ use async_graphql::{ServerError, ServerResult, Variables};
 /// The most items one page of any list returns (T-GQL-11).
 pub const MAX_PAGE: i32 = 100;
 
+/// The page size of a list whose size argument is not given.
+pub const DEFAULT_PAGE: i32 = 20;
+
+/// Complexity of a page: each item costs what its selection costs. Sizes
+/// above the cap are priced at the cap so that the argument check, not the
+/// cost check, explains the rejection.
+pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let n = last.or(first).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize;
+    1 + n * child.max(1)
+}
+
+/// An optional page size given as `argument`, checked like [`page_size`].
+pub fn optional_page_size(
+    value: Option<i32>,
+    argument: &str,
+) -> Result<Option<i64>, crate::error::AppError> {
+    value.map(|n| page_size(n, argument)).transpose()
+}
+
 /// A page size given as `argument`, checked against [`MAX_PAGE`].
 pub fn page_size(value: i32, argument: &str) -> Result<i64, crate::error::AppError> {
     if (0..=MAX_PAGE).contains(&value) {

@@ -11,6 +11,7 @@ mod curation;
 mod editorial;
 mod ids;
 mod limits;
+mod listing;
 mod loaders;
 mod node;
 mod notices;
@@ -26,7 +27,8 @@ use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-use crate::auth::rate_limits::RateLimits;
+use crate::auth::passwords::PasswordWorkers;
+use crate::auth::rate_limits::SharedCounts;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
@@ -41,34 +43,24 @@ pub use limits::{
 pub use script::Script;
 pub use takedowns::RemovedArticle;
 
-/// What every request shares: the pool, the configuration, the converter.
+/// What resolvers use of the server, shared by every request: the pool,
+/// the configuration, the script converter, the site snapshots, and the
+/// login throttle and password workers. The HTTP server's own state (its
+/// response cache, persisted queries, rate limits …) is kept above, in
+/// `http`, and dereferences to this.
 #[derive(Clone)]
-pub struct AppState {
+pub struct Shared {
     pub db: Database,
     /// Login attempts per account name.
     pub throttle: Arc<LoginThrottle>,
     /// Where password hashes and checks run, a bounded number at once.
-    pub passwords: Arc<crate::auth::passwords::PasswordWorkers>,
-    /// Requests per partner key and minute.
-    pub partner_limits: Arc<RateLimits>,
-    /// Requests per client address and minute.
-    pub client_limits: Arc<RateLimits>,
-    /// Mutations per account and minute.
-    pub account_limits: Arc<RateLimits>,
-    /// Anonymous APQ registrations per client address and minute.
-    pub apq_limits: Arc<RateLimits>,
+    pub passwords: Arc<PasswordWorkers>,
     pub config: Arc<Config>,
     pub converter: Arc<ScriptConverter>,
-    /// Public responses, forgotten by the writes that change them.
-    pub cache: crate::cache::ResponseCache,
     /// What every request reads about the site, kept between requests.
     pub site: Arc<SiteSnapshots>,
-    /// Registered and learnt persisted queries.
-    pub persisted: Arc<crate::http::persisted::PersistedQueries>,
-    /// `Idempotency-Key`s of the requests running in this process.
-    pub idempotency: Arc<crate::http::idempotency::InFlight>,
-    /// The listener for other nodes' changes.
-    pub peers: Arc<crate::cache::peers::PeerStatus>,
+    /// When each cache tag last changed: the snapshots are checked against it.
+    pub clock: Arc<crate::cache::TagClock>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -90,38 +82,27 @@ impl Default for SiteSnapshots {
     }
 }
 
-impl AppState {
+impl Shared {
+    /// `shared_counts` keeps login attempts in Redis, so that every node
+    /// counts them together.
     pub fn new(
         db: Database,
         clock: Arc<crate::cache::TagClock>,
-        config: Config,
+        config: Arc<Config>,
         converter: ScriptConverter,
-        persisted: crate::http::persisted::PersistedQueries,
-        shared_counts: Option<crate::auth::rate_limits::SharedCounts>,
+        shared_counts: Option<SharedCounts>,
     ) -> Self {
-        let cache = crate::cache::ResponseCache::new(
-            config.response_cache_bytes,
-            std::time::Duration::from_secs(config.cache_max_age.into()),
+        Shared {
             clock,
-        );
-        AppState {
-            cache,
-            site: Arc::default(),
-            persisted: Arc::new(persisted),
-            idempotency: Arc::default(),
-            peers: Arc::default(),
             db,
-            throttle: Arc::new(LoginThrottle::new(shared_counts.clone())),
-            passwords: Arc::new(crate::auth::passwords::PasswordWorkers::start(
+            throttle: Arc::new(LoginThrottle::new(shared_counts)),
+            passwords: Arc::new(PasswordWorkers::start(
                 config.password_workers,
                 config.password_wait,
             )),
-            partner_limits: Arc::new(RateLimits::new("partner", shared_counts.clone())),
-            client_limits: Arc::new(RateLimits::new("client", shared_counts.clone())),
-            account_limits: Arc::new(RateLimits::new("account", shared_counts.clone())),
-            apq_limits: Arc::new(RateLimits::new("apq", shared_counts)),
-            config: Arc::new(config),
+            config,
             converter: Arc::new(converter),
+            site: Arc::default(),
         }
     }
 }
@@ -132,6 +113,7 @@ pub struct QueryRoot(
     site::SiteQuery,
     sections::SectionQuery,
     articles::ArticleQuery,
+    listing::ArticleListQuery,
     recommendations::RecommendationQuery,
     notices::NoticeQuery,
     node::NodeQuery,

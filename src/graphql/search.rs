@@ -1,14 +1,17 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::articles::{Article, ArticleFilter};
+use super::articles::Article;
 use super::context::RequestContext;
-use super::limits::page_size;
+use super::limits::{page_complexity, page_size};
+use super::listing::ArticleFilter;
 use super::script::Script;
-use crate::db::articles;
+use crate::db::articles::{self, ArticleRow};
+use crate::db::AnyConnection;
 use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
 use crate::search;
@@ -22,7 +25,7 @@ impl SearchQuery {
     /// 扶貧). Words are ANDed, `"quoted phrases"` match in order, `-word`
     /// excludes. Best matches first (title matches weigh most), ties newest
     /// first. Any text is accepted; only an empty query is `BAD_USER_INPUT`.
-    #[graphql(complexity = "super::articles::page_complexity(first, None, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, None, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -38,97 +41,109 @@ impl SearchQuery {
         let script = rc.choose_script(script).await.gql()?;
         let size = first.unwrap_or(20);
         page_size(size, "first").gql()?;
-        let offset = match after {
-            Some(c) => URL_SAFE_NO_PAD
-                .decode(&c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.strip_prefix("hit:").and_then(|n| n.parse::<usize>().ok()))
-                .map(|n| n + 1)
-                .ok_or_else(|| AppError::BadInput("after: not a cursor from this API".into()))
-                .gql()?,
-            None => 0,
-        };
+        let offset = hit_offset(after.as_deref()).gql()?;
         let parsed = search::parse(&query).gql()?;
-        let sections = match filter.as_ref().and_then(|f| f.section.clone()) {
-            Some(slug) => {
-                let tree = rc.sections().await.gql()?;
-                Some(match tree.by_slug(&slug) {
-                    Some(s) => tree.subtree_ids(s.id),
-                    // An unknown section is an error, as in REST (404).
-                    None => return Err(AppError::NotFound).gql(),
-                })
-            }
-            None => None,
-        };
+        let sections = section_scope(rc, filter.as_ref()).await.gql()?;
         let now = rc.now;
         let (total, page) = rc
             .db
             .run(move |conn| {
                 let hits = search::public_hits(conn, &parsed, sections.as_deref(), now)?;
-                let total = hits.len();
-                let wanted: Vec<(usize, i32, f64)> = hits
-                    .into_iter()
-                    .enumerate()
-                    .skip(offset)
-                    .take(size as usize)
-                    .map(|(i, (id, s))| (i, id, s))
-                    .collect();
-                let ids: Vec<i32> = wanted.iter().map(|(_, id, _)| *id).collect();
-                let mut rows: std::collections::HashMap<i32, articles::ArticleRow> =
-                    articles::by_ids(conn, &ids)?
-                        .into_iter()
-                        .map(|r| (r.id, r))
-                        .collect();
-                let page: Vec<(usize, articles::ArticleRow, f64)> = wanted
-                    .into_iter()
-                    .filter_map(|(i, id, s)| rows.remove(&id).map(|r| (i, r, s)))
-                    .collect();
-                Ok((total, page))
+                hits_page(conn, hits, offset, size as usize)
             })
             .await
             .gql()?;
-        for (_, r, _) in &page {
-            rc.tag(CacheKey::Article(r.id));
+        for hit in &page {
+            rc.tag(CacheKey::Article(hit.row.id));
         }
         rc.tag(CacheKey::Articles);
-        let has_next = offset + page.len() < total;
-        let words: Vec<String> = query
-            .split(|c: char| c.is_whitespace() || c == '"')
-            .filter(|w| !w.is_empty() && !w.starts_with('-'))
-            .map(String::from)
-            .collect();
-        Ok(SearchConnection {
-            edges: page
-                .into_iter()
-                .map(|(i, row, score)| {
-                    let snippet = snippet(rc, &row, script, &words);
-                    SearchEdge {
-                        cursor: URL_SAFE_NO_PAD.encode(format!("hit:{i}")),
-                        node: SearchHit {
-                            article: Article::new(Arc::new(row), script),
-                            snippet,
-                            score,
-                        },
-                    }
-                })
-                .collect(),
-            total_count: total as i64,
-            page_info: SearchPageInfo {
-                has_next_page: has_next,
-                has_previous_page: offset > 0,
-            },
-        })
+        let words = highlighted_words(&query);
+        Ok(SearchConnection::new(
+            rc, page, total, offset, &words, script,
+        ))
     }
 }
 
-/// The summary in the requested script, HTML-escaped, with the query's words in `<em>`.
-fn snippet(
+/// Where the page starts: just after the hit an `after` cursor names.
+fn hit_offset(after: Option<&str>) -> Result<usize, AppError> {
+    let Some(cursor) = after else {
+        return Ok(0);
+    };
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("hit:").and_then(|n| n.parse::<usize>().ok()))
+        .map(|n| n + 1)
+        .ok_or_else(|| AppError::BadInput("after: not a cursor from this API".into()))
+}
+
+/// The sections the filter's section and its subsections cover; `None`
+/// for the whole site.
+async fn section_scope(
     rc: &RequestContext,
-    row: &articles::ArticleRow,
-    script: Script,
-    words: &[String],
-) -> String {
+    filter: Option<&ArticleFilter>,
+) -> Result<Option<Vec<i32>>, AppError> {
+    let Some(slug) = filter.and_then(|f| f.section.as_deref()) else {
+        return Ok(None);
+    };
+    let tree = rc.sections().await?;
+    match tree.by_slug(slug) {
+        Some(s) => Ok(Some(tree.subtree_ids(s.id))),
+        // An unknown section is an error, as in REST (404).
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// A hit of a page: its rank in the whole list, its article, its score.
+struct RankedHit {
+    rank: usize,
+    row: ArticleRow,
+    score: f64,
+}
+
+/// The page of `hits` from `offset`, and how many hits there are in all.
+fn hits_page(
+    conn: &mut AnyConnection,
+    hits: Vec<(i32, f64)>,
+    offset: usize,
+    size: usize,
+) -> Result<(usize, Vec<RankedHit>), AppError> {
+    let total = hits.len();
+    let wanted: Vec<(usize, i32, f64)> = hits
+        .into_iter()
+        .enumerate()
+        .skip(offset)
+        .take(size)
+        .map(|(i, (id, s))| (i, id, s))
+        .collect();
+    let ids: Vec<i32> = wanted.iter().map(|(_, id, _)| *id).collect();
+    let mut rows: HashMap<i32, ArticleRow> = articles::by_ids(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let page = wanted
+        .into_iter()
+        .filter_map(|(rank, id, score)| {
+            let row = rows.remove(&id)?;
+            Some(RankedHit { rank, row, score })
+        })
+        .collect();
+    Ok((total, page))
+}
+
+/// The words of a query to mark in snippets: quoted phrases split into
+/// their words, excluded (`-word`) words left out.
+fn highlighted_words(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| c.is_whitespace() || c == '"')
+        .filter(|w| !w.is_empty() && !w.starts_with('-'))
+        .map(String::from)
+        .collect()
+}
+
+/// The summary in the requested script, HTML-escaped, with the query's words in `<em>`.
+fn snippet(rc: &RequestContext, row: &ArticleRow, script: Script, words: &[String]) -> String {
     let stored = super::context::stored_script(&row.script);
     let text = rc.convert(&row.summary, stored, script);
     let mut html = crate::syndication::escape(&text);
@@ -157,6 +172,32 @@ pub struct SearchConnection {
     page_info: SearchPageInfo,
 }
 
+impl SearchConnection {
+    /// The hits of `page`, which starts at `offset` of `total` hits.
+    fn new(
+        rc: &RequestContext,
+        page: Vec<RankedHit>,
+        total: usize,
+        offset: usize,
+        words: &[String],
+        script: Script,
+    ) -> Self {
+        let page_info = SearchPageInfo {
+            has_next_page: offset + page.len() < total,
+            has_previous_page: offset > 0,
+        };
+        let edges = page
+            .into_iter()
+            .map(|hit| SearchEdge::new(rc, hit, script, words))
+            .collect();
+        SearchConnection {
+            edges,
+            total_count: total as i64,
+            page_info,
+        }
+    }
+}
+
 /// A page of search hits, best first (Relay connection).
 #[Object]
 impl SearchConnection {
@@ -182,6 +223,20 @@ impl SearchConnection {
 pub struct SearchEdge {
     cursor: String,
     node: SearchHit,
+}
+
+impl SearchEdge {
+    fn new(rc: &RequestContext, hit: RankedHit, script: Script, words: &[String]) -> Self {
+        let snippet = snippet(rc, &hit.row, script, words);
+        SearchEdge {
+            cursor: URL_SAFE_NO_PAD.encode(format!("hit:{}", hit.rank)),
+            node: SearchHit {
+                article: Article::new(Arc::new(hit.row), script),
+                snippet,
+                score: hit.score,
+            },
+        }
+    }
 }
 
 /// One hit of a page, with its cursor.

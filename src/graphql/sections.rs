@@ -2,9 +2,10 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, ID};
 
-use super::articles::{article_connection, ArticleConnection, ArticleFilter};
 use super::context::RequestContext;
 use super::ids::{encode_global, NodeKind};
+use super::limits::page_complexity;
+use super::listing::{article_connection, ArticleConnection, ArticleFilter, PageArgs};
 use super::script::Script;
 use crate::db::sections::SectionRow;
 use crate::domain::{CacheKey, SectionKind};
@@ -134,8 +135,7 @@ impl Section {
     }
     /// Published articles of this section and, unless the filter says
     /// otherwise, its subsections; newest first.
-    #[graphql(complexity = "super::articles::page_complexity(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +149,12 @@ impl Section {
     ) -> Result<ArticleConnection> {
         let mut filter = filter.unwrap_or_default();
         filter.section_scope = Some(self.row.id);
-        article_connection(ctx, filter, first, after, last, before, self.script).await
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        article_connection(ctx, filter, page, self.script).await
     }
 }

@@ -7,7 +7,7 @@ use super::connection::id_connection;
 use super::context::RequestContext;
 use super::limits::page_size;
 use crate::auth::policy::Action;
-use crate::db::webhooks::{self, EVENTS};
+use crate::db::webhooks::{self, DeliveryRow, OutboxRow, EVENTS};
 use crate::error::{AppError, GqlResultExt};
 
 /// A registered webhook endpoint (the secret is never shown again).
@@ -40,6 +40,21 @@ pub struct WebhookDelivery {
     pub delivered: bool,
     /// When the attempt was made.
     pub created_at: DateTime<FixedOffset>,
+}
+
+impl WebhookDelivery {
+    /// The attempt `d` to deliver the event `o`, its time in the site's zone.
+    async fn of(rc: &RequestContext, d: DeliveryRow, o: OutboxRow) -> Result<Self, AppError> {
+        Ok(WebhookDelivery {
+            webhook_id: o.webhook_id,
+            event: o.event,
+            attempt: d.attempt,
+            delivered: d.status_code.is_some_and(|c| (200..300).contains(&c)),
+            status_code: d.status_code,
+            error: d.error,
+            created_at: rc.local_time(d.created_at).await?,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -141,18 +156,10 @@ impl WebhookQuery {
             .await
             .gql()?;
         let mut items = Vec::with_capacity(rows.len());
-        for (d, o) in rows {
+        for (attempt, event) in rows {
             items.push((
-                d.id,
-                WebhookDelivery {
-                    webhook_id: o.webhook_id,
-                    event: o.event,
-                    attempt: d.attempt,
-                    delivered: d.status_code.is_some_and(|c| (200..300).contains(&c)),
-                    status_code: d.status_code,
-                    error: d.error,
-                    created_at: rc.local_time(d.created_at).await.gql()?,
-                },
+                attempt.id,
+                WebhookDelivery::of(rc, attempt, event).await.gql()?,
             ));
         }
         Ok(WebhookDeliveryConnection::new(

@@ -10,11 +10,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::partner::partner;
+use super::script::request_script;
+use super::AppState;
 use crate::db::articles::{self, PublicQuery};
 use crate::db::{self, contributors, notices, sections, site, sources};
 use crate::domain::cache_key::{surrogate_keys, CacheKey};
 use crate::error::AppError;
-use crate::graphql::{AppState, Script};
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
 use crate::syndication::{self, FeedItem, FeedMeta};
 
@@ -35,33 +36,6 @@ pub(super) struct FeedParams {
     script: Option<String>,
 }
 
-/// The script a request asks for: `?script=` when given, else its
-/// `Accept-Language` (zh-CN → simplified, zh-TW → traditional), else as stored.
-pub fn request_script(req: &HttpRequest, value: Option<&str>) -> Result<Script, AppError> {
-    match value {
-        Some(v) => script_param(Some(v)),
-        None => Ok(Script::from_accept_language(
-            req.headers()
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-        )),
-    }
-}
-
-/// `hans`, `hant` … from a query string.
-pub fn script_param(value: Option<&str>) -> Result<Script, AppError> {
-    match value.map(|v| v.to_ascii_lowercase()).as_deref() {
-        None | Some("original") => Ok(Script::Original),
-        Some("hans") => Ok(Script::Hans),
-        Some("hant") => Ok(Script::Hant),
-        Some("hant-tw") | Some("hant_tw") => Ok(Script::HantTw),
-        Some("hant-hk") | Some("hant_hk") => Ok(Script::HantHk),
-        Some(other) => Err(AppError::BadInput(format!(
-            "script: expected hans, hant, hant-tw, hant-hk or original, got {other:?}"
-        ))),
-    }
-}
-
 /// The newest 50 public articles of a section and its subsections (`all`
 /// for the site) as RSS 2.0, Atom or JSON Feed 1.1: summaries, or with a
 /// partner key the full text of articles the site owns.
@@ -74,9 +48,9 @@ pub fn script_param(value: Option<&str>) -> Result<Script, AppError> {
             (String = "application/atom+xml"),
             (Object = "application/feed+json")),
             headers(("Last-Modified" = String, description = "When the newest item or the item set last changed (sent once that second is over)"))),
-        (status = 400, description = "A bad parameter", body = super::rest::ErrorBody),
-        (status = 401, description = "An unknown or revoked partner key", body = super::rest::ErrorBody),
-        (status = 404, description = "No such section or format", body = super::rest::ErrorBody)))]
+        (status = 400, description = "A bad parameter", body = super::bodies::ErrorBody),
+        (status = 401, description = "An unknown or revoked partner key", body = super::bodies::ErrorBody),
+        (status = 404, description = "No such section or format", body = super::bodies::ErrorBody)))]
 pub(super) async fn feed(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -335,11 +309,11 @@ fn private_or_public(
     params(("id" = i32, Path, description = "The article's numeric id"), FeedParams),
     security((), ("partner_key" = [])),
     responses(
-        (status = 200, description = "The article", body = super::openapi::Ninjs),
-        (status = 400, description = "A bad parameter", body = super::rest::ErrorBody),
-        (status = 401, description = "An unknown or revoked partner key", body = super::rest::ErrorBody),
-        (status = 404, description = "No such public article", body = super::rest::ErrorBody),
-        (status = 451, description = "Withdrawn: a `canceled` stub", body = super::openapi::Ninjs)))]
+        (status = 200, description = "The article", body = super::bodies::Ninjs),
+        (status = 400, description = "A bad parameter", body = super::bodies::ErrorBody),
+        (status = 401, description = "An unknown or revoked partner key", body = super::bodies::ErrorBody),
+        (status = 404, description = "No such public article", body = super::bodies::ErrorBody),
+        (status = 451, description = "Withdrawn: a `canceled` stub", body = super::bodies::Ninjs)))]
 pub(super) async fn ninjs_article(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -404,10 +378,10 @@ pub(super) async fn ninjs_article(
 #[utoipa::path(get, path = "/v1/ninjs/feed", params(NinjsFeedParams),
     security((), ("partner_key" = [])),
     responses(
-        (status = 200, description = "The items", body = super::openapi::NinjsFeed),
-        (status = 400, description = "A bad parameter", body = super::rest::ErrorBody),
-        (status = 401, description = "An unknown or revoked partner key", body = super::rest::ErrorBody),
-        (status = 404, description = "No such section", body = super::rest::ErrorBody)))]
+        (status = 200, description = "The items", body = super::bodies::NinjsFeed),
+        (status = 400, description = "A bad parameter", body = super::bodies::ErrorBody),
+        (status = 401, description = "An unknown or revoked partner key", body = super::bodies::ErrorBody),
+        (status = 404, description = "No such section", body = super::bodies::ErrorBody)))]
 pub(super) async fn ninjs_feed(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -94,7 +94,7 @@ pub fn page() -> HttpResponse {
 /// One bundled file, when `version` is the current one and GraphiQL is on.
 async fn asset(
     path: web::Path<(String, String)>,
-    state: web::Data<crate::graphql::AppState>,
+    state: web::Data<super::AppState>,
 ) -> Result<HttpResponse, crate::error::AppError> {
     let (version, file) = path.into_inner();
     let found = ASSETS

@@ -1,13 +1,13 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::graphql::AppState;
+use super::AppState;
 
 /// Liveness: the process answers (`/livez` is the same). Never touches the
 /// database, so a database outage does not make an orchestrator restart
 /// healthy nodes.
 #[utoipa::path(get, path = "/healthz",
-    responses((status = 200, description = "Alive", body = super::openapi::Health)))]
+    responses((status = 200, description = "Alive", body = super::bodies::Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -16,8 +16,8 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness: the database answers. 503 with `Retry-After` otherwise.
 #[utoipa::path(get, path = "/readyz",
-    responses((status = 200, description = "Ready", body = super::openapi::Health),
-        (status = 503, description = "The database does not answer", body = super::openapi::Health,
+    responses((status = 200, description = "Ready", body = super::bodies::Health),
+        (status = 503, description = "The database does not answer", body = super::bodies::Health,
             headers(("Retry-After" = i32, description = "Seconds to wait")))))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.db.ping().await {

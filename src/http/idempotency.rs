@@ -28,9 +28,9 @@ use actix_web::HttpResponse;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::db::idempotency::{self, Claim};
+use super::AppState;
+use crate::db::idempotency::{self, Claim, StoredKey};
 use crate::error::AppError;
-use crate::graphql::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
@@ -48,6 +48,23 @@ pub struct Running {
     entry: (i32, String),
 }
 
+impl Running {
+    /// Holds `entry` for this process, unless another request holds it.
+    fn claim(set: &Arc<InFlight>, entry: (i32, String)) -> Result<Running, AppError> {
+        let mut held = set
+            .0
+            .lock()
+            .map_err(|_| AppError::Internal("idempotency set poisoned".into()))?;
+        if !held.insert(entry.clone()) {
+            return Err(AppError::IdempotencyKeyInUse);
+        }
+        Ok(Running {
+            set: set.clone(),
+            entry,
+        })
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Ok(mut set) = self.set.0.lock() {
@@ -56,80 +73,64 @@ impl Drop for Running {
     }
 }
 
-/// What to do with a keyed mutation request.
+/// What to do with a keyed mutation request that may go ahead.
 pub enum Plan {
     /// Run it; its changes claim the key.
     Run(Arc<Claim>, Running),
-    /// Answer without running it.
-    Answer(HttpResponse),
+    /// Answer with the reply kept for the key, without running it.
+    Replay(HttpResponse),
 }
 
-/// Checks the key before the request runs.
+/// Checks the key before the request runs: a key that is malformed, held
+/// by a running request or used for another request is refused.
 pub async fn plan(
     state: &AppState,
     user_id: i32,
     key: &str,
     request: &async_graphql::Request,
-) -> Plan {
+) -> Result<Plan, AppError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Plan::Answer(refuse(&AppError::BadInput(
+        return Err(AppError::BadInput(
             "Idempotency-Key: 1 to 255 visible ASCII characters".into(),
-        )));
+        ));
     }
-    let entry = (user_id, key.to_string());
-    {
-        let Ok(mut set) = state.idempotency.0.lock() else {
-            return Plan::Answer(refuse(&AppError::Internal(
-                "idempotency set poisoned".into(),
-            )));
-        };
-        if !set.insert(entry.clone()) {
-            return Plan::Answer(refuse(&AppError::IdempotencyKeyInUse));
-        }
-    }
-    let running = Running {
-        set: state.idempotency.clone(),
-        entry,
-    };
+    let running = Running::claim(&state.idempotency, (user_id, key.to_string()))?;
     let request_hash = request_hash(request);
     let owned_key = key.to_string();
     let stored = state
         .db
         .run(move |conn| idempotency::find(conn, user_id, &owned_key))
-        .await;
-    let stored = match stored {
-        Ok(s) => s,
-        Err(e) => return Plan::Answer(refuse(&e)),
+        .await?;
+    let Some(held) = stored else {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let claim = Claim {
+            user_id,
+            key: key.to_string(),
+            request_hash,
+            token,
+        };
+        return Ok(Plan::Run(Arc::new(claim), running));
     };
-    match stored {
-        None => Plan::Run(
-            Arc::new(Claim {
-                user_id,
-                key: key.to_string(),
-                request_hash,
-                token: uuid::Uuid::new_v4().simple().to_string(),
-            }),
-            running,
-        ),
-        Some(held) if held.request_hash != request_hash => {
-            Plan::Answer(refuse(&AppError::IdempotencyKeyReused))
-        }
-        Some(held) => match held.response {
-            Some(body) => Plan::Answer(replay(body)),
-            None => {
-                // Applied, but the reply was not stored yet: the request may
-                // still be running (here or on another node) until its time
-                // is up; the claim was made during the request.
-                let age = crate::db::now() - held.created_at;
-                let grace = state.config.execution_timeout + Duration::from_secs(1);
-                if age.to_std().unwrap_or_default() < grace {
-                    Plan::Answer(refuse(&AppError::IdempotencyKeyInUse))
-                } else {
-                    Plan::Answer(reply_lost())
-                }
-            }
-        },
+    if held.request_hash != request_hash {
+        return Err(AppError::IdempotencyKeyReused);
     }
+    let grace = state.config.execution_timeout + Duration::from_secs(1);
+    answer_held(held, grace).map(Plan::Replay)
+}
+
+/// The answer to a request whose key holds the same request already.
+fn answer_held(held: StoredKey, grace: Duration) -> Result<HttpResponse, AppError> {
+    if let Some(body) = held.response {
+        return Ok(replay(body));
+    }
+    // Applied, but the reply was not stored yet: the request may still be
+    // running (here or on another node) until its time is up; the claim was
+    // made during the request.
+    let age = crate::db::now() - held.created_at;
+    if age.to_std().unwrap_or_default() < grace {
+        return Err(AppError::IdempotencyKeyInUse);
+    }
+    Ok(reply_lost())
 }
 
 /// Keeps the reply for replays; a request that changed nothing has no claim
@@ -157,19 +158,6 @@ pub fn request_hash(request: &async_graphql::Request) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn refuse(error: &AppError) -> HttpResponse {
-    use actix_web::ResponseError;
-    error.log();
-    let mut response =
-        super::graphql::reject(error.status_code(), error.code(), &error.public_message());
-    if matches!(error, AppError::IdempotencyKeyInUse) {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-    }
-    response
 }
 
 fn replay(body: String) -> HttpResponse {

@@ -1,6 +1,6 @@
 use actix_web::{web, HttpResponse};
 
-use crate::graphql::AppState;
+use super::AppState;
 
 /// Prometheus text exposition of the counters operators watch.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

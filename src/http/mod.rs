@@ -1,5 +1,6 @@
 //! HTTP routes. Handlers stay thin: parse, call the domain, map the error once.
 
+pub mod bodies;
 pub mod conditional;
 mod feeds;
 mod graphiql;
@@ -15,12 +16,16 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod response_cache;
 pub mod rest;
+mod script;
+mod state;
 pub mod vary;
 
 use actix_cors::Cors;
 use actix_web::web;
 
 use crate::config::Config;
+
+pub use state::AppState;
 
 /// Anything no route matches: a JSON 404 that no cache keeps.
 pub async fn not_found() -> actix_web::HttpResponse {
@@ -48,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(graphql::routes)
     .configure(graphiql::routes)
     .configure(rest::routes)
+    .route("/v1/openapi.json", web::get().to(openapi::openapi_json))
     .configure(feeds::routes);
 }
 

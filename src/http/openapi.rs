@@ -6,16 +6,16 @@
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
-use serde::Serialize;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, Response, ResponseBuilder, Type};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
+use super::bodies::{ErrorBody, ErrorDetail, Health, Ninjs, NinjsFeed};
 use super::rest::{
-    ArticleDetail, ArticlePage, ArticleSummary, ErrorBody, ErrorDetail, Notice, RecommendationView,
-    RemovedArticleView, RemovedPage, SearchItem, SearchPage, SectionView, SiteView, TombstoneBody,
+    ArticleDetail, ArticlePage, ArticleSummary, Notice, RecommendationView, RemovedArticleView,
+    RemovedPage, SearchItem, SearchPage, SectionView, SiteView, TombstoneBody,
 };
 
 /// The document.
@@ -183,93 +183,4 @@ impl Modify for SharedResponses {
             }
         }
     }
-}
-
-/// `GET /healthz`, `/readyz`.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// `ok`, `ready` or `unavailable`.
-    pub status: String,
-    /// `sqlite` or `postgres` (`/readyz`).
-    pub database: Option<String>,
-}
-
-/// An IPTC ninjs 2.1 item: a full or partial article, or a `canceled` stub
-/// (`uri`, `type`, `pubstatus`, `versioncreated` only) for a withdrawn one.
-#[derive(Serialize, ToSchema)]
-pub struct Ninjs {
-    /// `tag:HOST,2023:article:ID`.
-    pub uri: String,
-    /// Always `text`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `full` with bodies, `partial` without.
-    pub representationtype: Option<String>,
-    pub standard: Option<NinjsStandard>,
-    /// The article's revision.
-    pub version: Option<String>,
-    pub firstcreated: Option<String>,
-    pub versioncreated: String,
-    /// `usable`, or `canceled` when withdrawn.
-    pub pubstatus: String,
-    pub headlines: Option<Vec<NinjsText>>,
-    pub descriptions: Option<Vec<NinjsText>>,
-    pub by: Option<String>,
-    pub people: Option<Vec<NinjsName>>,
-    pub copyrightholder: Option<String>,
-    pub copyrightnotice: Option<String>,
-    pub usageterms: Option<String>,
-    pub language: Option<String>,
-    pub located: Option<String>,
-    pub subjects: Option<Vec<NinjsName>>,
-    pub altids: Option<Vec<NinjsText>>,
-    pub infosources: Option<Vec<NinjsSource>>,
-    pub bodies: Option<Vec<NinjsBody>>,
-}
-
-/// ninjs `standard`.
-#[derive(Serialize, ToSchema)]
-pub struct NinjsStandard {
-    pub name: String,
-    pub version: String,
-    pub schema: String,
-}
-
-/// A headline, description or alternative id.
-#[derive(Serialize, ToSchema)]
-pub struct NinjsText {
-    pub role: String,
-    pub contenttype: Option<String>,
-    pub value: String,
-}
-
-/// A person or subject.
-#[derive(Serialize, ToSchema)]
-pub struct NinjsName {
-    pub name: String,
-    pub rel: String,
-}
-
-/// Where the work comes from.
-#[derive(Serialize, ToSchema)]
-pub struct NinjsSource {
-    pub name: String,
-    /// `originator` or `reprinted-from`.
-    pub role: String,
-}
-
-/// The text of the article (partners, owned articles only).
-#[derive(Serialize, ToSchema)]
-pub struct NinjsBody {
-    pub role: String,
-    /// `text/plain` or `text/html`.
-    pub contenttype: String,
-    pub charcount: i64,
-    pub value: String,
-}
-
-/// `GET /v1/ninjs/feed`.
-#[derive(Serialize, ToSchema)]
-pub struct NinjsFeed {
-    pub items: Vec<Ninjs>,
 }

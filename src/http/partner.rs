@@ -3,9 +3,9 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
+use super::AppState;
 use crate::db::partners::{self, PartnerRow};
 use crate::error::AppError;
-use crate::graphql::AppState;
 
 /// The partner a request speaks for: `None` without a key; an unknown or
 /// revoked key is `UNAUTHENTICATED`, one over its limit `TOO_MANY_REQUESTS`.

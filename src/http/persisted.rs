@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use sha2::{Digest, Sha256};
+
+use crate::error::RequestRefusal;
 
 /// Queries learnt through APQ, at most this many (least recently used go).
 const LEARNT_QUERIES: u64 = 10_000;
@@ -28,14 +29,6 @@ pub enum Resolved {
     /// The request's own text, new under this hash: it is learnt with
     /// [`PersistedQueries::learn`] once it has passed every check.
     Learn(String),
-}
-
-/// Why a request's persisted-query extension was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
 }
 
 pub struct PersistedQueries {
@@ -158,26 +151,16 @@ impl PersistedQueries {
         &self,
         query: &str,
         extension: Option<&serde_json::Value>,
-    ) -> Result<Resolved, Refusal> {
+    ) -> Result<Resolved, RequestRefusal> {
         let hash = match extension {
             None => None,
             Some(ext) => {
                 if ext.get("version").and_then(|v| v.as_i64()) != Some(1) {
-                    return Err(refusal(
-                        StatusCode::BAD_REQUEST,
-                        "PERSISTED_QUERY_VERSION_NOT_SUPPORTED",
-                        "persistedQuery: only version 1 is supported",
-                    ));
+                    return Err(RequestRefusal::PersistedQueryVersion);
                 }
                 match ext.get("sha256Hash").and_then(|v| v.as_str()) {
                     Some(h) => Some(h.to_ascii_lowercase()),
-                    None => {
-                        return Err(refusal(
-                            StatusCode::BAD_REQUEST,
-                            "BAD_REQUEST",
-                            "persistedQuery: sha256Hash is missing",
-                        ))
-                    }
+                    None => return Err(RequestRefusal::PersistedQueryHashMissing),
                 }
             }
         };
@@ -189,21 +172,12 @@ impl PersistedQueries {
                 }
                 match self.learnt.get(&hash).filter(|_| !self.only_registered) {
                     Some(known) => Ok(Resolved::Stored(known.to_string())),
-                    // Apollo clients look for this message and send the text.
-                    None => Err(refusal(
-                        StatusCode::OK,
-                        "PERSISTED_QUERY_NOT_FOUND",
-                        "PersistedQueryNotFound",
-                    )),
+                    None => Err(RequestRefusal::PersistedQueryNotFound),
                 }
             }
             (Some(hash), false) => {
                 if sha256_hex(query) != hash {
-                    return Err(refusal(
-                        StatusCode::BAD_REQUEST,
-                        "PERSISTED_QUERY_HASH_MISMATCH",
-                        "persistedQuery: sha256Hash is not the hash of the query",
-                    ));
+                    return Err(RequestRefusal::PersistedQueryHashMismatch);
                 }
                 self.allowed(&hash)?;
                 let known = self.registered.contains_key(&hash) || self.learnt.contains_key(&hash);
@@ -222,23 +196,11 @@ impl PersistedQueries {
         }
     }
 
-    fn allowed(&self, hash: &str) -> Result<(), Refusal> {
+    fn allowed(&self, hash: &str) -> Result<(), RequestRefusal> {
         if self.only_registered && !self.registered.contains_key(hash) {
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "PERSISTED_QUERY_NOT_ALLOWED",
-                "only registered operations run on this server",
-            ));
+            return Err(RequestRefusal::PersistedQueryNotAllowed);
         }
         Ok(())
-    }
-}
-
-fn refusal(status: StatusCode, code: &'static str, message: &str) -> Refusal {
-    Refusal {
-        status,
-        code,
-        message: message.to_string(),
     }
 }
 
@@ -254,7 +216,7 @@ mod tests {
         let apq = PersistedQueries::load(None, false, 1 << 20).expect("apq");
         let ext = json!({ "version": 1, "sha256Hash": sha256_hex(Q) });
         assert_eq!(
-            apq.resolve("", Some(&ext)).map_err(|r| r.code),
+            apq.resolve("", Some(&ext)).map_err(|r| r.code()),
             Err("PERSISTED_QUERY_NOT_FOUND")
         );
         assert_eq!(
@@ -262,7 +224,7 @@ mod tests {
             Ok(Resolved::Learn(sha256_hex(Q)))
         );
         assert_eq!(
-            apq.resolve("", Some(&ext)).map_err(|r| r.code),
+            apq.resolve("", Some(&ext)).map_err(|r| r.code()),
             Err("PERSISTED_QUERY_NOT_FOUND"),
             "nothing is kept before the query has passed"
         );
@@ -274,7 +236,7 @@ mod tests {
         );
         let wrong = json!({ "version": 1, "sha256Hash": sha256_hex("{ x }") });
         assert_eq!(
-            apq.resolve(Q, Some(&wrong)).map_err(|r| r.code),
+            apq.resolve(Q, Some(&wrong)).map_err(|r| r.code()),
             Err("PERSISTED_QUERY_HASH_MISMATCH")
         );
     }

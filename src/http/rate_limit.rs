@@ -16,13 +16,13 @@ use std::net::IpAddr;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header::HeaderMap;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use ipnet::IpNet;
-use serde_json::json;
 
-use crate::graphql::AppState;
+use super::AppState;
+use crate::error::{AppError, RequestRefusal};
 
 /// One hop of a forwarding chain: an address, or `None` for a node that
 /// names no address (`unknown`, an obfuscated `_identifier`, garbage).
@@ -150,16 +150,12 @@ pub fn client_of_request(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr>
 /// A 429 in the shape of the route: GraphQL errors on `/graphql`, the
 /// REST error body elsewhere.
 pub fn too_many(path: &str, wait: u64) -> HttpResponse {
-    let message = format!("rate limit reached; retry in {wait} s");
-    let body = if path == "/graphql" {
-        json!({ "data": null, "errors": [{ "message": message, "extensions": { "code": "TOO_MANY_REQUESTS" } }] })
+    let error = AppError::from(RequestRefusal::OverRateLimit { retry_after: wait });
+    if path == "/graphql" {
+        error.graphql_response()
     } else {
-        json!({ "error": { "code": "TOO_MANY_REQUESTS", "message": message } })
-    };
-    HttpResponse::TooManyRequests()
-        .insert_header((header::RETRY_AFTER, wait.to_string()))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body)
+        error.error_response()
+    }
 }
 
 /// The middleware (`middleware::from_fn(rate_limit::limit_clients)`).

@@ -11,9 +11,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
+use super::AppState;
 use crate::cache::{CachedResponse, ResponseCache};
 use crate::domain::CacheKey;
-use crate::graphql::AppState;
 
 /// Probes and metrics answer live; everything else public may be cached.
 fn live_route(path: &str) -> bool {

@@ -11,14 +11,16 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::feeds::request_script;
+use super::bodies::{ErrorBody, ErrorDetail};
+use super::script::request_script;
+use super::AppState;
 use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery, Tombstone};
 use crate::db::notices;
 use crate::db::{self, contributors, recommendations, sections, site, sources, AnyConnection};
 use crate::domain::cache_key::{surrogate_keys, CacheKey};
 use crate::domain::CreditRole;
 use crate::error::AppError;
-use crate::graphql::{AppState, RemovedArticle, Script};
+use crate::graphql::{RemovedArticle, Script};
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,27 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(get_recommendations),
         )
         .route("/v1/removed", web::get().to(removed))
-        .route("/v1/search", web::get().to(search_articles))
-        .route(
-            "/v1/openapi.json",
-            web::get().to(super::openapi::openapi_json),
-        );
-}
-
-/// The document as checked in (`openapi.json`).
-pub use super::openapi::openapi;
-
-/// An error.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable code (`BAD_USER_INPUT`, `NOT_FOUND` …).
-    pub code: String,
-    pub message: String,
+        .route("/v1/search", web::get().to(search_articles));
 }
 
 /// 451: what remains of a withdrawn article.

@@ -339,7 +339,7 @@ fn faulty_routes(cfg: &mut actix_web::web::ServiceConfig) {
     }
 
     async fn panic_in_transaction(
-        state: web::Data<newsdesk::graphql::AppState>,
+        state: web::Data<newsdesk::http::AppState>,
     ) -> Result<HttpResponse, AppError> {
         use diesel::Connection;
         state

@@ -94,7 +94,7 @@ fn every_error_code_in_the_source_is_documented_and_no_other() {
 
 #[test]
 fn every_app_error_code_is_documented() {
-    use newsdesk::error::AppError;
+    use newsdesk::error::{AppError, RequestRefusal};
     let table = codes_in_table();
     let every_variant = [
         AppError::BadInput(String::new()),
@@ -111,6 +111,26 @@ fn every_app_error_code_is_documented() {
         AppError::Unavailable(String::new()),
         AppError::Timeout,
         AppError::Internal(String::new()),
+        RequestRefusal::UnsupportedMediaType.into(),
+        RequestRefusal::PayloadTooLarge { limit: 1 }.into(),
+        RequestRefusal::BodyTooSlow { millis: 1 }.into(),
+        RequestRefusal::UnreadableBody.into(),
+        RequestRefusal::NotAGraphqlRequest(String::new()).into(),
+        RequestRefusal::Batch.into(),
+        RequestRefusal::BadQueryString(String::new()).into(),
+        RequestRefusal::MissingQuery.into(),
+        RequestRefusal::VariablesNotJson(String::new()).into(),
+        RequestRefusal::ExtensionsNotObject.into(),
+        RequestRefusal::NotAcceptable.into(),
+        RequestRefusal::MutationOverGet.into(),
+        RequestRefusal::QueryTooLong { max: 1 }.into(),
+        RequestRefusal::PersistedQueryVersion.into(),
+        RequestRefusal::PersistedQueryHashMissing.into(),
+        RequestRefusal::PersistedQueryNotFound.into(),
+        RequestRefusal::PersistedQueryHashMismatch.into(),
+        RequestRefusal::PersistedQueryNotAllowed.into(),
+        RequestRefusal::OverRateLimit { retry_after: 1 }.into(),
+        RequestRefusal::Unwritable.into(),
     ];
     for error in every_variant {
         // A new variant must be added above: this match has no wildcard.
@@ -129,6 +149,28 @@ fn every_app_error_code_is_documented() {
             | AppError::Unavailable(_)
             | AppError::Timeout
             | AppError::Internal(_) => {}
+            AppError::Refused(refusal) => match refusal {
+                RequestRefusal::UnsupportedMediaType
+                | RequestRefusal::PayloadTooLarge { .. }
+                | RequestRefusal::BodyTooSlow { .. }
+                | RequestRefusal::UnreadableBody
+                | RequestRefusal::NotAGraphqlRequest(_)
+                | RequestRefusal::Batch
+                | RequestRefusal::BadQueryString(_)
+                | RequestRefusal::MissingQuery
+                | RequestRefusal::VariablesNotJson(_)
+                | RequestRefusal::ExtensionsNotObject
+                | RequestRefusal::NotAcceptable
+                | RequestRefusal::MutationOverGet
+                | RequestRefusal::QueryTooLong { .. }
+                | RequestRefusal::PersistedQueryVersion
+                | RequestRefusal::PersistedQueryHashMissing
+                | RequestRefusal::PersistedQueryNotFound
+                | RequestRefusal::PersistedQueryHashMismatch
+                | RequestRefusal::PersistedQueryNotAllowed
+                | RequestRefusal::OverRateLimit { .. }
+                | RequestRefusal::Unwritable => {}
+            },
         }
         assert!(
             table.contains(error.code()),

@@ -18,7 +18,7 @@ fn openapi_json_is_up_to_date() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"))
         .expect("openapi.json is committed");
 
-    let exported = newsdesk::http::rest::openapi();
+    let exported = newsdesk::http::openapi::openapi();
 
     assert!(
         committed == exported,

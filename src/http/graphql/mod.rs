@@ -1,0 +1,132 @@
+//! `/graphql`: POST with a JSON body, GET with `?query=` for queries only,
+//! and GraphiQL for browsers when enabled. Size limits are checked before the
+//! body is parsed; batches are refused on this public route.
+//!
+//! GraphQL over HTTP: a client that accepts `application/graphql-response+json`
+//! gets it, with 400 for a document that does not parse or validate (or
+//! breaks a limit) and 504 for one that ran out of time; a client that
+//! accepts only `application/json` gets that, with 200 for every executed
+//! request, as the specification asks for compatibility.
+//!
+//! A request goes through the steps of [`execute`], each in the module that
+//! holds it; a step that refuses ends the request with an [`AppError`],
+//! answered in the GraphQL shape by [`response::refused`].
+
+mod admission;
+mod authentication;
+mod keyed;
+mod media;
+mod operation;
+mod post_cache;
+mod request;
+mod response;
+mod run;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use self::keyed::Keyed;
+use self::media::Media;
+use self::operation::Operation;
+use self::post_cache::PostCache;
+use self::request::Via;
+use self::response::Answer;
+use super::idempotency::Plan;
+use super::AppState;
+use crate::auth::Credentials;
+use crate::error::{AppError, RequestRefusal};
+use crate::graphql::NewsdeskSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(post))
+            .route(web::get().to(get))
+            .route(web::route().to(method_not_allowed)),
+    );
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .finish()
+}
+
+async fn post(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    schema: web::Data<NewsdeskSchema>,
+) -> HttpResponse {
+    let answer = async {
+        request::require_json(&req)?;
+        let credentials = authentication::credentials(&state, &req).await;
+        let request = request::from_body(&req, body, &state.config.limits, &credentials).await?;
+        execute(&req, request, &state, &schema, Via::Post, credentials).await
+    };
+    answer.await.unwrap_or_else(response::refused)
+}
+
+async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    schema: web::Data<NewsdeskSchema>,
+) -> HttpResponse {
+    let answer = async {
+        let Some(request) = request::from_query_string(&req)? else {
+            if state.config.graphiql && request::wants_html(&req) {
+                return Ok(super::graphiql::page());
+            }
+            return Err(RequestRefusal::MissingQuery.into());
+        };
+        let credentials = authentication::credentials(&state, &req).await;
+        execute(&req, request, &state, &schema, Via::Get, credentials).await
+    };
+    answer.await.unwrap_or_else(response::refused)
+}
+
+/// One request, step by step.
+async fn execute(
+    req: &HttpRequest,
+    mut request: async_graphql::Request,
+    state: &AppState,
+    schema: &NewsdeskSchema,
+    via: Via,
+    credentials: Credentials,
+) -> Result<HttpResponse, AppError> {
+    let media = Media::of(req)?;
+    let learning = admission::resolve_persisted(&state.persisted, &mut request)?;
+    admission::check_length(&state.config.limits, &request)?;
+    let operation = Operation::of(&request);
+    admission::check_method(via, &operation)?;
+    admission::limit_registrations(req, state, &credentials, learning.as_ref()).await?;
+    let post_cache = PostCache::new(req, state, &request, via, media);
+    if let Some(kept) = post_cache.lookup(state) {
+        if let Some(learning) = learning {
+            learning.keep(&state.persisted);
+        }
+        return Ok(kept);
+    }
+    let post_cache = post_cache.queries_only(&operation);
+    let started = state.cache.begin();
+    admission::limit_mutations(state, &credentials, &operation).await?;
+    let keyed = match keyed::plan(req, state, &credentials, &operation, &request).await? {
+        Some(Plan::Replay(answer)) => return Ok(answer),
+        Some(Plan::Run(claim, running)) => Some(Keyed::new(claim, running)),
+        None => None,
+    };
+    let schema = run::schema_for(req, schema, &request);
+    let claim = keyed.as_ref().map(|k| k.claim.clone());
+    let context = run::context(req, state, credentials, claim).await;
+    let (query, budget) = (request.query.clone(), state.config.execution_timeout);
+    let mut response =
+        run::within_budget(schema, request, context.clone(), budget, keyed.is_some()).await;
+    run::finish(&mut response, &query, learning, &state.persisted);
+    let answer = Answer::new(req, via, media, state.config.cache_max_age, &context);
+    let http = answer.head(&response);
+    if let Some(keyed) = keyed {
+        return Ok(keyed.keep(state, &response, http).await);
+    }
+    let body = response::body(&response, media)?;
+    Ok(post_cache.store(state, started, &response, http, body, context.tags()))
+}
