@@ -4,6 +4,7 @@
 mod fixtures;
 mod helpers;
 
+mod architecture;
 mod authorization;
 mod availability;
 mod contention;
