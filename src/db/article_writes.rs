@@ -506,8 +506,10 @@ fn change_hold(tx: &mut Tx<'_>, id: i32, takedown_id: i32, place: bool) -> Resul
     if visibility_changed {
         mark_public_change(conn, id, now)?;
         announce(conn, action, &before, &after)?;
-        tx.article_changed(id);
     }
+    // Also when hidden either way: a scheduled article under a hold must
+    // not appear in lists when its time comes (see `placements`).
+    tx.article_changed(id);
     // The tombstone's references change with every hold, public or not.
     tx.touch(article_keys(&before, &after));
     tx.audit(Event {

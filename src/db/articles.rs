@@ -1,7 +1,8 @@
+use super::contributors::{CreditRow, KeptCredit};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{article_slug_history, articles};
+use super::schema::{article_placements, article_slug_history, articles};
 use super::AnyConnection;
 use crate::domain::ArticleStatus;
 use crate::error::AppError;
@@ -32,6 +33,9 @@ pub struct ArticleRow {
     /// The slug an unpublished article asked for while `slug` is a stand-in
     /// (see [`slug_holders`]).
     pub requested_slug: Option<String>,
+    /// Every credit, in order, as JSON `[{"name": …, "role": …}]`: the byline
+    /// comes with the row (see [`contributors::set_credits`](super::contributors::set_credits)).
+    pub credits: String,
 }
 
 impl ArticleRow {
@@ -66,6 +70,20 @@ impl ArticleRow {
     /// The slug its readers and writers know it by.
     pub fn shown_slug(&self) -> &str {
         self.requested_slug.as_deref().unwrap_or(&self.slug)
+    }
+
+    /// Its credits in byline order, kept in the row itself.
+    pub fn credit_rows(&self) -> Vec<CreditRow> {
+        let kept: Vec<KeptCredit> = serde_json::from_str(&self.credits).unwrap_or_default();
+        kept.into_iter()
+            .enumerate()
+            .map(|(position, c)| CreditRow {
+                article_id: self.id,
+                position: position as i32,
+                name: c.name,
+                role: c.role,
+            })
+            .collect()
     }
 
     /// Whether its slug is reserved: it has been published or scheduled.
@@ -353,6 +371,9 @@ pub struct PublicQuery {
     /// Only articles changed at or after this time.
     pub updated_after: Option<NaiveDateTime>,
     pub exclude_id: Option<i32>,
+    /// Set when `section_ids` is this section and every section below it:
+    /// such a list is read from the section's placements.
+    pub subtree_of: Option<i32>,
 }
 
 impl PublicQuery {
@@ -367,6 +388,25 @@ impl PublicQuery {
             published_before: None,
             updated_after: None,
             exclude_id: None,
+            subtree_of: None,
+        }
+    }
+
+    /// The placements scope that holds exactly this list, when one does:
+    /// no filter but the sections, and those a whole subtree or the site.
+    fn placement_scope(&self) -> Option<i32> {
+        let only_sections = self.source_name.is_none()
+            && self.contributor_name.is_none()
+            && self.tag_slug.is_none()
+            && self.published_after.is_none()
+            && self.published_before.is_none()
+            && self.updated_after.is_none()
+            && self.exclude_id.is_none();
+        match (&self.section_ids, self.subtree_of) {
+            _ if !only_sections => None,
+            (None, _) => Some(super::placements::SITE),
+            (Some(_), Some(root)) => Some(root),
+            (Some(_), None) => None,
         }
     }
 
@@ -458,6 +498,9 @@ pub fn list_public(
     direction: Direction,
     limit: i64,
 ) -> Result<Vec<ArticleRow>, AppError> {
+    if let Some(scope) = query.placement_scope() {
+        return list_placed(conn, scope, query.now, from, direction, limit);
+    }
     // Two statuses, or several sections, cannot be read from one index in
     // order: the engine would sort every article of the sections for each
     // page. Each (status, section) part is read in index order up to the
@@ -650,4 +693,76 @@ pub fn set_pinned_related(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The credits of `rows`, by article, from the rows themselves.
+pub fn credits_by_article(rows: &[ArticleRow]) -> std::collections::HashMap<i32, Vec<CreditRow>> {
+    rows.iter().map(|r| (r.id, r.credit_rows())).collect()
+}
+
+/// One page of the public articles of placements scope `scope` (see
+/// [`super::placements`]), newest first, from the cursor
+/// `from` on: one statement, read in the order of the placements' key.
+pub fn list_placed(
+    conn: &mut AnyConnection,
+    scope: i32,
+    now: NaiveDateTime,
+    from: Option<Position>,
+    direction: Direction,
+    limit: i64,
+) -> Result<Vec<ArticleRow>, AppError> {
+    if from.is_none() && direction == Direction::Older {
+        // The first page, by far the most asked for, as a query of fixed
+        // shape: Diesel keeps it prepared on each connection.
+        return Ok(article_placements::table
+            .inner_join(articles::table)
+            .filter(article_placements::scope_id.eq(scope))
+            .filter(article_placements::published_at.le(now))
+            .order((
+                article_placements::published_at.desc(),
+                article_placements::article_id.desc(),
+            ))
+            .limit(limit)
+            .select(ArticleRow::as_select())
+            .load(conn)?);
+    }
+    let mut q = article_placements::table
+        .inner_join(articles::table)
+        .filter(article_placements::scope_id.eq(scope))
+        .filter(article_placements::published_at.le(now))
+        .select(ArticleRow::as_select())
+        .into_boxed();
+    if let Some(at) = from {
+        q = match direction {
+            Direction::Older => q.filter(
+                article_placements::published_at.lt(at.published_at).or(
+                    article_placements::published_at
+                        .eq(at.published_at)
+                        .and(article_placements::article_id.lt(at.id)),
+                ),
+            ),
+            Direction::Newer => q.filter(
+                article_placements::published_at.gt(at.published_at).or(
+                    article_placements::published_at
+                        .eq(at.published_at)
+                        .and(article_placements::article_id.gt(at.id)),
+                ),
+            ),
+        };
+    }
+    q = match direction {
+        Direction::Older => q.order((
+            article_placements::published_at.desc(),
+            article_placements::article_id.desc(),
+        )),
+        Direction::Newer => q.order((
+            article_placements::published_at.asc(),
+            article_placements::article_id.asc(),
+        )),
+    };
+    let mut rows = q.limit(limit).load(conn)?;
+    if direction == Direction::Newer {
+        rows.reverse();
+    }
+    Ok(rows)
 }

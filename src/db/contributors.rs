@@ -1,6 +1,6 @@
 use diesel::prelude::*;
 
-use super::schema::{article_credits, contributors};
+use super::schema::{article_credits, articles, contributors};
 use super::AnyConnection;
 use crate::domain::CreditRole;
 use crate::error::AppError;
@@ -29,7 +29,6 @@ pub fn find_or_create(conn: &mut AnyConnection, name: &str) -> Result<i32, AppEr
 pub struct CreditRow {
     pub article_id: i32,
     pub position: i32,
-    pub contributor_id: i32,
     pub name: String,
     pub role: CreditRole,
 }
@@ -53,6 +52,34 @@ pub fn set_credits(
             ))
             .execute(conn)?;
     }
+    keep_with_article(conn, article_id, credits)
+}
+
+/// A credit as the article row keeps it (`articles.credits`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeptCredit {
+    pub name: String,
+    pub role: CreditRole,
+}
+
+/// Writes the credits into the article's row, so that readers get the row
+/// and its byline in one statement.
+pub fn keep_with_article(
+    conn: &mut AnyConnection,
+    article_id: i32,
+    credits: &[(String, CreditRole)],
+) -> Result<(), AppError> {
+    let kept: Vec<KeptCredit> = credits
+        .iter()
+        .map(|(name, role)| KeptCredit {
+            name: name.clone(),
+            role: *role,
+        })
+        .collect();
+    let json = serde_json::to_string(&kept).map_err(|e| AppError::Internal(e.to_string()))?;
+    diesel::update(articles::table.find(article_id))
+        .set(articles::credits.eq(json))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -61,24 +88,22 @@ pub fn credits_of(
     conn: &mut AnyConnection,
     article_ids: &[i32],
 ) -> Result<Vec<CreditRow>, AppError> {
-    let rows: Vec<(i32, i32, i32, String, String)> = article_credits::table
+    let rows: Vec<(i32, i32, String, String)> = article_credits::table
         .inner_join(contributors::table)
         .filter(article_credits::article_id.eq_any(article_ids))
         .order((article_credits::article_id, article_credits::position))
         .select((
             article_credits::article_id,
             article_credits::position,
-            article_credits::contributor_id,
             contributors::name,
             article_credits::role,
         ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(article_id, position, contributor_id, name, role)| {
+        .map(|(article_id, position, name, role)| {
             Ok(CreditRow {
                 article_id,
                 position,
-                contributor_id,
                 name,
                 role: role.parse().map_err(AppError::Internal)?,
             })

@@ -31,6 +31,7 @@ pub mod migrations;
 pub mod notices;
 pub mod notify;
 pub mod partners;
+pub mod placements;
 pub mod pool;
 pub mod recommendations;
 pub mod replicas;

@@ -69,6 +69,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_placements (scope_id, published_at, article_id) {
+        scope_id -> Integer,
+        published_at -> Timestamp,
+        article_id -> Integer,
+    }
+}
+
+diesel::table! {
     articles (id) {
         id -> Integer,
         slug -> Text,
@@ -93,6 +101,7 @@ diesel::table! {
         held_since -> Nullable<Timestamp>,
         public_changed_at -> Nullable<Timestamp>,
         requested_slug -> Nullable<Text>,
+        credits -> Text,
     }
 }
 
@@ -351,6 +360,7 @@ diesel::table! {
 }
 
 diesel::joinable!(articles -> sections (section_id));
+diesel::joinable!(article_placements -> articles (article_id));
 diesel::joinable!(legal_holds -> articles (article_id));
 diesel::joinable!(articles -> sources (source_id));
 diesel::joinable!(article_credits -> articles (article_id));
@@ -366,6 +376,7 @@ diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
 diesel::joinable!(partner_usage -> partner_keys (partner_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    article_placements,
     site_settings,
     sections,
     sources,

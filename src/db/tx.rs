@@ -7,7 +7,7 @@ use diesel::Connection;
 
 use super::audit::{self, Actor, Event};
 use super::changes::{Changes, Hooks};
-use super::{notify, webhooks, AnyConnection};
+use super::{notify, placements, webhooks, AnyConnection};
 use crate::domain::CacheKey;
 use crate::error::AppError;
 
@@ -74,6 +74,11 @@ pub(super) fn run<T>(
         } = tx;
         for event in audit {
             audit::record(conn, actor, event)?;
+        }
+        // Where the changed articles show follows their rows, in the same
+        // transaction (see `placements`).
+        for id in changes.articles() {
+            placements::refresh(conn, *id)?;
         }
         hooks.before_commit(conn, &changes)?;
         if !changes.keys().is_empty() {

@@ -186,13 +186,9 @@ impl Article {
         RequestContext::of(ctx).line(value, self.script)
     }
 
-    async fn credits(&self, ctx: &Context<'_>) -> Result<Vec<crate::db::contributors::CreditRow>> {
-        Ok(RequestContext::of(ctx)
-            .credits
-            .load_one(self.row.id)
-            .await
-            .gql()?
-            .unwrap_or_default())
+    /// The credits come with the row: no statement of their own.
+    async fn credits(&self, _ctx: &Context<'_>) -> Result<Vec<crate::db::contributors::CreditRow>> {
+        Ok(self.row.credit_rows())
     }
 
     async fn owned(&self, ctx: &Context<'_>) -> Result<bool> {

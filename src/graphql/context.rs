@@ -10,7 +10,7 @@ use async_graphql::Context;
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use tokio::sync::OnceCell;
 
-use super::loaders::{ArticleLoader, CreditLoader, SourceLoader};
+use super::loaders::{ArticleLoader, SourceLoader};
 use super::script::Script;
 use super::Shared;
 use crate::auth::policy::{self, Action};
@@ -103,7 +103,6 @@ pub struct RequestContext {
     /// The instant visibility is judged at, fixed for the whole request.
     pub now: NaiveDateTime,
     pub sources: DataLoader<SourceLoader, HashMapCache>,
-    pub credits: DataLoader<CreditLoader, HashMapCache>,
     pub articles: DataLoader<ArticleLoader, HashMapCache>,
     site: OnceCell<Arc<SiteRow>>,
     sections: OnceCell<Arc<SectionTree>>,
@@ -131,11 +130,6 @@ impl RequestContext {
             now: db::now(),
             sources: DataLoader::with_cache(
                 SourceLoader(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            credits: DataLoader::with_cache(
-                CreditLoader(db.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),

@@ -176,6 +176,14 @@ pub async fn article_connection(
 async fn public_query(rc: &RequestContext, filter: ArticleFilter) -> Result<PublicQuery, AppError> {
     let mut query = PublicQuery::new(rc.now);
     query.section_ids = section_ids(rc, &filter).await?;
+    if filter.include_subsections {
+        // A section with all its subsections is one scope of placements.
+        query.subtree_of = match (filter.section_scope, &filter.section) {
+            (Some(id), None) => Some(id),
+            (None, Some(slug)) => rc.sections().await?.by_slug(slug).map(|s| s.id),
+            _ => None,
+        };
+    }
     query.source_name = filter.source;
     query.contributor_name = filter.contributor;
     query.tag_slug = filter.tag;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 
 use crate::db::articles::{self, ArticleRow};
-use crate::db::contributors::{self, CreditRow};
 use crate::db::sources::{self, SourceRow};
 use crate::db::Database;
 use crate::error::AppError;
@@ -23,27 +22,6 @@ impl Loader<i32> for SourceLoader {
         let keys = keys.to_vec();
         let rows = self.0.run(move |conn| sources::by_ids(conn, &keys)).await?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
-    }
-}
-
-/// Bylines (with the editor) by article id, in order.
-pub struct CreditLoader(pub Database);
-
-impl Loader<i32> for CreditLoader {
-    type Value = Vec<CreditRow>;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Vec<CreditRow>>, Self::Error> {
-        let keys = keys.to_vec();
-        let rows = self
-            .0
-            .run(move |conn| contributors::credits_of(conn, &keys))
-            .await?;
-        let mut map: HashMap<i32, Vec<CreditRow>> = HashMap::new();
-        for row in rows {
-            map.entry(row.article_id).or_default().push(row);
-        }
-        Ok(map)
     }
 }
 
@@ -69,19 +47,15 @@ impl Loader<i32> for ArticleLoader {
 /// then costs one trip to the database pool instead of one per loader.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Prefetch {
-    credits: bool,
     sources: bool,
 }
 
 /// What [`Prefetch::load`] read, to hand to the loaders.
 #[derive(Debug, Default)]
 pub struct Prefetched {
-    credits: HashMap<i32, Vec<CreditRow>>,
     sources: HashMap<i32, SourceRow>,
 }
 
-/// Article fields answered from the credits loader.
-const CREDIT_FIELDS: [&str; 3] = ["byline", "editor", "authors"];
 /// Article fields answered from the sources loader.
 const SOURCE_FIELDS: [&str; 3] = ["source", "copyrightNotice", "owned"];
 
@@ -95,7 +69,6 @@ impl Prefetch {
                 .any(|s| names.iter().any(|n| s.field(n).exists()))
         };
         Prefetch {
-            credits: any(&CREDIT_FIELDS),
             sources: any(&SOURCE_FIELDS),
         }
     }
@@ -108,13 +81,6 @@ impl Prefetch {
         rows: &[ArticleRow],
     ) -> Result<Prefetched, AppError> {
         let mut out = Prefetched::default();
-        if self.credits {
-            let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-            out.credits = ids.iter().map(|id| (*id, Vec::new())).collect();
-            for row in contributors::credits_of(conn, &ids)? {
-                out.credits.entry(row.article_id).or_default().push(row);
-            }
-        }
         if self.sources {
             let mut ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
             ids.sort_unstable();
@@ -133,9 +99,6 @@ impl Prefetch {
 impl Prefetched {
     /// Primes the request's loaders.
     pub async fn feed(self, rc: &super::RequestContext) {
-        if !self.credits.is_empty() {
-            rc.credits.feed_many(self.credits).await;
-        }
         if !self.sources.is_empty() {
             rc.sources.feed_many(self.sources).await;
         }

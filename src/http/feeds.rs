@@ -189,6 +189,7 @@ fn load_selection(
             .iter()
             .find(|s| s.slug == section)
             .ok_or(AppError::NotFound)?;
+        query.subtree_of = Some(root.id);
         query.section_ids = Some(sections::subtree_ids(
             &sections::links(&all_sections),
             root.id,
@@ -202,11 +203,7 @@ fn load_selection(
             .collect(),
         None => articles::list_public(conn, &query, None, articles::Direction::Older, FEED_SIZE)?,
     };
-    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-    let mut credits: HashMap<i32, Vec<contributors::CreditRow>> = HashMap::new();
-    for c in contributors::credits_of(conn, &ids)? {
-        credits.entry(c.article_id).or_default().push(c);
-    }
+    let credits = articles::credits_by_article(&rows);
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
     let sources = sources::by_ids(conn, &source_ids)?
         .into_iter()

@@ -244,11 +244,7 @@ struct Loaded {
 }
 
 fn load_related(conn: &mut AnyConnection, rows: Vec<ArticleRow>) -> Result<Loaded, AppError> {
-    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-    let mut credits: HashMap<i32, Vec<contributors::CreditRow>> = HashMap::new();
-    for c in contributors::credits_of(conn, &ids)? {
-        credits.entry(c.article_id).or_default().push(c);
-    }
+    let credits = articles::credits_by_article(&rows);
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
     Ok(Loaded {
         sources: sources::by_ids(conn, &source_ids)?
@@ -338,7 +334,7 @@ fn limit_param(value: Option<i64>) -> Result<i64, AppError> {
 fn section_scope(
     conn: &mut AnyConnection,
     slug: Option<&str>,
-) -> Result<Option<Vec<i32>>, AppError> {
+) -> Result<Option<(i32, Vec<i32>)>, AppError> {
     let Some(slug) = slug else {
         return Ok(None);
     };
@@ -347,7 +343,10 @@ fn section_scope(
         .iter()
         .find(|s| s.slug == slug)
         .ok_or(AppError::NotFound)?;
-    Ok(Some(sections::subtree_ids(&sections::links(&all), root.id)))
+    Ok(Some((
+        root.id,
+        sections::subtree_ids(&sections::links(&all), root.id),
+    )))
 }
 
 /// Published articles, newest first, a page at a time.
@@ -376,7 +375,10 @@ pub(super) async fn list_articles(
         .await
         .run(move |conn| {
             let mut query = PublicQuery::new(now);
-            query.section_ids = section_scope(conn, section.as_deref())?;
+            if let Some((root, ids)) = section_scope(conn, section.as_deref())? {
+                query.subtree_of = Some(root);
+                query.section_ids = Some(ids);
+            }
             let rows = articles::list_public(conn, &query, from, Direction::Older, limit + 1)?;
             load_related(conn, rows)
         })
@@ -746,7 +748,7 @@ pub(super) async fn search_articles(
         .reader()
         .await
         .run(move |conn| {
-            let scope = section_scope(conn, section.as_deref())?;
+            let scope = section_scope(conn, section.as_deref())?.map(|(_, ids)| ids);
             let hits = crate::search::public_hits(conn, &parsed, scope.as_deref(), now)?;
             let total = hits.len();
             let page: Vec<(i32, f64)> = hits

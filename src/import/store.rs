@@ -150,6 +150,7 @@ pub(super) fn store_page(
         credits.push((editor.clone(), CreditRole::Editor));
     }
     contributors::set_credits(conn, article_id, &credits)?;
+    crate::db::placements::refresh(conn, article_id)?;
     crate::search::write_terms(conn, article_id, input.terms)?;
     for template in &page.notices {
         if !memo.notices.insert((template.kind, template.text.clone())) {

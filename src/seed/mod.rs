@@ -282,6 +282,12 @@ fn write_article(
             .execute(conn)?;
         names.push(name.as_str());
     }
+    let kept: Vec<(String, CreditRole)> = names
+        .iter()
+        .map(|n| (n.to_string(), CreditRole::Reporter))
+        .collect();
+    crate::db::contributors::keep_with_article(conn, id, &kept)?;
+    crate::db::placements::refresh(conn, id)?;
     let snapshot = serde_json::json!({
         "title": new.title, "summary": new.summary, "body": new.body,
         "section_id": new.section_id, "status": new.status, "published_at": new.published_at,

@@ -209,6 +209,8 @@ pub async fn move_section(
             row.position = p;
         }
         sections::save(conn, &row)?;
+        // Its articles now show under other ancestors.
+        crate::db::placements::refresh_subtree(conn, row.id)?;
         let details = serde_json::json!({ "parent": parent });
         record(tx, "section.move", Curated::Section(row.id), details);
         Ok(row)

@@ -99,6 +99,8 @@ impl ArticleBuilder {
         }
         let id = articles::insert(conn, &self.new).expect("insert article");
         contributors::set_credits(conn, id, &self.credits).expect("credits");
+        // As every write does: where the article shows follows its row.
+        newsdesk::db::placements::refresh(conn, id).expect("placements");
         id
     }
 }

@@ -22,6 +22,7 @@ mod logins;
 mod logs;
 mod migrations;
 mod nodes;
+mod page_reads;
 mod pagination;
 mod persisted;
 mod query_plans;

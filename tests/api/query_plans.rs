@@ -33,6 +33,13 @@ const HOT_QUERIES: &[(&str, &str, &str)] = &[
         "USING COVERING INDEX articles_public_newest",
     ),
     (
+        "a section page with its subsections, or the home page: one scope of placements",
+        "SELECT a.* FROM article_placements p JOIN articles a ON a.id = p.article_id \
+         WHERE p.scope_id = 3 AND p.published_at <= '2026-11-29' \
+         ORDER BY p.published_at DESC, p.article_id DESC LIMIT 21",
+        "SEARCH p USING PRIMARY KEY (scope_id=? AND published_at<?)",
+    ),
+    (
         "the removal feed",
         "SELECT id, slug, held_since FROM articles WHERE held_since >= '2020-01-01' \
          ORDER BY held_since, id LIMIT 100",

@@ -1,0 +1,2 @@
+ALTER TABLE articles DROP COLUMN credits;
+DROP TABLE article_placements;

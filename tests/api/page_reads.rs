@@ -1,0 +1,166 @@
+//! A page is one trip to the database: an article by slug with its byline,
+//! and a top-level section's newest articles with those of its subsections,
+//! are each one SQL statement on a cold server (response cache off). The
+//! section page reads the section's placements, which follow every write
+//! that moves an article in or out of it.
+
+use serde_json::Value;
+
+use crate::both_engines;
+use crate::fixtures::{section, withdraw};
+use crate::helpers::{Engine, Newsroom};
+
+/// Q1 of `make bench-peers`.
+const ARTICLE_PAGE: &str = r#"query($slug: String!) { article(slug: $slug) { title summary paragraphs
+  publishedAt section { name } source { name } byline { name role } } }"#;
+
+/// Q2 of `make bench-peers`.
+const SECTION_PAGE: &str = r#"query($section: String!) { section(slug: $section) { articles(first: 20) {
+  nodes { id slug title summary publishedAt byline { name } } } } }"#;
+
+async fn ask(room: &Newsroom, query: &str, variables: Value) -> Value {
+    let (_, body) = room.app.graphql_with(query, variables, &[]).await;
+    assert!(body["errors"].is_null(), "{body}");
+    body
+}
+
+fn titles(page: &Value) -> Vec<String> {
+    page["data"]["section"]["articles"]["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|n| n["title"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An editor's article in `section`, published at once or at `at`.
+async fn published(room: &Newsroom, title: &str, section: &str, at: Option<&str>) -> (i32, String) {
+    let editor = room.token("editor");
+    let created = room
+        .as_user(
+            Some(&editor),
+            &format!(
+                r#"mutation {{ createArticle(input: {{title: "{title}", section: "{section}",
+                paragraphs: ["正文。"], byline: [{{name: "劉玉", role: REPORTER}}]}}) {{ databaseId slug }} }}"#
+            ),
+        )
+        .await;
+    let id = created["data"]["createArticle"]["databaseId"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("not created: {created}"));
+    let when = at.map(|t| format!(", at: \"{t}\"")).unwrap_or_default();
+    let done = room
+        .as_user(
+            Some(&editor),
+            &format!(r#"mutation {{ publishArticle(id: "{id}"{when}) {{ status }} }}"#),
+        )
+        .await;
+    assert!(done["errors"].is_null(), "{done}");
+    let slug = created["data"]["createArticle"]["slug"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (id as i32, slug)
+}
+
+both_engines!(an_article_page_and_a_section_page_are_one_statement_each);
+async fn an_article_page_and_a_section_page_are_one_statement_each(engine: Engine) {
+    let vars = [("NEWSDESK_RESPONSE_CACHE_MB", "0")];
+    let Some(room) = Newsroom::open_with(engine, &vars).await else {
+        return;
+    };
+    {
+        let mut conn = room.app.db.database().get().expect("connection");
+        let top = section(&mut conn, "山東", None);
+        section(&mut conn, "濟南", Some(top));
+    }
+    let (_, top_slug) = published(&room, "省裡的新聞", "shan-dong", None).await;
+    let (_, child_slug) = published(&room, "濟南的新聞", "ji-nan", None).await;
+    let page = serde_json::json!({ "section": "shan-dong" });
+    // Once, so that the site-wide snapshots (sections, settings) are read.
+    ask(&room, SECTION_PAGE, page.clone()).await;
+    ask(&room, ARTICLE_PAGE, serde_json::json!({ "slug": top_slug })).await;
+
+    let before = room.app.statements().await;
+    let listed = ask(&room, SECTION_PAGE, page.clone()).await;
+    let between = room.app.statements().await;
+    let article = ask(
+        &room,
+        ARTICLE_PAGE,
+        serde_json::json!({ "slug": child_slug }),
+    )
+    .await;
+    let after = room.app.statements().await;
+
+    assert_eq!(titles(&listed), ["濟南的新聞", "省裡的新聞"], "{listed}");
+    assert_eq!(
+        listed["data"]["section"]["articles"]["nodes"][0]["byline"][0]["name"],
+        "劉玉"
+    );
+    assert_eq!(article["data"]["article"]["byline"][0]["role"], "REPORTER");
+    assert_eq!(between - before, 1, "statements for the section page");
+    assert_eq!(after - between, 1, "statements for the article page");
+}
+
+both_engines!(a_section_page_follows_moves_unpublishing_and_holds);
+async fn a_section_page_follows_moves_unpublishing_and_holds(engine: Engine) {
+    let vars = [("NEWSDESK_RESPONSE_CACHE_MB", "0")];
+    let Some(room) = Newsroom::open_with(engine, &vars).await else {
+        return;
+    };
+    {
+        let mut conn = room.app.db.database().get().expect("connection");
+        let top = section(&mut conn, "山東", None);
+        section(&mut conn, "濟南", Some(top));
+    }
+    let editor = room.token("editor");
+    let (child, _) = published(&room, "濟南的新聞", "ji-nan", None).await;
+    let (gone, _) = published(&room, "撤回的新聞", "shan-dong", None).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let (held, _) = published(&room, "排期的新聞", "shan-dong", Some(&soon)).await;
+    let top = serde_json::json!({ "section": "shan-dong" });
+    let child_page = serde_json::json!({ "section": "ji-nan" });
+
+    // A hold on a scheduled article keeps it off the page when its time comes.
+    {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        withdraw(&database, &mut conn, held);
+    }
+    let unpublished = room
+        .as_user(
+            Some(&editor),
+            &format!(r#"mutation {{ unpublishArticle(id: "{gone}") {{ status }} }}"#),
+        )
+        .await;
+    assert!(unpublished["errors"].is_null(), "{unpublished}");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        titles(&ask(&room, SECTION_PAGE, top.clone()).await),
+        ["濟南的新聞"]
+    );
+
+    // Moved to the top level, the subsection's articles leave the old parent's page.
+    let moved = room
+        .as_user(
+            Some(&editor),
+            r#"mutation { moveSection(slug: "ji-nan") { slug } }"#,
+        )
+        .await;
+    assert!(moved["errors"].is_null(), "{moved}");
+    assert!(titles(&ask(&room, SECTION_PAGE, top).await).is_empty());
+    assert_eq!(
+        titles(&ask(&room, SECTION_PAGE, child_page).await),
+        ["濟南的新聞"]
+    );
+    let home = ask(
+        &room,
+        "{ articles(first: 5) { nodes { databaseId } } }",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(home["data"]["articles"]["nodes"][0]["databaseId"], child);
+}
