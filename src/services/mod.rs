@@ -5,4 +5,5 @@
 
 pub mod articles;
 pub mod curation;
+pub mod sessions;
 pub mod takedowns;
