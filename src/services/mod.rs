@@ -7,3 +7,4 @@ pub mod articles;
 pub mod curation;
 pub mod sessions;
 pub mod takedowns;
+pub mod webhooks;
