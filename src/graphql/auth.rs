@@ -4,7 +4,8 @@ use chrono::{DateTime, FixedOffset};
 use super::context::RequestContext;
 use crate::db::{self, users};
 use crate::domain::Role;
-use crate::error::{AppError, GqlResultExt};
+use crate::error::GqlResultExt;
+use crate::services::sessions;
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -58,64 +59,15 @@ impl AuthMutation {
         #[graphql(desc = "Password; never logged.", secret)] password: String,
     ) -> Result<LoginResult> {
         let rc = RequestContext::of(ctx);
-        let state = &rc.state;
-        let keys = state
-            .config
-            .tokens
-            .clone()
-            .ok_or(AppError::Forbidden)
+        let session = sessions::log_in(&rc.state.logins(), username, password)
+            .await
             .gql()?;
-        if !keys.can_sign() {
-            return Err(AppError::Forbidden).gql();
-        }
-        // The attempt is counted before the password is checked, so however
-        // many arrive at once, at most the limit are checked.
-        if !state.throttle.reserve(&username).await {
-            return Err(AppError::RateLimited(
-                "too many failed logins for this account; try again later".into(),
-            ))
-            .gql();
-        }
-        let name = username.clone();
-        let checked = async {
-            let user = state
-                .db
-                .run(move |conn| users::by_username(conn, &name))
-                .await?;
-            // An unknown account is checked against a dummy hash, so timing
-            // does not tell them apart.
-            let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-            let matches = state.passwords.verify(password, stored).await?;
-            Ok::<_, AppError>((user, matches))
-        }
-        .await;
-        let (user, matches) = match checked {
-            Ok(checked) => checked,
-            Err(error) => {
-                // Nothing was checked: the attempt is given back.
-                state.throttle.release(&username).await;
-                return Err(error).gql();
-            }
-        };
-        let user = match user {
-            Some(u) if matches && !u.disabled && u.password_hash.is_some() => u,
-            _ => return Err(AppError::BadInput("invalid username or password".into())).gql(),
-        };
-        state.throttle.succeeded(&username).await;
-        let role = user.role().gql()?;
-        let (token, claims) = keys
-            .mint(&user.username, role, state.config.access_token_ttl)
-            .map_err(AppError::Internal)
-            .gql()?;
-        let expires = DateTime::from_timestamp(claims.exp, 0)
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(db::now);
         Ok(LoginResult {
-            token,
-            expires_at: rc.local_time(expires).await.gql()?,
+            token: session.token,
+            expires_at: rc.local_time(session.expires_at).await.gql()?,
             user: Me {
-                username: user.username,
-                role,
+                username: session.username,
+                role: session.role,
             },
         })
     }

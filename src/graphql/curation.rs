@@ -18,7 +18,7 @@ use super::script::Script;
 use super::sections::Section;
 use super::site::Site;
 use crate::auth::policy::Action;
-use crate::db::audit::{self, AuditQuery};
+use crate::db::audit::{self, AuditQuery, AuditRow};
 use crate::db::{self, notices};
 use crate::domain::{NoticeKind, SectionKind, Slug};
 use crate::error::{AppError, GqlResultExt};
@@ -409,6 +409,23 @@ pub struct AuditEvent {
     pub created_at: DateTime<FixedOffset>,
 }
 
+impl AuditEvent {
+    /// The stored event `r`, its time in the site's zone.
+    async fn of(rc: &RequestContext, r: AuditRow) -> Result<Self, AppError> {
+        Ok(AuditEvent {
+            actor_user_id: r.actor_user_id,
+            actor_role: r.actor_role,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            revision_before: r.revision_before,
+            revision_after: r.revision_after,
+            request_id: r.request_id,
+            created_at: rc.local_time(r.created_at).await?,
+        })
+    }
+}
+
 /// Narrows the audit log.
 #[derive(Debug, Default, InputObject)]
 pub struct AuditFilter {
@@ -420,6 +437,19 @@ pub struct AuditFilter {
     pub target_id: Option<i32>,
     /// Only what this account did.
     pub actor_user_id: Option<i32>,
+}
+
+impl AuditFilter {
+    /// The whole log this filter selects, from the newest event.
+    fn query(self) -> AuditQuery {
+        AuditQuery {
+            action: self.action,
+            target_type: self.target_type,
+            target_id: self.target_id,
+            actor_user_id: self.actor_user_id,
+            before_id: None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -439,47 +469,37 @@ impl AuditQueryRoot {
         rc.credentials.require_right(Action::ReadAudit).gql()?;
         let first = page_size(first, "first").gql()?;
         let before_id = AuditEventConnection::after(after.as_deref()).gql()?;
-        let filter = filter.unwrap_or_default();
-        let whole = AuditQuery {
-            action: filter.action,
-            target_type: filter.target_type,
-            target_id: filter.target_id,
-            actor_user_id: filter.actor_user_id,
-            before_id: None,
-        };
-        let q = AuditQuery {
-            before_id,
-            ..whole.clone()
-        };
-        let rows = rc
-            .db
-            .run(move |conn| audit::list(conn, &q, first + 1))
-            .await
-            .gql()?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in rows {
-            items.push((
-                r.id,
-                AuditEvent {
-                    actor_user_id: r.actor_user_id,
-                    actor_role: r.actor_role,
-                    action: r.action,
-                    target_type: r.target_type,
-                    target_id: r.target_id,
-                    revision_before: r.revision_before,
-                    revision_after: r.revision_after,
-                    request_id: r.request_id,
-                    created_at: rc.local_time(r.created_at).await.gql()?,
-                },
-            ));
-        }
-        Ok(AuditEventConnection::new(
-            items,
-            first,
-            before_id.is_some(),
-            Arc::new(move |conn| audit::count(conn, &whole)),
-        ))
+        let whole = filter.unwrap_or_default().query();
+        audit_page(rc, whole, first, before_id).await.gql()
     }
+}
+
+/// The page of the log `whole` selects that follows the event `before_id`
+/// (from the newest when absent): up to `first` events.
+async fn audit_page(
+    rc: &RequestContext,
+    whole: AuditQuery,
+    first: i64,
+    before_id: Option<i32>,
+) -> Result<AuditEventConnection, AppError> {
+    let q = AuditQuery {
+        before_id,
+        ..whole.clone()
+    };
+    let rows = rc
+        .db
+        .run(move |conn| audit::list(conn, &q, first + 1))
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        items.push((r.id, AuditEvent::of(rc, r).await?));
+    }
+    Ok(AuditEventConnection::new(
+        items,
+        first,
+        before_id.is_some(),
+        Arc::new(move |conn| audit::count(conn, &whole)),
+    ))
 }
 
 id_connection!(

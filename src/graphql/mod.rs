@@ -33,6 +33,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Database;
 use crate::domain::CacheKey;
+use crate::services::sessions::Logins;
 use crate::text::script::ScriptConverter;
 
 pub use context::RequestContext;
@@ -103,6 +104,18 @@ impl Shared {
             config,
             converter: Arc::new(converter),
             site: Arc::default(),
+        }
+    }
+
+    /// What a login needs: the primary, the throttle, the password workers
+    /// and the token keys.
+    pub fn logins(&self) -> Logins<'_> {
+        Logins {
+            db: &self.db,
+            throttle: &self.throttle,
+            passwords: &self.passwords,
+            keys: self.config.tokens.as_ref(),
+            token_ttl: self.config.access_token_ttl,
         }
     }
 }

@@ -8,15 +8,15 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 
 use super::articles::database_id;
 use super::connection::id_connection;
 use super::context::RequestContext;
 use super::limits::page_size;
 use crate::auth::policy::Action;
-use crate::db::articles;
 use crate::db::takedowns::{self, TakedownQuery, TakedownRow};
+use crate::db::{articles, Database};
 use crate::domain::legal_notices::{self, NoticeForm, Reason, TakedownNotice};
 use crate::domain::takedown::Decision;
 use crate::domain::{Role, TakedownState};
@@ -279,6 +279,59 @@ pub struct TakedownFilter {
     pub overdue: Option<bool>,
 }
 
+impl TakedownFilter {
+    /// The whole list this filter selects, newest first: only the requests
+    /// of `claimant` when given, `overdue` judged at `at`.
+    fn query(self, at: NaiveDateTime, claimant: Option<i32>) -> TakedownQuery {
+        TakedownQuery {
+            state: self.state,
+            late: self.late,
+            overdue: self.overdue,
+            at,
+            claimant_user_id: claimant,
+            before_id: None,
+        }
+    }
+}
+
+/// Whose requests the caller may list: everyone's for legal (`None`), their
+/// own for a claimant; anyone else is refused.
+fn listed_claimant(rc: &RequestContext) -> Result<Option<i32>, AppError> {
+    let staff = rc.credentials.require()?;
+    if rc.credentials.may(Action::Legal) {
+        Ok(None)
+    } else if staff.role == Role::Claimant {
+        Ok(Some(staff.user_id))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The page of `whole` that follows the request `before_id` (from the
+/// newest when absent): up to `first` requests.
+async fn takedown_page(
+    db: &Database,
+    whole: TakedownQuery,
+    first: i64,
+    before_id: Option<i32>,
+) -> Result<TakedownRequestConnection, AppError> {
+    let q = TakedownQuery {
+        before_id,
+        ..whole.clone()
+    };
+    let rows = db
+        .run(move |conn| takedowns::list(conn, &q, first + 1))
+        .await?;
+    Ok(TakedownRequestConnection::new(
+        rows.into_iter()
+            .map(|row| (row.id, TakedownRequest { row }))
+            .collect(),
+        first,
+        before_id.is_some(),
+        Arc::new(move |conn| takedowns::count(conn, &whole)),
+    ))
+}
+
 #[derive(Default)]
 pub struct TakedownQueryRoot;
 
@@ -293,42 +346,11 @@ impl TakedownQueryRoot {
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
     ) -> Result<TakedownRequestConnection> {
         let rc = RequestContext::of(ctx);
-        let staff = rc.credentials.require().gql()?.clone();
-        let own_only = if rc.credentials.may(Action::Legal) {
-            None
-        } else if staff.role == Role::Claimant {
-            Some(staff.user_id)
-        } else {
-            return Err(AppError::Forbidden).gql();
-        };
+        let own_only = listed_claimant(rc).gql()?;
         let first = page_size(first, "first").gql()?;
         let before_id = TakedownRequestConnection::after(after.as_deref()).gql()?;
-        let filter = filter.unwrap_or_default();
-        let whole = TakedownQuery {
-            state: filter.state,
-            late: filter.late,
-            overdue: filter.overdue,
-            at: rc.now,
-            claimant_user_id: own_only,
-            before_id: None,
-        };
-        let q = TakedownQuery {
-            before_id,
-            ..whole.clone()
-        };
-        let rows = rc
-            .db
-            .run(move |conn| takedowns::list(conn, &q, first + 1))
-            .await
-            .gql()?;
-        Ok(TakedownRequestConnection::new(
-            rows.into_iter()
-                .map(|row| (row.id, TakedownRequest { row }))
-                .collect(),
-            first,
-            before_id.is_some(),
-            Arc::new(move |conn| takedowns::count(conn, &whole)),
-        ))
+        let whole = filter.unwrap_or_default().query(rc.now, own_only);
+        takedown_page(&rc.db, whole, first, before_id).await.gql()
     }
 
     /// One request; null when it does not exist or is not the caller's to see.

@@ -7,8 +7,9 @@ use super::connection::id_connection;
 use super::context::RequestContext;
 use super::limits::page_size;
 use crate::auth::policy::Action;
-use crate::db::webhooks::{self, DeliveryRow, OutboxRow, EVENTS};
+use crate::db::webhooks::{self, DeliveryRow, OutboxRow, WebhookRow};
 use crate::error::{AppError, GqlResultExt};
+use crate::services::webhooks::{self as service, Endpoint};
 
 /// A registered webhook endpoint (the secret is never shown again).
 #[derive(SimpleObject)]
@@ -40,6 +41,17 @@ pub struct WebhookDelivery {
     pub delivered: bool,
     /// When the attempt was made.
     pub created_at: DateTime<FixedOffset>,
+}
+
+impl From<WebhookRow> for Webhook {
+    fn from(row: WebhookRow) -> Self {
+        Webhook {
+            database_id: row.id,
+            url: row.url,
+            events: row.events.split(',').map(String::from).collect(),
+            active: row.active,
+        }
+    }
 }
 
 impl WebhookDelivery {
@@ -79,57 +91,13 @@ impl WebhookMutation {
         secret: String,
     ) -> Result<Webhook> {
         let rc = RequestContext::of(ctx);
-        let staff = rc
-            .credentials
-            .require_right(Action::ManageSite)
-            .gql()?
-            .clone();
-        let checked =
-            crate::webhooks::check_url(&url, rc.state.config.webhook_allow_private).gql()?;
-        if events.is_empty() {
-            return Err(AppError::BadInput("events: name at least one".into())).gql();
-        }
-        if let Some(unknown) = events
-            .iter()
-            .find(|e| *e != "*" && !EVENTS.contains(&e.as_str()))
-        {
-            return Err(AppError::BadInput(format!(
-                "events: unknown event {unknown:?}; known: {}",
-                EVENTS.join(", ")
-            )))
-            .gql();
-        }
-        if secret.chars().count() < 16 {
-            return Err(AppError::BadInput(
-                "secret: must be at least 16 characters".into(),
-            ))
-            .gql();
-        }
-        let actor = rc.actor(&staff);
-        let row = rc
-            .db
-            .write(move |conn| {
-                diesel::Connection::transaction(conn, |conn| {
-                    let row = webhooks::register(conn, checked.as_str(), &events, &secret)?;
-                    crate::db::audit::record_action(
-                        conn,
-                        &actor,
-                        "webhook.register",
-                        "webhook",
-                        Some(row.id),
-                        serde_json::json!({ "url": row.url, "events": row.events }),
-                    )?;
-                    Ok(row)
-                })
-            })
+        let staff = rc.credentials.require_right(Action::ManageSite).gql()?;
+        let allow_private = rc.state.config.webhook_allow_private;
+        let endpoint = Endpoint::parse(&url, events, secret, allow_private).gql()?;
+        let row = service::register(&rc.db, rc.actor(staff), endpoint)
             .await
             .gql()?;
-        Ok(Webhook {
-            database_id: row.id,
-            url: row.url,
-            events: row.events.split(',').map(String::from).collect(),
-            active: row.active,
-        })
+        Ok(Webhook::from(row))
     }
 }
 

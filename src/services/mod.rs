@@ -5,4 +5,6 @@
 
 pub mod articles;
 pub mod curation;
+pub mod sessions;
 pub mod takedowns;
+pub mod webhooks;

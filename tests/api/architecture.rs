@@ -1,7 +1,8 @@
 //! The shape of the code, checked by scanning `src/`: dependencies point one
 //! way (`main → cli → startup → http → graphql → services → db → domain`, see
 //! `docs/architecture.md`), rules live in typed code rather than in string
-//! comparisons, and nothing talks through thread-local side channels.
+//! comparisons, nothing talks through thread-local side channels, and
+//! resolvers stay short.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -215,4 +216,138 @@ fn graphql_compares_no_status_or_state_as_a_string() {
         }
     }
     assert!(found.is_empty(), "status strings compared: {found:?}");
+}
+
+/// `text` with its comments, string and character literals blanked
+/// (newlines kept), so that braces in them do not count as code.
+fn code_only(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut code = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        let end = literal_end(&chars, i).min(chars.len());
+        if end == i {
+            i += 1;
+            continue;
+        }
+        for c in &mut code[i..end] {
+            if *c != '\n' {
+                *c = ' ';
+            }
+        }
+        i = end;
+    }
+    code.into_iter().collect()
+}
+
+/// Where the comment or literal starting at `i` ends; `i` when none does.
+fn literal_end(c: &[char], i: usize) -> usize {
+    let at = |j: usize| c.get(j).copied().unwrap_or('\0');
+    let find = |from: usize, hit: &dyn Fn(usize) -> bool| (from..c.len()).find(|&j| hit(j));
+    let after_name = i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_');
+    match (at(i), at(i + 1)) {
+        ('/', '/') => find(i, &|j| c[j] == '\n').unwrap_or(c.len()),
+        ('/', '*') => find(i + 3, &|j| c[j - 1] == '*' && c[j] == '/').map_or(c.len(), |j| j + 1),
+        ('r', '"' | '#') if !after_name => {
+            let hashes = c[i + 1..].iter().take_while(|&&h| h == '#').count();
+            if at(i + 1 + hashes) != '"' {
+                return i; // a raw identifier, r#type
+            }
+            let closes = |j: usize| c[j] == '"' && (1..=hashes).all(|k| at(j + k) == '#');
+            find(i + 2 + hashes, &closes).map_or(c.len(), |j| j + 1 + hashes)
+        }
+        ('"', _) => {
+            let mut j = i + 1;
+            while j < c.len() && c[j] != '"' {
+                j += if c[j] == '\\' { 2 } else { 1 };
+            }
+            j + 1
+        }
+        ('\'', '\\') => find(i + 2, &|j| c[j] == '\'').map_or(c.len(), |j| j + 1),
+        // A character literal, not a lifetime ('a).
+        ('\'', _) if at(i + 2) == '\'' => i + 3,
+        _ => i,
+    }
+}
+
+/// The position of the `}` that closes the `{` at `open`.
+fn closing_brace(code: &[u8], open: usize) -> usize {
+    let mut depth = 0;
+    for (i, c) in code.iter().enumerate().skip(open) {
+        match c {
+            b'{' => depth += 1,
+            b'}' if depth == 1 => return i,
+            b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// Every resolver of the schema (an `async fn` in an `#[Object]`,
+/// `#[ComplexObject]` or `#[Subscription]` impl of `src/graphql/`), with the
+/// number of lines between its opening and its closing brace line.
+fn resolver_lengths() -> Vec<(String, String, usize)> {
+    let schema_impl = Regex::new(
+        r"#\[(?:async_graphql::)?(?:Object|ComplexObject|Subscription)\b[^\]]*\]\s*impl\b",
+    )
+    .expect("regex");
+    let resolver = Regex::new(r"\basync\s+fn\s+([A-Za-z0-9_]+)").expect("regex");
+    let mut found = Vec::new();
+    for (file, text) in sources() {
+        if !file.starts_with("src/graphql/") {
+            continue;
+        }
+        let code = code_only(&text);
+        let bytes = code.as_bytes();
+        let next_brace = |from: usize| (from..bytes.len()).find(|&i| bytes[i] == b'{');
+        let line_of = |at: usize| bytes[..at].iter().filter(|&&c| c == b'\n').count();
+        for block in schema_impl.find_iter(&code) {
+            let Some(open) = next_brace(block.end()) else {
+                continue;
+            };
+            let close = closing_brace(bytes, open);
+            let mut from = open;
+            for f in resolver.captures_iter(&code[..close]) {
+                let start = f.get(0).expect("match").start();
+                if start < from {
+                    // An async fn inside the body before is part of it.
+                    continue;
+                }
+                let Some(body) = next_brace(start) else {
+                    continue;
+                };
+                let end = closing_brace(bytes, body);
+                found.push((
+                    file.clone(),
+                    f[1].to_string(),
+                    line_of(end) - line_of(body) - 1,
+                ));
+                from = end;
+            }
+        }
+    }
+    found
+}
+
+/// Resolvers check the right, parse the input, call one service or read
+/// function and map its result (`docs/architecture.md`); the work itself
+/// lives below them.
+#[test]
+fn resolvers_are_short() {
+    const MAX_LINES: usize = 30;
+    let resolvers = resolver_lengths();
+    assert!(
+        resolvers.len() > 100,
+        "the scan found too few resolvers: wrong folder?"
+    );
+    let long: Vec<String> = resolvers
+        .iter()
+        .filter(|(_, _, length)| *length > MAX_LINES)
+        .map(|(file, name, length)| format!("{file}: {name} has {length} lines"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "resolver bodies longer than {MAX_LINES} lines: {long:#?}"
+    );
 }
