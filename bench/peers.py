@@ -18,7 +18,7 @@ side, on the same PostgreSQL and the same rows, in one run.
    against both servers with `wrk -t1 -c32 -d10s` (BENCH_SECONDS,
    BENCH_CONNECTIONS), newsdesk cold (`NEWSDESK_RESPONSE_CACHE_MB=0`) and
    warm, against its own `/healthz` as the baseline.
-4. pgbench on the page's SQL (one statement per page, prepared), the
+4. pgbench on the statement newsdesk sends for each page (prepared), the
    ceiling a server on this PostgreSQL can approach.
 
 Every answer must be 200 without GraphQL errors (checked once per request
@@ -64,30 +64,26 @@ PUBLIC = ("a.status = 'published' AND a.held_since IS NULL "
 PEER_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION sections_newest_articles(s sections) RETURNS SETOF articles AS $$
   SELECT a.* FROM articles a
-  WHERE a.section_id IN (
+  -- An array, not IN (subquery): PostgreSQL then reads the newest first from
+  -- an index instead of sorting every article of the subtree.
+  WHERE a.section_id = ANY (ARRAY(
       WITH RECURSIVE tree(id) AS (SELECT s.id UNION ALL
         SELECT c.id FROM sections c JOIN tree ON c.parent_id = tree.id)
-      SELECT id FROM tree)
+      SELECT id FROM tree))
     AND {PUBLIC}
   ORDER BY a.published_at DESC, a.id DESC
 $$ LANGUAGE sql STABLE;
 """
 
-# The page's SQL, one statement each: the ceiling pgbench measures.
-SQL_Q1 = f"""SELECT a.id, a.title, a.summary, a.body, a.published_at, s.name, so.name,
-  (SELECT json_agg(json_build_object('name', c.name, 'role', ac.role) ORDER BY ac.position)
-     FROM article_credits ac JOIN contributors c ON c.id = ac.contributor_id
-    WHERE ac.article_id = a.id)
-FROM articles a JOIN sections s ON s.id = a.section_id LEFT JOIN sources so ON so.id = a.source_id
-WHERE a.slug = '{{slug}}' AND {PUBLIC};"""
-SQL_Q2 = f"""WITH RECURSIVE tree(id) AS (SELECT id FROM sections WHERE slug = '{{slug}}' UNION ALL
-  SELECT c.id FROM sections c JOIN tree ON c.parent_id = tree.id),
-page AS (SELECT a.id, a.slug, a.title, a.summary, a.published_at FROM articles a
-  WHERE a.section_id IN (SELECT id FROM tree) AND {PUBLIC}
-  ORDER BY a.published_at DESC, a.id DESC LIMIT 20)
-SELECT p.*, (SELECT json_agg(c.name ORDER BY ac.position) FROM article_credits ac
-  JOIN contributors c ON c.id = ac.contributor_id WHERE ac.article_id = p.id)
-FROM page p ORDER BY p.published_at DESC, p.id DESC;"""
+# The statement newsdesk sends for each page (the section's id and the
+# visibility of the row are settled in the process): the ceiling pgbench
+# measures on the same SQL.
+SQL_Q1 = """SELECT articles.* FROM articles WHERE articles.slug = '{slug}';"""
+SQL_Q2 = """SELECT articles.* FROM article_placements INNER JOIN articles
+  ON articles.id = article_placements.article_id
+WHERE article_placements.scope_id = {scope}
+  AND article_placements.published_at <= (now() AT TIME ZONE 'UTC')
+ORDER BY article_placements.published_at DESC, article_placements.article_id DESC LIMIT 21;"""
 
 CONFIG = """import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { makePgService } from "postgraphile/adaptors/pg";
@@ -228,7 +224,7 @@ def markdown(report):
     lines = [f"`make bench-peers`, {report['date']}: {report['articles']:,} generated articles on "
              f"PostgreSQL {report['postgres']}, PostGraphile {POSTGRAPHILE} on Node {report['node']}, "
              f"wrk -t1 -c{bench.CONNECTIONS} -d{bench.SECONDS}s, {report['cores']} cores.", "",
-             "| query | PostGraphile | newsdesk cold | × PostGraphile | newsdesk SQL/req | pgbench (the page's SQL) | newsdesk ÷ pgbench | newsdesk warm |",
+             "| query | PostGraphile | newsdesk cold | × PostGraphile | newsdesk SQL/req | pgbench (the same SQL) | newsdesk ÷ pgbench | newsdesk warm |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in rows.items():
         p, c, w, g = r["postgraphile"], r["newsdesk_cold"], r["newsdesk_warm"], r["pgbench"]
@@ -254,9 +250,11 @@ def main():
     node = install_peer()
     url, _ = bench.dataset(binary, "postgres")
     peer_url = peer_database(url)
-    top = subprocess.run(["psql", "-tA", url.split("?")[0], "-c",
-                          "SELECT slug FROM sections WHERE parent_id IS NULL ORDER BY position, id"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    top_rows = subprocess.run(["psql", "-tA", "-F", " ", url.split("?")[0], "-c",
+                               "SELECT slug, id FROM sections WHERE parent_id IS NULL ORDER BY position, id"],
+                              capture_output=True, text=True, check=True).stdout.split("\n")
+    top_ids = dict(line.split() for line in top_rows if line.strip())
+    top = list(top_ids)
     slugs = subprocess.run(["psql", "-tA", url.split("?")[0], "-c",
                             f"SELECT a.slug FROM articles a WHERE {PUBLIC} ORDER BY md5(a.slug) LIMIT 100"],
                            capture_output=True, text=True, check=True).stdout.split()
@@ -300,7 +298,7 @@ def main():
             server.stop()
 
     results["Q1 article by slug"]["pgbench"] = pgbench(url, "q1", [SQL_Q1.format(slug=s) for s in slugs])
-    results["Q2 top-level section page"]["pgbench"] = pgbench(url, "q2", [SQL_Q2.format(slug=s) for s in top])
+    results["Q2 top-level section page"]["pgbench"] = pgbench(url, "q2", [SQL_Q2.format(scope=top_ids[s]) for s in top])
     for name, r in results.items():
         r["ratio_to_postgraphile"] = round(r["newsdesk_cold"]["rps"] / r["postgraphile"]["rps"], 2)
         r["ratio_to_pgbench"] = round(r["newsdesk_cold"]["rps"] / r["pgbench"]["tps"], 2)
