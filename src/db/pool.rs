@@ -434,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn t_dur_2_sqlite_runs_at_the_configured_synchronous_level() {
+    fn sqlite_runs_at_the_configured_synchronous_level_t_dur_2() {
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = DatabaseUrl::Sqlite(dir.path().join("n.db").display().to_string());
         for (level, expected) in [

@@ -242,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn t_wf_3_the_learnt_queries_are_bounded_in_bytes_and_in_entries() {
+    fn the_learnt_queries_are_bounded_in_bytes_and_in_entries_t_wf_3() {
         let bound = 1 << 20;
         let apq = PersistedQueries::load(None, false, bound).expect("apq");
         // 400 queries of about 10 KB: four times the bound.

@@ -191,7 +191,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn t_ssrf_3_a_host_that_rebinds_to_loopback_is_refused_and_never_contacted() {
+    async fn a_host_that_rebinds_to_loopback_is_refused_and_never_contacted_t_ssrf_3() {
         let (inside, contacted) = counting_listener("127.0.0.1:0").await;
         let public: SocketAddr = "93.184.216.34:80".parse().expect("address");
         let (lookup, calls) = rebinding(public, inside);
@@ -215,7 +215,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn t_ssrf_3_the_connection_goes_to_the_address_that_was_checked() {
+    async fn the_connection_goes_to_the_address_that_was_checked_t_ssrf_3() {
         // Private targets allowed, so both loopback listeners pass the
         // check: what is left to see is where the connection goes. They
         // share a port, as the URL names the port and DNS only the address.
