@@ -66,17 +66,23 @@ async fn published(room: &Newsroom, title: &str, section: &str, at: Option<&str>
     (id as i32, slug)
 }
 
-both_engines!(an_article_page_and_a_section_page_are_one_statement_each);
-async fn an_article_page_and_a_section_page_are_one_statement_each(engine: Engine) {
-    let vars = [("NEWSDESK_RESPONSE_CACHE_MB", "0")];
-    let Some(room) = Newsroom::open_with(engine, &vars).await else {
-        return;
-    };
+/// A newsroom with the response cache off and sections 山東 (`shan-dong`)
+/// above 濟南 (`ji-nan`).
+async fn cold_newsroom_with_a_subsection(engine: Engine) -> Option<Newsroom> {
+    let room = Newsroom::open_with(engine, &[("NEWSDESK_RESPONSE_CACHE_MB", "0")]).await?;
     {
         let mut conn = room.app.db.database().get().expect("connection");
         let top = section(&mut conn, "山東", None);
         section(&mut conn, "濟南", Some(top));
     }
+    Some(room)
+}
+
+both_engines!(an_article_page_and_a_section_page_are_one_statement_each);
+async fn an_article_page_and_a_section_page_are_one_statement_each(engine: Engine) {
+    let Some(room) = cold_newsroom_with_a_subsection(engine).await else {
+        return;
+    };
     let (_, top_slug) = published(&room, "省裡的新聞", "shan-dong", None).await;
     let (_, child_slug) = published(&room, "濟南的新聞", "ji-nan", None).await;
     let page = serde_json::json!({ "section": "shan-dong" });
@@ -107,15 +113,9 @@ async fn an_article_page_and_a_section_page_are_one_statement_each(engine: Engin
 
 both_engines!(a_section_page_follows_moves_unpublishing_and_holds);
 async fn a_section_page_follows_moves_unpublishing_and_holds(engine: Engine) {
-    let vars = [("NEWSDESK_RESPONSE_CACHE_MB", "0")];
-    let Some(room) = Newsroom::open_with(engine, &vars).await else {
+    let Some(room) = cold_newsroom_with_a_subsection(engine).await else {
         return;
     };
-    {
-        let mut conn = room.app.db.database().get().expect("connection");
-        let top = section(&mut conn, "山東", None);
-        section(&mut conn, "濟南", Some(top));
-    }
     let editor = room.token("editor");
     let (child, _) = published(&room, "濟南的新聞", "ji-nan", None).await;
     let (gone, _) = published(&room, "撤回的新聞", "shan-dong", None).await;
