@@ -26,11 +26,6 @@ pub struct ArticleListQuery;
 impl ArticleListQuery {
     /// Published articles, newest first, as a Relay connection.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "async-graphql takes one parameter per GraphQL argument and has no way to \
-                  group them (async-graphql#1496); the resolver passes them on as one PageArgs"
-    )]
     async fn articles(
         &self,
         ctx: &Context<'_>,
