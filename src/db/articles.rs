@@ -497,9 +497,10 @@ pub fn list_public(
     from: Option<Position>,
     direction: Direction,
     limit: i64,
+    columns: Columns,
 ) -> Result<Vec<ArticleRow>, AppError> {
     if let Some(scope) = query.placement_scope() {
-        return list_placed(conn, scope, query.now, from, direction, limit);
+        return list_placed(conn, scope, query.now, from, direction, limit, columns);
     }
     // Two statuses, or several sections, cannot be read from one index in
     // order: the engine would sort every article of the sections for each
@@ -700,6 +701,65 @@ pub fn credits_by_article(rows: &[ArticleRow]) -> std::collections::HashMap<i32,
     rows.iter().map(|r| (r.id, r.credit_rows())).collect()
 }
 
+/// Which columns of the article rows a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// Every column.
+    Whole,
+    /// The body may be left empty: a page of headlines then does not carry
+    /// twenty bodies (kilobytes each) out of the database, through UTF-8
+    /// checks and into memory. Whoever asks for this loads the body when it
+    /// turns out to be wanted after all.
+    BodyOptional,
+}
+
+/// The columns of [`ArticleRow`] in its order, with an empty body.
+type WithoutBody = (
+    articles::id,
+    articles::slug,
+    articles::title,
+    articles::original_title,
+    articles::summary,
+    diesel::dsl::AsExprOf<&'static str, diesel::sql_types::Text>,
+    articles::body_format,
+    articles::script,
+    articles::section_id,
+    articles::source_id,
+    articles::owner_id,
+    articles::status,
+    articles::published_at,
+    articles::created_at,
+    articles::updated_at,
+    articles::revision,
+    articles::held_since,
+    articles::requested_slug,
+    articles::credits,
+);
+
+fn without_body() -> WithoutBody {
+    (
+        articles::id,
+        articles::slug,
+        articles::title,
+        articles::original_title,
+        articles::summary,
+        "".into_sql::<diesel::sql_types::Text>(),
+        articles::body_format,
+        articles::script,
+        articles::section_id,
+        articles::source_id,
+        articles::owner_id,
+        articles::status,
+        articles::published_at,
+        articles::created_at,
+        articles::updated_at,
+        articles::revision,
+        articles::held_since,
+        articles::requested_slug,
+        articles::credits,
+    )
+}
+
 /// One page of the public articles of placements scope `scope` (see
 /// [`super::placements`]), newest first, from the cursor
 /// `from` on: one statement, read in the order of the placements' key.
@@ -710,11 +770,13 @@ pub fn list_placed(
     from: Option<Position>,
     direction: Direction,
     limit: i64,
+    columns: Columns,
 ) -> Result<Vec<ArticleRow>, AppError> {
     if from.is_none() && direction == Direction::Older {
         // The first page, by far the most asked for, as a query of fixed
-        // shape: Diesel keeps it prepared on each connection.
-        return Ok(article_placements::table
+        // shape (one per set of columns): Diesel keeps it prepared on each
+        // connection.
+        let first_page = article_placements::table
             .inner_join(articles::table)
             .filter(article_placements::scope_id.eq(scope))
             .filter(article_placements::published_at.le(now))
@@ -722,9 +784,11 @@ pub fn list_placed(
                 article_placements::published_at.desc(),
                 article_placements::article_id.desc(),
             ))
-            .limit(limit)
-            .select(ArticleRow::as_select())
-            .load(conn)?);
+            .limit(limit);
+        return Ok(match columns {
+            Columns::Whole => first_page.select(ArticleRow::as_select()).load(conn)?,
+            Columns::BodyOptional => first_page.select(without_body()).load(conn)?,
+        });
     }
     let mut q = article_placements::table
         .inner_join(articles::table)

@@ -11,7 +11,7 @@ use diesel::r2d2;
 
 use super::audit::Actor;
 use super::changes::{Changes, Hooks};
-use super::pool::{build_pool, ConnectionManager, FailFast, PoolOptions, StatementCounter};
+use super::pool::{build_pool, ConnectionManager, FailFast, PoolOptions, Queue, StatementCounter};
 use super::replicas::Replicas;
 use super::turns::WriterTurns;
 use super::{tx, AnyConnection, DatabaseUrl, Tx};
@@ -30,6 +30,8 @@ pub struct Database {
     /// Set when a connection could not be had: until then callers fail at
     /// once instead of each waiting out the acquire timeout again.
     unreachable: Arc<FailFast>,
+    /// Callers waiting for a connection of `pool`, in order.
+    queue: Arc<Queue>,
     /// PostgreSQL replicas for anonymous reads.
     replicas: Arc<Replicas>,
     /// The replica [`Database::run`] reads from; `None` for the primary.
@@ -49,6 +51,7 @@ impl Database {
             sqlite_writer: Arc::default(),
             hooks: Arc::default(),
             unreachable: Arc::default(),
+            queue: Arc::new(Queue::new(options)),
             replicas: Arc::default(),
             read_from: None,
         }
@@ -136,9 +139,14 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        if self.read_from.is_none() {
+        let replica = self.read_from.and_then(|i| self.replicas.get(i));
+        if replica.is_none() {
             self.unreachable.check()?;
         }
+        let turn = match replica {
+            Some(r) => r.queue.wait().await?,
+            None => self.queue.wait().await?,
+        };
         let (pool, unreachable, replicas, read_from) = (
             self.pool.clone(),
             self.unreachable.clone(),
@@ -149,12 +157,16 @@ impl Database {
             // A replica that cannot be reached leaves the read to the primary.
             let from_replica = read_from
                 .and_then(|i| replicas.get(i))
-                .and_then(|r| r.unreachable.get(&r.pool).ok());
+                .and_then(|r| r.unreachable.get_within(&r.pool, turn.remaining).ok());
             let mut conn = match from_replica {
                 Some(conn) => conn,
-                None => unreachable.get(&pool)?,
+                None => unreachable.get_within(&pool, turn.remaining)?,
             };
-            f(&mut conn)
+            let done = f(&mut conn);
+            // The connection goes back to the pool before the turn ends.
+            drop(conn);
+            drop(turn);
+            done
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -187,16 +199,24 @@ impl Database {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let lock = match *self.url {
-            DatabaseUrl::Sqlite(_) => Some(self.sqlite_writer.clone()),
-            DatabaseUrl::Postgres(_) => None,
-        };
         self.unreachable.check()?;
+        // SQLite writers take turns instead: one waiting for its turn must
+        // not hold a place that a reader could use.
+        let (lock, turn) = match *self.url {
+            DatabaseUrl::Sqlite(_) => (Some(self.sqlite_writer.clone()), None),
+            DatabaseUrl::Postgres(_) => (None, Some(self.queue.wait().await?)),
+        };
         let unreachable = self.unreachable.clone();
         tokio::task::spawn_blocking(move || {
-            let _turn = lock.as_ref().map(|turns| turns.take(urgent));
-            let mut conn = unreachable.get(&pool)?;
-            f(&mut conn)
+            let _writer_turn = lock.as_ref().map(|turns| turns.take(urgent));
+            let mut conn = match &turn {
+                Some(turn) => unreachable.get_within(&pool, turn.remaining)?,
+                None => unreachable.get(&pool)?,
+            };
+            let done = f(&mut conn);
+            drop(conn);
+            drop(turn);
+            done
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?

@@ -331,6 +331,51 @@ pub struct PoolOptions {
     pub sqlite_synchronous: SqliteSynchronous,
 }
 
+/// Callers waiting for a pooled connection, served in the order they came.
+///
+/// r2d2 gives a returned connection to whichever waiting thread takes its
+/// lock first, so under load a few requests wait many turns (the long tail
+/// of a page's latency), and every waiter parks a blocking thread. Waiting
+/// here instead, on the async side and first come first served, keeps both
+/// down: a request reaches the pool only when a connection is free for it.
+pub(super) struct Queue {
+    permits: Arc<tokio::sync::Semaphore>,
+    timeout: Duration,
+}
+
+/// A place in the [`Queue`]: held while its connection is in use.
+pub(super) struct Turn {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    /// What is left of the acquire timeout for the pool itself.
+    pub(super) remaining: Duration,
+}
+
+impl Queue {
+    /// A queue for a pool of `options.max_size` connections.
+    pub(super) fn new(options: &PoolOptions) -> Self {
+        Queue {
+            permits: Arc::new(tokio::sync::Semaphore::new(options.max_size.max(1) as usize)),
+            timeout: options.acquire_timeout,
+        }
+    }
+
+    /// Waits for a connection to be free, at most the acquire timeout.
+    pub(super) async fn wait(&self) -> Result<Turn, AppError> {
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Turn {
+                _permit: permit,
+                remaining: self.timeout.saturating_sub(started.elapsed()),
+            }),
+            Ok(Err(_closed)) => Err(AppError::Unavailable("the database pool is closed".into())),
+            Err(_elapsed) => Err(AppError::Unavailable(format!(
+                "no database connection came free within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+}
+
 /// A short memory of a database being unreachable.
 #[derive(Debug, Default)]
 pub(super) struct FailFast {
@@ -386,8 +431,19 @@ impl FailFast {
         &self,
         pool: &r2d2::Pool<ConnectionManager>,
     ) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+        self.get_within(pool, pool.connection_timeout())
+    }
+
+    /// Like [`FailFast::get`], waiting at most `timeout` (what a [`Turn`]
+    /// left of the acquire timeout).
+    pub(super) fn get_within(
+        &self,
+        pool: &r2d2::Pool<ConnectionManager>,
+        timeout: Duration,
+    ) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
         self.check()?;
-        match pool.get() {
+        // A zero timeout would fail even with a connection free.
+        match pool.get_timeout(timeout.max(Duration::from_millis(1))) {
             Ok(conn) => {
                 if self.until_ms.load(Ordering::Relaxed) != 0 {
                     self.until_ms.store(0, Ordering::Relaxed);

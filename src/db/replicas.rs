@@ -16,7 +16,7 @@ use diesel::r2d2;
 use diesel::sql_types::Text;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 
-use super::pool::{ConnectionManager, FailFast, PoolOptions, StatementCounter};
+use super::pool::{ConnectionManager, FailFast, PoolOptions, Queue, StatementCounter};
 use super::{AnyConnection, DatabaseUrl};
 
 /// The replicas of one primary.
@@ -36,6 +36,7 @@ pub(super) struct Replica {
     /// Where it had replayed to when last asked.
     replayed: AtomicU64,
     pub(super) unreachable: FailFast,
+    pub(super) queue: Queue,
 }
 
 impl Replicas {
@@ -50,6 +51,7 @@ impl Replicas {
                 pool: super::pool::build_pool(url, options, statements),
                 replayed: AtomicU64::new(0),
                 unreachable: FailFast::default(),
+                queue: Queue::new(options),
             })
             .collect();
         Replicas {

@@ -12,7 +12,7 @@ use super::script::Script;
 use super::sections::Section;
 use crate::auth::policy::Action;
 use crate::db::article_writes;
-use crate::db::articles::{self, ArticleRow};
+use crate::db::articles::{self, ArticleRow, Columns};
 use crate::db::notices::in_force;
 use crate::domain::{ArticleStatus, CacheKey, CreditRole, NoticeKind};
 use crate::error::{AppError, GqlResultExt};
@@ -169,11 +169,36 @@ pub struct Source {
 pub struct Article {
     row: Arc<ArticleRow>,
     script: Script,
+    /// Whether `row` may lack its body (read by a list of headlines).
+    columns: Columns,
 }
 
 impl Article {
     pub fn new(row: Arc<ArticleRow>, script: Script) -> Self {
-        Article { row, script }
+        Self::listed(row, script, Columns::Whole)
+    }
+
+    /// An article of a list that read `columns` of its row.
+    pub fn listed(row: Arc<ArticleRow>, script: Script, columns: Columns) -> Self {
+        Article {
+            row,
+            script,
+            columns,
+        }
+    }
+
+    /// The row with its body, read now if the list left it out.
+    async fn whole_row(&self, ctx: &Context<'_>) -> Result<Arc<ArticleRow>> {
+        if self.columns == Columns::Whole {
+            return Ok(self.row.clone());
+        }
+        RequestContext::of(ctx)
+            .articles
+            .load_one(self.row.id)
+            .await
+            .gql()?
+            .ok_or(AppError::NotFound)
+            .gql()
     }
 
     /// Body text, converted from the article's stored script.
@@ -240,16 +265,14 @@ impl Article {
         self.line(ctx, &self.row.summary)
     }
     /// Body paragraphs in order, plain text.
-    async fn paragraphs(&self, ctx: &Context<'_>) -> Vec<String> {
-        self.row
-            .paragraphs()
-            .iter()
-            .map(|p| self.text(ctx, p))
-            .collect()
+    async fn paragraphs(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let row = self.whole_row(ctx).await?;
+        Ok(row.paragraphs().iter().map(|p| self.text(ctx, p)).collect())
     }
     /// The whole body as plain text, paragraphs separated by a blank line.
-    async fn body_text(&self, ctx: &Context<'_>) -> String {
-        self.text(ctx, &self.row.paragraphs().join("\n\n"))
+    async fn body_text(&self, ctx: &Context<'_>) -> Result<String> {
+        let row = self.whole_row(ctx).await?;
+        Ok(self.text(ctx, &row.paragraphs().join("\n\n")))
     }
     /// The section the article belongs to.
     async fn section(&self, ctx: &Context<'_>) -> Result<Option<Section>> {
@@ -386,7 +409,7 @@ impl Article {
         let size = optional_page_size(first, "first").gql()?.unwrap_or(5) as usize;
         let section_id = self.row.section_id;
         let now = rc.now;
-        let row = self.row.clone();
+        let row = self.whole_row(ctx).await?;
         let rows = rc
             .db
             .run(move |conn| crate::read::related(conn, &row, now, size))

@@ -14,7 +14,7 @@ use super::ids::{decode_cursor, encode_cursor};
 use super::limits::{optional_page_size, page_complexity, DEFAULT_PAGE};
 use super::loaders::Prefetch;
 use super::script::Script;
-use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery};
+use crate::db::articles::{self, ArticleRow, Columns, Direction, Position, PublicQuery};
 use crate::db::to_db_time;
 use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
@@ -146,10 +146,14 @@ pub async fn article_connection(
     let look = ctx.look_ahead();
     let prefetch = Prefetch::of(&[look.field("edges").field("node"), look.field("nodes")]);
     let (q, from, direction, size) = (query.clone(), page.from, page.direction, page.size);
+    let columns = match prefetch.bodies {
+        true => Columns::Whole,
+        false => Columns::BodyOptional,
+    };
     let (rows, prefetched) = rc
         .db
         .run(move |conn| {
-            let rows = articles::list_public(conn, &q, from, direction, size + 1)?;
+            let rows = articles::list_public(conn, &q, from, direction, size + 1, columns)?;
             let prefetched = prefetch.load(conn, &rows)?;
             Ok((rows, prefetched))
         })
@@ -163,7 +167,7 @@ pub async fn article_connection(
         Some(id) => rc.tag(CacheKey::Section(id)),
         None => rc.tag(CacheKey::Articles),
     }
-    Ok(ArticleConnection::new(rows, &page, query, script))
+    Ok(ArticleConnection::new(rows, &page, query, script, columns))
 }
 
 /// The storage query for `filter`: its sections (with subsections unless
@@ -221,11 +225,18 @@ pub struct ArticleConnection {
     has_previous: bool,
     query: PublicQuery,
     script: Script,
+    columns: Columns,
 }
 
 impl ArticleConnection {
     /// `rows` may hold one row past the page: it only says more follow.
-    fn new(mut rows: Vec<ArticleRow>, page: &Page, query: PublicQuery, script: Script) -> Self {
+    fn new(
+        mut rows: Vec<ArticleRow>,
+        page: &Page,
+        query: PublicQuery,
+        script: Script,
+        columns: Columns,
+    ) -> Self {
         let more = rows.len() as i64 > page.size;
         if more {
             match page.direction {
@@ -249,7 +260,12 @@ impl ArticleConnection {
             has_previous,
             query,
             script,
+            columns,
         }
+    }
+
+    fn article(&self, row: &Arc<ArticleRow>) -> Article {
+        Article::listed(row.clone(), self.script, self.columns)
     }
 }
 
@@ -269,16 +285,13 @@ impl ArticleConnection {
             .iter()
             .map(|row| ArticleEdge {
                 cursor: cursor_of(row),
-                node: Article::new(row.clone(), self.script),
+                node: self.article(row),
             })
             .collect()
     }
     /// The articles alone.
     async fn nodes(&self) -> Vec<Article> {
-        self.rows
-            .iter()
-            .map(|row| Article::new(row.clone(), self.script))
-            .collect()
+        self.rows.iter().map(|row| self.article(row)).collect()
     }
     /// Where this page stands in the whole list.
     async fn page_info(&self) -> PageInfo {

@@ -48,6 +48,8 @@ impl Loader<i32> for ArticleLoader {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Prefetch {
     sources: bool,
+    /// Whether a field below needs the body (a list may leave it out).
+    pub bodies: bool,
 }
 
 /// What [`Prefetch::load`] read, to hand to the loaders.
@@ -58,6 +60,9 @@ pub struct Prefetched {
 
 /// Article fields answered from the sources loader.
 const SOURCE_FIELDS: [&str; 3] = ["source", "copyrightNotice", "owned"];
+
+/// Article fields that read the body.
+const BODY_FIELDS: [&str; 3] = ["paragraphs", "bodyText", "related"];
 
 impl Prefetch {
     /// From the selection of an article (`field` is the article's field, e.g.
@@ -70,6 +75,7 @@ impl Prefetch {
         };
         Prefetch {
             sources: any(&SOURCE_FIELDS),
+            bodies: any(&BODY_FIELDS),
         }
     }
 

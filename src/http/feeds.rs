@@ -201,7 +201,14 @@ fn load_selection(
             .into_iter()
             .filter(|r| r.is_public_at(now))
             .collect(),
-        None => articles::list_public(conn, &query, None, articles::Direction::Older, FEED_SIZE)?,
+        None => articles::list_public(
+            conn,
+            &query,
+            None,
+            articles::Direction::Older,
+            FEED_SIZE,
+            articles::Columns::Whole,
+        )?,
     };
     let credits = articles::credits_by_article(&rows);
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();

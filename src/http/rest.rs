@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::bodies::{ErrorBody, ErrorDetail};
 use super::script::request_script;
 use super::AppState;
-use crate::db::articles::{self, ArticleRow, Direction, Position, PublicQuery, Tombstone};
+use crate::db::articles::{self, ArticleRow, Columns, Direction, Position, PublicQuery, Tombstone};
 use crate::db::notices;
 use crate::db::{self, contributors, recommendations, sections, site, sources, AnyConnection};
 use crate::domain::cache_key::{surrogate_keys, CacheKey};
@@ -379,7 +379,14 @@ pub(super) async fn list_articles(
                 query.subtree_of = Some(root);
                 query.section_ids = Some(ids);
             }
-            let rows = articles::list_public(conn, &query, from, Direction::Older, limit + 1)?;
+            let rows = articles::list_public(
+                conn,
+                &query,
+                from,
+                Direction::Older,
+                limit + 1,
+                Columns::Whole,
+            )?;
             load_related(conn, rows)
         })
         .await?;

@@ -268,7 +268,7 @@ pub fn related(
     now: NaiveDateTime,
     size: usize,
 ) -> Result<Vec<ArticleRow>, crate::error::AppError> {
-    use crate::db::articles::{self, Direction, PublicQuery};
+    use crate::db::articles::{self, Columns, Direction, PublicQuery};
     let id = row.id;
     let section_id = row.section_id;
     let mut order: Vec<i32> = articles::pinned_related(conn, id)?;
@@ -297,9 +297,16 @@ pub fn related(
     query.section_ids = Some(vec![section_id]);
     query.exclude_id = Some(id);
     order.extend(
-        articles::list_public(conn, &query, None, Direction::Older, size as i64)?
-            .into_iter()
-            .map(|r| r.id),
+        articles::list_public(
+            conn,
+            &query,
+            None,
+            Direction::Older,
+            size as i64,
+            Columns::Whole,
+        )?
+        .into_iter()
+        .map(|r| r.id),
     );
     let mut seen = std::collections::HashSet::new();
     order.retain(|i| *i != id && seen.insert(*i));

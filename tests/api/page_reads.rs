@@ -164,3 +164,42 @@ async fn a_section_page_follows_moves_unpublishing_and_holds(engine: Engine) {
     .await;
     assert_eq!(home["data"]["articles"]["nodes"][0]["databaseId"], child);
 }
+
+both_engines!(a_page_of_headlines_leaves_bodies_out_but_a_page_that_asks_gets_them_whole);
+async fn a_page_of_headlines_leaves_bodies_out_but_a_page_that_asks_gets_them_whole(
+    engine: Engine,
+) {
+    let Some(room) = cold_newsroom_with_a_subsection(engine).await else {
+        return;
+    };
+    published(&room, "濟南的新聞", "ji-nan", None).await;
+    let page = serde_json::json!({ "section": "shan-dong" });
+    // Asked for directly, under an alias, through a named fragment and an
+    // inline one, on edges and nodes alike: every spelling gets the body.
+    for query in [
+        r#"query($section: String!) { section(slug: $section) { articles(first: 5) {
+            nodes { title paragraphs bodyText } } } }"#,
+        r#"query($section: String!) { section(slug: $section) { articles(first: 5) {
+            nodes { title p: paragraphs b: bodyText } } } }"#,
+        r#"query($section: String!) { section(slug: $section) { articles(first: 5) {
+            edges { node { title ...body } } } } }
+           fragment body on Article { paragraphs bodyText }"#,
+        r#"query($section: String!) { section(slug: $section) { articles(first: 5) {
+            nodes { title ... on Article { paragraphs bodyText } } } } }"#,
+    ] {
+        let answer = ask(&room, query, page.clone()).await;
+        let articles = &answer["data"]["section"]["articles"];
+        let node = if articles["nodes"].is_array() {
+            &articles["nodes"][0]
+        } else {
+            &articles["edges"][0]["node"]
+        };
+        let paragraphs = node.get("paragraphs").or_else(|| node.get("p"));
+        let text = node.get("bodyText").or_else(|| node.get("b"));
+        assert_eq!(paragraphs, Some(&serde_json::json!(["正文。"])), "{answer}");
+        assert_eq!(text, Some(&serde_json::json!("正文。")), "{answer}");
+    }
+    // A page of headlines alone still answers every field it asks for.
+    let headlines = ask(&room, SECTION_PAGE, page).await;
+    assert_eq!(titles(&headlines), ["濟南的新聞"], "{headlines}");
+}
