@@ -419,7 +419,43 @@ fn reindex(config: &Config) -> Result<ExitCode, String> {
     }
     eprintln!();
     println!("reindexed {total} articles");
+    rebuild_search_index(config, &mut conn)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rebuilds the search index folder from the terms just written. A folder
+/// a running server holds is left to it: it applies the same changes from
+/// the search log.
+fn rebuild_search_index(
+    config: &Config,
+    conn: &mut crate::db::AnyConnection,
+) -> Result<(), String> {
+    let Some(folder) = config.search_dir.as_deref() else {
+        return Ok(());
+    };
+    let index = match crate::search::SearchIndex::open(Some(folder)) {
+        Ok(index) => index,
+        Err(error) => {
+            println!("search index not rebuilt ({error}); a server using it applies the changes from the search log");
+            return Ok(());
+        }
+    };
+    let started = std::time::Instant::now();
+    let done = index
+        .rebuild(conn, |done, total| {
+            eprint!(
+                "\rsearch index: {done}/{total} articles ({}%)",
+                done * 100 / total.max(1)
+            );
+        })
+        .map_err(|e| e.to_string())?;
+    eprintln!();
+    println!(
+        "search index rebuilt in {}: {done} articles in {:.1} s",
+        folder.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Reads `900`, `900s`, `15m` or `2h`.

@@ -17,6 +17,33 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// Where the search index lives unless `NEWSDESK_SEARCH_DIR` says: beside
+/// a SQLite file (`newsdesk.db` → `newsdesk.db-search`), in memory for an
+/// in-memory one, and for PostgreSQL under the working folder, one folder
+/// per database (`search-index/<host>-<port>-<database>`).
+fn default_search_dir(url: &DatabaseUrl) -> Option<std::path::PathBuf> {
+    match url {
+        DatabaseUrl::Sqlite(path) if path.contains("mode=memory") => None,
+        DatabaseUrl::Sqlite(path) => Some(format!("{path}-search").into()),
+        DatabaseUrl::Postgres(url) => {
+            let rest = url.split("://").nth(1).unwrap_or(url);
+            let place = rest.rsplit('@').next().unwrap_or(rest);
+            let place = place.split('?').next().unwrap_or(place);
+            let name: String = place
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            Some(std::path::Path::new("search-index").join(name))
+        }
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -80,6 +107,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of this deployment's Redis keys.
     pub redis_prefix: String,
+    /// The search index's folder (`NEWSDESK_SEARCH_DIR`); `None` keeps it
+    /// in memory (the default for an in-memory SQLite database).
+    pub search_dir: Option<std::path::PathBuf>,
     /// Bytes the in-process response cache may hold; 0 switches it off.
     pub response_cache_bytes: u64,
     pub limits: QueryLimits,
@@ -161,6 +191,10 @@ impl Config {
                 .collect()
         };
         let pool_default = default_pool_size(&database_url);
+        let search_dir = match get("NEWSDESK_SEARCH_DIR").filter(|v| !v.trim().is_empty()) {
+            Some(dir) => Some(dir.into()),
+            None => default_search_dir(&database_url),
+        };
         let tokens = token_keys(&lookup, &get)?;
         let access_token_ttl = Duration::from_secs(parse_or(
             "NEWSDESK_ACCESS_TOKEN_TTL_SECS",
@@ -273,6 +307,7 @@ impl Config {
                 None => None,
             },
             redis_prefix: get("NEWSDESK_REDIS_PREFIX").unwrap_or_else(|| "newsdesk".into()),
+            search_dir,
             persisted_only: flag(
                 "NEWSDESK_PERSISTED_ONLY",
                 get("NEWSDESK_PERSISTED_ONLY"),

@@ -9,6 +9,7 @@ use crate::cache::TagClock;
 use crate::config::Config;
 use crate::db::pool::{PoolOptions, SqliteSynchronous};
 use crate::db::{migrations, Database, DatabaseUrl};
+use crate::domain::CacheKey;
 use crate::error::AppError;
 use crate::graphql;
 use crate::http;
@@ -42,6 +43,10 @@ pub fn open_database(url: DatabaseUrl, options: &PoolOptions) -> Database {
     db
 }
 
+/// How often the search index reads the search log for other nodes'
+/// changes (and catches up after a restart).
+const SEARCH_LOG_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// A built server, listening but not yet running.
 pub struct Application {
     port: u16,
@@ -68,6 +73,10 @@ impl Application {
         };
         let db = open_database(config.database_url.clone(), &serving)
             .with_replicas(&config.read_urls, &serving);
+        // Before the cache's clock: a write's own node finds it in search
+        // by the time the write's purge is heard.
+        let search = crate::search::open_index(config.search_dir.as_deref());
+        crate::search::refresh_on_commit(search.clone(), &db);
         // Before any write: the cache learns of every change from the start.
         let clock = TagClock::following(&db);
         if matches!(config.database_url, DatabaseUrl::Sqlite(_))
@@ -142,6 +151,21 @@ impl Application {
         );
         http::idempotency::spawn_pruner(db.clone());
         crate::jobs::publishing::spawn(db.clone(), config.scheduler_poll);
+        crate::search::prepare(&search, &db).await;
+        let forget = clock.clone();
+        // A pool of its own: the rounds do not take connections from
+        // requests, nor count in the requests' statements.
+        let following = Database::new(
+            config.database_url.clone(),
+            &PoolOptions {
+                max_size: 1,
+                ..serving.clone()
+            },
+        );
+        crate::search::follow(search.clone(), &following, SEARCH_LOG_POLL, move |_| {
+            // The index changed under the cached search results.
+            forget.advance(&[CacheKey::Search]);
+        });
         let persisted = crate::http::persisted::PersistedQueries::load(
             config.persisted_queries.as_deref(),
             config.persisted_only,
@@ -163,6 +187,7 @@ impl Application {
             converter,
             persisted,
             shared_counts,
+            search,
         );
         if let DatabaseUrl::Postgres(url) = &config.database_url {
             crate::cache::peers::spawn_listener(

@@ -21,7 +21,7 @@ impl TagClock {
     pub fn following(db: &Database) -> Arc<TagClock> {
         let clock = Arc::new(TagClock::default());
         let advanced = clock.clone();
-        db.after_commit(move |changes| advanced.advance(changes.keys()));
+        db.after_commit(move |_, changes| advanced.advance(changes.keys()));
         clock
     }
 

@@ -65,8 +65,9 @@ impl Changes {
 /// an error rolls the transaction back.
 pub type BeforeCommit = dyn Fn(&mut AnyConnection, &Changes) -> Result<(), AppError> + Send + Sync;
 
-/// Hears what a transaction changed once it has committed.
-pub type AfterCommit = dyn Fn(&Changes) + Send + Sync;
+/// Hears what a transaction changed once it has committed, on the
+/// connection that committed it (outside any transaction).
+pub type AfterCommit = dyn Fn(&mut AnyConnection, &Changes) + Send + Sync;
 
 /// The hooks of one database, shared by its clones.
 #[derive(Default)]
@@ -106,14 +107,14 @@ impl Hooks {
     }
 
     /// Tells the listeners what committed.
-    pub(super) fn after_commit(&self, changes: &Changes) {
+    pub(super) fn after_commit(&self, conn: &mut AnyConnection, changes: &Changes) {
         let hooks = self
             .after
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         for hook in &hooks {
-            hook(changes);
+            hook(conn, changes);
         }
     }
 }

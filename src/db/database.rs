@@ -111,8 +111,12 @@ impl Database {
     }
 
     /// Calls `hook` with what each transaction of [`Database::transact`]
-    /// changed, once it has committed and before the write returns.
-    pub fn after_commit(&self, hook: impl Fn(&Changes) + Send + Sync + 'static) {
+    /// changed, once it has committed and before the write returns, in the
+    /// order the hooks were added.
+    pub fn after_commit(
+        &self,
+        hook: impl Fn(&mut AnyConnection, &Changes) + Send + Sync + 'static,
+    ) {
         self.hooks.add_after(Arc::new(hook));
     }
 
@@ -248,7 +252,7 @@ impl Database {
             self.record_position(conn);
         }
         if !changes.is_empty() {
-            self.hooks.after_commit(&changes);
+            self.hooks.after_commit(conn, &changes);
         }
         Ok(value)
     }

@@ -36,6 +36,7 @@ pub mod pool;
 pub mod recommendations;
 pub mod replicas;
 pub mod schema;
+pub mod search_log;
 pub mod sections;
 pub mod site;
 pub mod sources;

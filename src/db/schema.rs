@@ -375,8 +375,23 @@ diesel::joinable!(webhook_outbox -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
 diesel::joinable!(partner_usage -> partner_keys (partner_key_id));
 
+diesel::table! {
+    search_log (seq) {
+        seq -> BigInt,
+        article_id -> Integer,
+        logged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    search_identity (token) {
+        token -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     article_placements,
+    search_log,
     site_settings,
     sections,
     sources,

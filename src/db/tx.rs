@@ -140,7 +140,7 @@ mod tests {
         let heard: Arc<Mutex<Vec<Changes>>> = Arc::default();
         let indexed: Arc<Mutex<Vec<i32>>> = Arc::default();
         let (h, i) = (heard.clone(), indexed.clone());
-        db.after_commit(move |changes| h.lock().expect("heard").push(changes.clone()));
+        db.after_commit(move |_, changes| h.lock().expect("heard").push(changes.clone()));
         db.before_commit(move |_, changes| {
             i.lock().expect("indexed").extend(changes.articles());
             Ok(())

@@ -26,6 +26,8 @@ pub enum CacheKey {
     Notices,
     /// The list of withdrawn articles.
     Removed,
+    /// Search results: a node's search index applied other changes.
+    Search,
 }
 
 impl fmt::Display for CacheKey {
@@ -39,6 +41,7 @@ impl fmt::Display for CacheKey {
             CacheKey::Site => f.write_str("site"),
             CacheKey::Notices => f.write_str("notices"),
             CacheKey::Removed => f.write_str("removed"),
+            CacheKey::Search => f.write_str("search"),
         }
     }
 }
@@ -60,6 +63,7 @@ impl FromStr for CacheKey {
             "site" => CacheKey::Site,
             "notices" => CacheKey::Notices,
             "removed" => CacheKey::Removed,
+            "search" => CacheKey::Search,
             _ => {
                 if let Some(digits) = text.strip_prefix("article-") {
                     CacheKey::Article(id(digits)?)

@@ -62,6 +62,8 @@ pub struct Shared {
     pub site: Arc<SiteSnapshots>,
     /// When each cache tag last changed: the snapshots are checked against it.
     pub clock: Arc<crate::cache::TagClock>,
+    /// This node's search index (see `search::engine`).
+    pub search: Arc<crate::search::SearchIndex>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -92,10 +94,12 @@ impl Shared {
         config: Arc<Config>,
         converter: ScriptConverter,
         shared_counts: Option<SharedCounts>,
+        search: Arc<crate::search::SearchIndex>,
     ) -> Self {
         Shared {
             clock,
             db,
+            search,
             throttle: Arc::new(LoginThrottle::new(shared_counts)),
             passwords: Arc::new(PasswordWorkers::start(
                 config.password_workers,

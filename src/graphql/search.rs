@@ -1,4 +1,3 @@
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, SimpleObject};
@@ -10,11 +9,10 @@ use super::context::RequestContext;
 use super::limits::{page_complexity, page_size};
 use super::listing::ArticleFilter;
 use super::script::Script;
-use crate::db::articles::{self, ArticleRow};
-use crate::db::AnyConnection;
+use crate::db::articles::ArticleRow;
 use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
-use crate::search;
+use crate::search::{self, HitPage, PageHit};
 
 #[derive(Default)]
 pub struct SearchQuery;
@@ -45,22 +43,24 @@ impl SearchQuery {
         let parsed = search::parse(&query).gql()?;
         let sections = section_scope(rc, filter.as_ref()).await.gql()?;
         let now = rc.now;
-        let (total, page) = rc
+        let index = rc.state.search.clone();
+        let found = rc
             .db
             .run(move |conn| {
-                let hits = search::public_hits(conn, &parsed, sections.as_deref(), now)?;
-                hits_page(conn, hits, offset, size as usize)
+                search::hit_page(
+                    conn,
+                    &index,
+                    &parsed,
+                    sections.as_deref(),
+                    now,
+                    offset,
+                    size as usize,
+                )
             })
             .await
             .gql()?;
-        for hit in &page {
-            rc.tag(CacheKey::Article(hit.row.id));
-        }
-        rc.tag(CacheKey::Articles);
         let words = highlighted_words(&query);
-        Ok(SearchConnection::new(
-            rc, page, total, offset, &words, script,
-        ))
+        Ok(SearchConnection::new(rc, found, offset, &words, script))
     }
 }
 
@@ -93,43 +93,6 @@ async fn section_scope(
         // An unknown section is an error, as in REST (404).
         None => Err(AppError::NotFound),
     }
-}
-
-/// A hit of a page: its rank in the whole list, its article, its score.
-struct RankedHit {
-    rank: usize,
-    row: ArticleRow,
-    score: f64,
-}
-
-/// The page of `hits` from `offset`, and how many hits there are in all.
-fn hits_page(
-    conn: &mut AnyConnection,
-    hits: Vec<(i32, f64)>,
-    offset: usize,
-    size: usize,
-) -> Result<(usize, Vec<RankedHit>), AppError> {
-    let total = hits.len();
-    let wanted: Vec<(usize, i32, f64)> = hits
-        .into_iter()
-        .enumerate()
-        .skip(offset)
-        .take(size)
-        .map(|(i, (id, s))| (i, id, s))
-        .collect();
-    let ids: Vec<i32> = wanted.iter().map(|(_, id, _)| *id).collect();
-    let mut rows: HashMap<i32, ArticleRow> = articles::by_ids(conn, &ids)?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-    let page = wanted
-        .into_iter()
-        .filter_map(|(rank, id, score)| {
-            let row = rows.remove(&id)?;
-            Some(RankedHit { rank, row, score })
-        })
-        .collect();
-    Ok((total, page))
 }
 
 /// The words of a query to mark in snippets: quoted phrases split into
@@ -173,23 +136,34 @@ pub struct SearchConnection {
 }
 
 impl SearchConnection {
-    /// The hits of `page`, which starts at `offset` of `total` hits.
+    /// The hits of `found`, a page that starts at `offset`; the response
+    /// depends on each article shown and on the search index.
     fn new(
         rc: &RequestContext,
-        page: Vec<RankedHit>,
-        total: usize,
+        found: HitPage,
         offset: usize,
         words: &[String],
         script: Script,
     ) -> Self {
-        let page_info = SearchPageInfo {
-            has_next_page: offset + page.len() < total,
-            has_previous_page: offset > 0,
-        };
-        let edges = page
+        let (total, page) = (found.total, found.hits);
+        for hit in &page {
+            rc.tag(CacheKey::Article(hit.row.id));
+        }
+        rc.tag(CacheKey::Articles);
+        rc.tag(CacheKey::Search);
+        // Past the last hit shown (a hit the page left out, withdrawn a
+        // moment ago, still counts as passed).
+        let next = page.last().map_or(offset, |hit| hit.rank + 1);
+        let edges: Vec<SearchEdge> = page
             .into_iter()
             .map(|hit| SearchEdge::new(rc, hit, script, words))
             .collect();
+        let page_info = SearchPageInfo {
+            has_next_page: next < total,
+            has_previous_page: offset > 0,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
         SearchConnection {
             edges,
             total_count: total as i64,
@@ -226,7 +200,7 @@ pub struct SearchEdge {
 }
 
 impl SearchEdge {
-    fn new(rc: &RequestContext, hit: RankedHit, script: Script, words: &[String]) -> Self {
+    fn new(rc: &RequestContext, hit: PageHit, script: Script, words: &[String]) -> Self {
         let snippet = snippet(rc, &hit.row, script, words);
         SearchEdge {
             cursor: URL_SAFE_NO_PAD.encode(format!("hit:{}", hit.rank)),
@@ -283,4 +257,8 @@ pub struct SearchPageInfo {
     pub has_next_page: bool,
     /// Hits come before this page (an `after` cursor was given).
     pub has_previous_page: bool,
+    /// The cursor of the page's first hit.
+    pub start_cursor: Option<String>,
+    /// The cursor of the page's last hit: pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
 }

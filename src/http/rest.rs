@@ -750,29 +750,25 @@ pub(super) async fn search_articles(
     let parsed = crate::search::parse(&params.q)?;
     let now = db::now();
     let section = params.section.clone();
+    let index = state.search.clone();
     let (total, loaded, scores) = state
         .db
         .reader()
         .await
         .run(move |conn| {
             let scope = section_scope(conn, section.as_deref())?.map(|(_, ids)| ids);
-            let hits = crate::search::public_hits(conn, &parsed, scope.as_deref(), now)?;
-            let total = hits.len();
-            let page: Vec<(i32, f64)> = hits
-                .into_iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .collect();
-            let ids: Vec<i32> = page.iter().map(|(id, _)| *id).collect();
-            let mut by_id: std::collections::HashMap<i32, ArticleRow> =
-                db::articles::by_ids(conn, &ids)?
-                    .into_iter()
-                    .map(|r| (r.id, r))
-                    .collect();
-            let (rows, scores): (Vec<ArticleRow>, Vec<f64>) = page
-                .into_iter()
-                .filter_map(|(id, s)| by_id.remove(&id).map(|r| (r, s)))
-                .unzip();
+            let found = crate::search::hit_page(
+                conn,
+                &index,
+                &parsed,
+                scope.as_deref(),
+                now,
+                offset as usize,
+                limit as usize,
+            )?;
+            let total = found.total;
+            let (rows, scores): (Vec<ArticleRow>, Vec<f64>) =
+                found.hits.into_iter().map(|h| (h.row, h.score)).unzip();
             Ok((total, load_related(conn, rows)?, scores))
         })
         .await?;
@@ -791,6 +787,7 @@ pub(super) async fn search_articles(
         .map(|i| CacheKey::Article(i.article.id))
         .collect();
     keys.push(CacheKey::Articles);
+    keys.push(CacheKey::Search);
     let mut response = HttpResponse::Ok();
     public(&state, &mut response, &keys);
     Ok(response.json(SearchPage { items, total }))

@@ -48,6 +48,7 @@ impl AppState {
         converter: ScriptConverter,
         persisted: PersistedQueries,
         shared_counts: Option<SharedCounts>,
+        search: Arc<crate::search::SearchIndex>,
     ) -> Self {
         let cache = ResponseCache::new(
             config.response_cache_bytes,
@@ -64,7 +65,14 @@ impl AppState {
             persisted: Arc::new(persisted),
             idempotency: Arc::default(),
             peers: Arc::default(),
-            shared: Shared::new(db, clock, Arc::new(config), converter, shared_counts),
+            shared: Shared::new(
+                db,
+                clock,
+                Arc::new(config),
+                converter,
+                shared_counts,
+                search,
+            ),
         }
     }
 

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use jieba_rs::Jieba;
 
 use crate::db::schema::article_search;
-use crate::db::{articles, contributors, sources, AnyConnection, Changes};
+use crate::db::{articles, contributors, search_log, sources, AnyConnection, Changes};
 use crate::error::AppError;
 use crate::text::script::ScriptConverter;
 
@@ -148,7 +148,8 @@ pub fn terms(text: &str) -> String {
     out.join(" ")
 }
 
-/// (Re)writes the search terms of an article; call inside its transaction.
+/// (Re)writes the search terms of an article and logs the change for the
+/// search indexes; call inside its transaction.
 ///
 /// Only public articles are indexed. The engines rank by statistics of the
 /// whole index (FTS5's BM25 counts how many rows hold a word), so a hidden
@@ -161,7 +162,7 @@ pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> 
     };
     if !row.is_public_at(crate::db::now()) {
         diesel::delete(article_search::table.find(id)).execute(conn)?;
-        return Ok(());
+        return search_log::append(conn, &[id], crate::db::now());
     }
     let mut extra: Vec<String> = contributors::credits_of(conn, &[id])?
         .into_iter()
@@ -228,7 +229,8 @@ pub fn write_terms(
             article_search::body_terms.eq(&terms.body),
         ))
         .execute(conn)?;
-    Ok(())
+    // The search indexes of every node apply the change from the log.
+    search_log::append(conn, &[id], crate::db::now())
 }
 
 #[cfg(test)]

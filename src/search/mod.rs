@@ -9,8 +9,14 @@
 //! engines return the same results in the same order.
 
 pub mod dictionary;
+pub mod engine;
+mod following;
 mod index;
+mod pages;
 mod query;
 
+pub use engine::{Hits, SearchIndex};
+pub use following::{follow, open_index, prepare, refresh_on_commit};
 pub use index::{index_article, index_changed, indexed_text, terms, write_terms, ArticleTerms};
+pub use pages::{hit_page, HitPage, PageHit};
 pub use query::{parse, public_hits, related, search, Query};

@@ -240,12 +240,20 @@ impl TestApp {
         for (k, v) in vars {
             map.insert(k.to_string(), v.to_string());
         }
+        // Each server its own search index folder, as each node has, gone
+        // when the server stops (unless the test names one).
+        let search_dir = tempfile::tempdir().expect("search index folder");
+        map.entry("NEWSDESK_SEARCH_DIR".into())
+            .or_insert_with(|| search_dir.path().display().to_string());
         let config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
         let app = Application::build_with_routes(config, routes)
             .await
             .expect("server starts");
         let address = app.url();
-        tokio::spawn(app.run_until_stopped());
+        tokio::spawn(async move {
+            let _search_dir = search_dir;
+            app.run_until_stopped().await
+        });
         address
     }
 

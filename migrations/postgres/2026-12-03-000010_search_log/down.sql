@@ -1,0 +1,2 @@
+DROP TABLE search_identity;
+DROP TABLE search_log;

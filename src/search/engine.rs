@@ -1,0 +1,506 @@
+//! The search index: a Tantivy index of the public articles' terms, in a
+//! folder of its own (or in memory), fed from the database's search log.
+//!
+//! The database stays the source of truth: the terms are made and kept in
+//! `article_search` by the transaction that changes an article, which also
+//! logs the change (`db::search_log`). The index applies the log after its
+//! last applied entry, which it keeps in its own commit, so an index
+//! killed at any moment catches up from the log when it opens again; one
+//! that is missing or from another version is rebuilt from the database.
+//! The tokens are the project's own (`search::terms`): the fields hold
+//! them separated by spaces, and Tantivy's whitespace tokenizer takes them
+//! as they are, positions and all, so phrases match as before.
+//!
+//! Ranking is Tantivy's BM25 over every match, the title's matches weighed
+//! three times, times a freshness boost: `1 + 0.5 × 2^(−age in days / 30)`
+//! (a new article ×1.5, a month-old one ×1.25, a year-old one ×1.0001);
+//! equal scores go to the newer article. Counts are exact.
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as IndexQuery, RangeQuery,
+    TermQuery, TermSetQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
+};
+use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term};
+
+use super::query::Query;
+use crate::db::search_log::{self, SearchDocument};
+use crate::db::AnyConnection;
+use crate::error::AppError;
+
+/// The version of the index's schema and tokens: an index of another
+/// version is rebuilt.
+const VERSION: u32 = 1;
+
+/// What the index writer may buffer before it writes a segment.
+const WRITER_MEMORY: usize = 32 << 20;
+
+/// Documents read per statement while rebuilding.
+const REBUILD_BATCH: i64 = 2_000;
+
+/// How far back the log is read again each round: a PostgreSQL transaction
+/// may commit after one that took a later entry number, within its time
+/// budget.
+const LOG_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// Entries applied per round.
+const LOG_BATCH: i64 = 5_000;
+
+/// The freshness boost's half-life, in days.
+const FRESHNESS_HALF_LIFE_DAYS: f32 = 30.0;
+
+/// How much more a title match weighs than a body match.
+const TITLE_BOOST: Score = 3.0;
+
+/// What the index keeps in its commit.
+#[derive(Debug, Serialize, Deserialize)]
+struct Payload {
+    version: u32,
+    /// The database it was built from (`db::search_log::identity`).
+    database: String,
+    /// Every log entry up to this one is applied.
+    applied: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    title: Field,
+    body: Field,
+    published: Field,
+    section: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("whitespace")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: builder.add_i64_field("id", INDEXED | STORED | FAST),
+        title: builder.add_text_field("title", text.clone()),
+        body: builder.add_text_field("body", text),
+        published: builder.add_i64_field("published", FAST),
+        section: builder.add_i64_field("section", INDEXED | FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// Why the index could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("search index folder {path}: {reason}")]
+    Folder { path: PathBuf, reason: String },
+    #[error("search index: {0}")]
+    Engine(#[from] tantivy::TantivyError),
+}
+
+impl From<IndexError> for AppError {
+    fn from(e: IndexError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+/// A search index and its writer.
+pub struct SearchIndex {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    /// Every log entry up to this one is applied.
+    applied: AtomicI64,
+    /// Whether the index holds every searchable article (false until a
+    /// rebuild has finished).
+    complete: AtomicBool,
+    /// Entries applied that the lookback still reads, so as not to apply
+    /// them again each round.
+    recent: Mutex<Vec<i64>>,
+    /// The database this index holds (empty until [`SearchIndex::resume`]
+    /// or a rebuild says), and what the folder's last commit said.
+    database: Mutex<String>,
+    found: Mutex<Option<Payload>>,
+    folder: Option<PathBuf>,
+}
+
+/// One page of hits and the number of all of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hits {
+    pub total: usize,
+    /// Article ids with their scores, best first.
+    pub page: Vec<(i32, f64)>,
+}
+
+impl SearchIndex {
+    /// Opens the index in `folder` (created if missing), or one in memory.
+    /// An index from another version, or one that cannot be read, is
+    /// emptied. Nothing is searched in it before [`SearchIndex::resume`]
+    /// has found it built from this database, or a rebuild has run.
+    pub fn open(folder: Option<&Path>) -> Result<SearchIndex, IndexError> {
+        let (schema, fields) = schema();
+        let (index, payload) = match folder {
+            None => (Index::create_in_ram(schema), None),
+            Some(path) => open_folder(path, schema)?,
+        };
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            applied: AtomicI64::new(0),
+            complete: AtomicBool::new(false),
+            recent: Mutex::default(),
+            database: Mutex::default(),
+            found: Mutex::new(payload),
+            folder: folder.map(Path::to_path_buf),
+        })
+    }
+
+    /// Takes up what the folder holds if it was built from this database;
+    /// returns whether it was (else it needs a rebuild).
+    pub fn resume(&self, conn: &mut AnyConnection) -> Result<bool, AppError> {
+        let database = search_log::identity(conn)?;
+        let found = lock(&self.found).take();
+        match found {
+            Some(payload) if payload.database == database => {
+                self.applied.store(payload.applied, Ordering::Release);
+                *lock(&self.database) = database;
+                self.complete.store(true, Ordering::Release);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The folder the index lives in; `None` in memory.
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
+    }
+
+    /// Whether the index holds every searchable article.
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// The last log entry applied (with every one before it).
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// How many articles the index holds.
+    pub fn documents(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Rebuilds the index from the database, calling `progress(done, total)`
+    /// as it goes. Changes logged meanwhile are applied by the next
+    /// [`SearchIndex::catch_up`].
+    pub fn rebuild(
+        &self,
+        conn: &mut AnyConnection,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, AppError> {
+        // The log's end first: what changes while the articles are read is
+        // applied again afterwards.
+        let start = search_log::latest(conn)?;
+        let total = search_log::count_documents(conn)? as u64;
+        *lock(&self.database) = search_log::identity(conn)?;
+        let mut writer = self.writer();
+        writer.delete_all_documents().map_err(index_error)?;
+        let mut done = 0u64;
+        let mut after = 0;
+        loop {
+            let batch = search_log::documents_after(conn, after, REBUILD_BATCH)?;
+            let Some(last) = batch.last() else { break };
+            after = last.article_id;
+            for doc in &batch {
+                writer
+                    .add_document(self.document(doc))
+                    .map_err(index_error)?;
+            }
+            done += batch.len() as u64;
+            progress(done, total);
+        }
+        // A rebuild starts the log afresh from its end.
+        self.applied.store(start, Ordering::Release);
+        lock(&self.recent).clear();
+        self.commit(&mut writer, start)?;
+        self.complete.store(true, Ordering::Release);
+        Ok(done)
+    }
+
+    /// Applies the log entries this index has not applied; returns the
+    /// articles they named (an article named twice counts once).
+    pub fn catch_up(&self, conn: &mut AnyConnection) -> Result<Vec<i32>, AppError> {
+        // One round at a time: the set of recent entries is the round's.
+        let mut recent = lock(&self.recent);
+        let applied = self.applied();
+        let since = crate::db::now() - LOG_LOOKBACK;
+        let late = search_log::recent_up_to(conn, applied, since)?;
+        // What the lookback no longer reads need not be remembered.
+        recent.retain(|seq| late.iter().any(|(s, _)| s == seq));
+        let mut fresh: Vec<(i64, i32)> = late
+            .into_iter()
+            .filter(|(seq, _)| !recent.contains(seq))
+            .collect();
+        fresh.extend(search_log::after(conn, applied, LOG_BATCH)?);
+        if fresh.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut ids: Vec<i32> = fresh.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let newest = fresh.iter().map(|(seq, _)| *seq).fold(applied, i64::max);
+        self.write(conn, &ids, Some(newest))?;
+        recent.extend(fresh.iter().map(|(seq, _)| *seq));
+        Ok(ids)
+    }
+
+    /// Brings the articles `ids` up to date at once, from `conn` (the
+    /// writing node does, right after its commit); the log entries stay to
+    /// be applied in turn.
+    pub fn refresh(&self, conn: &mut AnyConnection, ids: &[i32]) -> Result<(), AppError> {
+        self.write(conn, ids, None)
+    }
+
+    fn write(
+        &self,
+        conn: &mut AnyConnection,
+        ids: &[i32],
+        applied: Option<i64>,
+    ) -> Result<(), AppError> {
+        let mut writer = self.writer();
+        // Read under the writer's lock: two nodes' worth of changes to one
+        // article are then written in the order they were read.
+        let docs = search_log::documents(conn, ids)?;
+        for &id in ids {
+            writer.delete_term(Term::from_field_i64(self.fields.id, id.into()));
+        }
+        for doc in &docs {
+            writer
+                .add_document(self.document(doc))
+                .map_err(index_error)?;
+        }
+        self.commit(&mut writer, applied.unwrap_or_else(|| self.applied()))
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        lock(&self.writer)
+    }
+
+    fn commit(&self, writer: &mut IndexWriter, applied: i64) -> Result<(), AppError> {
+        let payload = serde_json::to_string(&Payload {
+            version: VERSION,
+            database: lock(&self.database).clone(),
+            applied,
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut prepared = writer.prepare_commit().map_err(index_error)?;
+        prepared.set_payload(&payload);
+        prepared.commit().map_err(index_error)?;
+        self.reader.reload().map_err(index_error)?;
+        self.applied.fetch_max(applied, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn document(&self, doc: &SearchDocument) -> tantivy::TantivyDocument {
+        let f = self.fields;
+        let published = doc.published_at.map_or(0, |t| t.and_utc().timestamp());
+        let mut out = tantivy::TantivyDocument::default();
+        out.add_i64(f.id, i64::from(doc.article_id));
+        out.add_text(f.title, &doc.title_terms);
+        out.add_text(f.body, &doc.body_terms);
+        out.add_i64(f.published, published);
+        out.add_i64(f.section, i64::from(doc.section_id));
+        out
+    }
+
+    /// The hits of `query` from `offset`, `size` of them, within `sections`
+    /// when given, ranked as the module says, with the number of all hits.
+    pub fn search(
+        &self,
+        query: &Query,
+        sections: Option<&[i32]>,
+        now: NaiveDateTime,
+        offset: usize,
+        size: usize,
+    ) -> Result<Hits, AppError> {
+        let searcher = self.reader.searcher();
+        let now = now.and_utc().timestamp();
+        let query = self.index_query(query, sections, now);
+        let top = TopDocs::with_limit(size.max(1))
+            .and_offset(offset)
+            .tweak_score(move |segment: &SegmentReader| {
+                let published = segment.fast_fields().i64("published").ok();
+                let id = segment.fast_fields().i64("id").ok();
+                move |doc: DocId, score: Score| {
+                    let at = published.as_ref().and_then(|c| c.first(doc));
+                    let id = id.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                    (score * freshness(now, at), id)
+                }
+            });
+        let (found, total) = searcher
+            .search(&query, &(top, Count))
+            .map_err(index_error)?;
+        let page = match size {
+            0 => vec![],
+            _ => found
+                .into_iter()
+                .map(|((score, id), _)| (id as i32, f64::from(score)))
+                .collect(),
+        };
+        Ok(Hits { total, page })
+    }
+
+    fn index_query(&self, query: &Query, sections: Option<&[i32]>, now: i64) -> BooleanQuery {
+        let f = self.fields;
+        // An article published for a time still to come shows from then on
+        // (visibility follows the time; nothing is written when it comes).
+        let published = RangeQuery::new(
+            Bound::Unbounded,
+            Bound::Included(Term::from_field_i64(f.published, now)),
+        );
+        let mut clauses: Vec<(Occur, Box<dyn IndexQuery>)> = vec![(
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(Box::new(published), 0.0)),
+        )];
+        for phrase in &query.must {
+            clauses.push((Occur::Must, self.phrase_anywhere(phrase)));
+        }
+        for phrase in &query.must_not {
+            clauses.push((Occur::MustNot, self.phrase_anywhere(phrase)));
+        }
+        if let Some(sections) = sections {
+            let terms = sections
+                .iter()
+                .map(|s| Term::from_field_i64(f.section, i64::from(*s)));
+            // A filter: it adds nothing to the score.
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(TermSetQuery::new(terms)),
+                    0.0,
+                )),
+            ));
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// `tokens` in order, in the title (weighing more) or in the body.
+    fn phrase_anywhere(&self, tokens: &[String]) -> Box<dyn IndexQuery> {
+        let f = self.fields;
+        let title = BoostQuery::new(phrase_in(f.title, tokens), TITLE_BOOST);
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Should, Box::new(title) as Box<dyn IndexQuery>),
+            (Occur::Should, phrase_in(f.body, tokens)),
+        ]))
+    }
+}
+
+fn phrase_in(field: Field, tokens: &[String]) -> Box<dyn IndexQuery> {
+    let terms: Vec<Term> = tokens
+        .iter()
+        .map(|t| Term::from_field_text(field, t))
+        .collect();
+    match terms.as_slice() {
+        [one] => Box::new(TermQuery::new(one.clone(), IndexRecordOption::WithFreqs)),
+        _ => Box::new(PhraseQuery::new(terms)),
+    }
+}
+
+/// The freshness boost of an article published at `at` (Unix seconds),
+/// seen at `now`.
+fn freshness(now: i64, at: Option<i64>) -> Score {
+    let Some(at) = at else { return 1.0 };
+    let age_days = ((now - at).max(0) as f32) / 86_400.0;
+    1.0 + 0.5 * (-age_days / FRESHNESS_HALF_LIFE_DAYS).exp2()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn index_error(e: tantivy::TantivyError) -> AppError {
+    AppError::Internal(format!("search index: {e}"))
+}
+
+/// Opens the index in `path`, or makes an empty one there when there is
+/// none, it is of another version, or it cannot be read.
+fn open_folder(path: &Path, schema: Schema) -> Result<(Index, Option<Payload>), IndexError> {
+    let folder_error = |reason: String| IndexError::Folder {
+        path: path.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(path).map_err(|e| folder_error(e.to_string()))?;
+    let directory = MmapDirectory::open(path).map_err(|e| folder_error(e.to_string()))?;
+    if Index::exists(&directory).unwrap_or(false) {
+        let opened = Index::open(directory.clone()).and_then(|index| {
+            let payload = index
+                .load_metas()?
+                .payload
+                .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
+            Ok((index, payload))
+        });
+        match opened {
+            Ok((index, Some(payload)))
+                if payload.version == VERSION && index.schema() == schema =>
+            {
+                return Ok((index, Some(payload)));
+            }
+            Ok(_) => {
+                tracing::warn!(folder = %path.display(), "search index of another version: rebuilding")
+            }
+            Err(error) => {
+                tracing::warn!(folder = %path.display(), %error, "search index unreadable: rebuilding")
+            }
+        }
+        empty_folder(path).map_err(|e| folder_error(e.to_string()))?;
+    }
+    let directory = MmapDirectory::open(path).map_err(|e| folder_error(e.to_string()))?;
+    Ok((Index::create(directory, schema, Default::default())?, None))
+}
+
+/// Removes what is in `path`, keeping the folder.
+fn empty_folder(path: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_articles_get_a_boost_that_fades_with_age() {
+        let now = 1_700_000_000;
+        let day = 86_400;
+        assert!((freshness(now, Some(now)) - 1.5).abs() < 1e-6);
+        assert!((freshness(now, Some(now - 30 * day)) - 1.25).abs() < 1e-6);
+        assert!(freshness(now, Some(now - 365 * day)) < 1.001);
+        assert_eq!(freshness(now, None), 1.0);
+        // An article "from the future" (a clock skew) gets no more than new.
+        assert!((freshness(now, Some(now + day)) - 1.5).abs() < 1e-6);
+    }
+}
