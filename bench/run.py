@@ -162,13 +162,20 @@ class Server:
         self.process.wait(timeout=30)
 
 
+def lua_string(text):
+    """A Lua string literal of `text`, its UTF-8 bytes as they are: LuaJIT
+    (wrk's) reads no `\\uXXXX` escapes, so JSON's would send other bytes."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
 def lua_requests(name, requests):
     """A wrk script cycling through prepared requests (method, path, body)."""
     lines = ["local reqs = {}", "local i = 0", "init = function(args)"]
     for method, path, body in requests:
         headers = '{["content-type"] = "application/json"}' if body else "nil"
         lines.append(f"  table.insert(reqs, wrk.format({json.dumps(method)}, {json.dumps(path)}, "
-                     f"{headers}, {json.dumps(body) if body else 'nil'}))")
+                     f"{headers}, {lua_string(body) if body else 'nil'}))")
     lines += ["end", "request = function()", "  i = i + 1", "  return reqs[(i % #reqs) + 1]", "end"]
     path = WORK / f"{name}.lua"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
