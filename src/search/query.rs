@@ -40,10 +40,24 @@ fn phrase(text: &str) -> Vec<String> {
     out
 }
 
+/// The longest query read, in characters: a headline and then some.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// The most words and phrases a query may hold.
+pub const MAX_QUERY_TERMS: usize = 32;
+
 /// Reads a query: words are ANDed, `"quoted phrases"` match in order, `-word`
-/// excludes; any other character is plain text. Only an empty query (nothing
-/// to look for) is an error.
+/// excludes; any other character is plain text. An empty query (nothing to
+/// look for), one longer than [`MAX_QUERY_CHARS`] characters and one of
+/// more than [`MAX_QUERY_TERMS`] words are errors (`BAD_USER_INPUT`, with
+/// the limit in the message), found before any of it is tokenised.
 pub fn parse(input: &str) -> Result<Query, AppError> {
+    let chars = input.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(AppError::BadInput(format!(
+            "query: at most {MAX_QUERY_CHARS} characters (this one has {chars})"
+        )));
+    }
     let mut q = Query::default();
     let mut rest = input;
     while !rest.is_empty() {
@@ -74,6 +88,12 @@ pub fn parse(input: &str) -> Result<Query, AppError> {
     }
     if q.must.is_empty() {
         return Err(AppError::BadInput("query: nothing to search for".into()));
+    }
+    let terms = q.must.len() + q.must_not.len();
+    if terms > MAX_QUERY_TERMS {
+        return Err(AppError::BadInput(format!(
+            "query: at most {MAX_QUERY_TERMS} words and phrases (this one has {terms})"
+        )));
     }
     Ok(q)
 }
@@ -316,6 +336,29 @@ mod tests {
         }
         assert!(parse("   ").is_err());
         assert!(parse("-only").is_err());
+    }
+
+    #[test]
+    fn long_queries_are_refused_with_their_limit() {
+        let long = "港".repeat(MAX_QUERY_CHARS + 1);
+        let refused = parse(&long).expect_err("too long");
+        assert_eq!(refused.code(), "BAD_USER_INPUT");
+        assert!(
+            refused.to_string().contains("at most 200 characters"),
+            "{refused}"
+        );
+        assert!(parse(&"港".repeat(MAX_QUERY_CHARS)).is_ok());
+
+        let many = vec!["港口"; MAX_QUERY_TERMS + 1].join(" ");
+        let refused = parse(&many).expect_err("too many words");
+        assert!(
+            refused.to_string().contains("at most 32 words"),
+            "{refused}"
+        );
+        assert!(parse(&vec!["港口"; MAX_QUERY_TERMS].join(" ")).is_ok());
+        // 10,000 characters, or 1,000 words, never reach the tokeniser.
+        assert!(parse(&"港口 ".repeat(1_000)).is_err());
+        assert!(parse(&"a".repeat(10_000)).is_err());
     }
 
     proptest::proptest! {

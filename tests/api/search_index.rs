@@ -237,3 +237,48 @@ fn an_index_folder_from_another_database_is_rebuilt_not_trusted() {
         .expect("search");
     assert_eq!(hits.total, 0, "nothing of the other database remains");
 }
+
+both_engines!(a_query_of_ten_thousand_characters_or_a_thousand_words_is_refused_by_its_limit);
+async fn a_query_of_ten_thousand_characters_or_a_thousand_words_is_refused_by_its_limit(
+    engine: Engine,
+) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    for (query, limit) in [
+        ("港".repeat(10_000), "at most 200 characters"),
+        ("港口 ".repeat(60), "at most 32 words"),
+    ] {
+        let started = std::time::Instant::now();
+        let (_, body) = app
+            .graphql_with(
+                "query($q: String!) { search(query: $q) { totalCount } }",
+                json!({ "q": query }),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(limit), "{message}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+        // A URL carries a thousand characters of it (past the limit too).
+        let in_url: String = query.chars().take(1_000).collect();
+        let rest = app
+            .client
+            .get(format!("{}/v1/search", app.address))
+            .query(&[("q", in_url.as_str())])
+            .send()
+            .await
+            .expect("rest search");
+        assert_eq!(rest.status(), 400);
+        let rest: Value = rest.json().await.expect("json error");
+        assert!(
+            rest.to_string().contains(limit),
+            "the REST error names the limit: {rest}"
+        );
+    }
+}
