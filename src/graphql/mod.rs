@@ -139,6 +139,7 @@ pub struct QueryRoot(
     takedowns::TakedownQueryRoot,
     webhooks::WebhookQuery,
     search::SearchQuery,
+    search::SuggestQuery,
 );
 
 /// The root mutation: one part per area.

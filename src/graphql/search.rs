@@ -64,6 +64,79 @@ impl SearchQuery {
     }
 }
 
+/// The most suggestions one request may ask for.
+const MAX_SUGGESTIONS: i32 = 20;
+
+#[derive(Default)]
+pub struct SuggestQuery;
+
+#[Object]
+impl SuggestQuery {
+    /// Titles that go on from what a reader has typed so far (search as
+    /// you type: 港珠 suggests 港珠澳大橋…, `ip` suggests titles with IPO),
+    /// in either script, best first with newer articles favoured; only
+    /// public articles. More than 50 characters is `BAD_USER_INPUT`;
+    /// nothing typed suggests nothing.
+    async fn suggest(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What the reader has typed so far.")] prefix: String,
+        #[graphql(desc = "How many, 1-20.", default = 5)] first: Option<i32>,
+        #[graphql(desc = "Script of the text; default from `Accept-Language`.")] script: Option<
+            Script,
+        >,
+    ) -> Result<Vec<Suggestion>> {
+        let rc = RequestContext::of(ctx);
+        let script = rc.choose_script(script).await.gql()?;
+        let size = suggestion_count(first).gql()?;
+        let (index, now) = (rc.state.search.clone(), rc.now);
+        let rows = rc
+            .db
+            .run(move |conn| search::suggestions(conn, &index, &prefix, now, size))
+            .await
+            .gql()?;
+        rc.tag(CacheKey::Articles);
+        rc.tag(CacheKey::Search);
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                rc.tag(CacheKey::Article(row.id));
+                let text = rc.line(&row.title, script);
+                let article = Article::new(Arc::new(row), script);
+                Suggestion { text, article }
+            })
+            .collect())
+    }
+}
+
+fn suggestion_count(first: Option<i32>) -> Result<usize, AppError> {
+    match first.unwrap_or(5) {
+        n @ 1..=MAX_SUGGESTIONS => Ok(n as usize),
+        n => Err(AppError::BadInput(format!(
+            "first: must be between 1 and {MAX_SUGGESTIONS}, got {n}"
+        ))),
+    }
+}
+
+/// A title to offer while a reader types, with its article.
+pub struct Suggestion {
+    text: String,
+    article: Article,
+}
+
+/// A title to offer while a reader types, with its article.
+#[Object]
+impl Suggestion {
+    /// The title, in the script asked for.
+    async fn text(&self) -> &str {
+        &self.text
+    }
+    /// The article it names.
+    async fn article(&self) -> &Article {
+        &self.article
+    }
+}
+
 /// Where the page starts: just after the hit an `after` cursor names.
 fn hit_offset(after: Option<&str>) -> Result<usize, AppError> {
     let Some(cursor) = after else {

@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
 use super::bodies::{ErrorBody, ErrorDetail, Health, Ninjs, NinjsFeed};
 use super::rest::{
     ArticleDetail, ArticlePage, ArticleSummary, Notice, RecommendationView, RemovedArticleView,
-    RemovedPage, SearchItem, SearchPage, SectionView, SiteView, TombstoneBody,
+    RemovedPage, SearchItem, SearchPage, SectionView, SiteView, SuggestionItem, SuggestionList,
+    TombstoneBody,
 };
 
 /// The document.
@@ -29,6 +30,7 @@ use super::rest::{
     servers((url = "/", description = "The server this document was fetched from")),
     paths(
         super::rest::search_articles,
+        super::rest::suggest_titles,
         super::rest::list_articles,
         super::rest::article,
         super::rest::list_sections,
@@ -44,6 +46,8 @@ use super::rest::{
     components(schemas(
         SearchPage,
         SearchItem,
+        SuggestionList,
+        SuggestionItem,
         ArticlePage,
         ArticleSummary,
         ArticleDetail,

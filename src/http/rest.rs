@@ -34,7 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(get_recommendations),
         )
         .route("/v1/removed", web::get().to(removed))
-        .route("/v1/search", web::get().to(search_articles));
+        .route("/v1/search", web::get().to(search_articles))
+        .route("/v1/suggest", web::get().to(suggest_titles));
 }
 
 /// 451: what remains of a withdrawn article.
@@ -726,6 +727,77 @@ pub struct SearchItem {
 pub struct SearchPage {
     pub items: Vec<SearchItem>,
     pub total: usize,
+}
+
+/// Query parameters of `/v1/suggest`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SuggestParams {
+    /// What the reader has typed so far (at most 50 characters).
+    q: String,
+    /// 1-20, default 5.
+    #[param(nullable = false, minimum = 1, maximum = 20)]
+    limit: Option<i64>,
+    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
+    #[param(nullable = false)]
+    script: Option<String>,
+}
+
+/// A title to offer while a reader types.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestionItem {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub url: String,
+}
+
+/// Titles to offer, best first.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestionList {
+    pub items: Vec<SuggestionItem>,
+}
+
+/// Search as you type: public articles whose title goes on from `q`.
+#[utoipa::path(get, path = "/v1/suggest", params(SuggestParams),
+    responses((status = 200, description = "Titles, best first", body = SuggestionList),
+        (status = 400, description = "A bad prefix or parameter", body = ErrorBody)))]
+pub(super) async fn suggest_titles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<SuggestParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let script = request_script(&req, params.script.as_deref())?;
+    let limit = params.limit.unwrap_or(5);
+    if !(1..=20).contains(&limit) {
+        return Err(AppError::BadInput("limit: must be between 1 and 20".into()));
+    }
+    let (index, now, typed) = (state.search.clone(), db::now(), params.q);
+    let rows = state
+        .db
+        .reader()
+        .await
+        .run(move |conn| crate::search::suggestions(conn, &index, &typed, now, limit as usize))
+        .await?;
+    let (w, _) = writer(&state, script).await?;
+    let base = &state.config.public_base_url;
+    let items: Vec<SuggestionItem> = rows
+        .iter()
+        .map(|r| SuggestionItem {
+            id: r.id,
+            slug: r.shown_slug().to_string(),
+            title: w.line(&r.title),
+            url: crate::read::article_url(base, r),
+        })
+        .collect();
+    let mut keys: Vec<CacheKey> = rows.iter().map(|r| CacheKey::Article(r.id)).collect();
+    keys.extend([CacheKey::Articles, CacheKey::Search]);
+    let mut response = HttpResponse::Ok();
+    public(&state, &mut response, &keys);
+    Ok(response.json(SuggestionList { items }))
 }
 
 /// Full-text search over public articles, in either script.

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as IndexQuery, RangeQuery,
-    TermQuery, TermSetQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery,
+    Query as IndexQuery, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
@@ -365,6 +365,57 @@ impl SearchIndex {
                 .collect(),
         };
         Ok(Hits { total, page })
+    }
+
+    /// Articles whose title goes on from `tokens` (the last one a
+    /// beginning), best first with the freshness boost, at most `size`.
+    pub fn suggest(
+        &self,
+        tokens: &[String],
+        now: NaiveDateTime,
+        size: usize,
+    ) -> Result<Vec<(i32, f64)>, AppError> {
+        if tokens.is_empty() || size == 0 {
+            return Ok(vec![]);
+        }
+        let f = self.fields;
+        let now = now.and_utc().timestamp();
+        let terms: Vec<Term> = tokens
+            .iter()
+            .map(|t| Term::from_field_text(f.title, t))
+            .collect();
+        let mut typed = PhrasePrefixQuery::new(terms);
+        // A beginning shared by many words: the likeliest hundred will do.
+        typed.set_max_expansions(100);
+        let published = RangeQuery::new(
+            Bound::Unbounded,
+            Bound::Included(Term::from_field_i64(f.published, now)),
+        );
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(typed) as Box<dyn IndexQuery>),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(published), 0.0)),
+            ),
+        ]);
+        let top = TopDocs::with_limit(size).tweak_score(move |segment: &SegmentReader| {
+            let published = segment.fast_fields().i64("published").ok();
+            let id = segment.fast_fields().i64("id").ok();
+            move |doc: DocId, score: Score| {
+                let at = published.as_ref().and_then(|c| c.first(doc));
+                let id = id.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                ((score.max(1.0)) * freshness(now, at), id)
+            }
+        });
+        let found = self
+            .reader
+            .searcher()
+            .search(&query, &top)
+            .map_err(index_error)?;
+        Ok(found
+            .into_iter()
+            .map(|((score, id), _)| (id as i32, f64::from(score)))
+            .collect())
     }
 
     fn index_query(&self, query: &Query, sections: Option<&[i32]>, now: i64) -> BooleanQuery {

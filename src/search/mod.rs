@@ -18,5 +18,5 @@ mod query;
 pub use engine::{Hits, SearchIndex};
 pub use following::{follow, open_index, prepare, refresh_on_commit};
 pub use index::{index_article, index_changed, indexed_text, terms, write_terms, ArticleTerms};
-pub use pages::{hit_page, HitPage, PageHit};
-pub use query::{parse, public_hits, related, search, Query};
+pub use pages::{hit_page, suggestions, HitPage, PageHit};
+pub use query::{parse, prefix_tokens, public_hits, related, search, Query};

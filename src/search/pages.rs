@@ -82,3 +82,36 @@ pub fn hit_page(
         .collect();
     Ok(HitPage { total, hits })
 }
+
+/// Public articles whose title goes on from what a reader typed, best
+/// first, at most `size` (search-as-you-type). While the index is rebuilt
+/// there are none.
+pub fn suggestions(
+    conn: &mut AnyConnection,
+    index: &SearchIndex,
+    typed: &str,
+    now: NaiveDateTime,
+    size: usize,
+) -> Result<Vec<ArticleRow>, AppError> {
+    let tokens = super::query::prefix_tokens(typed)?;
+    if !index.is_complete() || tokens.is_empty() {
+        return Ok(vec![]);
+    }
+    if search_log::latest(conn)? > index.applied() {
+        index.catch_up(conn)?;
+    }
+    let ids: Vec<i32> = index
+        .suggest(&tokens, now, size)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut rows: HashMap<i32, ArticleRow> = articles::by_ids(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.remove(id))
+        .filter(|row| row.is_public_at(now))
+        .collect())
+}

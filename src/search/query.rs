@@ -40,6 +40,23 @@ fn phrase(text: &str) -> Vec<String> {
     out
 }
 
+/// The longest beginning of a title that suggestions read, in characters.
+pub const MAX_PREFIX_CHARS: usize = 50;
+
+/// The index tokens of what a reader has typed so far, in order; the last
+/// may be the beginning of a word (a lone Chinese character, Latin letters).
+/// Longer than [`MAX_PREFIX_CHARS`] is `BAD_USER_INPUT`; nothing typed is
+/// no tokens.
+pub fn prefix_tokens(typed: &str) -> Result<Vec<String>, AppError> {
+    let chars = typed.chars().count();
+    if chars > MAX_PREFIX_CHARS {
+        return Err(AppError::BadInput(format!(
+            "prefix: at most {MAX_PREFIX_CHARS} characters (this one has {chars})"
+        )));
+    }
+    Ok(phrase(typed))
+}
+
 /// The longest query read, in characters: a headline and then some.
 pub const MAX_QUERY_CHARS: usize = 200;
 

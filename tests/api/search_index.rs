@@ -282,3 +282,96 @@ async fn a_query_of_ten_thousand_characters_or_a_thousand_words_is_refused_by_it
         );
     }
 }
+
+both_engines!(suggestions_go_on_from_what_a_reader_typed_in_either_script);
+async fn suggestions_go_on_from_what_a_reader_typed_in_either_script(engine: Engine) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    let (bridge, port, ipo, withdrawn) = {
+        let database = app.db.database();
+        let mut conn = database.get().expect("connection");
+        let bridge = articles(&mut conn, "港珠澳大橋車流創新高", 1)[0];
+        let port = articles(&mut conn, "港口吞吐量再創新高", 1)[0];
+        let ipo = articles(&mut conn, "鷹眼IPO觀察", 1)[0];
+        let withdrawn = articles(&mut conn, "港珠澳機密草稿", 1)[0];
+        withdraw(&database, &mut conn, withdrawn);
+        (bridge, port, ipo, withdrawn)
+    };
+    let suggest = |prefix: &str| {
+        let body = json!({
+            "query": "query($p: String!) { suggest(prefix: $p, first: 10) { text article { databaseId } } }",
+            "variables": { "p": prefix },
+        });
+        let client = app.client.clone();
+        let url = format!("{}/graphql", app.address);
+        async move {
+            let answer: Value = client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("json");
+            answer
+        }
+    };
+    let ids = |answer: &Value| -> BTreeSet<i64> {
+        answer["data"]["suggest"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["article"]["databaseId"].as_i64())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let id = |n: i32| i64::from(n);
+
+    // Simplified typing finds the traditional title, its text as asked.
+    let answer = suggest("港珠澳大").await;
+    assert_eq!(ids(&answer), BTreeSet::from([id(bridge)]), "{answer}");
+    assert!(answer["data"]["suggest"][0]["text"].as_str().is_some());
+    // One character goes on to every title with a word it starts.
+    assert_eq!(
+        ids(&suggest("港").await),
+        BTreeSet::from([id(bridge), id(port)])
+    );
+    // Latin letters are the beginning of a word.
+    assert_eq!(ids(&suggest("ip").await), BTreeSet::from([id(ipo)]));
+    // Nothing typed, nothing suggested; a withdrawn article never.
+    assert!(ids(&suggest("").await).is_empty());
+    assert!(!ids(&suggest("港珠澳").await).contains(&id(withdrawn)));
+    // Too long a prefix is the caller's mistake, named.
+    let refused = suggest(&"港".repeat(51)).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    let rest: Value = app
+        .client
+        .get(format!("{}/v1/suggest", app.address))
+        .query(&[("q", "港珠澳"), ("script", "hant")])
+        .send()
+        .await
+        .expect("rest")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rest["items"][0]["id"], id(bridge), "{rest}");
+    assert_eq!(
+        rest["items"][0]["title"], "港珠澳大橋車流創新高第0篇",
+        "{rest}"
+    );
+    assert!(rest["items"][0]["url"]
+        .as_str()
+        .is_some_and(|u| u.contains("/a/")));
+    let bad = app
+        .client
+        .get(format!("{}/v1/suggest?q=%E6%B8%AF&limit=0", app.address))
+        .send()
+        .await
+        .expect("rest");
+    assert_eq!(bad.status(), 400);
+}
