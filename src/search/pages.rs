@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use super::engine::SearchIndex;
 use super::query::{public_hits, Query};
 use crate::db::articles::{self, ArticleRow};
-use crate::db::{search_log, AnyConnection};
+use crate::db::AnyConnection;
 use crate::error::AppError;
 
 /// A page of hits, and how many hits the whole search has.
@@ -39,12 +39,7 @@ pub fn hit_page(
     size: usize,
 ) -> Result<HitPage, AppError> {
     let (total, wanted): (usize, Vec<(usize, i32, f64)>) = if index.is_complete() {
-        // A change logged but not yet applied here (another node's, or one
-        // written past the server) is applied first: one look at the log's
-        // end, which its primary key answers.
-        if search_log::latest(conn)? > index.applied() {
-            index.catch_up(conn)?;
-        }
+        index.bring_up_to_date(conn)?;
         let hits = index.search(query, sections, now, offset, size)?;
         let wanted = hits
             .page
@@ -97,9 +92,7 @@ pub fn suggestions(
     if !index.is_complete() || tokens.is_empty() {
         return Ok(vec![]);
     }
-    if search_log::latest(conn)? > index.applied() {
-        index.catch_up(conn)?;
-    }
+    index.bring_up_to_date(conn)?;
     let ids: Vec<i32> = index
         .suggest(&tokens, now, size)?
         .into_iter()
