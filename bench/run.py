@@ -6,7 +6,12 @@ and warm (cache on), each figure also as a ratio to a fixed-response baseline
 
 Environment: BENCH_ARTICLES (100000), BENCH_SECONDS per measurement (10),
 BENCH_CONNECTIONS (32), BENCH_ENGINES ("sqlite,postgres"), BENCH_REUSE=1 keeps
-a dataset generated earlier with the same size, DATABASE_URL_PG (admin URL).
+a dataset generated earlier with the same size, DATABASE_URL_PG (admin URL),
+BENCH_ONLY (a comma-separated list of row-name parts: only those rows, and
+the baseline, are measured).
+The cold run starts without a search index folder, so the server rebuilds
+it in the background; the run waits for it and reports the time taken
+("search index rebuilt in"), then measures.
 Results: bench/results/latest.json and latest.md; the table in docs/performance.md is the
 Markdown file's content.
 """
@@ -31,11 +36,14 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 ENGINES = os.environ.get("BENCH_ENGINES", "sqlite,postgres").split(",")
 REUSE = os.environ.get("BENCH_REUSE") == "1"
+ONLY = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
 PG_ADMIN = os.environ.get("DATABASE_URL_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 WORK = pathlib.Path(os.environ.get("BENCH_DIR", pathlib.Path.home() / ".cache/newsdesk/bench"))
 SEED_PAGE = ROOT / "tests/data/seed/000_a15393c2ad8b6a45.txt"
 JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"
 
+PREFIXES = ["临", "IP", "扶贫", "沂水", "数字经", "社会工作", "物流", "募", "鲁南", "新能", "潍坊", "跨境",
+            "净利", "乡村振", "半导体"]
 SEARCHES = ["临沂", "IPO", "扶贫", "沂水县", "数字经济 临沂", "\"社会工作服务中心\"", "物流 -临沂",
             "募资", "鲁南制药", "新能源", "潍坊", "跨境电商", "净利润", "乡村振兴", "半导体 ETF"]
 
@@ -122,9 +130,10 @@ def dataset(binary, engine):
 
 
 class Server:
-    def __init__(self, binary, url, cache):
+    def __init__(self, binary, url, cache, search_dir):
         self.port = free_port()
         env = dict(os.environ, DATABASE_URL=url, RUST_LOG="warn", NEWSDESK_JWT_SECRET=JWT_SECRET,
+                   NEWSDESK_SEARCH_DIR=str(search_dir),
                    NEWSDESK_BIND=f"127.0.0.1:{self.port}",
                    NEWSDESK_RESPONSE_CACHE_MB="64" if cache else "0",
                    NEWSDESK_MAX_COMPLEXITY="100000", NEWSDESK_RATE_LIMIT_PER_MINUTE="0",
@@ -132,6 +141,7 @@ class Server:
         self.process = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
+        self.started = time.monotonic()
         for _ in range(200):
             try:
                 urllib.request.urlopen(self.base + "/readyz", timeout=1)
@@ -139,6 +149,18 @@ class Server:
             except OSError:
                 time.sleep(0.1)
         raise SystemExit("the server did not become ready")
+
+    def metric(self, name):
+        text = urllib.request.urlopen(self.base + "/metrics", timeout=5).read().decode()
+        return float(re.search(rf"^{name} ([\d.]+)", text, re.M).group(1))
+
+    def wait_for_search_index(self):
+        """Seconds from the server's start until its search index is complete."""
+        while self.metric("newsdesk_search_index_complete") != 1:
+            if time.monotonic() - self.started > 600:
+                raise SystemExit("the search index was not rebuilt within 10 minutes")
+            time.sleep(0.2)
+        return round(time.monotonic() - self.started, 1)
 
     def graphql(self, query, variables=None, token=None):
         request = urllib.request.Request(
@@ -233,6 +255,10 @@ def workloads(server, rng):
         "article by id, 1 connection": [("POST", "/graphql", gql(BY_ID, {"id": str(k)})) for k in range(1, 201)],
         "Q4 search, 1 connection": [("GET", "/v1/search?" + urllib.parse.urlencode({"q": q}), None)
                                     for q in SEARCHES],
+        "Q4 search, newest first, facets": [
+            ("GET", "/v1/search?" + urllib.parse.urlencode({"q": q, "sort": "newest", "facets": "true"}), None)
+            for q in SEARCHES],
+        "Q8 suggest": [("GET", "/v1/suggest?" + urllib.parse.urlencode({"q": p}), None) for p in PREFIXES],
         "Q5 REST JSON page": [("GET", f"/v1/articles?section={s}&limit=20", None) for s in sections],
         "Q6 RSS feed": [("GET", f"/feeds/{s}.rss", None) for s in sections[:10]],
         "Q7 5% updateArticle under Q1 load": (q1, writes),
@@ -265,13 +291,23 @@ def mixed_script(reads, writes):
 
 
 def measure(binary, engine, url, cache, rng):
-    server = Server(binary, url, cache)
+    search_dir = WORK / f"{engine}-{ARTICLES}-search"
+    if not cache:
+        shutil.rmtree(search_dir, ignore_errors=True)
+    server = Server(binary, url, cache, search_dir)
     results = {}
     try:
+        rebuilt = server.wait_for_search_index()
+        if not cache:
+            results["search index rebuilt in"] = {"seconds": rebuilt,
+                                                  "peak_rss_mb": round(server.peak_rss_mb(), 1)}
+            log(f"{engine}: search index rebuilt in {rebuilt} s, peak RSS {server.peak_rss_mb():.0f} MB")
         TOKEN["value"] = run(binary, url, "token", "--sub", "bench-editor", "--role", "editor",
                              "--ttl", "1h").strip().splitlines()[-1]
         loads = workloads(server, rng)
         for name, requests in loads.items():
+            if ONLY and name != "baseline /healthz" and not any(part in name for part in ONLY):
+                continue
             if name.startswith("Q7"):
                 script = mixed_script(*requests)
             else:
@@ -287,7 +323,8 @@ def measure(binary, engine, url, cache, rng):
         server.stop()
     baseline = results["baseline /healthz"]["rps"]
     for figures in results.values():
-        figures["ratio_to_baseline"] = round(figures["rps"] / baseline, 3)
+        if "rps" in figures:
+            figures["ratio_to_baseline"] = round(figures["rps"] / baseline, 3)
     return results
 
 
@@ -305,16 +342,24 @@ def markdown(report):
     for engine, modes in report["engines"].items():
         for mode, results in modes["runs"].items():
             for name, f in results.items():
+                if "rps" not in f:
+                    continue
                 lines.append(f"| {engine} | {mode} | {name} | {f['rps']:,.0f} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} | "
                              f"{f['ratio_to_baseline']:.2f} | {f['statements_per_request']} | {f['peak_rss_mb']} |")
     lines.append("")
     for engine, modes in report["engines"].items():
-        search = modes["runs"]["cold"]["Q4 search, 1 connection"]
-        ratio = modes["search_latency_ratio_to_article_by_id"]
-        lines.append(f"- {engine}: dataset generated in {modes['seed_seconds']:.0f} s; search alone "
-                     f"(1 connection) p50 {search['p50_ms']:.1f} ms, p99 {search['p99_ms']:.1f} ms = "
-                     f"{ratio['p50']}× / {ratio['p99']}× the article-by-id query.")
-    lines.append(f"- Import of legacy pages (SQLite): {report['import']['pages_per_second']:,} pages/s.")
+        cold = modes["runs"]["cold"]
+        rebuilt = cold["search index rebuilt in"]
+        line = (f"- {engine}: dataset generated in {modes['seed_seconds']:.0f} s; search index rebuilt "
+                f"from nothing in {rebuilt['seconds']} s (peak RSS {rebuilt['peak_rss_mb']} MB)")
+        if "Q4 search, 1 connection" in cold and "article by id, 1 connection" in cold:
+            search = cold["Q4 search, 1 connection"]
+            ratio = modes["search_latency_ratio_to_article_by_id"]
+            line += (f"; search alone (1 connection) p50 {search['p50_ms']:.1f} ms, p99 {search['p99_ms']:.1f} ms = "
+                     f"{ratio['p50']}× / {ratio['p99']}× the article-by-id query")
+        lines.append(line + ".")
+    if "import" in report:
+        lines.append(f"- Import of legacy pages (SQLite): {report['import']['pages_per_second']:,} pages/s.")
     return "\n".join(lines) + "\n"
 
 
@@ -332,17 +377,21 @@ def main():
         DATASET["marker"] = WORK / f"{engine}-{ARTICLES}.ready"
         runs = {mode: measure(binary, engine, url, mode == "warm", rng) for mode in ("cold", "warm")}
         cold = runs["cold"]
-        report["engines"][engine] = {
-            "seed_seconds": state["seed_seconds"], "runs": runs,
-            "search_latency_ratio_to_article_by_id": {
+        report["engines"][engine] = {"seed_seconds": state["seed_seconds"], "runs": runs}
+        if "Q4 search, 1 connection" in cold and "article by id, 1 connection" in cold:
+            report["engines"][engine]["search_latency_ratio_to_article_by_id"] = {
                 "p50": round(cold["Q4 search, 1 connection"]["p50_ms"] / cold["article by id, 1 connection"]["p50_ms"], 1),
                 "p99": round(cold["Q4 search, 1 connection"]["p99_ms"] / cold["article by id, 1 connection"]["p99_ms"], 1),
-            }}
-    report["import"] = import_rate(binary)
+            }
+    if not ONLY:
+        report["import"] = import_rate(binary)
     out = ROOT / "bench/results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    (out / "latest.md").write_text(markdown(report))
+    # A run of some rows only keeps its figures beside the full run's.
+    name = "latest" if not ONLY else f"rows-{report['date']}"
+    report["only"] = ONLY
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (out / f"{name}.md").write_text(markdown(report))
     print(markdown(report))
 
 

@@ -147,6 +147,14 @@ check("/v1/recommendations/{list}", "/v1/recommendations/home", expect=200)
 check("/v1/recommendations/{list}", "/v1/recommendations/no-such-list", expect=200)
 check("/v1/search", "/v1/search", {"q": "服務"}, expect=200)
 check("/v1/search", "/v1/search", {"q": "經濟", "limit": "5", "offset": "0", "script": "hans"}, expect=200)
+_, _, hits = check("/v1/search", "/v1/search",
+                   {"q": "臨沂", "limit": "1", "facets": "true", "sort": "newest",
+                    "from": "2000-01-01", "to": "2100-01-01T00:00:00+08:00"}, expect=200)
+if "nextCursor" in hits:
+    check("/v1/search", "/v1/search", {"q": "臨沂", "limit": "1", "cursor": hits["nextCursor"]},
+          expect=200)
+check("/v1/search", "/v1/search", {"q": "臨沂", "source": "無此來源", "contributor": "無此人",
+                                   "tag": "no-such"}, expect=200)
 check("/v1/suggest", "/v1/suggest", {"q": "臨沂"}, expect=200)
 check("/v1/suggest", "/v1/suggest", {"q": "社", "limit": "3", "script": "hans"}, expect=200)
 check("/healthz", "/healthz", expect=200)
@@ -180,7 +188,9 @@ check("/v1/recommendations/{list}", "/v1/recommendations/home", {"script": "x"},
 check("/v1/removed", "/v1/removed", {"since": "yesterday"}, expect=400, valid=False)
 check("/v1/removed", "/v1/removed", {"limit": "500"}, expect=400, valid=False)
 check("/v1/search", "/v1/search", expect=400, valid=False)
-check("/v1/search", "/v1/search", {"q": "x", "offset": "5000"}, expect=400, valid=False)
+check("/v1/search", "/v1/search", {"q": "x", "offset": "50000"}, expect=400, valid=False)
+for bad in ({"sort": "best"}, {"from": "yesterday"}, {"cursor": "garbage"}, {"facets": "maybe"}):
+    check("/v1/search", "/v1/search", {"q": "x", **bad}, expect=400, valid=False)
 check("/v1/suggest", "/v1/suggest", expect=400, valid=False)
 check("/v1/suggest", "/v1/suggest", {"q": "社", "limit": "50"}, expect=400, valid=False)
 check("/v1/ninjs/articles/{id}", "/v1/ninjs/articles/abc", expect=404, valid=False)

@@ -284,9 +284,31 @@ pub fn public_sections(
     ids: &[i32],
     now: NaiveDateTime,
 ) -> Result<std::collections::HashMap<i32, i32>, AppError> {
+    Ok(public_facts(conn, ids, now)?
+        .into_iter()
+        .map(|(id, facts)| (id, facts.section_id))
+        .collect())
+}
+
+/// What a search filters a public article by, as its row says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PublicFacts {
+    pub section_id: i32,
+    pub source_id: Option<i32>,
+    pub published_at: Option<NaiveDateTime>,
+}
+
+/// Of these articles, the ones anonymous readers may see at `now`, with
+/// their section, source and time.
+pub fn public_facts(
+    conn: &mut AnyConnection,
+    ids: &[i32],
+    now: NaiveDateTime,
+) -> Result<std::collections::HashMap<i32, PublicFacts>, AppError> {
     type Narrow = (
         i32,
         i32,
+        Option<i32>,
         String,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
@@ -296,6 +318,7 @@ pub fn public_sections(
         .select((
             articles::id,
             articles::section_id,
+            articles::source_id,
             articles::status,
             articles::published_at,
             articles::held_since,
@@ -303,8 +326,15 @@ pub fn public_sections(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|(_, _, status, at, held)| is_public(status, *at, *held, now))
-        .map(|(id, section, _, _, _)| (id, section))
+        .filter(|(_, _, _, status, at, held)| is_public(status, *at, *held, now))
+        .map(|(id, section_id, source_id, _, published_at, _)| {
+            let facts = PublicFacts {
+                section_id,
+                source_id,
+                published_at,
+            };
+            (id, facts)
+        })
         .collect())
 }
 

@@ -7,10 +7,15 @@
 //! reads what the article is now, so applying an entry twice, or late, does
 //! no harm.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{article_search, articles, search_identity, search_log};
+use super::schema::{
+    article_credits, article_search, article_tags, articles, contributors, search_identity,
+    search_log, sources, tags,
+};
 use super::AnyConnection;
 use crate::error::AppError;
 
@@ -73,15 +78,21 @@ pub fn prune(conn: &mut AnyConnection, seq: i64) -> Result<usize, AppError> {
 }
 
 /// What the index holds of a public article: its search terms (made by
-/// `search::terms`), its time and its section.
-#[derive(Debug, Clone, Queryable)]
+/// `search::terms`), its time, its section and source, and the people and
+/// tags it can be filtered by.
+#[derive(Debug, Clone)]
 pub struct SearchDocument {
     pub article_id: i32,
     pub title_terms: String,
     pub body_terms: String,
     pub published_at: Option<NaiveDateTime>,
     pub section_id: i32,
+    pub source_id: Option<i32>,
+    pub contributor_ids: Vec<i32>,
+    pub tag_ids: Vec<i32>,
 }
+
+type DocumentRow = (i32, String, String, Option<NaiveDateTime>, i32, Option<i32>);
 
 type DocumentColumns = (
     article_search::article_id,
@@ -89,6 +100,7 @@ type DocumentColumns = (
     article_search::body_terms,
     articles::published_at,
     articles::section_id,
+    articles::source_id,
 );
 
 const DOCUMENT_COLUMNS: DocumentColumns = (
@@ -97,16 +109,18 @@ const DOCUMENT_COLUMNS: DocumentColumns = (
     article_search::body_terms,
     articles::published_at,
     articles::section_id,
+    articles::source_id,
 );
 
 /// The documents of `ids` that are searchable (an article that is not has
 /// no terms: `search::index_article` keeps only public ones).
 pub fn documents(conn: &mut AnyConnection, ids: &[i32]) -> Result<Vec<SearchDocument>, AppError> {
-    Ok(article_search::table
+    let rows = article_search::table
         .inner_join(articles::table.on(articles::id.eq(article_search::article_id)))
         .filter(article_search::article_id.eq_any(ids))
         .select(DOCUMENT_COLUMNS)
-        .load(conn)?)
+        .load(conn)?;
+    with_people_and_tags(conn, rows)
 }
 
 /// Up to `limit` searchable documents after article `after`, by id: a
@@ -116,12 +130,103 @@ pub fn documents_after(
     after: i32,
     limit: i64,
 ) -> Result<Vec<SearchDocument>, AppError> {
-    Ok(article_search::table
+    let rows = article_search::table
         .inner_join(articles::table.on(articles::id.eq(article_search::article_id)))
         .filter(article_search::article_id.gt(after))
         .order(article_search::article_id)
         .limit(limit)
         .select(DOCUMENT_COLUMNS)
+        .load(conn)?;
+    with_people_and_tags(conn, rows)
+}
+
+/// Completes the documents with their credited people and their tags: one
+/// statement each for the whole batch.
+fn with_people_and_tags(
+    conn: &mut AnyConnection,
+    rows: Vec<DocumentRow>,
+) -> Result<Vec<SearchDocument>, AppError> {
+    let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
+    let credits: Vec<(i32, i32)> = article_credits::table
+        .filter(article_credits::article_id.eq_any(&ids))
+        .select((article_credits::article_id, article_credits::contributor_id))
+        .load(conn)?;
+    let tagged: Vec<(i32, i32)> = article_tags::table
+        .filter(article_tags::article_id.eq_any(&ids))
+        .select((article_tags::article_id, article_tags::tag_id))
+        .load(conn)?;
+    let mut people: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (article, person) in credits {
+        people.entry(article).or_default().push(person);
+    }
+    let mut tags: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (article, tag) in tagged {
+        tags.entry(article).or_default().push(tag);
+    }
+    Ok(rows
+        .into_iter()
+        .map(
+            |(article_id, title_terms, body_terms, published_at, section_id, source_id)| {
+                SearchDocument {
+                    contributor_ids: people.remove(&article_id).unwrap_or_default(),
+                    tag_ids: tags.remove(&article_id).unwrap_or_default(),
+                    article_id,
+                    title_terms,
+                    body_terms,
+                    published_at,
+                    section_id,
+                    source_id,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Of `ids`, the articles crediting any of `contributors`.
+pub fn crediting(
+    conn: &mut AnyConnection,
+    ids: &[i32],
+    contributors: &[i32],
+) -> Result<Vec<i32>, AppError> {
+    Ok(article_credits::table
+        .filter(article_credits::article_id.eq_any(ids))
+        .filter(article_credits::contributor_id.eq_any(contributors))
+        .select(article_credits::article_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Of `ids`, the articles with any of `tags`.
+pub fn tagged(conn: &mut AnyConnection, ids: &[i32], tags: &[i32]) -> Result<Vec<i32>, AppError> {
+    Ok(article_tags::table
+        .filter(article_tags::article_id.eq_any(ids))
+        .filter(article_tags::tag_id.eq_any(tags))
+        .select(article_tags::article_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// The sources named exactly `name` (a search filter).
+pub fn sources_named(conn: &mut AnyConnection, name: &str) -> Result<Vec<i32>, AppError> {
+    Ok(sources::table
+        .filter(sources::name.eq(name))
+        .select(sources::id)
+        .load(conn)?)
+}
+
+/// The contributors named exactly `name` (a search filter).
+pub fn contributors_named(conn: &mut AnyConnection, name: &str) -> Result<Vec<i32>, AppError> {
+    Ok(contributors::table
+        .filter(contributors::name.eq(name))
+        .select(contributors::id)
+        .load(conn)?)
+}
+
+/// The tag with this slug, if any (a search filter).
+pub fn tags_with_slug(conn: &mut AnyConnection, slug: &str) -> Result<Vec<i32>, AppError> {
+    Ok(tags::table
+        .filter(tags::slug.eq(slug))
+        .select(tags::id)
         .load(conn)?)
 }
 

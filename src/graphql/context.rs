@@ -83,7 +83,12 @@ impl SectionTree {
 
     /// `id` and every section below it.
     pub fn subtree_ids(&self, id: i32) -> Vec<i32> {
-        sections::subtree_ids(&sections::links(self.rows.iter().map(|r| r.as_ref())), id)
+        sections::subtree_ids(&self.links(), id)
+    }
+
+    /// (section, parent) pairs.
+    pub fn links(&self) -> Vec<(i32, Option<i32>)> {
+        sections::links(self.rows.iter().map(|r| r.as_ref()))
     }
 }
 

@@ -1,34 +1,41 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, Result, SimpleObject};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
 use super::articles::Article;
 use super::context::RequestContext;
 use super::limits::{page_complexity, page_size};
 use super::listing::ArticleFilter;
 use super::script::Script;
-use crate::db::articles::ArticleRow;
+use super::sections::Section;
 use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
-use crate::search::{self, HitPage, PageHit};
+use crate::read::{highlighted_words, Voice};
+use crate::search::{self, FacetCounts, HitPage, PageHit};
 
 #[derive(Default)]
 pub struct SearchQuery;
 
 #[Object]
 impl SearchQuery {
-    /// Full-text search over published articles in either script (扶贫 finds
-    /// 扶貧). Words are ANDed, `"quoted phrases"` match in order, `-word`
-    /// excludes. Best matches first (title matches weigh most), ties newest
-    /// first. Any text is accepted; only an empty query is `BAD_USER_INPUT`.
+    /// Full-text search over every published article, in either script
+    /// (扶贫 finds 扶貧). Words are ANDed, `"quoted phrases"` match in
+    /// order, `-word` excludes. By relevance (BM25, title matches weigh
+    /// three times, newer articles a little more; ties newest first) or by
+    /// date; `totalCount` is exact and `facets` count every hit. The filter
+    /// narrows by section (with subsections unless told otherwise), source,
+    /// contributor, tag and publication window; a name no one has matches
+    /// nothing. Queries past 200 characters or 32 words are
+    /// `BAD_USER_INPUT`, as is an empty one.
     #[graphql(complexity = "page_complexity(first, None, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to look for.")] query: String,
-        #[graphql(desc = "Narrow by section (with subsections).")] filter: Option<ArticleFilter>,
+        #[graphql(desc = "Narrow by section, source, contributor, tag or time.")] filter: Option<
+            ArticleFilter,
+        >,
+        #[graphql(desc = "Best match first (default), or by date.", default)] order_by: SearchOrder,
         #[graphql(desc = "Page size, 1-100.", default = 20)] first: Option<i32>,
         #[graphql(desc = "Cursor of the hit after which the page starts.")] after: Option<String>,
         #[graphql(desc = "Script of the text; default from `Accept-Language`.")] script: Option<
@@ -39,28 +46,79 @@ impl SearchQuery {
         let script = rc.choose_script(script).await.gql()?;
         let size = first.unwrap_or(20);
         page_size(size, "first").gql()?;
-        let offset = hit_offset(after.as_deref()).gql()?;
-        let parsed = search::parse(&query).gql()?;
-        let sections = section_scope(rc, filter.as_ref()).await.gql()?;
-        let now = rc.now;
-        let index = rc.state.search.clone();
-        let found = rc
-            .db
-            .run(move |conn| {
-                search::hit_page(
-                    conn,
-                    &index,
-                    &parsed,
-                    sections.as_deref(),
-                    now,
-                    offset,
-                    size as usize,
-                )
-            })
+        let offset = search::offset_after(after.as_deref(), "after").gql()?;
+        let asked = Asked {
+            query: search::parse(&query).gql()?,
+            order: order_by.into(),
+            offset,
+            size: size as usize,
+            facets: ctx.look_ahead().field("facets").exists(),
+        };
+        let site = rc.site().await.gql()?;
+        let voice = Voice::new(&rc.state.converter, script, &site);
+        let found = hits(rc, asked, filter.unwrap_or_default(), &voice)
             .await
             .gql()?;
         let words = highlighted_words(&query);
-        Ok(SearchConnection::new(rc, found, offset, &words, script))
+        Ok(SearchConnection::new(rc, found, offset, &words, &voice))
+    }
+}
+
+/// What a search asks for besides its filter, checked.
+struct Asked {
+    query: search::Query,
+    order: search::Order,
+    offset: usize,
+    size: usize,
+    facets: bool,
+}
+
+/// The page of hits `asked` names within `filter`.
+async fn hits(
+    rc: &RequestContext,
+    asked: Asked,
+    filter: ArticleFilter,
+    voice: &Voice<'_>,
+) -> Result<HitPage, AppError> {
+    let (scope, names) = search_scope(rc, filter).await?;
+    let facets_offset = asked.facets.then(|| voice.utc_offset(rc.now));
+    let (now, index) = (rc.now, rc.state.search.clone());
+    rc.db
+        .run(move |conn| {
+            let scope = scope.with_names(conn, &names)?;
+            let request = search::Request {
+                query: &asked.query,
+                scope: &scope,
+                order: asked.order,
+                now,
+                offset: asked.offset,
+                size: asked.size,
+                facets_offset,
+            };
+            search::hit_page(conn, &index, &request)
+        })
+        .await
+}
+
+/// The order of search hits.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum SearchOrder {
+    /// Best match first; ties newest first.
+    #[default]
+    Relevance,
+    /// Newest first.
+    Newest,
+    /// Oldest first.
+    Oldest,
+}
+
+impl From<SearchOrder> for search::Order {
+    fn from(order: SearchOrder) -> Self {
+        match order {
+            SearchOrder::Relevance => search::Order::Relevance,
+            SearchOrder::Newest => search::Order::Newest,
+            SearchOrder::Oldest => search::Order::Oldest,
+        }
     }
 }
 
@@ -137,68 +195,36 @@ impl Suggestion {
     }
 }
 
-/// Where the page starts: just after the hit an `after` cursor names.
-fn hit_offset(after: Option<&str>) -> Result<usize, AppError> {
-    let Some(cursor) = after else {
-        return Ok(0);
-    };
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("hit:").and_then(|n| n.parse::<usize>().ok()))
-        .map(|n| n + 1)
-        .ok_or_else(|| AppError::BadInput("after: not a cursor from this API".into()))
-}
-
-/// The sections the filter's section and its subsections cover; `None`
-/// for the whole site.
-async fn section_scope(
+/// What `filter` narrows a search to: sections (resolved from the
+/// request's section tree; an unknown slug is `NOT_FOUND`, as in REST),
+/// times, and the names still to resolve in the database.
+async fn search_scope(
     rc: &RequestContext,
-    filter: Option<&ArticleFilter>,
-) -> Result<Option<Vec<i32>>, AppError> {
-    let Some(slug) = filter.and_then(|f| f.section.as_deref()) else {
-        return Ok(None);
-    };
-    let tree = rc.sections().await?;
-    match tree.by_slug(slug) {
-        Some(s) => Ok(Some(tree.subtree_ids(s.id))),
-        // An unknown section is an error, as in REST (404).
-        None => Err(AppError::NotFound),
-    }
-}
-
-/// The words of a query to mark in snippets: quoted phrases split into
-/// their words, excluded (`-word`) words left out.
-fn highlighted_words(query: &str) -> Vec<String> {
-    query
-        .split(|c: char| c.is_whitespace() || c == '"')
-        .filter(|w| !w.is_empty() && !w.starts_with('-'))
-        .map(String::from)
-        .collect()
-}
-
-/// The summary in the requested script, HTML-escaped, with the query's words in `<em>`.
-fn snippet(rc: &RequestContext, row: &ArticleRow, script: Script, words: &[String]) -> String {
-    let stored = super::context::stored_script(&row.script);
-    let text = rc.convert(&row.summary, stored, script);
-    let mut html = crate::syndication::escape(&text);
-    for w in words {
-        for form in [
-            w.clone(),
-            rc.convert(w, crate::text::script::Script::Hans, script),
-            rc.convert(w, crate::text::script::Script::Hant, script),
-        ] {
-            let escaped = crate::syndication::escape(&form);
-            if !escaped.is_empty()
-                && html.contains(&escaped)
-                && !html.contains(&format!("<em>{escaped}</em>"))
-            {
-                html = html.replace(&escaped, &format!("<em>{escaped}</em>"));
-            }
+    filter: ArticleFilter,
+) -> Result<(search::Scope, search::Names), AppError> {
+    let sections = match filter.section.as_deref() {
+        None => None,
+        Some(slug) => {
+            let tree = rc.sections().await?;
+            let section = tree.by_slug(slug).ok_or(AppError::NotFound)?;
+            Some(match filter.include_subsections {
+                true => tree.subtree_ids(section.id),
+                false => vec![section.id],
+            })
         }
-    }
-    html
+    };
+    let utc = |t: chrono::DateTime<chrono::FixedOffset>| t.naive_utc();
+    let scope = search::Scope {
+        published_after: filter.published_after.map(utc),
+        published_before: filter.published_before.map(utc),
+        ..search::Scope::sections(sections)
+    };
+    let names = search::Names {
+        source: filter.source,
+        contributor: filter.contributor,
+        tag: filter.tag,
+    };
+    Ok((scope, names))
 }
 
 /// Search results.
@@ -206,6 +232,8 @@ pub struct SearchConnection {
     edges: Vec<SearchEdge>,
     total_count: i64,
     page_info: SearchPageInfo,
+    facets: FacetCounts,
+    script: Script,
 }
 
 impl SearchConnection {
@@ -216,7 +244,7 @@ impl SearchConnection {
         found: HitPage,
         offset: usize,
         words: &[String],
-        script: Script,
+        voice: &Voice<'_>,
     ) -> Self {
         let (total, page) = (found.total, found.hits);
         for hit in &page {
@@ -229,7 +257,7 @@ impl SearchConnection {
         let next = page.last().map_or(offset, |hit| hit.rank + 1);
         let edges: Vec<SearchEdge> = page
             .into_iter()
-            .map(|hit| SearchEdge::new(rc, hit, script, words))
+            .map(|hit| SearchEdge::new(hit, voice, words))
             .collect();
         let page_info = SearchPageInfo {
             has_next_page: next < total,
@@ -241,6 +269,8 @@ impl SearchConnection {
             edges,
             total_count: total as i64,
             page_info,
+            facets: found.facets.unwrap_or_default(),
+            script: voice.script,
         }
     }
 }
@@ -264,6 +294,58 @@ impl SearchConnection {
     async fn page_info(&self) -> &SearchPageInfo {
         &self.page_info
     }
+    /// How many of all the hits fall in each section and each month.
+    async fn facets(&self, ctx: &Context<'_>) -> Result<SearchFacets> {
+        let tree = RequestContext::of(ctx).sections().await.gql()?;
+        let sections = search::rolled_up(&self.facets.sections, &tree.links())
+            .into_iter()
+            .filter_map(|(id, count)| {
+                let section = Section::new(tree.get(id)?, self.script);
+                Some(SectionFacet {
+                    section,
+                    count: count as i64,
+                })
+            })
+            .collect();
+        let months = self
+            .facets
+            .months
+            .iter()
+            .map(|(month, count)| MonthFacet {
+                month: month.clone(),
+                count: *count as i64,
+            })
+            .collect();
+        Ok(SearchFacets { sections, months })
+    }
+}
+
+/// Counts of a search's hits by section and by month.
+#[derive(SimpleObject)]
+pub struct SearchFacets {
+    /// Sections with hits, most first; a section counts the hits in its
+    /// subsections too, as the section filter would find them.
+    pub sections: Vec<SectionFacet>,
+    /// Months with hits (in the site's time zone), newest first.
+    pub months: Vec<MonthFacet>,
+}
+
+/// Hits in a section and its subsections.
+#[derive(SimpleObject)]
+pub struct SectionFacet {
+    /// The section.
+    pub section: Section,
+    /// Hits in it and its subsections.
+    pub count: i64,
+}
+
+/// Hits published in a month.
+#[derive(SimpleObject)]
+pub struct MonthFacet {
+    /// `YYYY-MM`, in the site's time zone.
+    pub month: String,
+    /// Hits published in it.
+    pub count: i64,
 }
 
 /// A hit and its cursor.
@@ -273,12 +355,12 @@ pub struct SearchEdge {
 }
 
 impl SearchEdge {
-    fn new(rc: &RequestContext, hit: PageHit, script: Script, words: &[String]) -> Self {
-        let snippet = snippet(rc, &hit.row, script, words);
+    fn new(hit: PageHit, voice: &Voice<'_>, words: &[String]) -> Self {
+        let snippet = voice.snippet(&hit.row, words);
         SearchEdge {
-            cursor: URL_SAFE_NO_PAD.encode(format!("hit:{}", hit.rank)),
+            cursor: search::hit_cursor(hit.rank),
             node: SearchHit {
-                article: Article::new(Arc::new(hit.row), script),
+                article: Article::new(Arc::new(hit.row), voice.script),
                 snippet,
                 score: hit.score,
             },
@@ -313,7 +395,9 @@ impl SearchHit {
     async fn article(&self) -> &Article {
         &self.article
     }
-    /// The summary, HTML-escaped, with matched words in `<em>`.
+    /// Why it matched: the summary, or the first body passage with a word
+    /// of the query when the summary has none, HTML-escaped, the words in
+    /// `<em>`.
     async fn snippet(&self) -> &str {
         &self.snippet
     }

@@ -32,9 +32,30 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         peers.lost.load(Relaxed),
         replicas.served.load(Relaxed),
         replicas.fell_back.load(Relaxed),
-    );
+    ) + &search_metrics(&state);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .insert_header(("Cache-Control", "no-store"))
         .body(body)
+}
+
+/// The search index: whether it answers searches yet (0 while it is
+/// rebuilt and the database answers), what it holds, how far it has
+/// applied the search log.
+fn search_metrics(state: &AppState) -> String {
+    let index = &state.search;
+    format!(
+        "# HELP newsdesk_search_index_complete 1 once the search index holds every searchable article.\n\
+         # TYPE newsdesk_search_index_complete gauge\n\
+         newsdesk_search_index_complete {}\n\
+         # HELP newsdesk_search_index_documents Articles in the search index.\n\
+         # TYPE newsdesk_search_index_documents gauge\n\
+         newsdesk_search_index_documents {}\n\
+         # HELP newsdesk_search_log_applied The last search log entry the index has applied.\n\
+         # TYPE newsdesk_search_log_applied gauge\n\
+         newsdesk_search_log_applied {}\n",
+        u8::from(index.is_complete()),
+        index.documents(),
+        index.applied(),
+    )
 }

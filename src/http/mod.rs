@@ -17,6 +17,7 @@ pub mod request_id;
 pub mod response_cache;
 pub mod rest;
 mod script;
+pub mod search;
 mod state;
 pub mod vary;
 
@@ -53,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(graphql::routes)
     .configure(graphiql::routes)
     .configure(rest::routes)
+    .configure(search::routes)
     .route("/v1/openapi.json", web::get().to(openapi::openapi_json))
     .configure(feeds::routes);
 }

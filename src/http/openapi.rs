@@ -15,8 +15,10 @@ use utoipa::{Modify, OpenApi};
 use super::bodies::{ErrorBody, ErrorDetail, Health, Ninjs, NinjsFeed};
 use super::rest::{
     ArticleDetail, ArticlePage, ArticleSummary, Notice, RecommendationView, RemovedArticleView,
-    RemovedPage, SearchItem, SearchPage, SectionView, SiteView, SuggestionItem, SuggestionList,
-    TombstoneBody,
+    RemovedPage, SectionView, SiteView, TombstoneBody,
+};
+use super::search::{
+    MonthFacet, SearchFacets, SearchItem, SearchPage, SectionFacet, SuggestionItem, SuggestionList,
 };
 
 /// The document.
@@ -29,8 +31,8 @@ use super::rest::{
     ),
     servers((url = "/", description = "The server this document was fetched from")),
     paths(
-        super::rest::search_articles,
-        super::rest::suggest_titles,
+        super::search::search_articles,
+        super::search::suggest_titles,
         super::rest::list_articles,
         super::rest::article,
         super::rest::list_sections,
@@ -46,6 +48,9 @@ use super::rest::{
     components(schemas(
         SearchPage,
         SearchItem,
+        SearchFacets,
+        SectionFacet,
+        MonthFacet,
         SuggestionList,
         SuggestionItem,
         ArticlePage,

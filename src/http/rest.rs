@@ -33,9 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/recommendations/{list}",
             web::get().to(get_recommendations),
         )
-        .route("/v1/removed", web::get().to(removed))
-        .route("/v1/search", web::get().to(search_articles))
-        .route("/v1/suggest", web::get().to(suggest_titles));
+        .route("/v1/removed", web::get().to(removed));
 }
 
 /// 451: what remains of a withdrawn article.
@@ -211,7 +209,7 @@ pub(super) struct ScriptParam {
 }
 
 /// The read model's voice for a response, and the site row it speaks for.
-async fn writer<'a>(
+pub(super) async fn writer<'a>(
     state: &'a AppState,
     script: Script,
 ) -> Result<(Voice<'a>, site::SiteRow), AppError> {
@@ -236,15 +234,18 @@ fn public_in(
 }
 
 /// Rows and what they need, loaded with a fixed number of queries.
-struct Loaded {
-    rows: Vec<ArticleRow>,
+pub(super) struct Loaded {
+    pub(super) rows: Vec<ArticleRow>,
     credits: HashMap<i32, Vec<contributors::CreditRow>>,
     sources: HashMap<i32, sources::SourceRow>,
     sections: HashMap<i32, sections::SectionRow>,
     notices: Vec<notices::NoticeRow>,
 }
 
-fn load_related(conn: &mut AnyConnection, rows: Vec<ArticleRow>) -> Result<Loaded, AppError> {
+pub(super) fn load_related(
+    conn: &mut AnyConnection,
+    rows: Vec<ArticleRow>,
+) -> Result<Loaded, AppError> {
     let credits = articles::credits_by_article(&rows);
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
     Ok(Loaded {
@@ -307,11 +308,20 @@ fn summary_of(view: ArticleView) -> ArticleSummary {
     }
 }
 
-fn summary(state: &AppState, voice: &Voice<'_>, l: &Loaded, row: &ArticleRow) -> ArticleSummary {
+pub(super) fn summary(
+    state: &AppState,
+    voice: &Voice<'_>,
+    l: &Loaded,
+    row: &ArticleRow,
+) -> ArticleSummary {
     summary_of(l.view(voice, row, &state.config.public_base_url))
 }
 
-fn public(state: &AppState, response: &mut actix_web::HttpResponseBuilder, keys: &[CacheKey]) {
+pub(super) fn public(
+    state: &AppState,
+    response: &mut actix_web::HttpResponseBuilder,
+    keys: &[CacheKey],
+) {
     response
         .insert_header((
             header::CACHE_CONTROL,
@@ -321,7 +331,7 @@ fn public(state: &AppState, response: &mut actix_web::HttpResponseBuilder, keys:
 }
 
 /// A `limit` query parameter: 1-100, 20 when absent.
-fn limit_param(value: Option<i64>) -> Result<i64, AppError> {
+pub(super) fn limit_param(value: Option<i64>) -> Result<i64, AppError> {
     let limit = value.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(AppError::BadInput(
@@ -332,7 +342,7 @@ fn limit_param(value: Option<i64>) -> Result<i64, AppError> {
 }
 
 /// The ids of a section (by slug) and its subsections; `None` without a slug.
-fn section_scope(
+pub(super) fn section_scope(
     conn: &mut AnyConnection,
     slug: Option<&str>,
 ) -> Result<Option<(i32, Vec<i32>)>, AppError> {
@@ -691,176 +701,4 @@ pub(super) async fn removed(
     let mut response = HttpResponse::Ok();
     public(&state, &mut response, &[CacheKey::Removed]);
     Ok(response.json(RemovedPage { items }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(super) struct SearchParams {
-    /// The query: words are ANDed, "quoted phrases", -exclusions.
-    q: String,
-    /// Section slug (its subsections included).
-    #[param(nullable = false)]
-    section: Option<String>,
-    /// 1-100, default 20.
-    #[param(nullable = false, minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-    /// Number of hits to skip (0-1000).
-    #[param(nullable = false, minimum = 0, maximum = 1000)]
-    offset: Option<i64>,
-    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
-    #[param(nullable = false)]
-    script: Option<String>,
-}
-
-/// A search hit.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SearchItem {
-    #[serde(flatten)]
-    pub article: ArticleSummary,
-    pub score: f64,
-}
-
-/// A page of search hits, best first.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SearchPage {
-    pub items: Vec<SearchItem>,
-    pub total: usize,
-}
-
-/// Query parameters of `/v1/suggest`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(super) struct SuggestParams {
-    /// What the reader has typed so far (at most 50 characters).
-    q: String,
-    /// 1-20, default 5.
-    #[param(nullable = false, minimum = 1, maximum = 20)]
-    limit: Option<i64>,
-    /// `hans`, `hant`, `hant-tw`, `hant-hk` or `original`.
-    #[param(nullable = false)]
-    script: Option<String>,
-}
-
-/// A title to offer while a reader types.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SuggestionItem {
-    pub id: i32,
-    pub slug: String,
-    pub title: String,
-    pub url: String,
-}
-
-/// Titles to offer, best first.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SuggestionList {
-    pub items: Vec<SuggestionItem>,
-}
-
-/// Search as you type: public articles whose title goes on from `q`.
-#[utoipa::path(get, path = "/v1/suggest", params(SuggestParams),
-    responses((status = 200, description = "Titles, best first", body = SuggestionList),
-        (status = 400, description = "A bad prefix or parameter", body = ErrorBody)))]
-pub(super) async fn suggest_titles(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    params: web::Query<SuggestParams>,
-) -> Result<HttpResponse, AppError> {
-    let params = params.into_inner();
-    let script = request_script(&req, params.script.as_deref())?;
-    let limit = params.limit.unwrap_or(5);
-    if !(1..=20).contains(&limit) {
-        return Err(AppError::BadInput("limit: must be between 1 and 20".into()));
-    }
-    let (index, now, typed) = (state.search.clone(), db::now(), params.q);
-    let rows = state
-        .db
-        .reader()
-        .await
-        .run(move |conn| crate::search::suggestions(conn, &index, &typed, now, limit as usize))
-        .await?;
-    let (w, _) = writer(&state, script).await?;
-    let base = &state.config.public_base_url;
-    let items: Vec<SuggestionItem> = rows
-        .iter()
-        .map(|r| SuggestionItem {
-            id: r.id,
-            slug: r.shown_slug().to_string(),
-            title: w.line(&r.title),
-            url: crate::read::article_url(base, r),
-        })
-        .collect();
-    let mut keys: Vec<CacheKey> = rows.iter().map(|r| CacheKey::Article(r.id)).collect();
-    keys.extend([CacheKey::Articles, CacheKey::Search]);
-    let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &keys);
-    Ok(response.json(SuggestionList { items }))
-}
-
-/// Full-text search over public articles, in either script.
-#[utoipa::path(get, path = "/v1/search", params(SearchParams),
-    responses((status = 200, description = "A page of hits", body = SearchPage),
-        (status = 400, description = "A bad query or parameter", body = ErrorBody),
-        (status = 404, description = "No section has this slug", body = ErrorBody)))]
-pub(super) async fn search_articles(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    params: web::Query<SearchParams>,
-) -> Result<HttpResponse, AppError> {
-    let params = params.into_inner();
-    let script = request_script(&req, params.script.as_deref())?;
-    let limit = limit_param(params.limit)?;
-    let offset = params.offset.unwrap_or(0);
-    if !(0..=1000).contains(&offset) {
-        return Err(AppError::BadInput(
-            "offset: must be between 0 and 1000".into(),
-        ));
-    }
-    let parsed = crate::search::parse(&params.q)?;
-    let now = db::now();
-    let section = params.section.clone();
-    let index = state.search.clone();
-    let (total, loaded, scores) = state
-        .db
-        .reader()
-        .await
-        .run(move |conn| {
-            let scope = section_scope(conn, section.as_deref())?.map(|(_, ids)| ids);
-            let found = crate::search::hit_page(
-                conn,
-                &index,
-                &parsed,
-                scope.as_deref(),
-                now,
-                offset as usize,
-                limit as usize,
-            )?;
-            let total = found.total;
-            let (rows, scores): (Vec<ArticleRow>, Vec<f64>) =
-                found.hits.into_iter().map(|h| (h.row, h.score)).unzip();
-            Ok((total, load_related(conn, rows)?, scores))
-        })
-        .await?;
-    let (w, _) = writer(&state, script).await?;
-    let items: Vec<SearchItem> = loaded
-        .rows
-        .iter()
-        .zip(scores)
-        .map(|(r, score)| SearchItem {
-            article: summary(&state, &w, &loaded, r),
-            score,
-        })
-        .collect();
-    let mut keys: Vec<CacheKey> = items
-        .iter()
-        .map(|i| CacheKey::Article(i.article.id))
-        .collect();
-    keys.push(CacheKey::Articles);
-    keys.push(CacheKey::Search);
-    let mut response = HttpResponse::Ok();
-    public(&state, &mut response, &keys);
-    Ok(response.json(SearchPage { items, total }))
 }

@@ -11,7 +11,7 @@
 //!   `owned`, byline with roles and the responsible editor apart, the
 //!   copyright notice in force, section, URL.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 
 use crate::db::articles::ArticleRow;
 use crate::db::contributors::CreditRow;
@@ -22,6 +22,10 @@ use crate::db::sources::SourceRow;
 use crate::domain::script::Script;
 use crate::domain::{CreditRole, NoticeKind};
 use crate::text::script::{Script as TextScript, ScriptConverter};
+
+mod snippets;
+
+pub use snippets::highlighted_words;
 
 /// Writes text and times for one response.
 #[derive(Clone, Copy)]
@@ -63,6 +67,22 @@ impl<'a> Voice<'a> {
                 .into_owned(),
             None => text.to_string(),
         }
+    }
+
+    /// The site's time zone.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.tz
+    }
+
+    /// The site zone's offset from UTC at `at`, in seconds (search
+    /// counts months by it).
+    pub fn utc_offset(&self, at: NaiveDateTime) -> i64 {
+        i64::from(
+            self.tz
+                .offset_from_utc_datetime(&at)
+                .fix()
+                .local_minus_utc(),
+        )
     }
 
     /// A stored UTC time in the site's zone (+08:00 for Asia/Shanghai).

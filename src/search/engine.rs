@@ -34,14 +34,16 @@ use tantivy::schema::{
 };
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term};
 
+use super::facets::{FacetCollector, FacetCounts};
 use super::query::Query;
+use super::scope::{Order, Scope};
 use crate::db::search_log::{self, SearchDocument};
 use crate::db::AnyConnection;
 use crate::error::AppError;
 
 /// The version of the index's schema and tokens: an index of another
 /// version is rebuilt.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// What the index writer may buffer before it writes a segment.
 const WRITER_MEMORY: usize = 32 << 20;
@@ -80,6 +82,9 @@ struct Fields {
     body: Field,
     published: Field,
     section: Field,
+    source: Field,
+    contributor: Field,
+    tag: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -95,6 +100,10 @@ fn schema() -> (Schema, Fields) {
         body: builder.add_text_field("body", text),
         published: builder.add_i64_field("published", FAST),
         section: builder.add_i64_field("section", INDEXED | FAST),
+        source: builder.add_i64_field("source", INDEXED),
+        // Several values each: an article matches any of them.
+        contributor: builder.add_i64_field("contributor", INDEXED),
+        tag: builder.add_i64_field("tag", INDEXED),
     };
     (builder.build(), fields)
 }
@@ -138,8 +147,24 @@ pub struct SearchIndex {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hits {
     pub total: usize,
-    /// Article ids with their scores, best first.
+    /// Article ids with their scores, in the order asked for.
     pub page: Vec<(i32, f64)>,
+    /// Counts by section and month, when asked for.
+    pub facets: Option<FacetCounts>,
+}
+
+/// A search: what to look for, within what, in which order, which page.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub query: &'a Query,
+    pub scope: &'a Scope,
+    pub order: Order,
+    pub now: NaiveDateTime,
+    pub offset: usize,
+    pub size: usize,
+    /// The site's offset from UTC in seconds, when facet counts are wanted
+    /// (their months are the site's).
+    pub facets_offset: Option<i64>,
 }
 
 impl SearchIndex {
@@ -337,23 +362,39 @@ impl SearchIndex {
         out.add_text(f.body, &doc.body_terms);
         out.add_i64(f.published, published);
         out.add_i64(f.section, i64::from(doc.section_id));
+        if let Some(source) = doc.source_id {
+            out.add_i64(f.source, source.into());
+        }
+        for &person in &doc.contributor_ids {
+            out.add_i64(f.contributor, person.into());
+        }
+        for &tag in &doc.tag_ids {
+            out.add_i64(f.tag, tag.into());
+        }
         out
     }
 
-    /// The hits of `query` from `offset`, `size` of them, within `sections`
-    /// when given, ranked as the module says, with the number of all hits.
-    pub fn search(
-        &self,
-        query: &Query,
-        sections: Option<&[i32]>,
-        now: NaiveDateTime,
-        offset: usize,
-        size: usize,
-    ) -> Result<Hits, AppError> {
+    /// The page of hits `request` asks for, ranked as the module says or
+    /// by date, with the number of all hits (and their facet counts when
+    /// asked for).
+    pub fn search(&self, request: &Request<'_>) -> Result<Hits, AppError> {
+        if request.scope.is_empty() {
+            let facets = request.facets_offset.map(|_| FacetCounts::default());
+            return Ok(Hits {
+                total: 0,
+                page: vec![],
+                facets,
+            });
+        }
         let searcher = self.reader.searcher();
-        let now = now.and_utc().timestamp();
-        let query = self.index_query(query, sections, now);
-        let top = TopDocs::with_limit(size.max(1))
+        let now = request.now.and_utc().timestamp();
+        let order = request.order;
+        let query = self.index_query(request.query, request.scope, now);
+        // One key for every order: (what orders, the tie-break, the score).
+        // No hit lies past the documents there are: a cursor from far
+        // beyond costs no more than the last page.
+        let offset = request.offset.min(searcher.num_docs() as usize);
+        let top = TopDocs::with_limit(request.size.max(1))
             .and_offset(offset)
             .tweak_score(move |segment: &SegmentReader| {
                 let published = segment.fast_fields().i64("published").ok();
@@ -361,20 +402,41 @@ impl SearchIndex {
                 move |doc: DocId, score: Score| {
                     let at = published.as_ref().and_then(|c| c.first(doc));
                     let id = id.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
-                    (score * freshness(now, at), id)
+                    let score = score * freshness(now, at);
+                    let at = at.unwrap_or(0) as f64;
+                    match order {
+                        Order::Relevance => (f64::from(score), id, score),
+                        Order::Newest => (at, id, score),
+                        Order::Oldest => (-at, -id, score),
+                    }
                 }
             });
-        let (found, total) = searcher
-            .search(&query, &(top, Count))
-            .map_err(index_error)?;
-        let page = match size {
+        let (found, total, facets) = match request.facets_offset {
+            Some(utc_offset) => {
+                let (found, total, facets) = searcher
+                    .search(&query, &(top, Count, FacetCollector { utc_offset }))
+                    .map_err(index_error)?;
+                (found, total, Some(facets))
+            }
+            None => {
+                let (found, total) = searcher
+                    .search(&query, &(top, Count))
+                    .map_err(index_error)?;
+                (found, total, None)
+            }
+        };
+        let page = match request.size {
             0 => vec![],
             _ => found
                 .into_iter()
-                .map(|((score, id), _)| (id as i32, f64::from(score)))
+                .map(|((_, id, score), _)| (id.unsigned_abs() as i32, f64::from(score)))
                 .collect(),
         };
-        Ok(Hits { total, page })
+        Ok(Hits {
+            total,
+            page,
+            facets,
+        })
     }
 
     /// Articles whose title goes on from `tokens` (the last one a
@@ -397,16 +459,12 @@ impl SearchIndex {
         let mut typed = PhrasePrefixQuery::new(terms);
         // A beginning shared by many words: the likeliest hundred will do.
         typed.set_max_expansions(100);
-        let published = RangeQuery::new(
-            Bound::Unbounded,
-            Bound::Included(Term::from_field_i64(f.published, now)),
-        );
         let query = BooleanQuery::new(vec![
             (Occur::Must, Box::new(typed) as Box<dyn IndexQuery>),
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(published), 0.0)),
-            ),
+            filter(RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Included(Term::from_field_i64(f.published, now)),
+            )),
         ]);
         let top = TopDocs::with_limit(size).tweak_score(move |segment: &SegmentReader| {
             let published = segment.fast_fields().i64("published").ok();
@@ -428,36 +486,45 @@ impl SearchIndex {
             .collect())
     }
 
-    fn index_query(&self, query: &Query, sections: Option<&[i32]>, now: i64) -> BooleanQuery {
+    fn index_query(&self, query: &Query, scope: &Scope, now: i64) -> BooleanQuery {
         let f = self.fields;
         // An article published for a time still to come shows from then on
         // (visibility follows the time; nothing is written when it comes).
-        let published = RangeQuery::new(
+        let mut clauses: Vec<(Occur, Box<dyn IndexQuery>)> = vec![filter(RangeQuery::new(
             Bound::Unbounded,
             Bound::Included(Term::from_field_i64(f.published, now)),
-        );
-        let mut clauses: Vec<(Occur, Box<dyn IndexQuery>)> = vec![(
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(Box::new(published), 0.0)),
-        )];
+        ))];
         for phrase in &query.must {
             clauses.push((Occur::Must, self.phrase_anywhere(phrase)));
         }
         for phrase in &query.must_not {
             clauses.push((Occur::MustNot, self.phrase_anywhere(phrase)));
         }
-        if let Some(sections) = sections {
-            let terms = sections
-                .iter()
-                .map(|s| Term::from_field_i64(f.section, i64::from(*s)));
-            // A filter: it adds nothing to the score.
-            clauses.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(
-                    Box::new(TermSetQuery::new(terms)),
-                    0.0,
-                )),
-            ));
+        for (field, ids) in [
+            (f.section, &scope.sections),
+            (f.source, &scope.sources),
+            (f.contributor, &scope.contributors),
+            (f.tag, &scope.tags),
+        ] {
+            if let Some(ids) = ids {
+                let terms = ids
+                    .iter()
+                    .map(|id| Term::from_field_i64(field, i64::from(*id)));
+                clauses.push(filter(TermSetQuery::new(terms)));
+            }
+        }
+        let at = |t: NaiveDateTime| Term::from_field_i64(f.published, t.and_utc().timestamp());
+        if let Some(after) = scope.published_after {
+            clauses.push(filter(RangeQuery::new(
+                Bound::Included(at(after)),
+                Bound::Unbounded,
+            )));
+        }
+        if let Some(before) = scope.published_before {
+            clauses.push(filter(RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Excluded(at(before)),
+            )));
         }
         BooleanQuery::new(clauses)
     }
@@ -471,6 +538,14 @@ impl SearchIndex {
             (Occur::Should, phrase_in(f.body, tokens)),
         ]))
     }
+}
+
+/// A clause that narrows the hits and adds nothing to their score.
+fn filter(query: impl IndexQuery) -> (Occur, Box<dyn IndexQuery>) {
+    (
+        Occur::Must,
+        Box::new(ConstScoreQuery::new(Box::new(query), 0.0)),
+    )
 }
 
 fn phrase_in(field: Field, tokens: &[String]) -> Box<dyn IndexQuery> {

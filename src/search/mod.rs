@@ -10,13 +10,17 @@
 
 pub mod dictionary;
 pub mod engine;
+mod facets;
 mod following;
 mod index;
 mod pages;
 mod query;
+mod scope;
 
-pub use engine::{Hits, SearchIndex};
+pub use engine::{Hits, Request, SearchIndex};
+pub use facets::{rolled_up, FacetCounts};
 pub use following::{follow, open_index, prepare, refresh_on_commit};
 pub use index::{index_article, index_changed, indexed_text, terms, write_terms, ArticleTerms};
-pub use pages::{hit_page, suggestions, HitPage, PageHit};
+pub use pages::{hit_cursor, hit_page, offset_after, suggestions, HitPage, PageHit};
 pub use query::{parse, prefix_tokens, public_hits, related, search, Query};
+pub use scope::{Names, Order, Scope};

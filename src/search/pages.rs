@@ -1,23 +1,30 @@
 //! A page of search hits as readers get it: from the index when it is
 //! complete (every match ranked, an exact count, every change the log
-//! holds applied first), from the database while it is rebuilt; either way each hit is checked against the article as it
-//! is now, so a withdrawn or held article is never returned, even by an
+//! holds applied first), from the database while it is rebuilt (the 1,000
+//! newest matches); either way each hit is checked against the article as
+//! it is now, so a withdrawn or held article is never returned, even by an
 //! index that has not yet applied the change.
 
 use std::collections::HashMap;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use chrono::NaiveDateTime;
 
-use super::engine::SearchIndex;
-use super::query::{public_hits, Query};
+use super::engine::{Request, SearchIndex};
+use super::facets::{count_rows, FacetCounts};
+use super::query::public_hits;
+use super::scope::Order;
 use crate::db::articles::{self, ArticleRow};
 use crate::db::AnyConnection;
 use crate::error::AppError;
 
-/// A page of hits, and how many hits the whole search has.
+/// A page of hits, how many hits the whole search has, and their facet
+/// counts when asked for.
 pub struct HitPage {
     pub total: usize,
     pub hits: Vec<PageHit>,
+    pub facets: Option<FacetCounts>,
 }
 
 /// A hit: its rank in the whole list, its article, its score.
@@ -27,55 +34,97 @@ pub struct PageHit {
     pub score: f64,
 }
 
-/// The hits of `query` from `offset`, at most `size`, within `sections`
-/// when given (a section and its subsections, as ids).
+/// The cursor of the hit at `rank` (from 0) in a search's list.
+pub fn hit_cursor(rank: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("hit:{rank}"))
+}
+
+/// Where a page starts that follows the hit `cursor` names (0 without
+/// one); `param` names the parameter in the error.
+pub fn offset_after(cursor: Option<&str>, param: &str) -> Result<usize, AppError> {
+    let Some(cursor) = cursor else {
+        return Ok(0);
+    };
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("hit:").and_then(|n| n.parse::<usize>().ok()))
+        .and_then(|n| n.checked_add(1))
+        .ok_or_else(|| AppError::BadInput(format!("{param}: not a cursor from this API")))
+}
+
+/// The page of hits `request` asks for.
 pub fn hit_page(
     conn: &mut AnyConnection,
     index: &SearchIndex,
-    query: &Query,
-    sections: Option<&[i32]>,
-    now: NaiveDateTime,
-    offset: usize,
-    size: usize,
+    request: &Request<'_>,
 ) -> Result<HitPage, AppError> {
-    let (total, wanted): (usize, Vec<(usize, i32, f64)>) = if index.is_complete() {
+    let found = if index.is_complete() {
         index.bring_up_to_date(conn)?;
-        let hits = index.search(query, sections, now, offset, size)?;
-        let wanted = hits
-            .page
-            .into_iter()
-            .enumerate()
-            .map(|(i, (id, score))| (offset + i, id, score))
-            .collect();
-        (hits.total, wanted)
+        index.search(request)?
     } else {
-        // While the index is rebuilt: the database's newest 1,000 matches.
-        let hits = public_hits(conn, query, sections, now)?;
-        let total = hits.len();
-        let wanted = hits
-            .into_iter()
-            .enumerate()
-            .skip(offset)
-            .take(size)
-            .map(|(rank, (id, score))| (rank, id, score))
-            .collect();
-        (total, wanted)
+        hits_while_rebuilding(conn, request)?
     };
+    let wanted: Vec<(usize, i32, f64)> = found
+        .page
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, score))| (request.offset + i, id, score))
+        .collect();
     let ids: Vec<i32> = wanted.iter().map(|(_, id, _)| *id).collect();
     let mut rows: HashMap<i32, ArticleRow> = articles::by_ids(conn, &ids)?
         .into_iter()
         .map(|r| (r.id, r))
         .collect();
+    let (now, scope) = (request.now, request.scope);
     let hits = wanted
         .into_iter()
         .filter_map(|(rank, id, score)| {
             let row = rows.remove(&id)?;
-            let shown =
-                row.is_public_at(now) && sections.is_none_or(|s| s.contains(&row.section_id));
+            let shown = row.is_public_at(now)
+                && scope.admits(row.section_id, row.source_id, row.published_at);
             shown.then_some(PageHit { rank, row, score })
         })
         .collect();
-    Ok(HitPage { total, hits })
+    Ok(HitPage {
+        total: found.total,
+        hits,
+        facets: found.facets,
+    })
+}
+
+/// The hits the database finds while the index is rebuilt: the 1,000
+/// newest matches, ranked alike.
+fn hits_while_rebuilding(
+    conn: &mut AnyConnection,
+    request: &Request<'_>,
+) -> Result<super::Hits, AppError> {
+    let mut hits = public_hits(conn, request.query, request.scope, request.now)?;
+    let at = |facts: &articles::PublicFacts| facts.published_at;
+    match request.order {
+        Order::Relevance => {}
+        Order::Newest => hits.sort_by_key(|h| std::cmp::Reverse((at(&h.2), h.0))),
+        Order::Oldest => hits.sort_by_key(|h| (at(&h.2), h.0)),
+    }
+    let facets = request.facets_offset.map(|offset| {
+        count_rows(
+            hits.iter()
+                .map(|(_, _, facts)| (facts.section_id, facts.published_at)),
+            offset,
+        )
+    });
+    let page = hits
+        .iter()
+        .skip(request.offset)
+        .take(request.size)
+        .map(|(id, score, _)| (*id, *score))
+        .collect();
+    Ok(super::Hits {
+        total: hits.len(),
+        page,
+        facets,
+    })
 }
 
 /// Public articles whose title goes on from what a reader typed, best

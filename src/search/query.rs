@@ -4,7 +4,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{Double, Integer, Text};
 
 use super::index::{bigrams, normalise};
+use super::scope::Scope;
+use crate::db::articles::PublicFacts;
 use crate::db::schema::article_search;
+use crate::db::search_log;
 use crate::db::AnyConnection;
 use crate::error::AppError;
 
@@ -260,23 +263,31 @@ pub fn search(conn: &mut AnyConnection, q: &Query) -> Result<Vec<(i32, f64)>, Ap
     Ok(rank(candidates(conn, &matcher)?))
 }
 
-/// Public articles matching `q` (ids and scores), best first, optionally
-/// within `sections`; callers load the rows of the page they show.
+/// Public articles matching `q` within `scope` (ids, scores and what
+/// their rows say), best first; callers load the rows of the page they
+/// show.
 pub fn public_hits(
     conn: &mut AnyConnection,
     q: &Query,
-    sections: Option<&[i32]>,
+    scope: &Scope,
     now: chrono::NaiveDateTime,
-) -> Result<Vec<(i32, f64)>, AppError> {
+) -> Result<Vec<(i32, f64, PublicFacts)>, AppError> {
     let ranked = search(conn, q)?;
-    let ids: Vec<i32> = ranked.iter().map(|(id, _)| *id).collect();
-    let public = crate::db::articles::public_sections(conn, &ids, now)?;
+    let mut ids: Vec<i32> = ranked.iter().map(|(id, _)| *id).collect();
+    if let Some(people) = &scope.contributors {
+        ids = search_log::crediting(conn, &ids, people)?;
+    }
+    if let Some(tags) = &scope.tags {
+        ids = search_log::tagged(conn, &ids, tags)?;
+    }
+    let public = crate::db::articles::public_facts(conn, &ids, now)?;
     Ok(ranked
         .into_iter()
-        .filter(|(id, _)| {
-            public
-                .get(id)
-                .is_some_and(|section| sections.is_none_or(|s| s.contains(section)))
+        .filter_map(|(id, score)| {
+            let facts = *public.get(&id)?;
+            scope
+                .admits(facts.section_id, facts.source_id, facts.published_at)
+                .then_some((id, score, facts))
         })
         .collect())
 }

@@ -4,12 +4,11 @@
 //! reprint rules ask; full text appears only where the caller may have it.
 
 pub mod ninjs;
-mod xml;
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::json;
 
-pub use xml::escape;
+pub use crate::text::markup::escape;
 
 /// The feed as a whole.
 #[derive(Debug, Clone)]

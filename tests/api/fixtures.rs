@@ -77,6 +77,16 @@ impl ArticleBuilder {
         self.published_at(at)
     }
 
+    pub fn summary(mut self, summary: &str) -> Self {
+        self.new.summary = summary.into();
+        self
+    }
+
+    pub fn paragraphs(mut self, paragraphs: &[&str]) -> Self {
+        self.new.body = serde_json::json!(paragraphs).to_string();
+        self
+    }
+
     /// The script the text is stored in (`hans` or `hant`).
     pub fn script(mut self, script: &str) -> Self {
         self.new.script = script.into();

@@ -33,6 +33,7 @@ mod rest;
 mod schema_file;
 mod search;
 mod search_corpus;
+mod search_filters;
 mod search_index;
 mod security_http;
 mod slugs;

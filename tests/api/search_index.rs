@@ -200,10 +200,7 @@ fn an_index_opened_again_catches_up_from_the_search_log() {
         "built from this database"
     );
     index.catch_up(&mut conn).expect("catch up");
-    let query = parse("碼頭").expect("query");
-    let hits = index
-        .search(&query, None, newsdesk::db::now(), 0, 10)
-        .expect("search");
+    let hits = first_ten(&index, "碼頭");
     let found: BTreeSet<i32> = hits.page.iter().map(|(id, _)| *id).collect();
     assert_eq!(found, BTreeSet::from([before[1], before[2], after[0]]));
     assert_eq!(hits.total, 3);
@@ -231,10 +228,7 @@ fn an_index_folder_from_another_database_is_rebuilt_not_trusted() {
     );
     assert!(!index.is_complete());
     index.rebuild(&mut second_conn, |_, _| {}).expect("rebuild");
-    let query = parse("舊庫").expect("query");
-    let hits = index
-        .search(&query, None, newsdesk::db::now(), 0, 10)
-        .expect("search");
+    let hits = first_ten(&index, "舊庫");
     assert_eq!(hits.total, 0, "nothing of the other database remains");
 }
 
@@ -374,4 +368,19 @@ async fn suggestions_go_on_from_what_a_reader_typed_in_either_script(engine: Eng
         .await
         .expect("rest");
     assert_eq!(bad.status(), 400);
+}
+
+/// The first ten hits of `text` in `index`, best first, over the whole site.
+fn first_ten(index: &SearchIndex, text: &str) -> newsdesk::search::Hits {
+    let query = parse(text).expect("query");
+    let request = newsdesk::search::Request {
+        query: &query,
+        scope: &newsdesk::search::Scope::everything(),
+        order: newsdesk::search::Order::Relevance,
+        now: newsdesk::db::now(),
+        offset: 0,
+        size: 10,
+        facets_offset: None,
+    };
+    index.search(&request).expect("search")
 }

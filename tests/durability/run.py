@@ -906,6 +906,38 @@ def check_whole_rows(idx, findings):
                                                   "active_holds": sorted(row.get("holds", set()))})
 
 
+def search_ids(port, text):
+    """The article ids an anonymous search for `text` returns."""
+    body = json.dumps({"query": "query($q: String!) { search(query: $q, first: 20) "
+                                "{ nodes { article { databaseId } } } }", "variables": {"q": text}})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        conn.request("POST", "/graphql", body=body, headers={"Content-Type": "application/json"})
+        answer = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    if answer.get("errors"):
+        raise RuntimeError(f"search for {text} failed: {answer['errors']}")
+    return {int(n["article"]["databaseId"]) for n in answer["data"]["search"]["nodes"]}
+
+
+def check_search(port, db, findings):
+    """After the last restart, the server's search index (caught up from the
+    search log at start) finds every public article by the marker of its
+    current title, and no other."""
+    idx = index_database(db)
+    searched = 0
+    for article, row in idx["article"].items():
+        public = row["status"] == "published" and not row["held"]
+        for marker in set(MARKER_RE.findall(row["title"])):
+            searched += 1
+            found = article in search_ids(port, marker)
+            if found != public:
+                findings.add("search", {"article": article, "marker": marker, "public": public,
+                                        "found": found})
+    return searched
+
+
 def verify(ops, db):
     idx = index_database(db)
     findings = Findings()
@@ -984,12 +1016,16 @@ def run_engine(args, engine_name, folder):
         for thread in retriers:
             thread.join()
         report["settle_s"] = round(time.monotonic() - settle_deadline + args.settle, 1)
+        search_findings = Findings()
+        report["search_checked"] = check_search(server.port, load_database(engine), search_findings)
         server.stop()
         ledger.close()
 
         final_check = engine.check_file(engine.path) if engine_name == "sqlite" else None
         ops = fold_ledger(ledger_path)
         findings, idx = verify(ops, load_database(engine))
+        findings.counts["search"] = search_findings.count("search")
+        findings.examples["search"] = search_findings.examples.get("search", [])
         report.update(summarise(ops, cycles, findings, workload, final_check, engine_name, report))
         report["duration_s"] = round(time.monotonic() - started, 1)
         report["cycles_s"] = round(cycles_seconds, 1)
@@ -1027,6 +1063,7 @@ def summarise(ops, cycles, findings, workload, final_check, engine_name, report)
         "duplicates": findings.count("duplicates"),
         "current_state": findings.count("current_state"),
         "half_written": findings.count("half_written"),
+        "search": findings.count("search"),
         "lost_in_crash_images": sum(c["lost_so_far"] for c in cycles),
         "unresolved_unknown": finals["unknown"],
         "harness_errors": len(workload.errors),
@@ -1073,7 +1110,8 @@ def summary_line(r):
              f"lost {c['lost']} (crash images {c['lost_in_crash_images']}), "
              f"fail present {c['fail_present']} (+{c['fail_present_after_unknown']} after unknown), "
              f"duplicates {c['duplicates']}, current state {c['current_state']}, "
-             f"half-written {c['half_written']}"]
+             f"half-written {c['half_written']}, "
+             f"search {c['search']} wrong of {r.get('search_checked', 0)} markers searched"]
     if r["engine"] == "sqlite":
         parts.append(f"synchronous={r['sqlite_synchronous'].upper()}, integrity_check ok {r['integrity_ok_cycles']} cycles + final "
                      f"{r['final_check']['integrity']}, quick_check max {r['quick_check_ms']['max']} ms")

@@ -1,3 +1,5 @@
+//! Escaping text for HTML and XML: feeds, sitemaps and search snippets.
+
 /// Escapes text for XML element content and attribute values, and drops
 /// characters XML 1.0 does not allow at all (most C0 controls, U+FFFE/FFFF),
 /// so hostile titles (`]]>`, `<script>`, `&`, control characters) keep the
