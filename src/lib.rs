@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod live;
 pub mod read;
 pub mod search;
 pub mod seed;

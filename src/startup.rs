@@ -36,9 +36,12 @@ pub enum StartupError {
 }
 
 /// The database a program (the server, a command, a test) writes through:
-/// the search index follows every article its transactions change.
+/// live updates and the search index follow every article its transactions
+/// change. The change log first: it tells what a change did by the search
+/// terms as they were before it.
 pub fn open_database(url: DatabaseUrl, options: &PoolOptions) -> Database {
     let db = Database::new(url, options);
+    db.before_commit(crate::live::log_changes);
     db.before_commit(crate::search::index_changed);
     db
 }
@@ -46,6 +49,10 @@ pub fn open_database(url: DatabaseUrl, options: &PoolOptions) -> Database {
 /// How often the search index reads the search log for other nodes'
 /// changes (and catches up after a restart).
 const SEARCH_LOG_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How often the live-update hub reads the change log when nothing woke it
+/// (another process writing the SQLite file).
+const LIVE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A built server, listening but not yet running.
 pub struct Application {
@@ -189,6 +196,15 @@ impl Application {
             shared_counts,
             search,
         );
+        // Its own connection: a round never waits for the search index's.
+        let changes = Database::new(
+            config.database_url.clone(),
+            &PoolOptions {
+                max_size: 1,
+                ..serving.clone()
+            },
+        );
+        crate::live::follow(state.live.clone(), &changes, clock.clone(), LIVE_POLL);
         if let DatabaseUrl::Postgres(url) = &config.database_url {
             crate::cache::peers::spawn_listener(
                 url.clone(),

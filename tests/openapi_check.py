@@ -34,6 +34,9 @@ def fetch(path, query=None, headers=None, method="GET", body=None):
     request = urllib.request.Request(url, method=method, headers=headers or {}, data=body)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
+            # An event stream does not end: its first events will do.
+            if r.headers.get("Content-Type", "").startswith("text/event-stream"):
+                return r.status, Headers(list(r.headers.items())), r.read1(4096)
             return r.status, Headers(list(r.headers.items())), r.read()
     except urllib.error.HTTPError as e:
         return e.code, Headers(list(e.headers.items())), e.read()
@@ -108,7 +111,7 @@ def check(route, path, query=None, headers=None, expect=None, valid=True):
     except Exception as e:  # every openapi-core error names what did not fit
         detail = "; ".join(str(x) for x in getattr(e, "schema_errors", []) or [])
         failures.append(f"{label}: {type(e).__name__}: {e} {detail}".strip())
-    if status == 200 and "ETag" not in answer_headers:
+    if status == 200 and "ETag" not in answer_headers and content_type != "text/event-stream":
         failures.append(f"{label}: no ETag")
     body = None
     if content_type in ("application/json", "application/feed+json") and raw:
@@ -157,6 +160,9 @@ check("/v1/search", "/v1/search", {"q": "臨沂", "source": "無此來源", "con
                                    "tag": "no-such"}, expect=200)
 check("/v1/suggest", "/v1/suggest", {"q": "臨沂"}, expect=200)
 check("/v1/suggest", "/v1/suggest", {"q": "社", "limit": "3", "script": "hans"}, expect=200)
+_, streamed, _ = check("/v1/stream", "/v1/stream", {"script": "hans", "section": section}, expect=200)
+if streamed.get("Cache-Control") != "no-store":
+    failures.append("/v1/stream: not marked no-store")
 check("/healthz", "/healthz", expect=200)
 check("/readyz", "/readyz", expect=200)
 
@@ -192,6 +198,8 @@ check("/v1/search", "/v1/search", {"q": "x", "offset": "50000"}, expect=400, val
 for bad in ({"sort": "best"}, {"from": "yesterday"}, {"cursor": "garbage"}, {"facets": "maybe"}):
     check("/v1/search", "/v1/search", {"q": "x", **bad}, expect=400, valid=False)
 check("/v1/suggest", "/v1/suggest", expect=400, valid=False)
+check("/v1/stream", "/v1/stream", {"section": "no-such"}, expect=404)
+check("/v1/stream", "/v1/stream", {"last_event_id": "soon"}, expect=400, valid=False)
 check("/v1/suggest", "/v1/suggest", {"q": "社", "limit": "50"}, expect=400, valid=False)
 check("/v1/ninjs/articles/{id}", "/v1/ninjs/articles/abc", expect=404, valid=False)
 check("/v1/ninjs/articles/{id}", "/v1/ninjs/articles/999999", expect=404)

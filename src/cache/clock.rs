@@ -13,6 +13,8 @@ pub struct TagClock {
     /// When every tag last changed at once (a node that may have missed
     /// another node's changes forgets everything).
     all_changed_at: AtomicU64,
+    /// Wakes the one follower of changes (the live-update hub) at each.
+    changed: tokio::sync::Notify,
 }
 
 impl TagClock {
@@ -44,6 +46,7 @@ impl TagClock {
         for tag in tags {
             changed.insert(tag.clone(), at);
         }
+        self.changed.notify_one();
     }
 
     /// Marks every tag changed.
@@ -54,6 +57,13 @@ impl TagClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let at = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.all_changed_at.store(at, Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+
+    /// Returns at the next change (this node's write or another node's
+    /// heard), or at once if one came since the last call. For one waiter.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// Whether a response computed from `since` that depends on `tags` is current.

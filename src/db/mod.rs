@@ -21,6 +21,7 @@
 pub mod article_writes;
 pub mod articles;
 pub mod audit;
+pub mod change_log;
 pub mod changes;
 mod connection;
 pub mod contributors;

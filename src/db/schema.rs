@@ -384,6 +384,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_log (seq) {
+        seq -> BigInt,
+        logged_at -> Timestamp,
+        kind -> Text,
+        article_id -> Nullable<Integer>,
+        list_slug -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     search_identity (token) {
         token -> Text,
     }
@@ -392,6 +402,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     article_placements,
     search_log,
+    change_log,
     site_settings,
     sections,
     sources,

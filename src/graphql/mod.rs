@@ -12,6 +12,7 @@ mod editorial;
 mod ids;
 mod limits;
 mod listing;
+pub mod live;
 mod loaders;
 mod node;
 mod notices;
@@ -25,7 +26,7 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::auth::passwords::PasswordWorkers;
 use crate::auth::rate_limits::SharedCounts;
@@ -64,6 +65,8 @@ pub struct Shared {
     pub clock: Arc<crate::cache::TagClock>,
     /// This node's search index (see `search::engine`).
     pub search: Arc<crate::search::SearchIndex>,
+    /// This node's broadcast of committed changes (see `live`).
+    pub live: Arc<crate::live::Hub>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -100,6 +103,7 @@ impl Shared {
             clock,
             db,
             search,
+            live: Arc::default(),
             throttle: Arc::new(LoginThrottle::new(shared_counts)),
             passwords: Arc::new(PasswordWorkers::start(
                 config.password_workers,
@@ -153,7 +157,7 @@ pub struct MutationRoot(
 );
 
 /// The schema type served at `/graphql`.
-pub type NewsdeskSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type NewsdeskSchema = Schema<QueryRoot, MutationRoot, live::SubscriptionRoot>;
 
 /// The schema that runs introspection-only operations (see
 /// [`introspection_only`]) when introspection is on: the same types and
@@ -181,7 +185,7 @@ fn build_with_depth(config: &Config, max_depth: usize) -> NewsdeskSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        live::SubscriptionRoot,
     )
     .limit_depth(max_depth)
     .limit_complexity(limits.max_complexity)
@@ -202,7 +206,7 @@ pub fn sdl() -> String {
     let schema = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        live::SubscriptionRoot,
     )
     .finish();
     schema.sdl()

@@ -58,7 +58,12 @@ pub async fn conditional_get(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
     let res = next.call(req).await?;
-    if !conditional || res.status() != StatusCode::OK {
+    // An event stream has no end to hash: it is passed on as it comes.
+    let streaming = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if !conditional || res.status() != StatusCode::OK || streaming {
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();

@@ -19,6 +19,7 @@ pub mod rest;
 mod script;
 pub mod search;
 mod state;
+mod stream;
 pub mod vary;
 
 use actix_cors::Cors;
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(graphiql::routes)
     .configure(rest::routes)
     .configure(search::routes)
+    .configure(stream::routes)
     .route("/v1/openapi.json", web::get().to(openapi::openapi_json))
     .configure(feeds::routes);
 }

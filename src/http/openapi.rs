@@ -33,6 +33,7 @@ use super::search::{
     paths(
         super::search::search_articles,
         super::search::suggest_titles,
+        super::stream::stream_changes,
         super::rest::list_articles,
         super::rest::article,
         super::rest::list_sections,

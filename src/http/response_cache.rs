@@ -17,7 +17,10 @@ use crate::domain::CacheKey;
 
 /// Probes and metrics answer live; everything else public may be cached.
 fn live_route(path: &str) -> bool {
-    matches!(path, "/healthz" | "/livez" | "/readyz" | "/metrics")
+    matches!(
+        path,
+        "/healthz" | "/livez" | "/readyz" | "/metrics" | "/v1/stream"
+    )
 }
 
 /// The request headers a public response can vary with.
@@ -80,7 +83,11 @@ pub async fn cache_responses(
     // Anything sent with credentials may be private: never from the shared cache.
     let anonymous = !req.headers().contains_key(header::AUTHORIZATION)
         && !req.headers().contains_key("x-api-key");
-    let candidate = *req.method() == Method::GET && anonymous && !live_route(req.path());
+    // A WebSocket upgrade and an event stream are never stored.
+    let candidate = *req.method() == Method::GET
+        && anonymous
+        && !live_route(req.path())
+        && !req.headers().contains_key(header::UPGRADE);
     let (cache, key) = match cache {
         Some(cache) if candidate => {
             let key = ResponseCache::key(&[

@@ -18,6 +18,7 @@ mod health;
 mod idempotency;
 mod import;
 mod legal_holds;
+mod live;
 mod logins;
 mod logs;
 mod migrations;

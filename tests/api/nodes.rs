@@ -214,10 +214,14 @@ async fn scheduled_articles_go_live_once_however_many_nodes_run_the_job() {
         .await;
     }
     let editor = room.token("editor");
-    let at = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
-    let mut ids = Vec::new();
+    let mut drafts = Vec::new();
     for n in 0..8 {
-        let id = room.draft("editor", &format!("定时稿{n}")).await;
+        drafts.push(room.draft("editor", &format!("定时稿{n}")).await);
+    }
+    // Far enough ahead that all eight are scheduled before it comes.
+    let at = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    let mut ids = Vec::new();
+    for id in drafts {
         let body = room
             .as_user(
                 Some(&editor),
@@ -231,7 +235,7 @@ async fn scheduled_articles_go_live_once_however_many_nodes_run_the_job() {
         ids.push(id);
     }
 
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
 
     let mut conn = database.get().expect("connection");
     for id in ids {

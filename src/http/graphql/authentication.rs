@@ -18,16 +18,25 @@ pub fn authorization(req: &HttpRequest) -> Option<&str> {
 
 /// What the request's `Authorization` header amounts to.
 pub async fn credentials(state: &AppState, req: &HttpRequest) -> Credentials {
-    let Some(value) = authorization(req) else {
-        return Credentials::None;
-    };
-    let Some(token) = value
+    match authorization(req) {
+        None => Credentials::None,
+        Some(value) => match bearer(value) {
+            Some(token) => check_token(state, token).await,
+            None => Credentials::Invalid,
+        },
+    }
+}
+
+/// The token of an `Authorization` value (`Bearer <token>`).
+pub fn bearer(value: &str) -> Option<String> {
+    value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(|t| t.trim().to_string())
-    else {
-        return Credentials::Invalid;
-    };
+}
+
+/// What a bearer token amounts to, checked against the keys and accounts.
+pub async fn check_token(state: &AppState, token: String) -> Credentials {
     if state.config.tokens.is_none() {
         return Credentials::Invalid;
     }

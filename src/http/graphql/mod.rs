@@ -21,9 +21,10 @@ mod post_cache;
 mod request;
 mod response;
 mod run;
+pub mod subscriptions;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 
 use self::keyed::Keyed;
 use self::media::Media;
@@ -40,10 +41,29 @@ use crate::graphql::NewsdeskSchema;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
+            .route(
+                web::post()
+                    .guard(guard::fn_guard(accepts_event_stream))
+                    .to(subscriptions::event_stream),
+            )
             .route(web::post().to(post))
+            .route(
+                web::get()
+                    .guard(guard::Header("upgrade", "websocket"))
+                    .to(subscriptions::websocket),
+            )
             .route(web::get().to(get))
             .route(web::route().to(method_not_allowed)),
     );
+}
+
+/// Whether a request asks for GraphQL over SSE.
+fn accepts_event_stream(ctx: &guard::GuardContext<'_>) -> bool {
+    ctx.head()
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
 }
 
 async fn method_not_allowed() -> HttpResponse {

@@ -1,0 +1,128 @@
+//! Subscriptions at `/graphql`: over WebSocket (`graphql-transport-ws`,
+//! the protocol of the `graphql-ws` client and Apollo; the older
+//! `graphql-ws` subprotocol too) and over server-sent events (GraphQL over
+//! SSE, the `graphql-sse` client's distinct-connections mode: a POST that
+//! accepts `text/event-stream`, answered with `next` events and a
+//! `complete`).
+//!
+//! A WebSocket's caller is the token in the `connection_init` payload
+//! (`{"Authorization": "Bearer …"}`, as `graphql-ws` clients send it) or,
+//! failing that, in the upgrade request's `Authorization` header; a token
+//! that is refused closes the socket with 4403. The same depth, complexity
+//! and size limits as queries apply to each operation.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::Data;
+use async_graphql_actix_web::GraphQLSubscription;
+use futures_util::stream::{self, StreamExt};
+
+use super::authentication::{authorization, bearer, check_token, credentials};
+use super::{request, response, run};
+use crate::auth::Credentials;
+use crate::domain::script::Script;
+use crate::graphql::live::BearerToken;
+use crate::graphql::{NewsdeskSchema, RequestContext};
+use crate::http::AppState;
+
+/// `GET /graphql` with `Upgrade: websocket`.
+pub async fn websocket(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    schema: web::Data<NewsdeskSchema>,
+) -> actix_web::Result<HttpResponse> {
+    let header_token = authorization(&req).and_then(bearer);
+    let script = default_script(&req);
+    let state = state.into_inner();
+    let on_init = move |payload: serde_json::Value| async move {
+        let token = init_token(&payload).or(header_token);
+        let credentials = match token.clone() {
+            Some(token) => check_token(&state, token).await,
+            None => Credentials::None,
+        };
+        if credentials == Credentials::Invalid {
+            return Err("the token was refused".into());
+        }
+        let context = RequestContext::new(
+            state.shared().clone(),
+            state.db.clone(),
+            script,
+            credentials,
+            None,
+        );
+        let mut data = Data::default();
+        data.insert(Arc::new(context));
+        if let Some(token) = token {
+            data.insert(BearerToken(token));
+        }
+        Ok(data)
+    };
+    GraphQLSubscription::new(NewsdeskSchema::clone(&schema))
+        .on_connection_init(on_init)
+        .start(&req, payload)
+}
+
+/// The bearer token of a `connection_init` payload.
+fn init_token(payload: &serde_json::Value) -> Option<String> {
+    ["Authorization", "authorization"]
+        .iter()
+        .find_map(|k| payload.get(k).and_then(|v| v.as_str()))
+        .and_then(bearer)
+}
+
+fn default_script(req: &HttpRequest) -> Script {
+    Script::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// A POST that accepts `text/event-stream`: the operation's results as
+/// `next` events, then `complete`.
+pub async fn event_stream(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    schema: web::Data<NewsdeskSchema>,
+) -> HttpResponse {
+    let answer = async {
+        request::require_json(&req)?;
+        let credentials = credentials(&state, &req).await;
+        let request = request::from_body(&req, body, &state.config.limits, &credentials).await?;
+        let context = run::context(&req, &state, credentials, None).await;
+        let mut request = request.data(context);
+        if let Some(token) = authorization(&req).and_then(bearer) {
+            request = request.data(BearerToken(token));
+        }
+        let results = NewsdeskSchema::clone(&schema)
+            .execute_stream(request)
+            .map(|result| {
+                let json = serde_json::to_string(&result).unwrap_or_else(|_| "{}".into());
+                format!("event: next\ndata: {json}\n\n")
+            })
+            .chain(stream::once(async {
+                "event: complete\ndata:\n\n".to_string()
+            }))
+            .map(|text| Ok::<_, actix_web::Error>(web::Bytes::from(text)));
+        Ok(sse(results))
+    };
+    answer.await.unwrap_or_else(response::refused)
+}
+
+/// An event-stream response: not compressed (a compressor would hold the
+/// events back), not stored.
+pub fn sse<S>(events: S) -> HttpResponse
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> + 'static,
+{
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(actix_web::http::header::ContentEncoding::Identity)
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(events)
+}

@@ -1,0 +1,398 @@
+//! Live updates through the clients apps use: `graphql-ws` (WebSocket) and
+//! `graphql-sse` from `tests/js`, and `/v1/stream` read as a browser's
+//! `EventSource` would. Each event kind reaches a subscriber, in the script
+//! asked for; a draft never reaches an anonymous subscriber; a staff
+//! subscription ends when its token is revoked; a stream resumes from
+//! `Last-Event-ID`; a publication on one node reaches a subscriber of
+//! another.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::both_engines;
+use crate::helpers::{Engine, Newsroom, TestApp};
+
+/// A `tests/js/subscriptions.mjs` process and the lines it prints.
+struct Listener {
+    lines: mpsc::UnboundedReceiver<String>,
+    child: Child,
+    seen: Vec<String>,
+}
+
+fn listen(
+    transport: &str,
+    address: &str,
+    query: &str,
+    marker: &str,
+    token: Option<&str>,
+) -> Listener {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    assert!(
+        dir.join("node_modules/graphql-ws").is_dir(),
+        "tests/js/node_modules is missing graphql-ws: run `make js-deps`"
+    );
+    let mut child = Command::new("node")
+        .arg(dir.join("subscriptions.mjs"))
+        .args([transport, address, query, marker, token.unwrap_or(""), "20"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Listener {
+        lines,
+        child,
+        seen: vec![],
+    }
+}
+
+impl Listener {
+    /// Waits for the client to say it is subscribed.
+    async fn ready(&mut self) {
+        let line = tokio::time::timeout(Duration::from_secs(10), self.lines.recv())
+            .await
+            .expect("the client starts within 10 s");
+        assert_eq!(line.as_deref(), Some("ready"), "{:?}", self.seen);
+    }
+
+    /// Runs `act` every 300 ms (a subscription registers a moment after
+    /// the client says it is ready) until the client has printed a line
+    /// with `marker`, for at most 15 s; returns every line printed.
+    async fn until<F, Fut>(mut self, marker: &str, mut act: F) -> Vec<String>
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let started = Instant::now();
+        let mut round = 0;
+        while started.elapsed() < Duration::from_secs(15) {
+            act(round).await;
+            round += 1;
+            let deadline = tokio::time::sleep(Duration::from_millis(300));
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    line = self.lines.recv() => match line {
+                        Some(line) => {
+                            let done = line.contains(marker);
+                            self.seen.push(line);
+                            if done {
+                                let _ = self.child.kill();
+                                return self.seen;
+                            }
+                        }
+                        None => return self.seen,
+                    },
+                    _ = &mut deadline => break,
+                }
+            }
+        }
+        let _ = self.child.kill();
+        self.seen
+    }
+}
+
+/// Creates and publishes an article titled `title` in 臨沂; returns its id.
+async fn publish(room: &Newsroom, title: &str) -> i64 {
+    let editor = room.token("editor");
+    let created = room
+        .as_user(
+            Some(&editor),
+            &format!(
+                r#"mutation {{ createArticle(input: {{title: "{title}", section: "lin-yi", paragraphs: ["正文。"]}}) {{ databaseId }} }}"#
+            ),
+        )
+        .await;
+    let id = created["data"]["createArticle"]["databaseId"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("not created: {created}"));
+    mutate(room, &format!(r#"publishArticle(id: "{id}") {{ status }}"#)).await;
+    id
+}
+
+async fn mutate(room: &Newsroom, mutation: &str) -> Value {
+    let answer = room
+        .as_user(
+            Some(&room.token("editor")),
+            &format!("mutation {{ {mutation} }}"),
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{mutation}: {answer}");
+    answer
+}
+
+both_engines!(a_publication_reaches_a_graphql_ws_subscriber_in_its_script_and_a_draft_never_does);
+async fn a_publication_reaches_a_graphql_ws_subscriber_in_its_script_and_a_draft_never_does(
+    engine: Engine,
+) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let mut listener = listen(
+        "ws",
+        &room.app.address,
+        "subscription { articlePublished(section: \"lin-yi\", script: HANS) { databaseId title } }",
+        "直播测试",
+        None,
+    );
+    listener.ready().await;
+    room.draft("reporter-a", "草稿不應推送").await;
+    let lines = listener
+        .until("直播测试", |n| {
+            let room = &room;
+            async move {
+                publish(room, &format!("直播測試第{n}條")).await;
+            }
+        })
+        .await;
+    assert!(
+        lines.iter().any(|l| l.contains("直播测试第")),
+        "converted to simplified: {lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("草稿")), "{lines:?}");
+}
+
+both_engines!(an_unpublished_article_reaches_a_graphql_sse_subscriber_as_removed);
+async fn an_unpublished_article_reaches_a_graphql_sse_subscriber_as_removed(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let id = publish(&room, "即將撤下的稿件").await;
+    let mut listener = listen(
+        "sse",
+        &room.app.address,
+        "subscription { articleRemoved(section: \"lin-yi\") { databaseId slug tombstone { requestReference } } }",
+        &format!("\"databaseId\":{id}"),
+        None,
+    );
+    listener.ready().await;
+    let lines = listener
+        .until(&format!("\"databaseId\":{id}"), |_| {
+            let room = &room;
+            async move {
+                // Again if the subscription came after the last round.
+                mutate(room, &format!(r#"publishArticle(id: "{id}") {{ status }}"#)).await;
+                mutate(
+                    room,
+                    &format!(r#"unpublishArticle(id: "{id}") {{ status }}"#),
+                )
+                .await;
+            }
+        })
+        .await;
+    let event = lines
+        .iter()
+        .find(|l| l.contains(&format!("\"databaseId\":{id}")))
+        .unwrap_or_else(|| panic!("no removal event: {lines:?}"));
+    let event: Value = serde_json::from_str(event).expect("JSON");
+    assert!(
+        event["data"]["articleRemoved"]["tombstone"].is_null(),
+        "an unpublished article has no tombstone: {event}"
+    );
+}
+
+both_engines!(a_staff_subscription_to_a_draft_ends_when_its_token_is_revoked);
+async fn a_staff_subscription_to_a_draft_ends_when_its_token_is_revoked(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let draft = room.draft("reporter-a", "記者的草稿").await;
+    let editor = room.token("editor");
+    // Anonymous: refused at once.
+    let anonymous = listen(
+        "ws",
+        &room.app.address,
+        &format!("subscription {{ articleChanged(id: \"{draft}\") {{ title }} }}"),
+        "UNAUTHENTICATED",
+        None,
+    );
+    let refused = anonymous.until("UNAUTHENTICATED", |_| async {}).await;
+    assert!(
+        refused.iter().any(|l| l.contains("UNAUTHENTICATED")),
+        "{refused:?}"
+    );
+
+    let mut watching = listen(
+        "ws",
+        &room.app.address,
+        &format!("subscription {{ articleChanged(id: \"{draft}\") {{ title }} }}"),
+        "UNAUTHENTICATED",
+        Some(&editor),
+    );
+    watching.ready().await;
+    let mut revision = 1;
+    let lines = watching
+        .until("UNAUTHENTICATED", |n| {
+            let room = &room;
+            let editor = editor.clone();
+            let revoke = n == 3;
+            let expected = revision;
+            revision += 1;
+            async move {
+                if revoke {
+                    let out = room
+                        .as_user(Some(&editor), "mutation { logoutEverywhere }")
+                        .await;
+                    assert!(out.get("errors").is_none(), "{out}");
+                }
+                let edit = format!(
+                    r#"updateArticle(id: "{draft}", expectedRevision: {expected}, input: {{title: "記者的草稿第{n}版"}}) {{ revision }}"#
+                );
+                let answer = room
+                    .as_user(
+                        Some(&room.token("editor")),
+                        &format!("mutation {{ {edit} }}"),
+                    )
+                    .await;
+                assert!(answer.get("errors").is_none(), "{answer}");
+            }
+        })
+        .await;
+    assert!(
+        lines.iter().any(|l| l.contains("記者的草稿第")),
+        "the editor saw the draft change: {lines:?}"
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.contains("UNAUTHENTICATED")),
+        "then the revoked token ended it: {lines:?}"
+    );
+}
+
+/// Reads `/v1/stream` until a chunk holds `marker` or 15 s pass; returns
+/// the text read.
+async fn read_stream(mut response: reqwest::Response, marker: &str) -> String {
+    let mut text = String::new();
+    let started = Instant::now();
+    while !text.contains(marker) && started.elapsed() < Duration::from_secs(15) {
+        match tokio::time::timeout(Duration::from_millis(500), response.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(_) => break,
+            Err(_) => {}
+        }
+    }
+    text
+}
+
+both_engines!(the_rest_stream_resumes_from_the_last_event_id_without_losing_an_event);
+async fn the_rest_stream_resumes_from_the_last_event_id_without_losing_an_event(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/stream?section=lin-yi&script=hans", room.app.address);
+    let open = |last: Option<String>| {
+        let mut request = client.get(&url);
+        if let Some(last) = last {
+            request = request.header("last-event-id", last);
+        }
+        request.send()
+    };
+    let first = open(None).await.expect("stream");
+    assert_eq!(first.status(), 200);
+    assert!(first.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/event-stream"));
+    // Subscribed when the response starts: what is published now is sent.
+    let a = publish(&room, "串流第一條").await;
+    let text = read_stream(first, &format!("\"id\":{a},")).await;
+    let block = text
+        .split("\n\n")
+        .find(|b| b.contains(&format!("\"id\":{a},")))
+        .unwrap_or_else(|| panic!("no event for {a}: {text}"));
+    assert!(block.contains("event: published"), "{block}");
+    assert!(block.contains("串流第一条"), "in simplified: {block}");
+    let seen: String = block
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("an event id")
+        .to_string();
+
+    // Disconnected: a publication and a draft happen meanwhile.
+    let b = publish(&room, "串流第二條").await;
+    room.draft("reporter-a", "串流草稿").await;
+    let resumed = open(Some(seen)).await.expect("stream");
+    let text = read_stream(resumed, &format!("\"id\":{b},")).await;
+    assert!(
+        text.contains(&format!("\"id\":{b},")),
+        "the missed event first: {text}"
+    );
+    assert!(!text.contains(&format!("\"id\":{a},")), "not again: {text}");
+    assert!(!text.contains("串流草稿"), "{text}");
+
+    let bad = client
+        .get(&url)
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_publication_on_one_node_reaches_a_stream_on_another() {
+    let Some(room) = Newsroom::open(Engine::Postgres).await else {
+        return;
+    };
+    let other = TestApp::start(&room.app.db.url, &[]).await;
+    let stream = reqwest::get(format!("{other}/v1/stream"))
+        .await
+        .expect("stream");
+    let started = Instant::now();
+    let id = publish(&room, "跨節點推送").await;
+    let text = read_stream(stream, &format!("\"id\":{id},")).await;
+    eprintln!(
+        "published on one node, streamed by the other after {} ms",
+        started.elapsed().as_millis()
+    );
+    assert!(text.contains(&format!("\"id\":{id},")), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(2), "{text}");
+}
+
+both_engines!(a_reporter_watching_anothers_draft_is_refused_at_its_first_change);
+async fn a_reporter_watching_anothers_draft_is_refused_at_its_first_change(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let draft = room.draft("reporter-a", "甲的草稿機密").await;
+    let other = room.token("reporter-b");
+    let mut watching = listen(
+        "sse",
+        &room.app.address,
+        &format!("subscription {{ articleChanged(id: \"{draft}\") {{ title }} }}"),
+        "FORBIDDEN",
+        Some(&other),
+    );
+    watching.ready().await;
+    let mut revision = 1;
+    let lines = watching
+        .until("FORBIDDEN", |n| {
+            let room = &room;
+            let expected = revision;
+            revision += 1;
+            async move {
+                let edit = format!(
+                    r#"mutation {{ updateArticle(id: "{draft}", expectedRevision: {expected}, input: {{title: "甲的草稿機密第{n}版"}}) {{ revision }} }}"#
+                );
+                let answer = room.as_user(Some(&room.token("reporter-a")), &edit).await;
+                assert!(answer.get("errors").is_none(), "{answer}");
+            }
+        })
+        .await;
+    assert!(lines.iter().any(|l| l.contains("FORBIDDEN")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("機密第")), "{lines:?}");
+}
