@@ -137,12 +137,14 @@ pub fn recent_up_to(
     seq: i64,
     since: NaiveDateTime,
 ) -> Result<Vec<Change>, AppError> {
-    let rows: Vec<Row> = change_log::table
-        .filter(change_log::seq.le(seq))
+    // Only the time is filtered in SQL: with `seq` there too, SQLite walks
+    // the primary key through the whole log instead of the time's index.
+    let mut rows: Vec<Row> = change_log::table
         .filter(change_log::logged_at.ge(since))
-        .order(change_log::seq)
         .select(COLUMNS)
         .load(conn)?;
+    rows.retain(|row| row.0 <= seq);
+    rows.sort_unstable_by_key(|row| row.0);
     Ok(rows.into_iter().filter_map(change).collect())
 }
 

@@ -63,12 +63,15 @@ pub fn recent_up_to(
     seq: i64,
     since: NaiveDateTime,
 ) -> Result<Vec<(i64, i32)>, AppError> {
-    Ok(search_log::table
-        .filter(search_log::seq.le(seq))
+    // Only the time is filtered in SQL: with `seq` there too, SQLite walks
+    // the primary key through the whole log instead of the time's index.
+    let mut recent: Vec<(i64, i32)> = search_log::table
         .filter(search_log::logged_at.ge(since))
-        .order(search_log::seq)
         .select((search_log::seq, search_log::article_id))
-        .load(conn)?)
+        .load(conn)?;
+    recent.retain(|(s, _)| *s <= seq);
+    recent.sort_unstable();
+    Ok(recent)
 }
 
 /// Forgets the entries up to `seq`, which every index has applied or can

@@ -4,6 +4,7 @@
 //! these types and checked in as `openapi.json`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -212,9 +213,23 @@ pub(super) struct ScriptParam {
 pub(super) async fn writer<'a>(
     state: &'a AppState,
     script: Script,
-) -> Result<(Voice<'a>, site::SiteRow), AppError> {
-    let row = state.db.reader().await.run(site::load).await?;
+) -> Result<(Voice<'a>, Arc<site::SiteRow>), AppError> {
+    let row = site_row(state).await?;
     Ok((Voice::new(&state.converter, script, &row), row))
+}
+
+/// The site's settings, kept between requests as GraphQL keeps them (see
+/// `graphql::SiteSnapshots`) until a write changes them.
+pub(super) async fn site_row(state: &AppState) -> Result<Arc<site::SiteRow>, AppError> {
+    let (snapshot, clock) = (&state.site.settings, &state.clock);
+    let ttl = std::time::Duration::from_secs(state.config.cache_max_age.into());
+    if let Some(row) = snapshot.get(clock, ttl) {
+        return Ok(row);
+    }
+    let started = clock.now();
+    let row = Arc::new(state.db.reader().await.run(site::load).await?);
+    snapshot.put(row.clone(), started);
+    Ok(row)
 }
 
 /// `public` plus the `Content-Language` of the text sent.

@@ -19,7 +19,7 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,13 @@ const FRESHNESS_HALF_LIFE_DAYS: f32 = 30.0;
 
 /// How much more a title match weighs than a body match.
 const TITLE_BOOST: Score = 3.0;
+
+/// Searches whose hits are kept for the index as it stands (see
+/// [`SearchIndex::search`]).
+const KEPT_SEARCHES: u64 = 2_000;
+
+/// How long kept hits are used at most, changes or not.
+const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the index keeps in its commit.
 #[derive(Debug, Serialize, Deserialize)]
@@ -141,6 +148,27 @@ pub struct SearchIndex {
     database: Mutex<String>,
     found: Mutex<Option<Payload>>,
     folder: Option<PathBuf>,
+    /// Hits of recent searches, by the index generation they were found
+    /// in: readers search the same words when news breaks.
+    kept: moka::sync::Cache<KeptKey, Arc<Hits>>,
+    /// Suggestions likewise, by generation, tokens and number.
+    kept_suggestions: moka::sync::Cache<SuggestionKey, Arc<Vec<(i32, f64)>>>,
+}
+
+/// Suggestions as an index generation gave them: (generation, tokens, how
+/// many).
+type SuggestionKey = (u64, Vec<String>, usize);
+
+/// A search as the index generation it ran on saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct KeptKey {
+    generation: u64,
+    query: Query,
+    scope: Scope,
+    order: Order,
+    offset: usize,
+    size: usize,
+    facets_offset: Option<i64>,
 }
 
 /// One page of hits and the number of all of them.
@@ -193,6 +221,14 @@ impl SearchIndex {
             database: Mutex::default(),
             found: Mutex::new(payload),
             folder: folder.map(Path::to_path_buf),
+            kept: moka::sync::Cache::builder()
+                .max_capacity(KEPT_SEARCHES)
+                .time_to_live(KEPT_FOR)
+                .build(),
+            kept_suggestions: moka::sync::Cache::builder()
+                .max_capacity(KEPT_SEARCHES)
+                .time_to_live(KEPT_FOR)
+                .build(),
         })
     }
 
@@ -376,7 +412,10 @@ impl SearchIndex {
 
     /// The page of hits `request` asks for, ranked as the module says or
     /// by date, with the number of all hits (and their facet counts when
-    /// asked for).
+    /// asked for). The hits of a search are kept (2,000 searches, 10 s at
+    /// most) for the index generation they were found in, as search
+    /// engines' request caches do: a common word matches most of the
+    /// archive, and ranking every match is the cost of a search.
     pub fn search(&self, request: &Request<'_>) -> Result<Hits, AppError> {
         if request.scope.is_empty() {
             let facets = request.facets_offset.map(|_| FacetCounts::default());
@@ -387,6 +426,27 @@ impl SearchIndex {
             });
         }
         let searcher = self.reader.searcher();
+        // Kept hits hold for the generation they were found in: any change
+        // the index applies makes a new one. (What `now` lets in changes
+        // only when the index does: it holds public articles alone.)
+        let key = KeptKey {
+            generation: searcher.generation().generation_id(),
+            query: request.query.clone(),
+            scope: request.scope.clone(),
+            order: request.order,
+            offset: request.offset,
+            size: request.size,
+            facets_offset: request.facets_offset,
+        };
+        if let Some(hits) = self.kept.get(&key) {
+            return Ok(Hits::clone(&hits));
+        }
+        let hits = self.run(&searcher, request)?;
+        self.kept.insert(key, Arc::new(hits.clone()));
+        Ok(hits)
+    }
+
+    fn run(&self, searcher: &tantivy::Searcher, request: &Request<'_>) -> Result<Hits, AppError> {
         let now = request.now.and_utc().timestamp();
         let order = request.order;
         let query = self.index_query(request.query, request.scope, now);
@@ -450,6 +510,25 @@ impl SearchIndex {
         if tokens.is_empty() || size == 0 {
             return Ok(vec![]);
         }
+        let key = (
+            self.reader.searcher().generation().generation_id(),
+            tokens.to_vec(),
+            size,
+        );
+        if let Some(kept) = self.kept_suggestions.get(&key) {
+            return Ok(Vec::clone(&kept));
+        }
+        let found = self.find_suggestions(tokens, now, size)?;
+        self.kept_suggestions.insert(key, Arc::new(found.clone()));
+        Ok(found)
+    }
+
+    fn find_suggestions(
+        &self,
+        tokens: &[String],
+        now: NaiveDateTime,
+        size: usize,
+    ) -> Result<Vec<(i32, f64)>, AppError> {
         let f = self.fields;
         let now = now.and_utc().timestamp();
         let terms: Vec<Term> = tokens

@@ -16,7 +16,7 @@ const MAX_CANDIDATES: i64 = 1000;
 
 /// A parsed query: phrases that must match and phrases that must not. A
 /// phrase is a sequence of index tokens that must appear in order.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Query {
     pub must: Vec<Vec<String>>,
     pub must_not: Vec<Vec<String>>,

@@ -18,7 +18,7 @@ pub struct Names {
 /// The articles a search may return besides matching: every field that is
 /// given must hold. Names and slugs are resolved to ids before the search
 /// (a name no one has leaves an empty list, which nothing matches).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope {
     /// Sections, as ids (a section and its subsections when the reader
     /// asked for them).
@@ -105,7 +105,7 @@ impl Scope {
 }
 
 /// The order of hits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Order {
     /// Best match first (BM25 with the freshness boost); ties newest first.
     #[default]
