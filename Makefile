@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps graphiql
+.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps py-deps graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -39,7 +39,7 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 ## README.md and docs/ (tests/docs_check.py, against `make run`), the Rust tests (some run the
 ## Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
-test: check-pg audit js-deps browser-deps
+test: check-pg audit js-deps py-deps browser-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	bash tests/openapi_check.sh $(DEBUG)
@@ -54,6 +54,14 @@ js-deps: $(JS_DEPS)
 $(JS_DEPS): tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
 	@touch $@
+
+## The Python clients of the tests (gql with its WebSocket transport), in the
+## virtualenv the OpenAPI check and schemathesis use.
+VENV := $(or $(NEWSDESK_VENV),$(HOME)/.cache/newsdesk/venv)
+py-deps:
+	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
+	@"$(VENV)/bin/python" -c 'import gql, websockets' 2>/dev/null || \
+		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5'
 
 ## Chromium for the browser tests (Debian's package, through apt-get, as root or
 ## with sudo), unless NEWSDESK_CHROMIUM names one or NEWSDESK_SKIP_BROWSER=1.

@@ -17,13 +17,15 @@ use tokio::sync::mpsc;
 use crate::both_engines;
 use crate::helpers::{Engine, Newsroom, TestApp};
 
-/// A `tests/js/subscriptions.mjs` process and the lines it prints.
+/// A subscribing client process and the lines it prints.
 struct Listener {
     lines: mpsc::UnboundedReceiver<String>,
     child: Child,
     seen: Vec<String>,
 }
 
+/// Starts a client: `ws` (`graphql-ws`) and `sse` (`graphql-sse`) from
+/// `tests/js`, `gql` (Python `gql`, WebSocket transport) from `tests/py`.
 fn listen(
     transport: &str,
     address: &str,
@@ -31,19 +33,41 @@ fn listen(
     marker: &str,
     token: Option<&str>,
 ) -> Listener {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    assert!(
-        dir.join("node_modules/graphql-ws").is_dir(),
-        "tests/js/node_modules is missing graphql-ws: run `make js-deps`"
-    );
-    let mut child = Command::new("node")
-        .arg(dir.join("subscriptions.mjs"))
-        .args([transport, address, query, marker, token.unwrap_or(""), "20"])
-        .current_dir(&dir)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let token = token.unwrap_or("");
+    let mut command = if transport == "gql" {
+        let venv = std::env::var("NEWSDESK_VENV").map_or_else(
+            |_| {
+                let home = std::env::var("HOME").unwrap_or_default();
+                Path::new(&home).join(".cache/newsdesk/venv")
+            },
+            std::path::PathBuf::from,
+        );
+        let python = venv.join("bin/python");
+        assert!(python.exists(), "{python:?} is missing: run `make py-deps`");
+        let mut command = Command::new(python);
+        command
+            .arg(root.join("tests/py/subscribe.py"))
+            .args([address, query, marker, token, "20"]);
+        command
+    } else {
+        let dir = root.join("tests/js");
+        assert!(
+            dir.join("node_modules/graphql-ws").is_dir(),
+            "tests/js/node_modules is missing graphql-ws: run `make js-deps`"
+        );
+        let mut command = Command::new("node");
+        command
+            .arg(dir.join("subscriptions.mjs"))
+            .args([transport, address, query, marker, token, "20"])
+            .current_dir(&dir);
+        command
+    };
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("node runs");
+        .expect("the client runs");
     let stdout = child.stdout.take().expect("stdout");
     let (send, lines) = mpsc::unbounded_channel();
     std::thread::spawn(move || {
@@ -395,4 +419,40 @@ async fn a_reporter_watching_anothers_draft_is_refused_at_its_first_change(engin
         .await;
     assert!(lines.iter().any(|l| l.contains("FORBIDDEN")), "{lines:?}");
     assert!(!lines.iter().any(|l| l.contains("機密第")), "{lines:?}");
+}
+
+both_engines!(a_python_gql_subscriber_hears_a_recommendation_list_change);
+async fn a_python_gql_subscriber_hears_a_recommendation_list_change(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let id = publish(&room, "推薦列表的稿件").await;
+    let mut listener = listen(
+        "gql",
+        &room.app.address,
+        "subscription { recommendationsChanged(list: \"home\") { list sequence } }",
+        "\"sequence\"",
+        None,
+    );
+    listener.ready().await;
+    let lines = listener
+        .until("\"sequence\"", |n| {
+            let room = &room;
+            async move {
+                mutate(
+                    room,
+                    &format!(
+                        r#"setRecommendationList(name: "home", items: [{{article: "{id}", headline: "編輯推薦第{n}版"}}]) {{ headline }}"#
+                    ),
+                )
+                .await;
+            }
+        })
+        .await;
+    let event = lines
+        .iter()
+        .find(|l| l.contains("\"sequence\""))
+        .unwrap_or_else(|| panic!("no list event: {lines:?}"));
+    let event: Value = serde_json::from_str(event).expect("JSON");
+    assert_eq!(event["recommendationsChanged"]["list"], "home", "{event}");
 }
