@@ -87,6 +87,13 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Mutations per account and minute; 0 switches the limit off.
     pub mutations_per_minute: u32,
+    /// Live connections (WebSockets, event streams) per client address; 0
+    /// switches the limit off.
+    pub live_connections_per_address: usize,
+    /// Live connections a node holds in all; 0 switches the limit off.
+    pub live_connections: usize,
+    /// How long an event stream stays quiet before a comment line.
+    pub live_heartbeat: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` or `Forwarded` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Apollo persisted-query manifest whose operations are registered.
@@ -289,6 +296,24 @@ impl Config {
                 get("NEWSDESK_MUTATIONS_PER_MINUTE"),
                 Some(120),
             )?,
+            live_connections_per_address: parse_or(
+                "NEWSDESK_LIVE_CONNECTIONS_PER_ADDRESS",
+                get("NEWSDESK_LIVE_CONNECTIONS_PER_ADDRESS"),
+                Some(100),
+            )?,
+            live_connections: parse_or(
+                "NEWSDESK_LIVE_CONNECTIONS",
+                get("NEWSDESK_LIVE_CONNECTIONS"),
+                Some(20_000),
+            )?,
+            live_heartbeat: std::time::Duration::from_secs(
+                parse_or::<u64>(
+                    "NEWSDESK_LIVE_HEARTBEAT_SECONDS",
+                    get("NEWSDESK_LIVE_HEARTBEAT_SECONDS"),
+                    Some(15),
+                )?
+                .max(1),
+            ),
             trusted_proxies: trusted_proxies(get("NEWSDESK_TRUSTED_PROXIES"))?,
             persisted_queries: get("NEWSDESK_PERSISTED_QUERIES").map(std::path::PathBuf::from),
             redis_url: match get("NEWSDESK_REDIS_URL") {

@@ -38,6 +38,8 @@ pub struct AppState {
     pub idempotency: Arc<InFlight>,
     /// The listener for other nodes' changes.
     pub peers: Arc<PeerStatus>,
+    /// The live connections (WebSockets, event streams) this node holds.
+    pub live_slots: Arc<crate::live::Slots>,
 }
 
 impl AppState {
@@ -65,6 +67,10 @@ impl AppState {
             persisted: Arc::new(persisted),
             idempotency: Arc::default(),
             peers: Arc::default(),
+            live_slots: Arc::new(crate::live::Slots::new(
+                config.live_connections_per_address,
+                config.live_connections,
+            )),
             shared: Shared::new(
                 db,
                 clock,
@@ -87,5 +93,23 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Shared {
         &self.shared
+    }
+}
+
+impl AppState {
+    /// A place for a live connection of `req`'s client (the address the
+    /// rate limits use).
+    pub fn live_slot(
+        &self,
+        req: &actix_web::HttpRequest,
+    ) -> Result<crate::live::Slot, crate::error::AppError> {
+        let address = super::rate_limit::client_addresses(
+            req.peer_addr().map(|a| a.ip()),
+            req.headers(),
+            &self.config.trusted_proxies,
+        )
+        .into_iter()
+        .next();
+        self.live_slots.take(address)
     }
 }

@@ -5,10 +5,10 @@
 //! reconnects with `Last-Event-ID` (browsers' `EventSource` does by itself)
 //! first gets what it missed from the change log; one that asks from before
 //! what the log keeps gets a `reset` event (reload, then follow). A comment
-//! every 15 s keeps proxies from closing a quiet stream.
+//! after `NEWSDESK_LIVE_HEARTBEAT_SECONDS` (15) without an event keeps
+//! proxies from closing a quiet stream.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::stream::{self, StreamExt};
@@ -17,7 +17,7 @@ use serde_json::json;
 use utoipa::IntoParams;
 
 use super::bodies::ErrorBody;
-use super::graphql::subscriptions::sse;
+use super::graphql::subscriptions::{sse, with_heartbeats};
 use super::rest::section_scope;
 use super::script::request_script;
 use super::AppState;
@@ -30,9 +30,6 @@ use crate::read::Voice;
 
 /// Events read from the log for a client that resumes, at most.
 const RESUME_LIMIT: i64 = 10_000;
-
-/// How often a quiet stream sends a comment.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/stream", web::get().to(stream_changes));
@@ -65,6 +62,7 @@ pub(super) async fn stream_changes(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let script = request_script(&req, params.script.as_deref())?;
+    let slot = state.live_slot(&req)?;
     let resume = match (last_event_id(&req)?, params.last_event_id) {
         (Some(seq), _) | (None, Some(seq)) => Some(seq),
         (None, None) => None,
@@ -84,6 +82,7 @@ pub(super) async fn stream_changes(
             Ok((site, sections, past))
         })
         .await?;
+    let writer_heartbeat = state.config.live_heartbeat;
     let writer = Arc::new(Writer {
         state: state.into_inner(),
         site,
@@ -104,13 +103,14 @@ pub(super) async fn stream_changes(
         let text = fresh.then(|| writer.event(&event)).flatten();
         async move { text }
     });
-    let beats = stream::unfold((), |_| async {
-        tokio::time::sleep(HEARTBEAT).await;
-        Some((": heartbeat\n\n".to_string(), ()))
-    });
+    let heartbeat = writer_heartbeat;
     let body = stream::once(async move { head })
-        .chain(stream::select(events, beats))
-        .map(|text| Ok::<_, actix_web::Error>(web::Bytes::from(text)));
+        .chain(with_heartbeats(events, heartbeat))
+        .map(move |text| {
+            // The place is held while the stream is: until the client goes.
+            let _held = &slot;
+            Ok::<_, actix_web::Error>(web::Bytes::from(text))
+        });
     Ok(sse(body))
 }
 

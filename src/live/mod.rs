@@ -13,6 +13,8 @@
 
 mod hub;
 mod record;
+mod slots;
 
 pub use hub::{events_after, follow, Event, Hub};
 pub use record::log_changes;
+pub use slots::{Slot, Slots};

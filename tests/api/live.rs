@@ -456,3 +456,48 @@ async fn a_python_gql_subscriber_hears_a_recommendation_list_change(engine: Engi
     let event: Value = serde_json::from_str(event).expect("JSON");
     assert_eq!(event["recommendationsChanged"]["list"], "home", "{event}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_connections_are_limited_per_address_and_given_back_on_close() {
+    let Some(app) = TestApp::spawn_with(
+        Engine::Sqlite,
+        &[
+            ("NEWSDESK_LIVE_CONNECTIONS_PER_ADDRESS", "2"),
+            ("NEWSDESK_LIVE_HEARTBEAT_SECONDS", "1"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let stream = || client.get(format!("{}/v1/stream", app.address)).send();
+    let first = stream().await.expect("first");
+    let second = client
+        .post(format!("{}/graphql", app.address))
+        .header("accept", "text/event-stream")
+        .json(&serde_json::json!({"query": "subscription { articleRemoved { databaseId } }"}))
+        .send()
+        .await
+        .expect("second");
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = stream().await.expect("third");
+    assert_eq!(third.status(), 429);
+    let body: Value = third.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "TOO_MANY_REQUESTS", "{body}");
+
+    // A client that goes gives its place back (noticed when a heartbeat
+    // cannot be written).
+    drop(first);
+    let started = Instant::now();
+    let mut again = stream().await.expect("again");
+    while again.status() != 200 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        again = stream().await.expect("again");
+    }
+    assert_eq!(again.status(), 200, "the place came back");
+    drop(second);
+}

@@ -105,6 +105,7 @@ CREATE = "mutation($input: CreateArticleInput!) { createArticle(input: $input) {
 UPDATE = ("mutation($id: ID!, $revision: Int!, $input: UpdateArticleInput!) {"
           " updateArticle(id: $id, expectedRevision: $revision, input: $input) { revision title } }")
 PUBLISH = "mutation($id: ID!) { publishArticle(id: $id) { revision status } }"
+UNPUBLISH = "mutation($id: ID!) { unpublishArticle(id: $id) { status } }"
 SCHEDULE = "mutation($id: ID!, $at: DateTime!) { publishArticle(id: $id, at: $at) { status publishedAt } }"
 SUBMIT_TAKEDOWN = "mutation($input: TakedownInput!) { submitTakedownRequest(input: $input) { id state } }"
 START_REVIEW = "mutation($id: ID!) { startTakedownReview(id: $id) { state } }"
@@ -571,6 +572,101 @@ def check_takedown_propagation(cluster, results):
     check_two_holds_across_nodes(cluster, results, article, request, path, gone)
 
 
+def check_search_propagation(cluster, results):
+    """An article published on A is found by search on B and C within 1 s
+    (each node's index follows the shared search log), and gone from both
+    within 1 s of its unpublishing on A."""
+    a, b, c = cluster.nodes
+    marker = f"clustersearch{os.urandom(4).hex()}"
+    path = "/v1/search?" + urllib.parse.urlencode({"q": marker})
+
+    def total(reply):
+        return reply.body.get("total") if reply.status == 200 and isinstance(reply.body, dict) else None
+
+    for node in (b, c):
+        node.get(path)  # a cached empty answer must be dropped too
+    article = cluster.published_article(a, f"集群搜索 {marker}")
+    published = time.monotonic()
+    found = {n.name: watch_until(n, path, lambda r: total(r) == 1, published) for n in (b, c)}
+    a.must(UNPUBLISH, {"id": str(article)}, cluster.tokens["editor"])
+    unpublished = time.monotonic()
+    gone = {n.name: watch_until(n, path, lambda r: total(r) == 0, unpublished) for n in (b, c)}
+    figures = {"found": {k: rounded(v) for k, v in found.items()},
+               "gone": {k: rounded(v) for k, v in gone.items()}}
+    results.figure("search_propagation_ms", figures)
+    say("published on A -> found by search on B, C: "
+        + ", ".join(f"{k} {v} ms" for k, v in figures["found"].items())
+        + "; unpublished on A -> gone from search on B, C: "
+        + ", ".join(f"{k} {v} ms" for k, v in figures["gone"].items()))
+    late = [f"{what} on {k}" for what, d in (("found", found), ("gone", gone))
+            for k, v in d.items() if v is None or v >= PROPAGATION_LIMIT_MS]
+    results.check("search_propagation", not late,
+                  f"{figures}" + (f"; late or never: {', '.join(late)}" if late else ""))
+
+
+def stream_events(node, seen, stop):
+    """Reads `/v1/stream` of `node` until `stop` is set, recording when each
+    `published` event's article arrived: seen[article id] = monotonic time."""
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=1)
+    conn.request("GET", "/v1/stream")
+    response = conn.getresponse()
+    buffer = b""
+    while not stop.is_set():
+        try:
+            chunk = response.read1(65536)
+        except (TimeoutError, OSError):
+            continue
+        if not chunk:
+            break
+        buffer += chunk
+        while b"\n\n" in buffer:
+            block, buffer = buffer.split(b"\n\n", 1)
+            text = block.decode("utf-8", "replace")
+            if "event: published" not in text:
+                continue
+            for line in text.splitlines():
+                if line.startswith("data: "):
+                    seen.setdefault(json.loads(line[6:])["id"], time.monotonic())
+    conn.close()
+
+
+def check_live_propagation(cluster, results, publishes=20):
+    """Publications on A reach `/v1/stream` subscribers on B and C: the delay
+    from sending each publication to its event, p99 within 1 s."""
+    a, b, c = cluster.nodes
+    stop = threading.Event()
+    seen = {"B": {}, "C": {}}
+    readers = [threading.Thread(target=stream_events, args=(n, seen[n.name], stop), daemon=True)
+               for n in (b, c)]
+    for reader in readers:
+        reader.start()
+    time.sleep(0.5)  # the streams are open
+    sent = {}
+    for i in range(publishes):
+        article = cluster.draft(a, f"集群推送第{i}條")
+        # From the moment the publication is sent: its event may well come
+        # before A's answer does.
+        sent[article] = time.monotonic()
+        a.must(PUBLISH, {"id": str(article)}, cluster.tokens["editor"])
+        time.sleep(0.05)
+    deadline = time.monotonic() + GIVE_UP_S
+    while time.monotonic() < deadline and not all(
+            set(sent) <= set(seen[name]) for name in seen):
+        time.sleep(0.05)
+    stop.set()
+    delays = [(seen[name][k] - t) * 1000 for name in seen for k, t in sent.items()
+              if k in seen[name]]
+    missed = sum(k not in seen[name] for name in seen for k in sent)
+    figures = distribution(delays)
+    results.figure("live_propagation_ms", figures)
+    say(f"published on A -> event on B and C's /v1/stream: p50 {figures['p50_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms over {len(delays)} events"
+        + (f", {missed} never arrived" if missed else ""))
+    results.check("live_propagation",
+                  not missed and figures["p99_ms"] is not None and figures["p99_ms"] < PROPAGATION_LIMIT_MS,
+                  f"{figures}, missed {missed}")
+
+
 def check_two_holds_across_nodes(cluster, results, article, first, path, gone):
     """A second request accepted on C holds the article while the first is
     restored on B; when the second is restored on A, B and C show it within 1 s."""
@@ -945,6 +1041,8 @@ def main():
         run_check(results, "edit_propagation", check_edit_propagation, cluster, results, args.changes)
         run_check(results, "invalidations_received", check_invalidations_counted, cluster, results)
         run_check(results, "takedown_propagation", check_takedown_propagation, cluster, results)
+        run_check(results, "search_propagation", check_search_propagation, cluster, results)
+        run_check(results, "live_propagation", check_live_propagation, cluster, results)
         # Backends report their counters about once a second.
         time.sleep(1.5)
         replica_reads = replica_read_transactions(cluster) - replica_before

@@ -34,6 +34,12 @@ pub async fn websocket(
     state: web::Data<AppState>,
     schema: web::Data<NewsdeskSchema>,
 ) -> actix_web::Result<HttpResponse> {
+    let slot = state.live_slot(&req)?;
+    // The place is held while the socket reads: until it closes.
+    let payload = payload.map(move |frame| {
+        let _held = &slot;
+        frame
+    });
     let header_token = authorization(&req).and_then(bearer);
     let script = default_script(&req);
     let state = state.into_inner();
@@ -91,6 +97,7 @@ pub async fn event_stream(
 ) -> HttpResponse {
     let answer = async {
         request::require_json(&req)?;
+        let slot = state.live_slot(&req)?;
         let credentials = credentials(&state, &req).await;
         let request = request::from_body(&req, body, &state.config.limits, &credentials).await?;
         let context = run::context(&req, &state, credentials, None).await;
@@ -106,11 +113,30 @@ pub async fn event_stream(
             })
             .chain(stream::once(async {
                 "event: complete\ndata:\n\n".to_string()
-            }))
-            .map(|text| Ok::<_, actix_web::Error>(web::Bytes::from(text)));
+            }));
+        let results = with_heartbeats(results, state.config.live_heartbeat).map(move |text| {
+            let _held = &slot;
+            Ok::<_, actix_web::Error>(web::Bytes::from(text))
+        });
         Ok(sse(results))
     };
     answer.await.unwrap_or_else(response::refused)
+}
+
+/// `events`, with a comment line whenever `every` passes without one: a
+/// proxy keeps a quiet stream open, and a client that went away is noticed
+/// (its place given back) when the writes fail. Ends with `events`.
+pub fn with_heartbeats(
+    events: impl futures_util::Stream<Item = String> + Send + 'static,
+    every: std::time::Duration,
+) -> impl futures_util::Stream<Item = String> + Send + 'static {
+    stream::unfold(Box::pin(events), move |mut events| async move {
+        let next = tokio::select! {
+            event = events.next() => event?,
+            _ = tokio::time::sleep(every) => ": heartbeat\n\n".to_string(),
+        };
+        Some((next, events))
+    })
 }
 
 /// An event-stream response: not compressed (a compressor would hold the
