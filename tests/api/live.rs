@@ -501,3 +501,48 @@ async fn live_connections_are_limited_per_address_and_given_back_on_close() {
     assert_eq!(again.status(), 200, "the place came back");
     drop(second);
 }
+
+both_engines!(subscriptions_meet_the_query_limits_and_visibility_rules_on_every_transport);
+async fn subscriptions_meet_the_query_limits_and_visibility_rules_on_every_transport(
+    engine: Engine,
+) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let deep = format!(
+        "subscription {{ articlePublished {{ section {{ {} name {} }} }} }}",
+        "parent { ".repeat(15),
+        "}".repeat(15)
+    );
+    for transport in ["ws", "sse", "gql"] {
+        let refused = listen(transport, &room.app.address, &deep, "QUERY_TOO_DEEP", None)
+            .until("QUERY_TOO_DEEP", |_| async {})
+            .await;
+        assert!(
+            refused.iter().any(|l| l.contains("QUERY_TOO_DEEP")),
+            "{transport}: {refused:?}"
+        );
+    }
+    // A query over the socket follows the same visibility rules.
+    let draft = room.draft("reporter-a", "插座上的草稿").await;
+    let read = format!("query {{ article(id: \"{draft}\") {{ title }} }}");
+    for transport in ["ws", "sse"] {
+        let lines = listen(
+            transport,
+            &room.app.address,
+            &read,
+            "\"article\":null",
+            None,
+        )
+        .until("\"article\":null", |_| async {})
+        .await;
+        assert!(
+            lines.iter().any(|l| l.contains("\"article\":null")),
+            "{transport}: {lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("插座上的草稿")),
+            "{lines:?}"
+        );
+    }
+}

@@ -11,20 +11,22 @@
 //! that is refused closes the socket with 4403. The same depth, complexity
 //! and size limits as queries apply to each operation.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::Data;
+
+use async_graphql::{Data, Executor, Request, Response};
 use async_graphql_actix_web::GraphQLSubscription;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::authentication::{authorization, bearer, check_token, credentials};
 use super::{request, response, run};
 use crate::auth::Credentials;
 use crate::domain::script::Script;
 use crate::graphql::live::BearerToken;
-use crate::graphql::{NewsdeskSchema, RequestContext};
+use crate::graphql::{classify_errors, NewsdeskSchema, RequestContext};
 use crate::http::AppState;
 
 /// `GET /graphql` with `Upgrade: websocket`.
@@ -66,9 +68,35 @@ pub async fn websocket(
         }
         Ok(data)
     };
-    GraphQLSubscription::new(NewsdeskSchema::clone(&schema))
+    GraphQLSubscription::new(Coded(NewsdeskSchema::clone(&schema)))
         .on_connection_init(on_init)
         .start(&req, payload)
+}
+
+/// The schema with every error given its code, as over HTTP
+/// (`QUERY_TOO_DEEP` for "nested too deep", …): the transports here run
+/// operations without the HTTP path's last step.
+#[derive(Clone)]
+struct Coded(NewsdeskSchema);
+
+impl Executor for Coded {
+    fn execute(&self, request: Request) -> impl Future<Output = Response> + Send {
+        let schema = self.0.clone();
+        async move { coded(schema.execute(request).await) }
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        Box::pin(Executor::execute_stream(&self.0, request, session_data).map(coded))
+    }
+}
+
+fn coded(mut response: Response) -> Response {
+    classify_errors(&mut response.errors);
+    response
 }
 
 /// The bearer token of a `connection_init` payload.
@@ -105,8 +133,8 @@ pub async fn event_stream(
         if let Some(token) = authorization(&req).and_then(bearer) {
             request = request.data(BearerToken(token));
         }
-        let results = NewsdeskSchema::clone(&schema)
-            .execute_stream(request)
+        let results = Coded(NewsdeskSchema::clone(&schema))
+            .execute_stream(request, None)
             .map(|result| {
                 let json = serde_json::to_string(&result).unwrap_or_else(|_| "{}".into());
                 format!("event: next\ndata: {json}\n\n")
