@@ -79,12 +79,23 @@ async fn post(
     schema: web::Data<NewsdeskSchema>,
 ) -> HttpResponse {
     let answer = async {
-        request::require_json(&req)?;
-        let credentials = authentication::credentials(&state, &req).await;
-        let request = request::from_body(&req, body, &state.config.limits, &credentials).await?;
+        let (request, credentials) = posted(&req, body, &state).await?;
         execute(&req, request, &state, &schema, Via::Post, credentials).await
     };
     answer.await.unwrap_or_else(response::refused)
+}
+
+/// A POSTed operation and its caller: JSON only, the body read within the
+/// limit the caller's credentials allow.
+async fn posted(
+    req: &HttpRequest,
+    body: web::Payload,
+    state: &AppState,
+) -> Result<(async_graphql::Request, Credentials), AppError> {
+    request::require_json(req)?;
+    let credentials = authentication::credentials(state, req).await;
+    let request = request::from_body(req, body, &state.config.limits, &credentials).await?;
+    Ok((request, credentials))
 }
 
 async fn get(

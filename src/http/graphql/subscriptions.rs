@@ -21,8 +21,8 @@ use async_graphql::{Data, Executor, Request, Response};
 use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::stream::{self, BoxStream, StreamExt};
 
-use super::authentication::{authorization, bearer, check_token, credentials};
-use super::{request, response, run};
+use super::authentication::{authorization, bearer, check_token};
+use super::{response, run};
 use crate::auth::Credentials;
 use crate::domain::script::Script;
 use crate::graphql::live::BearerToken;
@@ -124,10 +124,8 @@ pub async fn event_stream(
     schema: web::Data<NewsdeskSchema>,
 ) -> HttpResponse {
     let answer = async {
-        request::require_json(&req)?;
         let slot = state.live_slot(&req)?;
-        let credentials = credentials(&state, &req).await;
-        let request = request::from_body(&req, body, &state.config.limits, &credentials).await?;
+        let (request, credentials) = super::posted(&req, body, &state).await?;
         let context = run::context(&req, &state, credentials, None).await;
         let mut request = request.data(context);
         if let Some(token) = authorization(&req).and_then(bearer) {
