@@ -168,9 +168,10 @@ lint:
 ## how fast hostile documents are refused and the other timings of SECURITY.md section 8;
 ## one node against three.
 ## BENCH_ARTICLES, BENCH_SECONDS, BENCH_ENGINES, BENCH_REUSE=1: see bench/run.py.
-bench: build check-pg
+bench: build check-pg js-deps
 	python3 bench/run.py $(RELEASE)
 	python3 bench/limits.py $(RELEASE)
+	python3 bench/live.py $(RELEASE)
 	python3 tests/cluster/run.py $(RELEASE) --changes 100 --bench 10 --out bench/results/cluster.json
 
 ## newsdesk's cold path against PostGraphile 5 on the same PostgreSQL and the same

@@ -249,7 +249,7 @@ def main():
     db = sqlite3.connect(work / "limits.db")
     hidden = db.execute("SELECT id FROM articles WHERE status = 'draft' LIMIT 1").fetchone()[0]
     missing = db.execute("SELECT max(id) + 1000 FROM articles").fetchone()[0]
-    server = bench.Server(binary, url, cache=False)
+    server = bench.Server(binary, url, cache=False, search_dir=work / "search")
     try:
         report = {"refusals": refusals(server), "existence_oracle": existence_oracle(server, hidden, missing),
                   "oversized_bodies": oversized_bodies(server),

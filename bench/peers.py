@@ -281,7 +281,7 @@ def main():
         peer.stop()
 
     for mode in ("cold", "warm"):
-        server = bench.Server(binary, url, cache=mode == "warm")
+        server = bench.Server(binary, url, cache=mode == "warm", search_dir=bench.WORK / "peers-search")
         try:
             q1 = [checked(server.base, NEWSDESK_Q1, {"slug": s}, has_article["Q1"]) for s in slugs]
             q2 = [checked(server.base, NEWSDESK_Q2, {"section": s}, has_article["Q2"]) for s in top]

@@ -92,8 +92,15 @@ pub struct Config {
     pub live_connections_per_address: usize,
     /// Live connections a node holds in all; 0 switches the limit off.
     pub live_connections: usize,
-    /// How long an event stream stays quiet before a comment line.
+    /// How long an event stream stays quiet before a comment line, and a
+    /// WebSocket before a ping.
     pub live_heartbeat: std::time::Duration,
+    /// Operations one WebSocket may run at once; 0 switches the limit off.
+    pub live_subscriptions_per_connection: usize,
+    /// How long a WebSocket may run no operation before it is closed.
+    pub live_idle: std::time::Duration,
+    /// How long a WebSocket has to send `connection_init`.
+    pub live_init_timeout: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` or `Forwarded` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Apollo persisted-query manifest whose operations are registered.
@@ -311,6 +318,27 @@ impl Config {
                     "NEWSDESK_LIVE_HEARTBEAT_SECONDS",
                     get("NEWSDESK_LIVE_HEARTBEAT_SECONDS"),
                     Some(15),
+                )?
+                .max(1),
+            ),
+            live_subscriptions_per_connection: parse_or(
+                "NEWSDESK_LIVE_SUBSCRIPTIONS_PER_CONNECTION",
+                get("NEWSDESK_LIVE_SUBSCRIPTIONS_PER_CONNECTION"),
+                Some(100),
+            )?,
+            live_idle: std::time::Duration::from_secs(
+                parse_or::<u64>(
+                    "NEWSDESK_LIVE_IDLE_SECONDS",
+                    get("NEWSDESK_LIVE_IDLE_SECONDS"),
+                    Some(60),
+                )?
+                .max(1),
+            ),
+            live_init_timeout: std::time::Duration::from_secs(
+                parse_or::<u64>(
+                    "NEWSDESK_LIVE_INIT_SECONDS",
+                    get("NEWSDESK_LIVE_INIT_SECONDS"),
+                    Some(10),
                 )?
                 .max(1),
             ),

@@ -318,6 +318,15 @@ pub enum RequestRefusal {
     OverRateLimit { retry_after: u64 },
     #[error("the response could not be written")]
     Unwritable,
+    /// A WebSocket opened by a page of another site (browsers do not apply
+    /// CORS to WebSockets).
+    #[error("WebSockets from the origin {0} are not allowed; list it in NEWSDESK_CORS_ORIGINS")]
+    ForeignOrigin(String),
+    #[error("ask for the graphql-transport-ws WebSocket subprotocol (or the older graphql-ws)")]
+    NoSubprotocol,
+    /// The upgrade request's handshake headers; the handshake's words.
+    #[error("not a WebSocket handshake: {0}")]
+    NotAHandshake(String),
 }
 
 impl RequestRefusal {
@@ -360,6 +369,8 @@ impl RequestRefusal {
             PersistedQueryNotAllowed => (StatusCode::FORBIDDEN, "PERSISTED_QUERY_NOT_ALLOWED"),
             OverRateLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
             Unwritable => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+            ForeignOrigin(_) => (StatusCode::FORBIDDEN, "FORBIDDEN_ORIGIN"),
+            NoSubprotocol | NotAHandshake(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
         }
     }
 }

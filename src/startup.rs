@@ -59,6 +59,27 @@ pub struct Application {
     port: u16,
     host: String,
     server: Server,
+    live: std::sync::Arc<crate::live::Slots>,
+}
+
+/// Waits for a signal to stop: SIGTERM asks for a graceful stop (requests
+/// in flight finish), SIGINT (Ctrl-C) and SIGQUIT for a fast one, as
+/// actix-web's own handling does. Returns whether the stop is graceful.
+async fn stop_signal() -> bool {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::quit()),
+    ) else {
+        // Without handlers each signal stops the process the default way.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => true,
+        _ = int.recv() => false,
+        _ = quit.recv() => false,
+    }
 }
 
 impl Application {
@@ -213,6 +234,7 @@ impl Application {
                 db.replicas(),
             );
         }
+        let live_slots = state.live_slots.clone();
         let schema = graphql::build_schema(&config);
         let introspection = graphql::build_introspection_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();
@@ -246,6 +268,9 @@ impl Application {
                 .default_service(web::to(http::not_found))
         })
         .shutdown_timeout(shutdown_timeout)
+        // Signals are handled in `run_until_stopped`: live connections are
+        // told to go before the server drains.
+        .disable_signals()
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
@@ -256,6 +281,7 @@ impl Application {
             port: local.port(),
             host: local.ip().to_string(),
             server,
+            live: live_slots,
         })
     }
 
@@ -269,8 +295,20 @@ impl Application {
         format!("http://{}:{}", self.host, self.port)
     }
 
-    /// Serves until SIGTERM (graceful) or SIGINT.
+    /// Serves until SIGTERM, SIGINT or SIGQUIT. Each closes the live
+    /// connections (WebSockets with 1001, "going away"; event streams end,
+    /// and clients reconnect to another node) and stops accepting; after
+    /// SIGTERM the requests in flight finish within
+    /// `NEWSDESK_SHUTDOWN_TIMEOUT_SECS`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let live = self.live;
+        tokio::spawn(async move {
+            let graceful = stop_signal().await;
+            tracing::info!(graceful, "stopping: closing live connections");
+            live.close_all();
+            handle.stop(graceful).await;
+        });
         self.server.await
     }
 }

@@ -111,6 +111,20 @@ pub fn cors(config: &Config) -> Cors {
     cors
 }
 
+/// Whether a browser page at the request's `Origin` may open a WebSocket:
+/// the origins CORS allows. Browsers do not apply CORS to WebSockets, so the
+/// server checks; a request without `Origin` is not a browser's and passes.
+pub fn origin_allowed(config: &Config, req: &actix_web::dev::RequestHead) -> bool {
+    let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) else {
+        return true;
+    };
+    config
+        .cors_origins
+        .iter()
+        .any(|allowed| allowed == "*" || origin.as_bytes() == allowed.as_bytes())
+        || same_origin(origin, req)
+}
+
 /// Whether `Origin` names the host the request was sent to: a page of this
 /// server calling it. (Behind a proxy that rewrites `Host`, list the public
 /// origin in `NEWSDESK_CORS_ORIGINS`.)

@@ -17,7 +17,7 @@ use serde_json::json;
 use utoipa::IntoParams;
 
 use super::bodies::ErrorBody;
-use super::graphql::subscriptions::{sse, with_heartbeats};
+use super::graphql::subscriptions::{live_events, sse};
 use super::rest::section_scope;
 use super::script::request_script;
 use super::AppState;
@@ -104,14 +104,8 @@ pub(super) async fn stream_changes(
         async move { text }
     });
     let heartbeat = writer_heartbeat;
-    let body = stream::once(async move { head })
-        .chain(with_heartbeats(events, heartbeat))
-        .map(move |text| {
-            // The place is held while the stream is: until the client goes.
-            let _held = &slot;
-            Ok::<_, actix_web::Error>(web::Bytes::from(text))
-        });
-    Ok(sse(body))
+    let events = stream::once(async move { head }).chain(events);
+    Ok(sse(live_events(events, heartbeat, slot)))
 }
 
 /// The `Last-Event-ID` header, if sent.

@@ -1,6 +1,7 @@
 //! How many live connections (WebSockets and event streams) a node holds:
 //! at most so many per client address and so many in all. A connection
-//! holds its [`Slot`] for as long as it is open.
+//! holds its [`Slot`] for as long as it is open. When the node stops, every
+//! slot hears [`Slot::closing`] and no new one is given.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,6 +17,8 @@ pub struct Slots {
     /// At most this many in all; 0 for no limit.
     total: usize,
     used: Mutex<Used>,
+    /// Set once the node stops: open connections close, none opens.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -37,7 +40,14 @@ impl Slots {
             per_address,
             total,
             used: Mutex::default(),
+            closing: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Tells every open connection to close (a WebSocket with 1001, "going
+    /// away"; an event stream ends), and refuses new ones: the node stops.
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
     }
 
     /// A place for a connection from `address` (`None` when unknown:
@@ -45,6 +55,11 @@ impl Slots {
     /// address holds its share, `SERVICE_UNAVAILABLE` (503) when the node
     /// holds all it may.
     pub fn take(self: &Arc<Self>, address: Option<IpAddr>) -> Result<Slot, AppError> {
+        if *self.closing.borrow() {
+            return Err(AppError::Unavailable(
+                "this node is stopping; try another node".into(),
+            ));
+        }
         let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
         if self.total > 0 && used.total >= self.total {
             return Err(AppError::Unavailable(format!(
@@ -75,6 +90,17 @@ impl Slots {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .total
+    }
+}
+
+impl Slot {
+    /// Resolves when the node stops ([`Slots::close_all`]).
+    pub fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.slots.closing.subscribe();
+        async move {
+            // An error means the node's slots are gone: it is stopping too.
+            let _ = closing.wait_for(|closing| *closing).await;
+        }
     }
 }
 
@@ -114,5 +140,18 @@ mod tests {
         drop(first);
         assert_eq!(slots.open(), 2);
         assert!(slots.take(Some(a)).is_ok(), "a place given back is free");
+    }
+
+    #[tokio::test]
+    async fn a_stopping_node_closes_its_connections_and_opens_none() {
+        let slots = Arc::new(Slots::new(0, 0));
+        let open = slots.take(None).expect("a place");
+        let heard = tokio::spawn(async move { open.closing().await });
+        slots.close_all();
+        tokio::time::timeout(std::time::Duration::from_secs(5), heard)
+            .await
+            .expect("the open connection hears it")
+            .expect("joins");
+        assert!(matches!(slots.take(None), Err(AppError::Unavailable(_))));
     }
 }

@@ -131,6 +131,9 @@ fn every_app_error_code_is_documented() {
         RequestRefusal::PersistedQueryNotAllowed.into(),
         RequestRefusal::OverRateLimit { retry_after: 1 }.into(),
         RequestRefusal::Unwritable.into(),
+        RequestRefusal::ForeignOrigin(String::new()).into(),
+        RequestRefusal::NoSubprotocol.into(),
+        RequestRefusal::NotAHandshake(String::new()).into(),
     ];
     for error in every_variant {
         // A new variant must be added above: this match has no wildcard.
@@ -169,7 +172,10 @@ fn every_app_error_code_is_documented() {
                 | RequestRefusal::PersistedQueryHashMismatch
                 | RequestRefusal::PersistedQueryNotAllowed
                 | RequestRefusal::OverRateLimit { .. }
-                | RequestRefusal::Unwritable => {}
+                | RequestRefusal::Unwritable
+                | RequestRefusal::ForeignOrigin(_)
+                | RequestRefusal::NoSubprotocol
+                | RequestRefusal::NotAHandshake(_) => {}
             },
         }
         assert!(

@@ -19,6 +19,7 @@ mod idempotency;
 mod import;
 mod legal_holds;
 mod live;
+mod live_sockets;
 mod logins;
 mod logs;
 mod migrations;

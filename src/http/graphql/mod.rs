@@ -22,6 +22,7 @@ mod request;
 mod response;
 mod run;
 pub mod subscriptions;
+mod websocket;
 
 use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
@@ -50,7 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 web::get()
                     .guard(guard::Header("upgrade", "websocket"))
-                    .to(subscriptions::websocket),
+                    .to(websocket::websocket),
             )
             .route(web::get().to(get))
             .route(web::route().to(method_not_allowed)),

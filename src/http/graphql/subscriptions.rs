@@ -1,15 +1,9 @@
-//! Subscriptions at `/graphql`: over WebSocket (`graphql-transport-ws`,
-//! the protocol of the `graphql-ws` client and Apollo; the older
-//! `graphql-ws` subprotocol too) and over server-sent events (GraphQL over
-//! SSE, the `graphql-sse` client's distinct-connections mode: a POST that
+//! Subscriptions at `/graphql` over server-sent events (GraphQL over SSE,
+//! the `graphql-sse` client's distinct-connections mode: a POST that
 //! accepts `text/event-stream`, answered with `next` events and a
-//! `complete`).
-//!
-//! A WebSocket's caller is the token in the `connection_init` payload
-//! (`{"Authorization": "Bearer …"}`, as `graphql-ws` clients send it) or,
-//! failing that, in the upgrade request's `Authorization` header; a token
-//! that is refused closes the socket with 4403. The same depth, complexity
-//! and size limits as queries apply to each operation.
+//! `complete`), and what they share with the WebSocket transport
+//! ([`super::websocket`]). The same depth, complexity and size limits as
+//! queries apply; a stream ends when the node stops.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,66 +12,21 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use async_graphql::{Data, Executor, Request, Response};
-use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::stream::{self, BoxStream, StreamExt};
 
-use super::authentication::{authorization, bearer, check_token};
+use super::authentication::{authorization, bearer};
 use super::{response, run};
-use crate::auth::Credentials;
 use crate::domain::script::Script;
 use crate::graphql::live::BearerToken;
-use crate::graphql::{classify_errors, NewsdeskSchema, RequestContext};
+use crate::graphql::{classify_errors, NewsdeskSchema};
 use crate::http::AppState;
-
-/// `GET /graphql` with `Upgrade: websocket`.
-pub async fn websocket(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    schema: web::Data<NewsdeskSchema>,
-) -> actix_web::Result<HttpResponse> {
-    let slot = state.live_slot(&req)?;
-    // The place is held while the socket reads: until it closes.
-    let payload = payload.map(move |frame| {
-        let _held = &slot;
-        frame
-    });
-    let header_token = authorization(&req).and_then(bearer);
-    let script = default_script(&req);
-    let state = state.into_inner();
-    let on_init = move |payload: serde_json::Value| async move {
-        let token = init_token(&payload).or(header_token);
-        let credentials = match token.clone() {
-            Some(token) => check_token(&state, token).await,
-            None => Credentials::None,
-        };
-        if credentials == Credentials::Invalid {
-            return Err("the token was refused".into());
-        }
-        let context = RequestContext::new(
-            state.shared().clone(),
-            state.db.clone(),
-            script,
-            credentials,
-            None,
-        );
-        let mut data = Data::default();
-        data.insert(Arc::new(context));
-        if let Some(token) = token {
-            data.insert(BearerToken(token));
-        }
-        Ok(data)
-    };
-    GraphQLSubscription::new(Coded(NewsdeskSchema::clone(&schema)))
-        .on_connection_init(on_init)
-        .start(&req, payload)
-}
+use crate::live::Slot;
 
 /// The schema with every error given its code, as over HTTP
 /// (`QUERY_TOO_DEEP` for "nested too deep", …): the transports here run
 /// operations without the HTTP path's last step.
 #[derive(Clone)]
-struct Coded(NewsdeskSchema);
+pub(super) struct Coded(pub(super) NewsdeskSchema);
 
 impl Executor for Coded {
     fn execute(&self, request: Request) -> impl Future<Output = Response> + Send {
@@ -99,15 +48,7 @@ fn coded(mut response: Response) -> Response {
     response
 }
 
-/// The bearer token of a `connection_init` payload.
-fn init_token(payload: &serde_json::Value) -> Option<String> {
-    ["Authorization", "authorization"]
-        .iter()
-        .find_map(|k| payload.get(k).and_then(|v| v.as_str()))
-        .and_then(bearer)
-}
-
-fn default_script(req: &HttpRequest) -> Script {
+pub(super) fn default_script(req: &HttpRequest) -> Script {
     Script::from_accept_language(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
@@ -140,28 +81,31 @@ pub async fn event_stream(
             .chain(stream::once(async {
                 "event: complete\ndata:\n\n".to_string()
             }));
-        let results = with_heartbeats(results, state.config.live_heartbeat).map(move |text| {
-            let _held = &slot;
-            Ok::<_, actix_web::Error>(web::Bytes::from(text))
-        });
-        Ok(sse(results))
+        Ok(sse(live_events(results, state.config.live_heartbeat, slot)))
     };
     answer.await.unwrap_or_else(response::refused)
 }
 
-/// `events`, with a comment line whenever `every` passes without one: a
-/// proxy keeps a quiet stream open, and a client that went away is noticed
-/// (its place given back) when the writes fail. Ends with `events`.
-pub fn with_heartbeats(
+/// `events` as a live connection sends them: with a comment line whenever
+/// `every` passes without one (a proxy keeps a quiet stream open, and a
+/// client that went away is noticed when the writes fail), holding `slot`
+/// until the stream ends, and ending when the node stops.
+pub fn live_events(
     events: impl futures_util::Stream<Item = String> + Send + 'static,
     every: std::time::Duration,
-) -> impl futures_util::Stream<Item = String> + Send + 'static {
-    stream::unfold(Box::pin(events), move |mut events| async move {
+    slot: Slot,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> + 'static {
+    let closing = slot.closing();
+    let beating = stream::unfold(Box::pin(events), move |mut events| async move {
         let next = tokio::select! {
             event = events.next() => event?,
             _ = tokio::time::sleep(every) => ": heartbeat\n\n".to_string(),
         };
         Some((next, events))
+    });
+    beating.take_until(closing).map(move |text| {
+        let _held = &slot;
+        Ok(web::Bytes::from(text))
     })
 }
 
