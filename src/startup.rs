@@ -155,7 +155,8 @@ impl Application {
             addr: config.bind.to_string(),
             source,
         })?;
-        let converter = ScriptConverter::new().map_err(|e| StartupError::Script(e.to_string()))?;
+        let converter =
+            ScriptConverter::shared().map_err(|e| StartupError::Script(e.to_string()))?;
         // Best effort: without the site's words search still matches (bigrams).
         match db.run(crate::search::dictionary::load_site_words).await {
             Ok(added) => tracing::info!(added, "search dictionary: site words loaded"),

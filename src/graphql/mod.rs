@@ -95,7 +95,7 @@ impl Shared {
         db: Database,
         clock: Arc<crate::cache::TagClock>,
         config: Arc<Config>,
-        converter: ScriptConverter,
+        converter: Arc<ScriptConverter>,
         shared_counts: Option<SharedCounts>,
         search: Arc<crate::search::SearchIndex>,
     ) -> Self {
@@ -110,7 +110,7 @@ impl Shared {
                 config.password_wait,
             )),
             config,
-            converter: Arc::new(converter),
+            converter,
             site: Arc::default(),
         }
     }

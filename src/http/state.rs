@@ -47,7 +47,7 @@ impl AppState {
         db: Database,
         clock: Arc<TagClock>,
         config: Config,
-        converter: ScriptConverter,
+        converter: Arc<ScriptConverter>,
         persisted: PersistedQueries,
         shared_counts: Option<SharedCounts>,
         search: Arc<crate::search::SearchIndex>,

@@ -9,7 +9,8 @@ use crate::error::AppError;
 use crate::text::script::ScriptConverter;
 
 /// Simplified-script conversion for index and query text.
-static CONVERTER: LazyLock<Option<ScriptConverter>> = LazyLock::new(|| ScriptConverter::new().ok());
+static CONVERTER: LazyLock<Option<std::sync::Arc<ScriptConverter>>> =
+    LazyLock::new(|| ScriptConverter::shared().ok());
 
 /// jieba and its dictionary take about 32 MB, needed only to index: a node
 /// that only serves reads (queries match bigrams) never loads it.

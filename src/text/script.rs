@@ -62,7 +62,26 @@ fn load(config: BuiltinConfig) -> Result<OpenCC, ScriptError> {
     })
 }
 
+/// The process's converter, once loaded (see [`ScriptConverter::shared`]).
+static SHARED: std::sync::Mutex<Option<std::sync::Arc<ScriptConverter>>> =
+    std::sync::Mutex::new(None);
+
 impl ScriptConverter {
+    /// The process's one converter, loaded at the first call: its
+    /// dictionaries take about 8 MB, and the server and the search index
+    /// need the same ones.
+    pub fn shared() -> Result<std::sync::Arc<Self>, ScriptError> {
+        let mut shared = SHARED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(converter) = &*shared {
+            return Ok(converter.clone());
+        }
+        let converter = std::sync::Arc::new(Self::new()?);
+        *shared = Some(converter.clone());
+        Ok(converter)
+    }
+
     /// Loads the embedded OpenCC dictionaries for every supported direction.
     pub fn new() -> Result<Self, ScriptError> {
         Ok(Self {

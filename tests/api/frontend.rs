@@ -305,7 +305,7 @@ async fn a_page_of_the_server_may_call_it_without_being_listed() {
 }
 
 /// Chromium runs unless `NEWSDESK_SKIP_BROWSER=1` (said loudly).
-fn browser_skipped() -> bool {
+pub fn browser_skipped() -> bool {
     let skip = std::env::var("NEWSDESK_SKIP_BROWSER").is_ok_and(|v| v == "1");
     if skip {
         eprintln!("NEWSDESK_SKIP_BROWSER=1: Chromium test SKIPPED");

@@ -25,7 +25,8 @@ struct Listener {
 }
 
 /// Starts a client: `ws` (`graphql-ws`) and `sse` (`graphql-sse`) from
-/// `tests/js`, `gql` (Python `gql`, WebSocket transport) from `tests/py`.
+/// `tests/js`, `gql` (Python `gql`, WebSocket transport) from `tests/py`,
+/// `graphiql` (GraphiQL in headless Chromium, `tests/js/browser.mjs`).
 fn listen(
     transport: &str,
     address: &str,
@@ -49,6 +50,14 @@ fn listen(
         command
             .arg(root.join("tests/py/subscribe.py"))
             .args([address, query, marker, token, "20"]);
+        command
+    } else if transport == "graphiql" {
+        let dir = root.join("tests/js");
+        let mut command = Command::new("node");
+        command
+            .arg(dir.join("browser.mjs"))
+            .args(["graphiql-subscription", address, query, marker])
+            .current_dir(&dir);
         command
     } else {
         let dir = root.join("tests/js");
@@ -87,9 +96,9 @@ fn listen(
 impl Listener {
     /// Waits for the client to say it is subscribed.
     async fn ready(&mut self) {
-        let line = tokio::time::timeout(Duration::from_secs(10), self.lines.recv())
+        let line = tokio::time::timeout(Duration::from_secs(30), self.lines.recv())
             .await
-            .expect("the client starts within 10 s");
+            .expect("the client starts within 30 s");
         assert_eq!(line.as_deref(), Some("ready"), "{:?}", self.seen);
     }
 
@@ -132,12 +141,17 @@ impl Listener {
 
 /// Creates and publishes an article titled `title` in 臨沂; returns its id.
 async fn publish(room: &Newsroom, title: &str) -> i64 {
+    publish_in(room, "lin-yi", title).await
+}
+
+/// Creates and publishes an article titled `title` in `section`.
+async fn publish_in(room: &Newsroom, section: &str, title: &str) -> i64 {
     let editor = room.token("editor");
     let created = room
         .as_user(
             Some(&editor),
             &format!(
-                r#"mutation {{ createArticle(input: {{title: "{title}", section: "lin-yi", paragraphs: ["正文。"]}}) {{ databaseId }} }}"#
+                r#"mutation {{ createArticle(input: {{title: "{title}", section: "{section}", paragraphs: ["正文。"]}}) {{ databaseId }} }}"#
             ),
         )
         .await;
@@ -545,4 +559,209 @@ async fn subscriptions_meet_the_query_limits_and_visibility_rules_on_every_trans
             "{lines:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_in_a_browser_runs_a_subscription_and_shows_its_events() {
+    if crate::frontend::browser_skipped() {
+        return;
+    }
+    let Some(room) = Newsroom::open_with(Engine::Sqlite, &[("NEWSDESK_GRAPHIQL", "1")]).await
+    else {
+        return;
+    };
+    let mut listener = listen(
+        "graphiql",
+        &room.app.address,
+        "subscription { articlePublished(section: \"lin-yi\") { title } }",
+        "圖形界面直播",
+        None,
+    );
+    listener.ready().await;
+    let lines = listener
+        .until("圖形界面直播", |n| {
+            let room = &room;
+            async move {
+                if n % 5 == 0 {
+                    publish(room, &format!("圖形界面直播測試{n}")).await;
+                }
+            }
+        })
+        .await;
+    assert!(
+        lines.iter().any(|l| l.contains("圖形界面直播測試")),
+        "{lines:?}"
+    );
+}
+
+/// Makes three sections, a parent with one child and another top-level
+/// one; returns their slugs.
+async fn three_sections(room: &Newsroom) -> (String, String, String) {
+    let ids = {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        let parent = crate::fixtures::section(&mut conn, "直播財經", None);
+        let child = crate::fixtures::section(&mut conn, "直播港股", Some(parent));
+        let other = crate::fixtures::section(&mut conn, "直播體育", None);
+        [parent, child, other]
+    };
+    let answer = room
+        .as_user(
+            None,
+            "{ sections { databaseId slug children { databaseId slug } } }",
+        )
+        .await;
+    let mut slugs = std::collections::HashMap::new();
+    for section in answer["data"]["sections"].as_array().expect("sections") {
+        for s in
+            std::iter::once(section).chain(section["children"].as_array().into_iter().flatten())
+        {
+            slugs.insert(
+                s["databaseId"].as_i64().unwrap_or(0),
+                s["slug"].as_str().unwrap_or("").to_string(),
+            );
+        }
+    }
+    let slug = |id: i32| {
+        slugs
+            .get(&i64::from(id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{answer}"))
+    };
+    (slug(ids[0]), slug(ids[1]), slug(ids[2]))
+}
+
+both_engines!(a_section_subscriber_hears_its_subsections_and_never_another_section);
+async fn a_section_subscriber_hears_its_subsections_and_never_another_section(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let (parent, child, other) = three_sections(&room).await;
+    let mut listener = listen(
+        "ws",
+        &room.app.address,
+        &format!("subscription {{ articlePublished(section: \"{parent}\") {{ title }} }}"),
+        "子欄目稿件",
+        None,
+    );
+    listener.ready().await;
+    let lines = listener
+        .until("子欄目稿件", |n| {
+            let (room, child, other) = (&room, &child, &other);
+            async move {
+                // The other section's comes first: had it been sent, it
+                // would arrive before the child's.
+                publish_in(room, other, &format!("別處稿件{n}")).await;
+                publish_in(room, child, &format!("子欄目稿件{n}")).await;
+            }
+        })
+        .await;
+    assert!(lines.iter().any(|l| l.contains("子欄目稿件")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("別處稿件")), "{lines:?}");
+}
+
+/// Changes an article's title as an editor, at its current revision.
+async fn retitle(room: &Newsroom, id: i64, title: &str) {
+    let editor = room.token("editor");
+    let current = room
+        .as_user(
+            Some(&editor),
+            &format!(r#"{{ article(id: "{id}") {{ revision }} }}"#),
+        )
+        .await;
+    let revision = current["data"]["article"]["revision"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{current}"));
+    mutate(
+        room,
+        &format!(
+            r#"updateArticle(id: "{id}", expectedRevision: {revision}, input: {{title: "{title}"}}) {{ revision }}"#
+        ),
+    )
+    .await;
+}
+
+both_engines!(an_article_update_reaches_the_subscribers_of_that_article_only);
+async fn an_article_update_reaches_the_subscribers_of_that_article_only(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let watched = publish(&room, "被關注的稿件").await;
+    let unwatched = publish(&room, "沒人關注的稿件").await;
+    let mut listener = listen(
+        "ws",
+        &room.app.address,
+        &format!(
+            "subscription {{ articleUpdated(id: \"{watched}\") {{ databaseId title revision }} }}"
+        ),
+        "甲稿更新",
+        None,
+    );
+    listener.ready().await;
+    let lines = listener
+        .until("甲稿更新", |n| {
+            let room = &room;
+            async move {
+                retitle(room, unwatched, &format!("乙稿更新{n}")).await;
+                retitle(room, watched, &format!("甲稿更新{n}")).await;
+            }
+        })
+        .await;
+    let event = lines
+        .iter()
+        .find(|l| l.contains("甲稿更新"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(
+        event.contains(&format!("\"databaseId\":{watched}")),
+        "{event}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("乙稿更新")), "{lines:?}");
+}
+
+both_engines!(a_withdrawn_article_reaches_a_removal_subscriber_with_its_tombstone);
+async fn a_withdrawn_article_reaches_a_removal_subscriber_with_its_tombstone(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let article = publish(&room, "將被下架的稿件").await;
+    let request = {
+        let database = room.app.db.database();
+        let mut conn = database.get().expect("connection");
+        crate::fixtures::file_takedown(&mut conn, &[i32::try_from(article).expect("id")])
+    };
+    let mut listener = listen(
+        "ws",
+        &room.app.address,
+        "subscription { articleRemoved(section: \"lin-yi\") { databaseId tombstone { requestReference } } }",
+        "requestReference",
+        None,
+    );
+    listener.ready().await;
+    let legal = room.token("legal");
+    let lines = listener
+        .until("requestReference", |n| {
+            let (room, legal) = (&room, &legal);
+            async move {
+                // Once, after the subscription has surely registered.
+                if n == 3 {
+                    let answer = room
+                        .as_user(
+                            Some(legal),
+                            &format!(r#"mutation {{ acceptTakedownRequest(id: "TD-{request}") {{ state }} }}"#),
+                        )
+                        .await;
+                    assert!(answer.get("errors").is_none(), "{answer}");
+                }
+            }
+        })
+        .await;
+    let event = lines
+        .iter()
+        .find(|l| l.contains("requestReference"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(
+        event.contains(&format!("\"databaseId\":{article}")),
+        "{event}"
+    );
+    assert!(event.contains(&format!("TD-{request}")), "{event}");
 }

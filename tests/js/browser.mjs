@@ -4,6 +4,11 @@
 //
 //   node browser.mjs graphiql URL         GraphiQL loads, and its docs explorer
 //                                         shows the schema
+//   node browser.mjs graphiql-subscription URL QUERY MARKER
+//                                         GraphiQL runs the subscription
+//                                         QUERY (over its WebSocket); prints
+//                                         "ready", then waits up to 30 s for
+//                                         MARKER in the result pane
 //   node browser.mjs cross-origin URL ORIGIN
 //                                         a page at ORIGIN (served by the
 //                                         browser itself) calls URL the way
@@ -12,7 +17,8 @@
 // Prints one JSON report; exits 1 when a check fails.
 import { chromium } from 'playwright-core';
 
-const [, , mode, base, pageOrigin] = process.argv;
+const [, , mode, base, ...rest] = process.argv;
+const pageOrigin = mode === 'cross-origin' ? rest[0] : undefined;
 const executablePath = process.env.NEWSDESK_CHROMIUM || '/usr/bin/chromium';
 const browser = await chromium.launch({
   executablePath,
@@ -54,6 +60,28 @@ try {
     report.docs = 'QueryRoot.article shown';
     const refused = report.console.filter((t) => /Content Security Policy|Refused to/i.test(t));
     if (refused.length) fail(`CSP violations: ${refused.join(' | ')}`);
+  } else if (mode === 'graphiql-subscription') {
+    const [query, marker] = rest;
+    await page.goto(`${base}/graphql`, { waitUntil: 'load' });
+    await page.waitForSelector('.graphiql-query-editor .monaco-editor', { timeout: 30000 });
+    await page.locator('.graphiql-query-editor .monaco-editor').first().click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(query);
+    // GraphiQL parses the editor's text a moment after it changes; run
+    // before that, it sends the previous document's kind over HTTP.
+    await page.waitForTimeout(1500);
+    await page.locator('.graphiql-execute-button').first().click();
+    console.log('ready');
+    const pane = page.locator('.graphiql-response');
+    const deadline = Date.now() + 30000;
+    let text = '';
+    while (Date.now() < deadline && !text.includes(marker)) {
+      await page.waitForTimeout(200);
+      text = (await pane.first().innerText()).replace(/\s+/g, ' ');
+    }
+    report.result = text;
+    if (!text.includes(marker)) fail(`no ${marker} in the result pane: ${text}`);
   } else if (mode === 'cross-origin') {
     await page.goto(`${pageOrigin}/`);
     report.calls = await page.evaluate(async (endpoint) => {

@@ -197,7 +197,7 @@ mod tests {
         let Verdict::Answer(text) = gate.admit(&subscribe("3")) else {
             panic!("the third is answered");
         };
-        let error: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let error: serde_json::Value = serde_json::from_str(&text).expect("an error message");
         assert_eq!(error["type"], "error");
         assert_eq!(error["id"], "3");
         assert_eq!(

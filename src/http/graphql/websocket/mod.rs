@@ -207,10 +207,13 @@ impl Socket {
             + Send
             + 'static,
     {
-        let (to_engine, from_client) = mpsc::unbounded_channel::<ClientMessage>();
+        // Boxed: the channel allocates room for 32 items at once, and a
+        // message is hundreds of bytes; 10,000 idle sockets would hold
+        // their room.
+        let (to_engine, from_client) = mpsc::unbounded_channel::<Box<ClientMessage>>();
         let from_client = futures_util::stream::unfold(from_client, |mut from_client| async {
             let message = from_client.recv().await?;
-            Some((Ok(message), from_client))
+            Some((Ok(*message), from_client))
         });
         let mut engine = Box::pin(
             WebSocket::from_message_stream(Coded(schema), from_client, protocol)
@@ -269,7 +272,7 @@ impl Socket {
     async fn received(
         &mut self,
         message: Option<Result<AggregatedMessage, ProtocolError>>,
-        to_engine: &mpsc::UnboundedSender<ClientMessage>,
+        to_engine: &mpsc::UnboundedSender<Box<ClientMessage>>,
     ) -> Result<(), Ending> {
         let text = match message {
             None => return Err(None),
@@ -288,7 +291,7 @@ impl Socket {
             Some(Ok(AggregatedMessage::Close(_))) => return Err(Some((1000, String::new()))),
         };
         match self.gate.admit(text.as_bytes()) {
-            Verdict::Pass(message) => to_engine.send(*message).map_err(|_| None),
+            Verdict::Pass(message) => to_engine.send(message).map_err(|_| None),
             Verdict::Answer(text) => self.send(text).await,
             Verdict::Close(code, reason) => Err(Some((code, reason))),
         }
