@@ -114,6 +114,9 @@ pub struct RequestContext {
     notices: OnceCell<Arc<Vec<NoticeRow>>>,
     languages: Mutex<Vec<&'static str>>,
     tags: Mutex<std::collections::HashSet<CacheKey>>,
+    /// Set for a subscription's context, which lives as long as its
+    /// connection: it keeps nothing per event (see [`Self::lasting`]).
+    lasting: std::sync::atomic::AtomicBool,
 }
 
 impl RequestContext {
@@ -148,8 +151,24 @@ impl RequestContext {
             notices: OnceCell::new(),
             languages: Mutex::new(Vec::new()),
             tags: Mutex::new(std::collections::HashSet::new()),
+            lasting: std::sync::atomic::AtomicBool::new(false),
             state,
         }
+    }
+
+    /// Makes this the context of a connection that lasts (a subscription
+    /// over WebSocket or SSE): its loaders keep no rows between loads and it
+    /// records no cache tags, so what it holds does not grow with every
+    /// event for as long as the connection is open.
+    pub fn lasting(&self) {
+        self.lasting
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.sources.enable_all_cache(false);
+        self.articles.enable_all_cache(false);
+    }
+
+    fn is_lasting(&self) -> bool {
+        self.lasting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The request context of a resolver.
@@ -179,6 +198,9 @@ impl RequestContext {
         let script = argument.unwrap_or(self.default_script);
         let stored = self.site_script().await?;
         let tag = script.language_tag(stored);
+        if self.is_lasting() {
+            return Ok(script);
+        }
         if let Ok(mut languages) = self.languages.lock() {
             if !languages.contains(&tag) {
                 languages.push(tag);
@@ -189,6 +211,9 @@ impl RequestContext {
 
     /// Records a cache tag the response depends on (`article-12`, `site` …).
     pub fn tag(&self, key: CacheKey) {
+        if self.is_lasting() {
+            return;
+        }
         if let Ok(mut tags) = self.tags.lock() {
             tags.insert(key);
         }

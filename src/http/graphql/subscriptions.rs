@@ -68,6 +68,7 @@ pub async fn event_stream(
         let slot = state.live_slot(&req)?;
         let (request, credentials) = super::posted(&req, body, &state).await?;
         let context = run::context(&req, &state, credentials, None).await;
+        context.lasting();
         let mut request = request.data(context);
         if let Some(token) = authorization(&req).and_then(bearer) {
             request = request.data(BearerToken(token));

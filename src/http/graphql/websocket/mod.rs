@@ -37,8 +37,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseReason, ProtocolError, Session};
 use async_graphql::http::{ClientMessage, WebSocket, WebSocketProtocols, WsMessage};
 use async_graphql::Data;
+use futures_channel::mpsc;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 
 use self::gate::{Gate, Verdict};
 use super::authentication::{authorization, bearer, check_token};
@@ -128,6 +128,7 @@ fn initialiser(
                 credentials,
                 None,
             );
+            context.lasting();
             let mut data = Data::default();
             data.insert(Arc::new(context));
             if let Some(token) = token {
@@ -207,14 +208,11 @@ impl Socket {
             + Send
             + 'static,
     {
-        // Boxed: the channel allocates room for 32 items at once, and a
-        // message is hundreds of bytes; 10,000 idle sockets would hold
-        // their room.
-        let (to_engine, from_client) = mpsc::unbounded_channel::<Box<ClientMessage>>();
-        let from_client = futures_util::stream::unfold(from_client, |mut from_client| async {
-            let message = from_client.recv().await?;
-            Some((Ok(*message), from_client))
-        });
+        // A channel that allocates per message, of boxed messages (a
+        // message is hundreds of bytes): an idle socket holds next to
+        // nothing here, where a channel of preallocated slots held 4 KiB.
+        let (to_engine, from_client) = mpsc::unbounded::<Box<ClientMessage>>();
+        let from_client = from_client.map(|message| Ok(*message));
         let mut engine = Box::pin(
             WebSocket::from_message_stream(Coded(schema), from_client, protocol)
                 .on_connection_init(on_init),
@@ -263,8 +261,9 @@ impl Socket {
                 code: code.into(),
                 description: Some(reason),
             };
-            // A client that already left cannot be told.
-            let _ = self.session.close(Some(reason)).await;
+            // A client that already left, or does not read, cannot be told.
+            let patience = self.limits.heartbeat;
+            let _ = tokio::time::timeout(patience, self.session.close(Some(reason))).await;
         }
     }
 
@@ -285,13 +284,14 @@ impl Socket {
                 return Err(Some((4400, "Invalid message received: binary".into())));
             }
             Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                return self.session.pong(&bytes).await.map_err(|_| None);
+                let patience = self.limits.heartbeat * 2;
+                return written(tokio::time::timeout(patience, self.session.pong(&bytes)).await);
             }
             Some(Ok(AggregatedMessage::Pong(_))) => return Ok(()),
             Some(Ok(AggregatedMessage::Close(_))) => return Err(Some((1000, String::new()))),
         };
         match self.gate.admit(text.as_bytes()) {
-            Verdict::Pass(message) => to_engine.send(message).map_err(|_| None),
+            Verdict::Pass(message) => to_engine.unbounded_send(message).map_err(|_| None),
             Verdict::Answer(text) => self.send(text).await,
             Verdict::Close(code, reason) => Err(Some((code, reason))),
         }
@@ -300,11 +300,8 @@ impl Socket {
     /// Sends one message; a client that has not read for two heartbeats
     /// is dropped rather than held in memory.
     async fn send(&mut self, text: String) -> Result<(), Ending> {
-        match tokio::time::timeout(self.limits.heartbeat * 2, self.session.text(text)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_closed)) => Err(None),
-            Err(_late) => Err(Some((1001, "the client does not read".into()))),
-        }
+        let patience = self.limits.heartbeat * 2;
+        written(tokio::time::timeout(patience, self.session.text(text)).await)
     }
 
     /// The heartbeat: closes a socket that is idle or whose client went
@@ -320,6 +317,20 @@ impl Socket {
         if heard.elapsed() > self.limits.heartbeat * 2 + Duration::from_secs(1) {
             return Err(Some((1001, "no answer to pings".into())));
         }
-        self.session.ping(b"").await.map_err(|_| None)
+        let patience = self.limits.heartbeat * 2;
+        written(tokio::time::timeout(patience, self.session.ping(b"")).await)
+    }
+}
+
+/// What a write to the client came to: done, the client gone, or still
+/// waiting after the time allowed (a client that does not read is let go
+/// rather than held in memory).
+fn written(
+    outcome: Result<Result<(), actix_ws::Closed>, tokio::time::error::Elapsed>,
+) -> Result<(), Ending> {
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_closed)) => Err(None),
+        Err(_late) => Err(Some((1001, "the client does not read".into()))),
     }
 }
