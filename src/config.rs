@@ -95,6 +95,9 @@ pub struct Config {
     /// How long an event stream stays quiet before a comment line, and a
     /// WebSocket before a ping.
     pub live_heartbeat: std::time::Duration,
+    /// How long the change log and the search log keep an entry; zero
+    /// keeps every one.
+    pub log_retention: std::time::Duration,
     /// Operations one WebSocket may run at once; 0 switches the limit off.
     pub live_subscriptions_per_connection: usize,
     /// How long a WebSocket may run no operation before it is closed.
@@ -320,6 +323,14 @@ impl Config {
                     Some(15),
                 )?
                 .max(1),
+            ),
+            log_retention: std::time::Duration::from_secs(
+                parse_or::<u64>(
+                    "NEWSDESK_LOG_RETENTION_HOURS",
+                    get("NEWSDESK_LOG_RETENTION_HOURS"),
+                    Some(168),
+                )?
+                .saturating_mul(3600),
             ),
             live_subscriptions_per_connection: parse_or(
                 "NEWSDESK_LIVE_SUBSCRIPTIONS_PER_CONNECTION",

@@ -179,6 +179,7 @@ impl Application {
             config.webhook_timeout,
         );
         http::idempotency::spawn_pruner(db.clone());
+        crate::jobs::log_pruning::spawn(db.clone(), config.log_retention);
         crate::jobs::publishing::spawn(db.clone(), config.scheduler_poll);
         crate::search::prepare(&search, &db).await;
         let forget = clock.clone();

@@ -155,3 +155,16 @@ pub fn oldest(conn: &mut AnyConnection) -> Result<Option<i64>, AppError> {
         .select(diesel::dsl::min(change_log::seq))
         .first::<Option<i64>>(conn)?)
 }
+
+/// Forgets the entries logged before `before`, except the newest: a client
+/// resuming from before what is kept is told to reload ([`oldest`]), and
+/// the log's numbers go on from the newest.
+pub fn forget_before(conn: &mut AnyConnection, before: NaiveDateTime) -> Result<usize, AppError> {
+    let newest = latest(conn)?;
+    Ok(diesel::delete(
+        change_log::table
+            .filter(change_log::logged_at.lt(before))
+            .filter(change_log::seq.lt(newest)),
+    )
+    .execute(conn)?)
+}

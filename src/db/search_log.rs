@@ -74,10 +74,25 @@ pub fn recent_up_to(
     Ok(recent)
 }
 
-/// Forgets the entries up to `seq`, which every index has applied or can
-/// rebuild past.
-pub fn prune(conn: &mut AnyConnection, seq: i64) -> Result<usize, AppError> {
-    Ok(diesel::delete(search_log::table.filter(search_log::seq.le(seq))).execute(conn)?)
+/// The oldest entry kept, if any: an index that applied less than the
+/// entry before it has missed what was forgotten, and is rebuilt.
+pub fn oldest(conn: &mut AnyConnection) -> Result<Option<i64>, AppError> {
+    Ok(search_log::table
+        .select(diesel::dsl::min(search_log::seq))
+        .first::<Option<i64>>(conn)?)
+}
+
+/// Forgets the entries logged before `before`, except the newest: with it
+/// kept, an index that stopped before the forgotten ones can tell
+/// ([`oldest`]), and the log's numbers go on from it.
+pub fn forget_before(conn: &mut AnyConnection, before: NaiveDateTime) -> Result<usize, AppError> {
+    let newest = latest(conn)?;
+    Ok(diesel::delete(
+        search_log::table
+            .filter(search_log::logged_at.lt(before))
+            .filter(search_log::seq.lt(newest)),
+    )
+    .execute(conn)?)
 }
 
 /// What the index holds of a public article: its search terms (made by

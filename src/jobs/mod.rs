@@ -4,6 +4,8 @@
 //!
 //! - scheduled publication: [`publishing`];
 //! - webhook delivery: [`crate::webhooks::spawn_worker`] (leases);
-//! - forgetting old idempotency keys: [`crate::http::idempotency::spawn_pruner`].
+//! - forgetting old idempotency keys: [`crate::http::idempotency::spawn_pruner`];
+//! - forgetting old change-log and search-log entries: [`log_pruning`].
 
+pub mod log_pruning;
 pub mod publishing;

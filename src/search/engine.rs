@@ -232,13 +232,22 @@ impl SearchIndex {
         })
     }
 
-    /// Takes up what the folder holds if it was built from this database;
-    /// returns whether it was (else it needs a rebuild).
+    /// Takes up what the folder holds if it was built from this database
+    /// and the search log still holds every entry after it; returns whether
+    /// it did (else the index needs a rebuild).
     pub fn resume(&self, conn: &mut AnyConnection) -> Result<bool, AppError> {
         let database = search_log::identity(conn)?;
         let found = lock(&self.found).take();
         match found {
             Some(payload) if payload.database == database => {
+                // The log forgot entries this index never applied.
+                if search_log::oldest(conn)?.is_some_and(|oldest| oldest > payload.applied + 1) {
+                    tracing::info!(
+                        applied = payload.applied,
+                        "search index: older than what the search log keeps"
+                    );
+                    return Ok(false);
+                }
                 self.applied.store(payload.applied, Ordering::Release);
                 *lock(&self.database) = database;
                 self.complete.store(true, Ordering::Release);

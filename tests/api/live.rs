@@ -765,3 +765,53 @@ async fn a_withdrawn_article_reaches_a_removal_subscriber_with_its_tombstone(eng
     );
     assert!(event.contains(&format!("TD-{request}")), "{event}");
 }
+
+both_engines!(the_change_log_forgets_old_entries_but_its_newest_and_a_stream_from_before_is_reset);
+async fn the_change_log_forgets_old_entries_but_its_newest_and_a_stream_from_before_is_reset(
+    engine: Engine,
+) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    publish(&room, "舊事一").await;
+    publish(&room, "舊事二").await;
+    let database = room.app.db.database();
+    let mut conn = database.get().expect("connection");
+    let first = newsdesk::db::change_log::oldest(&mut conn)
+        .expect("oldest")
+        .expect("logged");
+    let newest = newsdesk::db::change_log::latest(&mut conn).expect("latest");
+    let later = newsdesk::db::now() + chrono::TimeDelta::seconds(1);
+    let (changes, searches) =
+        newsdesk::jobs::log_pruning::forget_before(&mut conn, later).expect("forget");
+    assert!(changes >= 1 && searches >= 1, "{changes} {searches}");
+    assert_eq!(
+        newsdesk::db::change_log::oldest(&mut conn).expect("oldest"),
+        Some(newest),
+        "the newest entry stays"
+    );
+    drop(conn);
+
+    let url = format!("{}/v1/stream?section=lin-yi", room.app.address);
+    let client = reqwest::Client::new();
+    let from_before = client
+        .get(&url)
+        .header("last-event-id", first.to_string())
+        .send()
+        .await
+        .expect("stream");
+    let text = read_stream(from_before, "event: reset").await;
+    assert!(text.contains("event: reset"), "{text}");
+
+    // The numbers go on from the newest kept: a client that saw it misses nothing.
+    let next = publish(&room, "新事").await;
+    let resumed = client
+        .get(&url)
+        .header("last-event-id", newest.to_string())
+        .send()
+        .await
+        .expect("stream");
+    let text = read_stream(resumed, &format!("\"id\":{next},")).await;
+    assert!(text.contains(&format!("\"id\":{next},")), "{text}");
+    assert!(!text.contains("event: reset"), "{text}");
+}

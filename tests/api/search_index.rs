@@ -206,6 +206,40 @@ fn an_index_opened_again_catches_up_from_the_search_log() {
     assert_eq!(hits.total, 3);
 }
 
+/// An index stopped for longer than the search log keeps entries has
+/// missed what the log forgot: it is rebuilt, not taken up.
+#[test]
+fn an_index_older_than_what_the_search_log_keeps_is_rebuilt_not_resumed() {
+    let db = TestDb::new(Engine::Sqlite).expect("database");
+    migrate(&db);
+    let folder = tempfile::tempdir().expect("folder");
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    articles(&mut conn, "港口吞吐", 2);
+    {
+        let index = SearchIndex::open(Some(folder.path())).expect("index");
+        index.rebuild(&mut conn, |_, _| {}).expect("rebuild");
+    }
+    // While no index runs: two more articles, then the log forgets all but
+    // its newest entry.
+    let missed = articles(&mut conn, "港口吞吐", 2);
+    let later = newsdesk::db::now() + chrono::TimeDelta::seconds(1);
+    let (_, forgotten) =
+        newsdesk::jobs::log_pruning::forget_before(&mut conn, later).expect("forget");
+    assert!(forgotten >= 1, "{forgotten}");
+
+    let index = SearchIndex::open(Some(folder.path())).expect("index");
+    assert!(
+        !index.resume(&mut conn).expect("resume"),
+        "an index from before the forgotten entries is not taken up"
+    );
+    index.rebuild(&mut conn, |_, _| {}).expect("rebuild");
+    let hits = first_ten(&index, "港口");
+    assert_eq!(hits.total, 4);
+    let found: BTreeSet<i32> = hits.page.iter().map(|(id, _)| *id).collect();
+    assert!(missed.iter().all(|id| found.contains(id)), "{found:?}");
+}
+
 #[test]
 fn an_index_folder_from_another_database_is_rebuilt_not_trusted() {
     let folder = tempfile::tempdir().expect("folder");
