@@ -38,6 +38,7 @@ use actix_ws::{AggregatedMessage, CloseReason, ProtocolError, Session};
 use async_graphql::http::{ClientMessage, WebSocket, WebSocketProtocols, WsMessage};
 use async_graphql::Data;
 use futures_channel::mpsc;
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 
 use self::gate::{Gate, Verdict};
@@ -90,6 +91,20 @@ pub async fn websocket(
     answer().unwrap_or_else(response::refused)
 }
 
+/// What runs at `connection_init`: the payload in, the connection's data
+/// out.
+trait OnInit:
+    FnOnce(serde_json::Value) -> BoxFuture<'static, async_graphql::Result<Data>> + Send + 'static
+{
+}
+
+impl<F> OnInit for F where
+    F: FnOnce(serde_json::Value) -> BoxFuture<'static, async_graphql::Result<Data>>
+        + Send
+        + 'static
+{
+}
+
 /// The first protocol the client asks for that the server speaks.
 fn subprotocol(req: &HttpRequest) -> Option<WebSocketProtocols> {
     req.headers()
@@ -101,14 +116,7 @@ fn subprotocol(req: &HttpRequest) -> Option<WebSocketProtocols> {
 
 /// What `connection_init` does: finds the caller and makes the context
 /// every operation of the socket runs in.
-fn initialiser(
-    req: &HttpRequest,
-    state: Arc<AppState>,
-) -> impl FnOnce(
-    serde_json::Value,
-) -> futures_util::future::BoxFuture<'static, async_graphql::Result<Data>>
-       + Send
-       + 'static {
+fn initialiser(req: &HttpRequest, state: Arc<AppState>) -> impl OnInit {
     let header_token = authorization(req).and_then(bearer);
     let script = default_script(req);
     move |payload: serde_json::Value| {
@@ -201,12 +209,7 @@ impl Socket {
         protocol: WebSocketProtocols,
         on_init: F,
     ) where
-        F: FnOnce(
-                serde_json::Value,
-            )
-                -> futures_util::future::BoxFuture<'static, async_graphql::Result<Data>>
-            + Send
-            + 'static,
+        F: OnInit,
     {
         // A channel that allocates per message, of boxed messages (a
         // message is hundreds of bytes): an idle socket holds next to
