@@ -6,6 +6,7 @@
 //! [`import::Importer`] (legacy pages).
 
 pub mod auth;
+pub mod body;
 pub mod cache;
 pub mod cli;
 pub mod config;

@@ -67,11 +67,11 @@ def undocumented(schema, value, where):
     found = []
     alternatives = schema.get("oneOf", []) + schema.get("anyOf", [])
     if alternatives:
-        # Option<T>: null or T. The object alternative names the fields.
-        for alt in alternatives:
-            if resolve(alt).get("type") in ("object", "array") or "$ref" in alt:
-                found += undocumented(alt, value, where)
-        return found
+        # Option<T> (null or T) and tagged unions (one object per variant):
+        # the value needs to fit one alternative, the one naming the most.
+        tried = [undocumented(alt, value, where) for alt in alternatives
+                 if resolve(alt).get("type") in ("object", "array") or "$ref" in alt]
+        return min(tried, key=len) if tried else found
     if isinstance(value, dict):
         names, free = set(), False
         parts = [schema] + [resolve(s) for s in schema.get("allOf", [])]

@@ -7,8 +7,9 @@ use super::AnyConnection;
 use crate::domain::ArticleStatus;
 use crate::error::AppError;
 
-/// An article as stored. `body` holds a JSON array of paragraphs when
-/// `body_format` is `paragraphs`, sanitised HTML when it is `html`.
+/// An article as stored. `body` holds the body's blocks as JSON when
+/// `body_format` is `blocks` (see [`crate::body`]); rows written before
+/// blocks may still say `paragraphs` or `html`, and are read as blocks.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = articles)]
 pub struct ArticleRow {
@@ -39,12 +40,15 @@ pub struct ArticleRow {
 }
 
 impl ArticleRow {
-    /// The body as paragraphs of plain text.
+    /// The body's blocks.
+    pub fn blocks(&self) -> crate::body::Body {
+        crate::body::Body::from_stored(&self.body_format, &self.body)
+    }
+
+    /// The body's prose as paragraphs of plain text (see
+    /// [`Body::paragraphs`](crate::body::Body::paragraphs)).
     pub fn paragraphs(&self) -> Vec<String> {
-        match self.body_format.as_str() {
-            "paragraphs" => serde_json::from_str(&self.body).unwrap_or_default(),
-            _ => vec![self.body.clone()],
-        }
+        self.blocks().paragraphs()
     }
 
     pub fn status(&self) -> Result<ArticleStatus, AppError> {

@@ -3,6 +3,7 @@
 //! is trimmed of surrounding blanks before it is measured.
 
 use super::input_error::InvalidText;
+use crate::body::{from_html, Body, Warning, MAX_BLOCKS};
 
 /// An article's title: 1–200 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,63 +95,82 @@ impl From<PersonName> for String {
     }
 }
 
-/// An article's body as stored: a JSON list of plain paragraphs, or HTML
-/// cleaned with an allow-list (no script, style, event handlers or
-/// `javascript:` URLs); at most 200 KB either way.
+/// An article's body as stored: typed blocks ([`crate::body`]) kept as
+/// JSON, at most 200 KB. Given as blocks, as plain paragraphs or as HTML
+/// (read into blocks; what was dropped is kept in [`warnings`](Self::warnings)
+/// for the answer, never stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArticleBody {
     stored: String,
-    format: &'static str,
+    warnings: Vec<Warning>,
+}
+
+/// How a body was given.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyGiven<'a> {
+    Paragraphs(&'a [String]),
+    Html(&'a str),
+    Blocks(&'a Body),
 }
 
 impl ArticleBody {
     pub const MAX_BYTES: usize = 200 * 1024;
+    /// Bytes of HTML read at most (it shrinks as blocks).
+    pub const MAX_HTML_BYTES: usize = 1024 * 1024;
 
     /// The body of a draft filed without one.
     pub fn empty() -> ArticleBody {
         ArticleBody {
             stored: "[]".into(),
-            format: "paragraphs",
+            warnings: Vec::new(),
         }
     }
 
-    /// The body given as paragraphs or as HTML (not both); `None` when
-    /// neither was given. Blank paragraphs are dropped.
-    pub fn parse(
-        paragraphs: Option<&[String]>,
-        html: Option<&str>,
-    ) -> Result<Option<ArticleBody>, InvalidText> {
-        let body = match (paragraphs, html) {
-            (Some(_), Some(_)) => {
+    /// The body given one way (or `None` when none of the three was given).
+    pub fn parse(given: &[BodyGiven<'_>]) -> Result<Option<ArticleBody>, InvalidText> {
+        let given = match given {
+            [] => return Ok(None),
+            [one] => *one,
+            _ => {
                 return Err(InvalidText::new(
-                    "bodyHtml",
-                    "give either paragraphs or bodyHtml, not both",
+                    "body",
+                    "give the body one way: blocks, paragraphs or bodyHtml",
                 ))
             }
-            (None, None) => return Ok(None),
-            (Some(ps), None) => {
-                let kept: Vec<&str> = ps
-                    .iter()
-                    .map(|p| p.trim())
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                ArticleBody {
-                    stored: serde_json::Value::from(kept).to_string(),
-                    format: "paragraphs",
-                }
-            }
-            (None, Some(h)) => ArticleBody {
-                stored: ammonia::clean(h),
-                format: "html",
-            },
         };
-        if body.stored.len() > Self::MAX_BYTES {
+        let (body, warnings) = match given {
+            BodyGiven::Paragraphs(ps) => (Body::from_paragraphs(ps), Vec::new()),
+            BodyGiven::Html(h) if h.len() > Self::MAX_HTML_BYTES => {
+                return Err(InvalidText::new(
+                    "bodyHtml",
+                    format!("must be at most {} bytes", Self::MAX_HTML_BYTES),
+                ))
+            }
+            BodyGiven::Html(h) => from_html(h),
+            BodyGiven::Blocks(b) => ((*b).clone(), Vec::new()),
+        };
+        if body.0.len() > MAX_BLOCKS {
             return Err(InvalidText::new(
-                "paragraphs",
-                format!("the body must be at most {} bytes", Self::MAX_BYTES),
+                "blocks",
+                format!("a body holds at most {MAX_BLOCKS} blocks"),
             ));
         }
-        Ok(Some(body))
+        let stored = body.to_stored();
+        if stored.len() > Self::MAX_BYTES {
+            let field = match given {
+                BodyGiven::Paragraphs(_) => "paragraphs",
+                BodyGiven::Html(_) => "bodyHtml",
+                BodyGiven::Blocks(_) => "blocks",
+            };
+            return Err(InvalidText::new(
+                field,
+                format!(
+                    "the body must be at most {} bytes as blocks",
+                    Self::MAX_BYTES
+                ),
+            ));
+        }
+        Ok(Some(ArticleBody { stored, warnings }))
     }
 
     /// The text kept in `articles.body`.
@@ -158,16 +178,19 @@ impl ArticleBody {
         &self.stored
     }
 
-    /// The value kept in `articles.body_format`: `paragraphs` or `html`.
-    pub fn format(&self) -> &'static str {
-        self.format
+    /// What was dropped from the HTML given.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
     }
 
-    /// The stored text and its format.
+    /// The stored text and its format (`blocks`).
     pub fn into_parts(self) -> (String, String) {
-        (self.stored, self.format.to_string())
+        (self.stored, BLOCKS.to_string())
     }
 }
+
+/// The `body_format` of bodies written now.
+pub const BLOCKS: &str = "blocks";
 
 #[cfg(test)]
 mod tests {
@@ -220,47 +243,59 @@ mod tests {
     }
 
     #[test]
-    fn paragraphs_are_stored_as_a_json_list_without_blanks() {
+    fn paragraphs_are_stored_as_paragraph_blocks_without_blanks() {
         let given = vec![" 第一段。 ".to_string(), "  ".into(), "第二段\"。".into()];
-        let body = ArticleBody::parse(Some(&given), None)
+        let body = ArticleBody::parse(&[BodyGiven::Paragraphs(&given)])
             .expect("accepted")
             .expect("given");
-        assert_eq!(body.stored(), r#"["第一段。","第二段\"。"]"#);
-        assert_eq!(body.format(), "paragraphs");
-        let same = serde_json::to_string(&["第一段。", "第二段\"。"]).expect("serialises");
-        assert_eq!(body.stored(), same);
+        assert_eq!(
+            body.stored(),
+            r#"[{"type":"paragraph","runs":[{"text":"第一段。"}]},{"type":"paragraph","runs":[{"text":"第二段\"。"}]}]"#
+        );
+        assert_eq!(body.into_parts().1, "blocks");
     }
 
     #[test]
-    fn html_is_cleaned_with_the_allow_list() {
-        let body = ArticleBody::parse(
-            None,
-            Some(r#"<p onclick="x()">正文</p><script>alert(1)</script><a href="javascript:x()">鏈</a>"#),
-        )
+    fn html_is_read_into_blocks_and_what_was_dropped_is_told() {
+        let body = ArticleBody::parse(&[BodyGiven::Html(
+            r#"<p onclick="x()">正文</p><script>alert(1)</script><a href="javascript:x()">鏈</a>"#,
+        )])
         .expect("accepted")
         .expect("given");
-        assert_eq!(body.format(), "html");
         assert!(body.stored().contains("正文"));
-        for bad in ["script", "onclick", "javascript"] {
+        for bad in ["script", "onclick", "javascript", "alert"] {
             assert!(!body.stored().contains(bad), "{bad} survived");
         }
+        let codes: Vec<&str> = body.warnings().iter().map(|w| w.code).collect();
+        assert_eq!(
+            codes,
+            vec!["DROPPED_ATTRIBUTE", "DROPPED_ELEMENT", "UNSAFE_LINK"]
+        );
     }
 
     #[test]
     fn a_body_is_given_one_way_and_fits_200_kb() {
-        assert_eq!(ArticleBody::parse(None, None), Ok(None));
+        assert_eq!(ArticleBody::parse(&[]), Ok(None));
         assert_eq!(
-            message(ArticleBody::parse(Some(&[]), Some("<p>x</p>"))),
-            "bodyHtml: give either paragraphs or bodyHtml, not both"
+            message(ArticleBody::parse(&[
+                BodyGiven::Paragraphs(&[]),
+                BodyGiven::Html("<p>x</p>")
+            ])),
+            "body: give the body one way: blocks, paragraphs or bodyHtml"
         );
         let huge = vec!["字".repeat(70_000)];
         assert_eq!(
-            message(ArticleBody::parse(Some(&huge), None)),
-            "paragraphs: the body must be at most 204800 bytes"
+            message(ArticleBody::parse(&[BodyGiven::Paragraphs(&huge)])),
+            "paragraphs: the body must be at most 204800 bytes as blocks"
+        );
+        let html = "<p>x</p>".repeat(200_000);
+        assert_eq!(
+            message(ArticleBody::parse(&[BodyGiven::Html(&html)])),
+            "bodyHtml: must be at most 1048576 bytes"
         );
         assert_eq!(
             ArticleBody::empty().into_parts(),
-            ("[]".to_string(), "paragraphs".to_string())
+            ("[]".to_string(), "blocks".to_string())
         );
     }
 }

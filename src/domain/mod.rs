@@ -13,7 +13,7 @@ pub mod script;
 mod slug;
 pub mod takedown;
 
-pub use article_text::{ArticleBody, Headline, PersonName, Summary};
+pub use article_text::{ArticleBody, BodyGiven, Headline, PersonName, Summary, BLOCKS};
 pub use cache_key::CacheKey;
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};
 pub use input_error::{InvalidText, MissingElements};

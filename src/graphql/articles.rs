@@ -171,6 +171,8 @@ pub struct Article {
     script: Script,
     /// Whether `row` may lack its body (read by a list of headlines).
     columns: Columns,
+    /// What the write that returns this object dropped from its HTML.
+    warnings: Vec<crate::body::Warning>,
 }
 
 impl Article {
@@ -184,7 +186,14 @@ impl Article {
             row,
             script,
             columns,
+            warnings: Vec::new(),
         }
+    }
+
+    /// The article as a write returns it, with what was dropped from its HTML.
+    pub fn with_warnings(mut self, warnings: Vec<crate::body::Warning>) -> Self {
+        self.warnings = warnings;
+        self
     }
 
     /// The row with its body, read now if the list left it out.
@@ -268,6 +277,28 @@ impl Article {
     async fn paragraphs(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let row = self.whole_row(ctx).await?;
         Ok(row.paragraphs().iter().map(|p| self.text(ctx, p)).collect())
+    }
+    /// The body as typed blocks, in order: paragraphs with links and
+    /// emphasis, headings, quotes, lists, tables, images, embeds, dividers.
+    async fn body(&self, ctx: &Context<'_>) -> Result<Vec<super::body::Block>> {
+        let row = self.whole_row(ctx).await?;
+        let body = row.blocks().map_text(&|t| self.text(ctx, t));
+        Ok(super::body::blocks(&body))
+    }
+    /// The body as HTML rendered from its blocks: sanitised, with stable
+    /// class names (`nd-quote`, `nd-list`, `nd-table`, `nd-image`,
+    /// `nd-credit`, `nd-embed`, `nd-embed-link`).
+    async fn body_html(&self, ctx: &Context<'_>) -> Result<String> {
+        let row = self.whole_row(ctx).await?;
+        Ok(crate::body::to_html(
+            &row.blocks().map_text(&|t| self.text(ctx, t)),
+        ))
+    }
+    /// What a write dropped from the `bodyHtml` it was given (scripts,
+    /// event attributes, unsafe links …); empty outside the answer of
+    /// `createArticle` and `updateArticle`. Never stored.
+    async fn body_warnings(&self) -> Vec<super::body::BodyWarning> {
+        self.warnings.iter().map(Into::into).collect()
     }
     /// The whole body as plain text, paragraphs separated by a blank line.
     async fn body_text(&self, ctx: &Context<'_>) -> Result<String> {

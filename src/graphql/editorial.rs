@@ -10,12 +10,13 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 use chrono::{DateTime, FixedOffset};
 
 use super::articles::{database_id, Article};
+use super::body::{parse_blocks, BlockInput};
 use super::context::RequestContext;
 use super::script::Script;
 use crate::auth::policy::Action;
 use crate::db::{self, articles::ArticleRow};
 use crate::domain::lifecycle::Writer;
-use crate::domain::{ArticleBody, CreditRole, Headline, PersonName, Slug, Summary};
+use crate::domain::{ArticleBody, BodyGiven, CreditRole, Headline, PersonName, Slug, Summary};
 use crate::error::{AppError, GqlResultExt};
 use crate::services::articles::{self as service, Caller, Changes, Credit, Draft};
 
@@ -38,9 +39,13 @@ pub struct CreateArticleInput {
     pub title: String,
     /// Summary, at most 500 characters.
     pub summary: Option<String>,
-    /// Body as plain-text paragraphs (give this or `bodyHtml`).
+    /// Body as typed blocks (give one of `blocks`, `paragraphs` and `bodyHtml`).
+    pub blocks: Option<Vec<BlockInput>>,
+    /// Body as plain-text paragraphs.
     pub paragraphs: Option<Vec<String>>,
-    /// Body as HTML; sanitised with an allow-list (no script, style, event handlers or `javascript:` URLs).
+    /// Body as HTML, read into blocks: what maps onto no block (script, style,
+    /// event attributes, `javascript:` links, frames, images that are not
+    /// uploaded media …) is dropped and listed in the answer's `bodyWarnings`.
     pub body_html: Option<String>,
     /// Slug of the section.
     pub section: String,
@@ -59,9 +64,11 @@ pub struct UpdateArticleInput {
     pub title: Option<String>,
     /// Summary, at most 500 characters.
     pub summary: Option<String>,
+    /// Body as typed blocks (give at most one of `blocks`, `paragraphs` and `bodyHtml`).
+    pub blocks: Option<Vec<BlockInput>>,
     /// Body as plain-text paragraphs.
     pub paragraphs: Option<Vec<String>>,
-    /// Body as HTML, sanitised.
+    /// Body as HTML, read into blocks (see `CreateArticleInput.bodyHtml`).
     pub body_html: Option<String>,
     /// Slug of the section.
     pub section: Option<String>,
@@ -78,7 +85,7 @@ impl CreateArticleInput {
         Ok(Draft {
             title: Headline::parse(&self.title)?,
             summary: Summary::parse(self.summary.as_deref().unwrap_or(""))?,
-            body: ArticleBody::parse(self.paragraphs.as_deref(), self.body_html.as_deref())?
+            body: body(&self.blocks, &self.paragraphs, &self.body_html)?
                 .unwrap_or_else(ArticleBody::empty),
             byline: byline(self.byline.as_deref().unwrap_or(&[]))?,
             slug: self.slug.as_deref().map(slug).transpose()?,
@@ -93,13 +100,27 @@ impl UpdateArticleInput {
         Ok(Changes {
             title: self.title.as_deref().map(Headline::parse).transpose()?,
             summary: self.summary.as_deref().map(Summary::parse).transpose()?,
-            body: ArticleBody::parse(self.paragraphs.as_deref(), self.body_html.as_deref())?,
+            body: body(&self.blocks, &self.paragraphs, &self.body_html)?,
             byline: self.byline.as_deref().map(byline).transpose()?,
             slug: self.slug.as_deref().map(slug).transpose()?,
             section: self.section,
             source: self.source,
         })
     }
+}
+
+/// The body given one of three ways, or `None`.
+fn body(
+    blocks: &Option<Vec<BlockInput>>,
+    paragraphs: &Option<Vec<String>>,
+    html: &Option<String>,
+) -> Result<Option<ArticleBody>, AppError> {
+    let blocks = blocks.as_deref().map(parse_blocks).transpose()?;
+    let mut given = Vec::new();
+    given.extend(blocks.as_ref().map(BodyGiven::Blocks));
+    given.extend(paragraphs.as_deref().map(BodyGiven::Paragraphs));
+    given.extend(html.as_deref().map(BodyGiven::Html));
+    Ok(ArticleBody::parse(&given)?)
 }
 
 fn byline(input: &[CreditInput]) -> Result<Vec<Credit>, AppError> {
@@ -179,11 +200,12 @@ impl ArticleMutation {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::WriteOwnDrafts).gql()?;
         let draft = input.parse().gql()?;
+        let warnings = draft.body.warnings().to_vec();
         let actor = rc.actor(staff);
         let row = service::create(&rc.db, &rc.state.converter, actor, staff.user_id, draft)
             .await
             .gql()?;
-        Ok(written(row))
+        Ok(written(row).with_warnings(warnings))
     }
 
     /// Edits an article if `expectedRevision` is still its revision; a stale
@@ -197,12 +219,13 @@ impl ArticleMutation {
     ) -> Result<Article> {
         let rc = RequestContext::of(ctx);
         let changes = input.parse().gql()?;
+        let warnings = changes.body.as_ref().map(|b| b.warnings().to_vec());
         let caller = caller(rc, Action::WriteOwnDrafts).gql()?;
         let id = id_of(&id).gql()?;
         let row = service::update(&rc.db, caller, id, expected_revision, changes)
             .await
             .gql()?;
-        Ok(written(row))
+        Ok(written(row).with_warnings(warnings.unwrap_or_default()))
     }
 
     /// Hands a draft in for review.

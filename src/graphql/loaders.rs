@@ -62,7 +62,7 @@ pub struct Prefetched {
 const SOURCE_FIELDS: [&str; 3] = ["source", "copyrightNotice", "owned"];
 
 /// Article fields that read the body.
-const BODY_FIELDS: [&str; 3] = ["paragraphs", "bodyText", "related"];
+const BODY_FIELDS: [&str; 5] = ["paragraphs", "bodyText", "body", "bodyHtml", "related"];
 
 impl Prefetch {
     /// From the selection of an article (`field` is the article's field, e.g.

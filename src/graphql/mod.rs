@@ -5,6 +5,7 @@
 
 mod articles;
 mod auth;
+mod body;
 mod connection;
 mod context;
 mod curation;

@@ -257,7 +257,7 @@ fn render(
             );
             FeedItem {
                 id: view.id,
-                full_text: (data.partner && view.owned).then(|| read::paragraphs(voice, row)),
+                full_text: (data.partner && view.owned).then(|| read::body(voice, row)),
                 published: view
                     .published_at
                     .unwrap_or_else(|| voice.time(row.created_at)),

@@ -133,7 +133,13 @@ pub struct Notice {
 pub struct ArticleDetail {
     #[serde(flatten)]
     pub summary: ArticleSummary,
+    /// The body's prose as plain paragraphs (see `body` for everything).
     pub paragraphs: Vec<String>,
+    /// The body as typed blocks, tagged by `type`.
+    pub body: Vec<crate::body::Block>,
+    /// The body as sanitised HTML rendered from the blocks (class names as
+    /// in GraphQL's `Article.bodyHtml`).
+    pub body_html: String,
     pub copyright_notice: Notice,
     /// Other public articles to read next, as in GraphQL's `related(first: 5)`.
     pub related: Vec<ArticleSummary>,
@@ -505,8 +511,11 @@ pub(super) async fn article(
         removal_terms: view.notice.removal_terms.clone(),
         removal_window_days: view.notice.removal_window_days,
     };
+    let body = read::body(&w, row);
     let detail = ArticleDetail {
-        paragraphs: read::paragraphs(&w, row),
+        paragraphs: body.paragraphs(),
+        body_html: crate::body::to_html(&body),
+        body: body.0,
         copyright_notice: notice,
         related: related
             .rows

@@ -116,15 +116,14 @@ pub(super) fn store_page(
         .map(|s| s.to_string())
         .unwrap_or_else(|| "article".into());
     let slug = articles::unique_slug(conn, &base_slug, articles::Viewer::SYSTEM)?;
-    let body =
-        serde_json::to_string(&page.paragraphs).map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = crate::body::Body::from_paragraphs(&page.paragraphs).to_stored();
     let new = articles::NewArticle {
         slug,
         title: page.title.clone(),
         original_title: None,
         summary: summary(page),
         body,
-        body_format: "paragraphs".into(),
+        body_format: crate::domain::BLOCKS.into(),
         raw_text: Some(input.raw.to_string()),
         script: script_name(script).into(),
         section_id,

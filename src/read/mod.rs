@@ -270,6 +270,11 @@ impl ArticleView {
     }
 }
 
+/// An article's body blocks, every text in the voice's script.
+pub fn body(voice: &Voice<'_>, row: &ArticleRow) -> crate::body::Body {
+    row.blocks().map_text(&|t| voice.body(t, &row.script))
+}
+
 /// An article's body paragraphs, in the voice's script.
 pub fn paragraphs(voice: &Voice<'_>, row: &ArticleRow) -> Vec<String> {
     row.paragraphs()

@@ -37,7 +37,8 @@ impl Voice<'_> {
         let passage = if !matches(&row.summary, &forms).is_empty() {
             row.summary.clone()
         } else {
-            row.paragraphs()
+            row.blocks()
+                .texts()
                 .into_iter()
                 .find_map(|p| {
                     let first = matches(&p, &forms).first()?.start;

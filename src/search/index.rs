@@ -176,8 +176,9 @@ pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> 
                 .map(|s| s.name),
         );
     }
-    let paragraphs = row.paragraphs();
-    let rest = indexed_text(&row.summary, &paragraphs, &extra);
+    // Every block's text: prose, table cells, captions, credits.
+    let texts = row.blocks().texts();
+    let rest = indexed_text(&row.summary, &texts, &extra);
     write_terms(conn, id, &ArticleTerms::of(&row.title, &rest))
 }
 

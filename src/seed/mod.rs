@@ -244,8 +244,7 @@ fn write_article(
     } else {
         ArticleStatus::Published
     };
-    let body =
-        serde_json::to_string(&g.paragraphs).map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = crate::body::Body::from_paragraphs(&g.paragraphs).to_stored();
     let summary = crate::text::summarize(&g.paragraphs, 120);
     let new = articles::NewArticle {
         slug: format!("{base}-{index}"),
@@ -253,7 +252,7 @@ fn write_article(
         original_title: None,
         summary: summary.clone(),
         body: body.clone(),
-        body_format: "paragraphs".into(),
+        body_format: crate::domain::BLOCKS.into(),
         raw_text: None,
         script: "hans".into(),
         section_id: section_ids[g.section],

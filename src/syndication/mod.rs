@@ -36,8 +36,8 @@ pub struct FeedItem {
     pub url: String,
     pub title: String,
     pub summary: String,
-    /// Paragraphs, present only when full text may be syndicated.
-    pub full_text: Option<Vec<String>>,
+    /// The body, present only when full text may be syndicated.
+    pub full_text: Option<crate::body::Body>,
     pub published: DateTime<FixedOffset>,
     pub updated: DateTime<FixedOffset>,
     /// The byline's names (reporters, correspondents, photographers).
@@ -74,12 +74,12 @@ impl FeedItem {
     }
 
     fn html_body(&self) -> Option<String> {
-        self.full_text.as_ref().map(|ps| {
-            ps.iter()
-                .map(|p| format!("<p>{}</p>", escape(p)))
-                .collect::<Vec<_>>()
-                .join("")
-        })
+        self.full_text.as_ref().map(crate::body::to_html)
+    }
+
+    /// The body's prose as plain text, paragraphs apart by a blank line.
+    fn plain_body(&self) -> Option<String> {
+        self.full_text.as_ref().map(|b| b.paragraphs().join("\n\n"))
     }
 }
 
@@ -243,8 +243,8 @@ pub fn json_feed(meta: &FeedMeta, items: &[FeedItem]) -> serde_json::Value {
                     "attribution": item.attribution(&meta.labels),
                 },
             });
-            match item.full_text.as_ref() {
-                Some(ps) => v["content_text"] = json!(ps.join("\n\n")),
+            match item.plain_body() {
+                Some(text) => v["content_text"] = json!(text),
                 // JSON Feed requires content: the summary stands in.
                 None => v["content_text"] = json!(item.summary),
             }

@@ -55,12 +55,7 @@ pub fn article(
     if let Some(source) = &item.source {
         doc["infosources"] = json!([{ "name": source, "role": if item.owned { "originator" } else { "reprinted-from" } }]);
     }
-    if let Some(paragraphs) = &item.full_text {
-        let text = paragraphs.join("\n\n");
-        let html: String = paragraphs
-            .iter()
-            .map(|p| format!("<p>{}</p>", super::escape(p)))
-            .collect();
+    if let (Some(text), Some(html)) = (item.plain_body(), item.html_body()) {
         doc["bodies"] = json!([
             { "role": "main", "contenttype": "text/plain", "charcount": text.chars().count(), "value": text },
             { "role": "main", "contenttype": "text/html", "charcount": html.chars().count(), "value": html },

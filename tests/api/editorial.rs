@@ -761,7 +761,7 @@ async fn bad_input_is_refused_field_by_field(engine: Engine) {
         ),
         (
             json!({ "title": "t", "section": "lin-yi", "paragraphs": ["a"], "bodyHtml": "<p>b</p>" }),
-            "bodyHtml",
+            "body",
         ),
     ];
     let bearer = format!("Bearer {editor}");

@@ -15,6 +15,13 @@ const NOT_CODES: &[(&str, &str)] = &[
     ("HS256", "a JWT algorithm"),
     ("EVAL", "a Redis command"),
     ("RS256", "a JWT algorithm"),
+    ("DROPPED_ELEMENT", "a body warning (docs/bodies.md)"),
+    ("DROPPED_ATTRIBUTE", "a body warning (docs/bodies.md)"),
+    ("UNSAFE_LINK", "a body warning (docs/bodies.md)"),
+    ("EMBED_NOT_ALLOWED", "a body warning (docs/bodies.md)"),
+    ("IMAGE_NOT_UPLOADED", "a body warning (docs/bodies.md)"),
+    ("TABLE_TRUNCATED", "a body warning (docs/bodies.md)"),
+    ("TOO_MANY_BLOCKS", "a body warning (docs/bodies.md)"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -290,7 +290,7 @@ async fn conditional_get_answers_304_until_the_feed_changes(engine: Engine) {
     assert_ne!(changed.headers()["etag"].to_str().ok(), Some(etag.as_str()));
 }
 
-fn ninjs_validator() -> jsonschema::Validator {
+pub(crate) fn ninjs_validator() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/specs/ninjs-schema_2.1.json"
@@ -312,7 +312,7 @@ fn ninjs_validator() -> jsonschema::Validator {
         .expect("a valid schema")
 }
 
-fn assert_ninjs(validator: &jsonschema::Validator, doc: &serde_json::Value) {
+pub(crate) fn assert_ninjs(validator: &jsonschema::Validator, doc: &serde_json::Value) {
     let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "not valid ninjs 2.1: {errors:?}\n{doc}");
 }

@@ -81,7 +81,7 @@ async fn sample_page_is_imported_exactly(engine: Engine) {
         published_at.map(|t| t.and_utc().to_rfc3339()),
         Some("2023-03-21T09:13:59+00:00".to_string())
     );
-    let paragraphs: Vec<String> = serde_json::from_str(&body).expect("paragraph JSON");
+    let paragraphs = newsdesk::body::Body::from_stored("blocks", &body).paragraphs();
     assert_eq!(paragraphs.len(), 4);
     assert!(paragraphs[0].starts_with("3月21日上午,臨沂市人民政府新聞辦公室"));
     assert!(paragraphs[1].contains("直接服務3萬余人次,現已在銀雀山街道"));

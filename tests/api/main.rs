@@ -7,6 +7,7 @@ mod helpers;
 mod architecture;
 mod authorization;
 mod availability;
+mod bodies;
 mod contention;
 mod editorial;
 mod error_codes;

@@ -156,3 +156,65 @@ async fn withdrawn_articles_become_published_articles_under_their_requests_hold(
     references.sort();
     assert_eq!(references, [(1, Some("TD-1".to_string())), (2, None)]);
 }
+
+both_engines!(paragraph_bodies_become_paragraph_blocks);
+async fn paragraph_bodies_become_paragraph_blocks(engine: Engine) {
+    use diesel::prelude::*;
+    let Some(db) = TestDb::new(engine) else {
+        return;
+    };
+    let database = db.database();
+    let mut conn = database.get().expect("connection");
+    newsdesk::db::migrations::run_until(&mut conn, "20261204000011").expect("older schema");
+    diesel::sql_query(
+        "INSERT INTO sections (slug, name, kind, position, in_navigation, created_at, updated_at) \
+         VALUES ('lin-yi', '臨沂', 'region', 0, TRUE, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    )
+    .execute(&mut *conn)
+    .expect("section");
+    for (slug, body, format) in [
+        (
+            "plain",
+            r#"["第一段。"," ","第二段 \"引\"。"]"#,
+            "paragraphs",
+        ),
+        ("empty", "[]", "paragraphs"),
+        ("html", "<p>甲</p><h2>乙</h2>", "html"),
+    ] {
+        diesel::sql_query(format!(
+            "INSERT INTO articles (slug, title, body, body_format, script, section_id, status, \
+             created_at, updated_at) VALUES ('{slug}', '標題', '{}', '{format}', 'hant', 1, \
+             'draft', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            body.replace('\'', "''")
+        ))
+        .execute(&mut *conn)
+        .expect("article");
+    }
+
+    newsdesk::db::migrations::run_pending(&mut conn).expect("upgrade");
+    let mut rows = newsdesk::db::articles::by_ids(&mut conn, &[1, 2, 3]).expect("articles");
+    rows.sort_by_key(|r| r.id);
+    let plain = &rows[0];
+    assert_eq!(plain.body_format, "blocks");
+    assert_eq!(
+        plain.blocks(),
+        newsdesk::body::Body::from_paragraphs(&["第一段。", "第二段 \"引\"。"])
+    );
+    assert_eq!(
+        (rows[1].body_format.as_str(), rows[1].paragraphs().len()),
+        ("blocks", 0)
+    );
+    // HTML bodies stay as they were stored and are read as blocks.
+    assert_eq!(rows[2].body_format, "html");
+    assert_eq!(rows[2].paragraphs(), ["甲", "乙"]);
+    // New writes may now say `blocks`.
+    diesel::sql_query("UPDATE articles SET body_format = 'blocks' WHERE id = 3")
+        .execute(&mut *conn)
+        .expect("blocks are allowed");
+    assert!(
+        diesel::sql_query("UPDATE articles SET body_format = 'markdown' WHERE id = 3")
+            .execute(&mut *conn)
+            .is_err(),
+        "the check still holds"
+    );
+}
