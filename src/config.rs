@@ -44,6 +44,33 @@ fn default_search_dir(url: &DatabaseUrl) -> Option<std::path::PathBuf> {
     }
 }
 
+/// Where media files live unless `NEWSDESK_MEDIA_DIR` says: beside a
+/// SQLite file (`newsdesk.db` → `newsdesk.db-media`), and otherwise under
+/// the working folder, one folder per database (`media/<host>-<port>-<database>`,
+/// `media/memory` for an in-memory SQLite database).
+fn default_media_dir(url: &DatabaseUrl) -> std::path::PathBuf {
+    match (url, default_search_dir(url)) {
+        (DatabaseUrl::Sqlite(path), Some(_)) => format!("{path}-media").into(),
+        (_, Some(search)) => {
+            std::path::Path::new("media").join(search.file_name().unwrap_or_default())
+        }
+        (_, None) => std::path::Path::new("media").join("memory"),
+    }
+}
+
+/// Limits and place of uploaded media.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// The folder files are kept in (`NEWSDESK_MEDIA_DIR`).
+    pub dir: std::path::PathBuf,
+    /// The largest upload, in bytes (`NEWSDESK_MEDIA_MAX_BYTES`, 20 MiB).
+    pub max_bytes: usize,
+    /// The most pixels a picture may have (`NEWSDESK_MEDIA_MAX_PIXELS`, 30
+    /// million: a 6,000 × 5,000 photograph), read from its header before
+    /// it is decoded.
+    pub max_pixels: u64,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -127,6 +154,8 @@ pub struct Config {
     /// The search index's folder (`NEWSDESK_SEARCH_DIR`); `None` keeps it
     /// in memory (the default for an in-memory SQLite database).
     pub search_dir: Option<std::path::PathBuf>,
+    /// Uploaded pictures: where they are kept, how large they may be.
+    pub media: MediaConfig,
     /// Bytes the in-process response cache may hold; 0 switches it off.
     pub response_cache_bytes: u64,
     pub limits: QueryLimits,
@@ -208,6 +237,7 @@ impl Config {
                 .collect()
         };
         let pool_default = default_pool_size(&database_url);
+        let media_dir = default_media_dir(&database_url);
         let search_dir = match get("NEWSDESK_SEARCH_DIR").filter(|v| !v.trim().is_empty()) {
             Some(dir) => Some(dir.into()),
             None => default_search_dir(&database_url),
@@ -371,6 +401,22 @@ impl Config {
                 None => None,
             },
             redis_prefix: get("NEWSDESK_REDIS_PREFIX").unwrap_or_else(|| "newsdesk".into()),
+            media: MediaConfig {
+                dir: get("NEWSDESK_MEDIA_DIR")
+                    .filter(|v| !v.trim().is_empty())
+                    .map(Into::into)
+                    .unwrap_or(media_dir),
+                max_bytes: parse_or(
+                    "NEWSDESK_MEDIA_MAX_BYTES",
+                    get("NEWSDESK_MEDIA_MAX_BYTES"),
+                    Some(20 * 1024 * 1024),
+                )?,
+                max_pixels: parse_or(
+                    "NEWSDESK_MEDIA_MAX_PIXELS",
+                    get("NEWSDESK_MEDIA_MAX_PIXELS"),
+                    Some(30_000_000),
+                )?,
+            },
             search_dir,
             persisted_only: flag(
                 "NEWSDESK_PERSISTED_ONLY",

@@ -63,6 +63,39 @@ pub enum AppError {
     Internal(String),
     #[error(transparent)]
     Refused(#[from] RequestRefusal),
+    #[error(transparent)]
+    Media(#[from] MediaRefusal),
+}
+
+/// Why a media upload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaRefusal {
+    #[error("the upload exceeds {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the file is not a JPEG, PNG, WebP or GIF image")]
+    NotAnImage,
+    #[error("the image is {width}x{height} pixels; at most {limit} pixels are accepted")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("the image cannot be read: {0}")]
+    Unreadable(String),
+    #[error("give the image as the part named `file`")]
+    NoFile,
+}
+
+impl MediaRefusal {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            MediaRefusal::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            MediaRefusal::NotAnImage => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
+            }
+            MediaRefusal::TooManyPixels { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "IMAGE_TOO_LARGE")
+            }
+            MediaRefusal::Unreadable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "IMAGE_UNREADABLE"),
+            MediaRefusal::NoFile => (StatusCode::BAD_REQUEST, "BAD_USER_INPUT"),
+        }
+    }
 }
 
 impl AppError {
@@ -83,6 +116,7 @@ impl AppError {
             AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",
             AppError::Refused(refusal) => refusal.code(),
+            AppError::Media(refusal) => refusal.status_and_code().1,
         }
     }
 
@@ -220,6 +254,7 @@ impl ResponseError for AppError {
             AppError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Refused(refusal) => refusal.status(),
+            AppError::Media(refusal) => refusal.status_and_code().0,
         }
     }
 

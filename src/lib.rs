@@ -18,6 +18,7 @@ pub mod http;
 pub mod import;
 pub mod jobs;
 pub mod live;
+pub mod media;
 pub mod read;
 pub mod search;
 pub mod seed;

@@ -22,10 +22,13 @@ export NEWSDESK_RATE_LIMIT_PER_MINUTE=0 NEWSDESK_JWT_SECRET=openapi-check-secret
 sample="$("$binary" import tests/data/seed/000_a15393c2ad8b6a45.txt | sed -n 's/.*imported as article \([0-9]*\).*/\1/p')"
 echo "openapi-check-password" | "$binary" user add --username legal --role legal > /dev/null
 legal="$("$binary" token --sub legal --role legal --ttl 1h | tail -n 1)"
+echo "openapi-check-password" | "$binary" user add --username editor --role editor > /dev/null
+editor="$("$binary" token --sub editor --role editor --ttl 1h | tail -n 1)"
 partner="$("$binary" partner add openapi-check | tail -n 1)"
 # A key allowed one request a minute: its second request is a 429.
 slow="$("$binary" partner add openapi-check-slow --requests-per-minute 1 | tail -n 1)"
 export NEWSDESK_CHECK_SAMPLE="$sample" NEWSDESK_CHECK_LEGAL="$legal" NEWSDESK_CHECK_PARTNER="$partner" \
+    NEWSDESK_CHECK_EDITOR="$editor" \
     NEWSDESK_CHECK_SLOW_PARTNER="$slow"
 "$binary" serve > "$work/server.log" 2>&1 &
 server=$!

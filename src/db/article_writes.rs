@@ -24,6 +24,9 @@ pub struct Content {
     pub section_id: i32,
     pub source_id: Option<i32>,
     pub credits: Vec<(String, CreditRole)>,
+    /// The lead picture's media id (absent from revisions saved before pictures).
+    #[serde(default)]
+    pub lead_media_id: Option<String>,
 }
 
 /// A revision snapshot: the content plus the publication state.
@@ -49,6 +52,7 @@ fn current_content(conn: &mut AnyConnection, row: &ArticleRow) -> Result<Content
         section_id: row.section_id,
         source_id: row.source_id,
         credits,
+        lead_media_id: row.lead_media_id.clone(),
     })
 }
 
@@ -120,6 +124,11 @@ pub fn create_draft(
         },
     )?;
     contributors::set_credits(conn, id, &content.credits)?;
+    if content.lead_media_id.is_some() {
+        diesel::update(articles_table::table.find(id))
+            .set(articles_table::lead_media_id.eq(&content.lead_media_id))
+            .execute(conn)?;
+    }
     if requested_slug.is_some() {
         diesel::update(articles_table::table.find(id))
             .set(articles_table::requested_slug.eq(&requested_slug))
@@ -284,6 +293,7 @@ pub fn change(
         articles_table::body_format.eq(&content.body_format),
         articles_table::section_id.eq(content.section_id),
         articles_table::source_id.eq(content.source_id),
+        articles_table::lead_media_id.eq(&content.lead_media_id),
         articles_table::status.eq(status.status.as_str()),
         articles_table::published_at.eq(status.published_at),
         articles_table::revision.eq(revision + 1),

@@ -37,6 +37,8 @@ pub struct ArticleRow {
     /// Every credit, in order, as JSON `[{"name": …, "role": …}]`: the byline
     /// comes with the row (see [`contributors::set_credits`](super::contributors::set_credits)).
     pub credits: String,
+    /// The picture shown with the article (a media id).
+    pub lead_media_id: Option<String>,
 }
 
 impl ArticleRow {
@@ -768,6 +770,7 @@ type WithoutBody = (
     articles::held_since,
     articles::requested_slug,
     articles::credits,
+    articles::lead_media_id,
 );
 
 fn without_body() -> WithoutBody {
@@ -791,6 +794,7 @@ fn without_body() -> WithoutBody {
         articles::held_since,
         articles::requested_slug,
         articles::credits,
+        articles::lead_media_id,
     )
 }
 

@@ -28,6 +28,7 @@ pub mod contributors;
 mod database;
 pub mod holds;
 pub mod idempotency;
+pub mod media;
 pub mod migrations;
 pub mod notices;
 pub mod notify;

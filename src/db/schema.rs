@@ -102,6 +102,25 @@ diesel::table! {
         public_changed_at -> Nullable<Timestamp>,
         requested_slug -> Nullable<Text>,
         credits -> Text,
+        lead_media_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    media (id) {
+        id -> Text,
+        content_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> Integer,
+        blurhash -> Text,
+        alt -> Text,
+        caption -> Text,
+        credit -> Text,
+        source -> Text,
+        rights -> Text,
+        uploaded_by -> Nullable<Integer>,
+        created_at -> Timestamp,
     }
 }
 
@@ -400,6 +419,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    media,
     article_placements,
     search_log,
     change_log,

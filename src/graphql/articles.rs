@@ -283,7 +283,20 @@ impl Article {
     async fn body(&self, ctx: &Context<'_>) -> Result<Vec<super::body::Block>> {
         let row = self.whole_row(ctx).await?;
         let body = row.blocks().map_text(&|t| self.text(ctx, t));
-        Ok(super::body::blocks(&body))
+        let ids = body.media().into_iter().map(str::to_string).collect();
+        let pictures = super::body::Pictures {
+            rows: super::media::images(ctx, ids).await?,
+            base: RequestContext::of(ctx).state.config.public_base_url.clone(),
+        };
+        Ok(super::body::blocks(&body, &pictures))
+    }
+    /// The picture shown with the article (cards, feeds, social previews).
+    async fn lead_image(&self, ctx: &Context<'_>) -> Result<Option<super::media::Image>> {
+        let Some(id) = self.row.lead_media_id.clone() else {
+            return Ok(None);
+        };
+        let found = RequestContext::of(ctx).media().load_one(id).await.gql()?;
+        Ok(found.map(|row| super::media::Image::new(row, ctx)))
     }
     /// The body as HTML rendered from its blocks: sanitised, with stable
     /// class names (`nd-quote`, `nd-list`, `nd-table`, `nd-image`,

@@ -1,9 +1,12 @@
 //! An article body as GraphQL serves and takes it: a union with one type
 //! per block, and a `@oneOf` input with one field per block.
 
+use std::collections::HashMap;
+
 use async_graphql::{InputObject, OneofObject, SimpleObject, Union};
 
 use crate::body::{self, embed_provider, link_target, Run, HEADING_LEVELS};
+use crate::db::media::MediaRow;
 use crate::error::AppError;
 
 /// Characters one heading, caption, credit, alt text or attribution may hold.
@@ -120,6 +123,8 @@ pub struct ImageBlock {
     pub caption: Option<String>,
     /// Who made it (攝影 …).
     pub credit: Option<String>,
+    /// The picture: renditions, size, placeholder. Null when the media is gone.
+    pub image: Option<super::media::Image>,
 }
 
 /// Content of an allow-listed provider (video, post), by URL; show it as a
@@ -149,21 +154,27 @@ pub enum Block {
     Quote(QuoteBlock),
     List(ListBlock),
     Table(TableBlock),
-    Image(ImageBlock),
+    Image(Box<ImageBlock>),
     Embed(EmbedBlock),
     Divider(DividerBlock),
 }
 
+/// The pictures of a body's image blocks, and where their URLs start.
+pub struct Pictures {
+    pub rows: HashMap<String, MediaRow>,
+    pub base: String,
+}
+
 /// The blocks of `body`, in order.
-pub fn blocks(body: &body::Body) -> Vec<Block> {
+pub fn blocks(body: &body::Body, pictures: &Pictures) -> Vec<Block> {
     body.0
         .iter()
         .enumerate()
-        .map(|(i, b)| block(i32::try_from(i).unwrap_or(i32::MAX), b))
+        .map(|(i, b)| block(i32::try_from(i).unwrap_or(i32::MAX), b, pictures))
         .collect()
 }
 
-fn block(position: i32, b: &body::Block) -> Block {
+fn block(position: i32, b: &body::Block, pictures: &Pictures) -> Block {
     match b {
         body::Block::Paragraph { runs } => Block::Paragraph(ParagraphBlock {
             position,
@@ -199,13 +210,17 @@ fn block(position: i32, b: &body::Block) -> Block {
             alt,
             caption,
             credit,
-        } => Block::Image(ImageBlock {
+        } => Block::Image(Box::new(ImageBlock {
             position,
             media_id: media.clone(),
             alt: alt.clone(),
             caption: caption.clone(),
             credit: credit.clone(),
-        }),
+            image: pictures
+                .rows
+                .get(media)
+                .map(|row| super::media::Image::at(row.clone(), pictures.base.clone())),
+        })),
         body::Block::Embed { provider, url } => Block::Embed(EmbedBlock {
             position,
             provider: provider.clone(),

@@ -109,6 +109,8 @@ pub struct RequestContext {
     pub now: NaiveDateTime,
     pub sources: DataLoader<SourceLoader, HashMapCache>,
     pub articles: DataLoader<ArticleLoader, HashMapCache>,
+    /// Made when a picture is first asked for (most requests show none).
+    media: std::sync::OnceLock<DataLoader<super::loaders::MediaLoader, HashMapCache>>,
     site: OnceCell<Arc<SiteRow>>,
     sections: OnceCell<Arc<SectionTree>>,
     notices: OnceCell<Arc<Vec<NoticeRow>>>,
@@ -146,6 +148,7 @@ impl RequestContext {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            media: std::sync::OnceLock::new(),
             site: OnceCell::new(),
             sections: OnceCell::new(),
             notices: OnceCell::new(),
@@ -165,6 +168,21 @@ impl RequestContext {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         self.sources.enable_all_cache(false);
         self.articles.enable_all_cache(false);
+    }
+
+    /// Pictures by media id.
+    pub fn media(&self) -> &DataLoader<super::loaders::MediaLoader, HashMapCache> {
+        self.media.get_or_init(|| {
+            let loader = DataLoader::with_cache(
+                super::loaders::MediaLoader(self.db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            );
+            if self.is_lasting() {
+                loader.enable_all_cache(false);
+            }
+            loader
+        })
     }
 
     fn is_lasting(&self) -> bool {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, Result, ID};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, ID};
 use chrono::{DateTime, FixedOffset};
 
 use super::articles::{database_id, Article};
@@ -55,6 +55,8 @@ pub struct CreateArticleInput {
     pub byline: Option<Vec<CreditInput>>,
     /// URL slug; made from the title when absent.
     pub slug: Option<String>,
+    /// The media id of an uploaded picture to show with the article.
+    pub lead_image: Option<ID>,
 }
 
 /// Changes to an article; absent fields stay as they are.
@@ -78,6 +80,8 @@ pub struct UpdateArticleInput {
     pub byline: Option<Vec<CreditInput>>,
     /// New URL slug; the old one keeps resolving to the article.
     pub slug: Option<String>,
+    /// A new lead picture by media id; `null` takes it away.
+    pub lead_image: MaybeUndefined<ID>,
 }
 
 impl CreateArticleInput {
@@ -91,6 +95,7 @@ impl CreateArticleInput {
             slug: self.slug.as_deref().map(slug).transpose()?,
             section: self.section,
             source: self.source,
+            lead_media: self.lead_image.map(|id| id.0),
         })
     }
 }
@@ -105,6 +110,11 @@ impl UpdateArticleInput {
             slug: self.slug.as_deref().map(slug).transpose()?,
             section: self.section,
             source: self.source,
+            lead_media: match self.lead_image {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(id) => Some(Some(id.0)),
+            },
         })
     }
 }

@@ -192,9 +192,12 @@ pub fn classify_errors(errors: &mut [ServerError]) {
             "QUERY_TOO_DEEP"
         } else if message.starts_with(" --> ") {
             "GRAPHQL_PARSE_FAILED"
-        } else if message.starts_with("Failed to parse \"") {
+        } else if message.starts_with("Failed to parse \"")
+            || message.starts_with("Expected input type \"")
+        {
             // An argument written in the document that its type refuses
-            // (an Int past 2^31 …), reported from the field it was given to.
+            // (an Int past 2^31, a string where an `Upload` goes …),
+            // reported from the field it was given to.
             "BAD_USER_INPUT"
         } else if error.locations.is_empty() && error.path.is_empty() {
             "BAD_REQUEST"

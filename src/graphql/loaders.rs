@@ -42,6 +42,26 @@ impl Loader<i32> for ArticleLoader {
     }
 }
 
+/// Pictures by media id.
+pub struct MediaLoader(pub Database);
+
+impl Loader<String> for MediaLoader {
+    type Value = crate::db::media::MediaRow;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, crate::db::media::MediaRow>, Self::Error> {
+        let keys = keys.to_vec();
+        let rows = self
+            .0
+            .run(move |conn| crate::db::media::by_ids(conn, &keys))
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    }
+}
+
 /// What the fields below a set of articles will ask the loaders for, read
 /// in the database call that loads the articles: an article page or a list
 /// then costs one trip to the database pool instead of one per loader.

@@ -15,6 +15,7 @@ mod limits;
 mod listing;
 pub mod live;
 mod loaders;
+mod media;
 mod node;
 mod notices;
 mod recommendations;
@@ -68,6 +69,8 @@ pub struct Shared {
     pub search: Arc<crate::search::SearchIndex>,
     /// This node's broadcast of committed changes (see `live`).
     pub live: Arc<crate::live::Hub>,
+    /// Uploaded pictures and their renditions.
+    pub media: Arc<crate::media::Library>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -105,6 +108,7 @@ impl Shared {
             db,
             search,
             live: Arc::default(),
+            media: Arc::new(crate::media::Library::new(&config.media)),
             throttle: Arc::new(LoginThrottle::new(shared_counts)),
             passwords: Arc::new(PasswordWorkers::start(
                 config.password_workers,
@@ -135,6 +139,7 @@ pub struct QueryRoot(
     site::SiteQuery,
     sections::SectionQuery,
     articles::ArticleQuery,
+    media::MediaQuery,
     listing::ArticleListQuery,
     recommendations::RecommendationQuery,
     notices::NoticeQuery,
@@ -152,6 +157,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     auth::AuthMutation,
     editorial::ArticleMutation,
+    media::MediaMutation,
     curation::CurationMutation,
     takedowns::TakedownMutation,
     webhooks::WebhookMutation,

@@ -17,7 +17,7 @@ use crate::db::{self, contributors, notices, sections, site, sources};
 use crate::domain::cache_key::{surrogate_keys, CacheKey};
 use crate::error::AppError;
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
-use crate::syndication::{self, FeedItem, FeedMeta};
+use crate::syndication::{self, FeedImage, FeedItem, FeedMeta};
 
 /// Items in a feed.
 pub const FEED_SIZE: i64 = 50;
@@ -152,6 +152,8 @@ struct FeedData {
     sources: HashMap<i32, sources::SourceRow>,
     sections: HashMap<i32, sections::SectionRow>,
     notices: Vec<notices::NoticeRow>,
+    /// The items' lead pictures by media id.
+    media: HashMap<String, crate::db::media::MediaRow>,
     /// Whether the caller is a partner (full text of owned articles).
     partner: bool,
     /// The last time the feed's item set changed without an item's own
@@ -211,6 +213,10 @@ fn load_selection(
         )?,
     };
     let credits = articles::credits_by_article(&rows);
+    let rows_lead_media: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.lead_media_id.clone())
+        .collect();
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
     let sources = sources::by_ids(conn, &source_ids)?
         .into_iter()
@@ -228,6 +234,10 @@ fn load_selection(
         sources,
         sections: all_sections.into_iter().map(|s| (s.id, s)).collect(),
         notices: notices::all(conn)?,
+        media: crate::db::media::by_ids(conn, &rows_lead_media)?
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect(),
         partner,
         set_changed,
     })
@@ -273,6 +283,11 @@ fn render(
                 section: view.section_name,
                 notice: view.notice.text,
                 notice_kind: view.notice.kind,
+                image: row
+                    .lead_media_id
+                    .as_ref()
+                    .and_then(|id| data.media.get(id))
+                    .map(|m| FeedImage::of(m, base, &|t| voice.line(t))),
             }
         })
         .collect()

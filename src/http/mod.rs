@@ -7,6 +7,7 @@ mod graphiql;
 mod graphql;
 pub(crate) mod health;
 pub mod idempotency;
+pub(crate) mod media;
 mod metrics;
 pub mod openapi;
 pub mod panics;
@@ -57,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(rest::routes)
     .configure(search::routes)
     .configure(stream::routes)
+    .configure(media::routes)
     .route("/v1/openapi.json", web::get().to(openapi::openapi_json))
     .configure(feeds::routes);
 }

@@ -43,6 +43,8 @@ use super::search::{
         super::feeds::ninjs_article,
         super::feeds::ninjs_feed,
         super::feeds::feed,
+        super::media::upload_media,
+        super::media::media_file,
         super::health::healthz,
         super::health::readyz
     ),
@@ -68,7 +70,9 @@ use super::search::{
         TombstoneBody,
         Ninjs,
         NinjsFeed,
-        Health
+        Health,
+        super::media::MediaView,
+        super::media::UploadForm
     )),
     modifiers(&SharedResponses)
 )]

@@ -140,6 +140,8 @@ pub struct ArticleDetail {
     /// The body as sanitised HTML rendered from the blocks (class names as
     /// in GraphQL's `Article.bodyHtml`).
     pub body_html: String,
+    /// The picture shown with the article.
+    pub lead_image: Option<super::media::MediaView>,
     pub copyright_notice: Notice,
     /// Other public articles to read next, as in GraphQL's `related(first: 5)`.
     pub related: Vec<ArticleSummary>,
@@ -512,7 +514,17 @@ pub(super) async fn article(
         removal_window_days: view.notice.removal_window_days,
     };
     let body = read::body(&w, row);
+    let lead = match row.lead_media_id.clone() {
+        Some(id) => state
+            .db
+            .run(move |conn| crate::db::media::by_ids(conn, &[id]))
+            .await?
+            .into_iter()
+            .next(),
+        None => None,
+    };
     let detail = ArticleDetail {
+        lead_image: lead.map(|m| super::media::MediaView::of(&m, base)),
         paragraphs: body.paragraphs(),
         body_html: crate::body::to_html(&body),
         body: body.0,

@@ -57,6 +57,8 @@ pub struct Draft {
     pub byline: Vec<Credit>,
     /// Made from the title when absent.
     pub slug: Option<Slug>,
+    /// The media id of the picture shown with the article.
+    pub lead_media: Option<String>,
 }
 
 /// Changes to an article's content; absent fields stay as they are.
@@ -71,6 +73,8 @@ pub struct Changes {
     pub source: Option<String>,
     pub byline: Option<Vec<Credit>>,
     pub slug: Option<Slug>,
+    /// A new lead picture (`Some(None)` takes it away).
+    pub lead_media: Option<Option<String>>,
 }
 
 /// Files a new draft owned by `owner_id`.
@@ -118,7 +122,9 @@ pub async fn create(
             section_id,
             source_id,
             credits: credits(draft.byline),
+            lead_media_id: draft.lead_media,
         };
+        check_media(tx.conn(), &content)?;
         article_writes::create_draft(tx, &content, script, Some(owner_id))
     })
     .await
@@ -274,6 +280,7 @@ fn apply(
                 source,
                 byline,
                 slug,
+                lead_media,
             } = *changes;
             if let Some(t) = title {
                 content.title = t.into();
@@ -296,6 +303,10 @@ fn apply(
             if let Some(s) = source {
                 content.source_id = Some(source_id(conn, &s)?);
             }
+            if let Some(l) = lead_media {
+                content.lead_media_id = l;
+            }
+            check_media(conn, content)?;
         }
     }
     Ok(())
@@ -335,5 +346,33 @@ fn script_name(converter: &ScriptConverter, text: &str) -> &'static str {
     match detect_script(converter, text) {
         TextScript::Hans => "hans",
         _ => "hant",
+    }
+}
+
+/// Every picture the content names (image blocks, the lead picture) has
+/// been uploaded.
+fn check_media(conn: &mut AnyConnection, content: &Content) -> Result<(), AppError> {
+    let body = crate::body::Body::from_stored(&content.body_format, &content.body);
+    let mut wanted: Vec<(String, &str)> = body
+        .media()
+        .into_iter()
+        .map(|m| (m.to_string(), "blocks"))
+        .collect();
+    if let Some(lead) = &content.lead_media_id {
+        wanted.push((lead.clone(), "leadImage"));
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = wanted.iter().map(|(id, _)| id.clone()).collect();
+    let found: std::collections::HashSet<String> = crate::db::media::by_ids(conn, &ids)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    match wanted.iter().find(|(id, _)| !found.contains(id)) {
+        Some((id, field)) => Err(AppError::BadInput(format!(
+            "{field}: no uploaded media with id {id:?}"
+        ))),
+        None => Ok(()),
     }
 }

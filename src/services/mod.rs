@@ -5,6 +5,7 @@
 
 pub mod articles;
 pub mod curation;
+pub mod media;
 pub mod sessions;
 pub mod takedowns;
 pub mod webhooks;

@@ -51,6 +51,63 @@ pub struct FeedItem {
     /// The copyright notice in force for the item, and which one it is.
     pub notice: String,
     pub notice_kind: crate::domain::NoticeKind,
+    /// The lead picture.
+    pub image: Option<FeedImage>,
+}
+
+/// An item's lead picture: a JPEG rendition 1,280 pixels wide (or the
+/// picture's width) and every rendition for ninjs.
+#[derive(Debug, Clone)]
+pub struct FeedImage {
+    pub id: String,
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    pub caption: String,
+    pub credit: String,
+    /// (width, height, URL) of each JPEG rendition.
+    pub renditions: Vec<(u32, u32, String)>,
+}
+
+impl FeedImage {
+    /// The feed form of picture `row`, its URLs under `base`, its texts through `line`.
+    pub fn of(
+        row: &crate::db::media::MediaRow,
+        base: &str,
+        line: &dyn Fn(&str) -> String,
+    ) -> FeedImage {
+        use crate::media::{picture, Format};
+        let own = u32::try_from(row.width).unwrap_or(0);
+        let own_height = u32::try_from(row.height).unwrap_or(0);
+        let renditions: Vec<(u32, u32, String)> = picture::widths_for(own)
+            .into_iter()
+            .map(|w| {
+                let path = crate::media::rendition_path(&row.id, w, Format::Jpeg);
+                (
+                    w,
+                    picture::scaled_height(own, own_height, w),
+                    format!("{}{path}", base.trim_end_matches('/')),
+                )
+            })
+            .collect();
+        let (width, height, url) = renditions
+            .iter()
+            .find(|(w, _, _)| *w >= 1280)
+            .or(renditions.last())
+            .cloned()
+            .unwrap_or((own, own_height, String::new()));
+        FeedImage {
+            id: row.id.clone(),
+            url,
+            width,
+            height,
+            alt: line(&row.alt),
+            caption: line(&row.caption),
+            credit: line(&row.credit),
+            renditions,
+        }
+    }
 }
 
 impl FeedItem {
@@ -101,7 +158,7 @@ pub fn rss(meta: &FeedMeta, items: &[FeedItem]) -> String {
     let mut out = String::with_capacity(4096 + items.len() * 2048);
     out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     out.push('\n');
-    out.push_str(r#"<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">"#);
+    out.push_str(r#"<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">"#);
     out.push_str("<channel>");
     out.push_str(&format!(
         "<title>{}</title><link>{}</link><description>{}</description><language>{}</language><copyright>{}</copyright><lastBuildDate>{}</lastBuildDate>",
@@ -146,6 +203,18 @@ pub fn rss(meta: &FeedMeta, items: &[FeedItem]) -> String {
             out.push_str(&format!(
                 "<content:encoded>{}</content:encoded>",
                 escape(&html)
+            ));
+        }
+        if let Some(image) = &item.image {
+            // RSS wants a length; a rendition's is not known before it is made.
+            out.push_str(&format!(
+                r#"<enclosure url="{}" type="image/jpeg" length="0"/><media:content url="{}" medium="image" type="image/jpeg" width="{}" height="{}"><media:description>{}</media:description><media:credit>{}</media:credit></media:content>"#,
+                escape(&image.url),
+                escape(&image.url),
+                image.width,
+                image.height,
+                escape(if image.caption.is_empty() { &image.alt } else { &image.caption }),
+                escape(&image.credit)
             ));
         }
         out.push_str("</item>");
@@ -205,6 +274,12 @@ pub fn atom(meta: &FeedMeta, items: &[FeedItem]) -> String {
                 escape(&html)
             ));
         }
+        if let Some(image) = &item.image {
+            out.push_str(&format!(
+                r#"<link rel="enclosure" type="image/jpeg" href="{}"/>"#,
+                escape(&image.url)
+            ));
+        }
         out.push_str("</entry>");
     }
     out.push_str("</feed>\n");
@@ -243,6 +318,9 @@ pub fn json_feed(meta: &FeedMeta, items: &[FeedItem]) -> serde_json::Value {
                     "attribution": item.attribution(&meta.labels),
                 },
             });
+            if let Some(image) = &item.image {
+                v["image"] = json!(image.url);
+            }
             match item.plain_body() {
                 Some(text) => v["content_text"] = json!(text),
                 // JSON Feed requires content: the summary stands in.

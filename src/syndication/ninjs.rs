@@ -55,6 +55,19 @@ pub fn article(
     if let Some(source) = &item.source {
         doc["infosources"] = json!([{ "name": source, "role": if item.owned { "originator" } else { "reprinted-from" } }]);
     }
+    if let Some(image) = &item.image {
+        doc["associations"] = json!([{
+            "name": "leadimage",
+            "uri": format!("tag:{authority},2023:media:{}", image.id),
+            "type": "picture",
+            "headlines": [{ "role": "main", "contenttype": "text/plain", "value": image.caption }],
+            "descriptions": [{ "role": "alt", "contenttype": "text/plain", "value": image.alt }],
+            "by": image.credit,
+            "renditions": image.renditions.iter().map(|(w, h, href)| json!({
+                "name": format!("w{w}"), "href": href, "contenttype": "image/jpeg", "width": w, "height": h,
+            })).collect::<Vec<_>>(),
+        }]);
+    }
     if let (Some(text), Some(html)) = (item.plain_body(), item.html_body()) {
         doc["bodies"] = json!([
             { "role": "main", "contenttype": "text/plain", "charcount": text.chars().count(), "value": text },

@@ -35,7 +35,7 @@ query($id: ID!, $script: Script) {
   }
 }"#;
 
-fn every_block() -> Value {
+fn every_block(media: &str) -> Value {
     json!([
         { "heading": { "text": "營收概況", "level": 2 } },
         { "paragraph": { "runs": [
@@ -47,7 +47,7 @@ fn every_block() -> Value {
         { "quote": { "text": "穩中求進。", "attribution": "董事長" } },
         { "list": { "ordered": true, "items": [ { "text": "集裝箱" }, { "text": "散貨" } ] } },
         { "table": { "caption": "營收表", "header": ["年度", "億元"], "rows": [["2025", "貨櫃吞吐"]] } },
-        { "image": { "mediaId": "m-1", "alt": "日照港", "caption": "碼頭", "credit": "攝影 王偉" } },
+        { "image": { "mediaId": media, "alt": "日照港", "caption": "碼頭", "credit": "攝影 王偉" } },
         { "embed": { "url": "https://www.youtube.com/watch?v=abc" } },
         { "divider": true }
     ])
@@ -65,7 +65,8 @@ async fn create(room: &Newsroom, input: Value) -> Value {
         .1
 }
 
-async fn publish(room: &Newsroom, id: i64) {
+/// Publishes article `id` as an editor.
+pub(crate) async fn publish(room: &Newsroom, id: i64) {
     let published = room
         .as_user(
             Some(&room.token("editor")),
@@ -160,9 +161,12 @@ async fn a_body_of_every_block_type_reaches_every_surface(engine: Engine) {
         return;
     };
     let key = partner_and_source(&room);
+    let picture = newsdesk::media::samples::picture(400, 300, image::ImageFormat::Png);
+    let (_, uploaded) = crate::media::upload(&room, "editor", "port.png", &picture).await;
+    let media = uploaded["id"].as_str().expect("media id").to_string();
     let created = create(
         &room,
-        json!({ "title": "山東港口營收", "section": "lin-yi", "source": "經濟導報", "blocks": every_block() }),
+        json!({ "title": "山東港口營收", "section": "lin-yi", "source": "經濟導報", "blocks": every_block(&media) }),
     )
     .await;
     let id = created["data"]["createArticle"]["databaseId"]
@@ -213,7 +217,7 @@ async fn a_body_of_every_block_type_reaches_every_surface(engine: Engine) {
     );
     assert_eq!(
         body[5],
-        json!({"__typename": "ImageBlock", "mediaId": "m-1", "alt": "日照港", "caption": "碼頭", "credit": "攝影 王偉"})
+        json!({"__typename": "ImageBlock", "mediaId": media, "alt": "日照港", "caption": "碼頭", "credit": "攝影 王偉"})
     );
     assert_eq!(
         body[6],

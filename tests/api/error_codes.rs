@@ -22,6 +22,10 @@ const NOT_CODES: &[(&str, &str)] = &[
     ("IMAGE_NOT_UPLOADED", "a body warning (docs/bodies.md)"),
     ("TABLE_TRUNCATED", "a body warning (docs/bodies.md)"),
     ("TOO_MANY_BLOCKS", "a body warning (docs/bodies.md)"),
+    ("IHDR", "a PNG chunk"),
+    ("IDAT", "a PNG chunk"),
+    ("IEND", "a PNG chunk"),
+    ("RIFF", "the start of a WebP file"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -101,7 +105,7 @@ fn every_error_code_in_the_source_is_documented_and_no_other() {
 
 #[test]
 fn every_app_error_code_is_documented() {
-    use newsdesk::error::{AppError, RequestRefusal};
+    use newsdesk::error::{AppError, MediaRefusal, RequestRefusal};
     let table = codes_in_table();
     let every_variant = [
         AppError::BadInput(String::new()),
@@ -141,6 +145,16 @@ fn every_app_error_code_is_documented() {
         RequestRefusal::ForeignOrigin(String::new()).into(),
         RequestRefusal::NoSubprotocol.into(),
         RequestRefusal::NotAHandshake(String::new()).into(),
+        MediaRefusal::TooLarge { limit: 1 }.into(),
+        MediaRefusal::NotAnImage.into(),
+        MediaRefusal::TooManyPixels {
+            width: 1,
+            height: 1,
+            limit: 1,
+        }
+        .into(),
+        MediaRefusal::Unreadable(String::new()).into(),
+        MediaRefusal::NoFile.into(),
     ];
     for error in every_variant {
         // A new variant must be added above: this match has no wildcard.
@@ -159,6 +173,13 @@ fn every_app_error_code_is_documented() {
             | AppError::Unavailable(_)
             | AppError::Timeout
             | AppError::Internal(_) => {}
+            AppError::Media(refusal) => match refusal {
+                MediaRefusal::TooLarge { .. }
+                | MediaRefusal::NotAnImage
+                | MediaRefusal::TooManyPixels { .. }
+                | MediaRefusal::Unreadable(_)
+                | MediaRefusal::NoFile => {}
+            },
             AppError::Refused(refusal) => match refusal {
                 RequestRefusal::UnsupportedMediaType
                 | RequestRefusal::PayloadTooLarge { .. }

@@ -23,6 +23,7 @@ mod live;
 mod live_sockets;
 mod logins;
 mod logs;
+mod media;
 mod migrations;
 mod nodes;
 mod page_reads;

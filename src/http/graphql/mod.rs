@@ -13,7 +13,7 @@
 //! answered in the GraphQL shape by [`response::refused`].
 
 mod admission;
-mod authentication;
+pub(crate) mod authentication;
 mod keyed;
 mod media;
 mod operation;
@@ -93,8 +93,15 @@ async fn posted(
     body: web::Payload,
     state: &AppState,
 ) -> Result<(async_graphql::Request, Credentials), AppError> {
-    request::require_json(req)?;
     let credentials = authentication::credentials(state, req).await;
+    // Uploads (the GraphQL multipart request spec) come from staff only: a
+    // form is a "simple" request a foreign page may send, a bearer token is not.
+    if request::is_multipart(req) && credentials.staff().is_some() {
+        let limit = state.media.max_bytes;
+        let request = request::from_multipart(req, body, &state.config.limits, limit).await?;
+        return Ok((request, credentials));
+    }
+    request::require_json(req)?;
     let request = request::from_body(req, body, &state.config.limits, &credentials).await?;
     Ok((request, credentials))
 }

@@ -49,21 +49,54 @@ pub async fn from_body(
     if announced.is_some_and(|length| length > limit as u64) {
         return Err(RequestRefusal::PayloadTooLarge { limit }.into());
     }
-    let budget = limits.body_timeout;
-    let read = tokio::time::timeout(budget, read_limited(body, limit)).await;
-    let bytes = match read.unwrap_or(Err(BodyError::TooSlow)) {
-        Ok(bytes) => bytes,
-        Err(BodyError::TooSlow) => Err(RequestRefusal::BodyTooSlow {
-            millis: budget.as_millis(),
-        })?,
-        Err(BodyError::TooLarge) => Err(RequestRefusal::PayloadTooLarge { limit })?,
-        Err(BodyError::Broken) => Err(RequestRefusal::UnreadableBody)?,
-    };
+    let too_large = RequestRefusal::PayloadTooLarge { limit }.into();
+    let bytes = read_within(body, limit, limits.body_timeout, too_large).await?;
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return Err(RequestRefusal::Batch.into());
     }
     serde_json::from_slice(&bytes)
         .map_err(|e| RequestRefusal::NotAGraphqlRequest(e.to_string()).into())
+}
+
+/// Whether the body is `multipart/form-data`.
+pub fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// The request of a GraphQL multipart upload (one file of at most
+/// `file_limit` bytes), read within the size and time limits.
+pub async fn from_multipart(
+    req: &HttpRequest,
+    body: web::Payload,
+    limits: &QueryLimits,
+    file_limit: usize,
+) -> Result<async_graphql::Request, AppError> {
+    let limit = file_limit + limits.max_editorial_body_bytes;
+    // A picture takes longer to send than a query: six body budgets.
+    let too_large = crate::error::MediaRefusal::TooLarge { limit: file_limit }.into();
+    let bytes = read_within(body, limit, limits.body_timeout * 6, too_large).await?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let options = async_graphql::http::MultipartOptions::default()
+        .max_file_size(file_limit)
+        .max_num_files(1);
+    async_graphql::http::receive_body(content_type, futures_util::io::Cursor::new(bytes), options)
+        .await
+        .map_err(|e| match e {
+            async_graphql::ParseRequestError::PayloadTooLarge => {
+                crate::error::MediaRefusal::TooLarge { limit: file_limit }.into()
+            }
+            other => RequestRefusal::NotAGraphqlRequest(other.to_string()).into(),
+        })
 }
 
 /// Anonymous callers only read; writers send whole articles. The larger
@@ -74,6 +107,26 @@ fn body_limit(limits: &QueryLimits, credentials: &Credentials) -> usize {
         limits.max_editorial_body_bytes
     } else {
         limits.max_body_bytes
+    }
+}
+
+/// The body, read to at most `limit` bytes within `budget`; `too_large`
+/// is the answer to a larger one.
+async fn read_within(
+    body: web::Payload,
+    limit: usize,
+    budget: std::time::Duration,
+    too_large: AppError,
+) -> Result<web::Bytes, AppError> {
+    let read = tokio::time::timeout(budget, read_limited(body, limit)).await;
+    match read.unwrap_or(Err(BodyError::TooSlow)) {
+        Ok(bytes) => Ok(bytes),
+        Err(BodyError::TooSlow) => Err(RequestRefusal::BodyTooSlow {
+            millis: budget.as_millis(),
+        }
+        .into()),
+        Err(BodyError::TooLarge) => Err(too_large),
+        Err(BodyError::Broken) => Err(RequestRefusal::UnreadableBody.into()),
     }
 }
 

@@ -1,0 +1,2 @@
+ALTER TABLE articles DROP COLUMN lead_media_id;
+DROP TABLE media;

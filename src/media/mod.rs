@@ -1,0 +1,160 @@
+//! Pictures: uploads checked by their content and cleaned of metadata
+//! ([`picture`]), kept in an object store ([`store`]), served as
+//! renditions at content-addressed URLs.
+//!
+//! A media id is the first 24 hex digits of the SHA-256 of the cleaned
+//! master: the same picture uploaded twice is one asset, and a URL that
+//! names an id names fixed bytes (served `immutable`).
+
+pub mod picture;
+pub mod samples;
+pub mod store;
+
+use sha2::{Digest, Sha256};
+
+pub use picture::{Format, Master};
+pub use store::MediaStore;
+
+pub use crate::error::MediaRefusal;
+
+/// The id of a master.
+pub fn id_of(master: &[u8]) -> String {
+    let digest = Sha256::digest(master);
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `id` has the shape of a media id.
+pub fn is_id(id: &str) -> bool {
+    id.len() == 24
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Where a master is kept in the store.
+pub fn master_key(id: &str) -> String {
+    format!("masters/{id}")
+}
+
+/// Where a rendition is kept in the store.
+pub fn rendition_key(id: &str, width: u32, format: Format) -> String {
+    format!("renditions/{id}/{width}.{}", format.extension())
+}
+
+/// The public path of a rendition.
+pub fn rendition_path(id: &str, width: u32, format: Format) -> String {
+    format!("/media/{id}/{width}.{}", format.extension())
+}
+
+/// The URL of the rendition of `id` (a picture `width` wide) nearest to
+/// `wanted`: the smallest standard width at least `wanted`, at most the
+/// picture's own.
+pub fn url(base: &str, id: &str, width: u32, wanted: u32, format: Format) -> String {
+    let widths = picture::widths_for(width);
+    let chosen = widths
+        .iter()
+        .copied()
+        .find(|w| *w >= wanted)
+        .or_else(|| widths.last().copied())
+        .unwrap_or(width);
+    format!(
+        "{}{}",
+        base.trim_end_matches('/'),
+        rendition_path(id, chosen, format)
+    )
+}
+
+/// Every rendition of `id` in `format`, as a `srcset`.
+pub fn srcset(base: &str, id: &str, width: u32, format: Format) -> String {
+    picture::widths_for(width)
+        .into_iter()
+        .map(|w| {
+            format!(
+                "{}{} {w}w",
+                base.trim_end_matches('/'),
+                rendition_path(id, w, format)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The media store with the limits of its pictures; decoding runs on a
+/// blocking thread, one picture at a time per node, so that a burst of
+/// uploads cannot hold several decoded pictures in memory at once.
+#[derive(Debug)]
+pub struct Library {
+    pub store: MediaStore,
+    pub max_bytes: usize,
+    pub max_pixels: u64,
+    work: tokio::sync::Semaphore,
+}
+
+impl Library {
+    pub fn new(config: &crate::config::MediaConfig) -> Library {
+        Library {
+            store: MediaStore::folder(&config.dir),
+            max_bytes: config.max_bytes,
+            max_pixels: config.max_pixels,
+            work: tokio::sync::Semaphore::new(1),
+        }
+    }
+
+    /// Runs `job` on a blocking thread once no other picture is being worked on.
+    async fn work<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> Result<T, MediaRefusal> + Send + 'static,
+    ) -> Result<T, crate::error::AppError> {
+        let _permit = self
+            .work
+            .acquire()
+            .await
+            .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        let done = tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|e| crate::error::AppError::Internal(format!("picture work: {e}")))?;
+        Ok(done?)
+    }
+
+    /// The clean master of an upload, kept in the store; its id.
+    pub async fn keep(&self, upload: Vec<u8>) -> Result<(String, Master), crate::error::AppError> {
+        if upload.len() > self.max_bytes {
+            return Err(MediaRefusal::TooLarge {
+                limit: self.max_bytes,
+            }
+            .into());
+        }
+        let max_pixels = self.max_pixels;
+        let master = self
+            .work(move || picture::master(&upload, max_pixels))
+            .await?;
+        let id = id_of(&master.bytes);
+        self.store
+            .put(&master_key(&id), master.bytes.clone())
+            .await?;
+        Ok((id, master))
+    }
+
+    /// A rendition of master `id`, made and kept the first time it is asked
+    /// for; `None` when there is no such master.
+    pub async fn rendition(
+        &self,
+        id: &str,
+        width: u32,
+        format: Format,
+    ) -> Result<Option<Vec<u8>>, crate::error::AppError> {
+        let key = rendition_key(id, width, format);
+        if let Some(kept) = self.store.get(&key).await? {
+            return Ok(Some(kept));
+        }
+        let Some(master) = self.store.get(&master_key(id)).await? else {
+            return Ok(None);
+        };
+        let max_pixels = self.max_pixels;
+        let made = self
+            .work(move || picture::rendition(&master, width, format, max_pixels))
+            .await?;
+        self.store.put(&key, made.clone()).await?;
+        Ok(Some(made))
+    }
+}
