@@ -55,13 +55,14 @@ $(JS_DEPS): tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
 	@touch $@
 
-## The Python clients of the tests (gql with its WebSocket transport), in the
-## virtualenv the OpenAPI check and schemathesis use.
+## The Python clients of the tests (gql with its WebSocket transport) and
+## moto's S3-compatible server (the media store's bucket tests start it on a
+## loopback port), in the virtualenv the OpenAPI check and schemathesis use.
 VENV := $(or $(NEWSDESK_VENV),$(HOME)/.cache/newsdesk/venv)
 py-deps:
 	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
-	@"$(VENV)/bin/python" -c 'import gql, websockets' 2>/dev/null || \
-		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5'
+	@"$(VENV)/bin/python" -c 'import gql, websockets, moto.server' 2>/dev/null || \
+		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5' 'moto[server]>=5,<6'
 
 ## Chromium for the browser tests (Debian's package, through apt-get, as root or
 ## with sudo), unless NEWSDESK_CHROMIUM names one or NEWSDESK_SKIP_BROWSER=1.
@@ -166,12 +167,14 @@ lint:
 ## Measurements (release build): Q1-Q7 on a generated 100,000-article newsroom on
 ## SQLite and PostgreSQL, cold and warm, against a /healthz baseline; the import rate;
 ## how fast hostile documents are refused and the other timings of SECURITY.md section 8;
-## one node against three.
+## one node against three; live updates; pictures (upload to first rendition,
+## warm renditions per second).
 ## BENCH_ARTICLES, BENCH_SECONDS, BENCH_ENGINES, BENCH_REUSE=1: see bench/run.py.
 bench: build check-pg js-deps
 	python3 bench/run.py $(RELEASE)
 	python3 bench/limits.py $(RELEASE)
 	python3 bench/live.py $(RELEASE)
+	python3 bench/media.py $(RELEASE)
 	python3 tests/cluster/run.py $(RELEASE) --changes 100 --bench 10 --out bench/results/cluster.json
 
 ## newsdesk's cold path against PostGraphile 5 on the same PostgreSQL and the same

@@ -58,11 +58,62 @@ fn default_media_dir(url: &DatabaseUrl) -> std::path::PathBuf {
     }
 }
 
+/// An S3-compatible bucket for media (`NEWSDESK_MEDIA_URL=s3://bucket/prefix`),
+/// reached with the usual `AWS_*` settings.
+#[derive(Clone)]
+pub struct S3Media {
+    pub bucket: String,
+    /// Keys start with this (no leading or trailing slash; may be empty).
+    pub prefix: String,
+    /// `AWS_ENDPOINT_URL`: another S3-compatible service than AWS (MinIO, moto …).
+    pub endpoint: Option<String>,
+    /// `AWS_REGION` (`us-east-1`).
+    pub region: String,
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    pub key_id: Option<String>,
+    pub secret: Option<String>,
+    /// `AWS_ALLOW_HTTP=true` lets the endpoint be plain http (a local service).
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for S3Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Media")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `s3://bucket/prefix` as bucket and prefix.
+fn s3_location(url: &str) -> Result<(String, String), ConfigError> {
+    let rest = url.strip_prefix("s3://").ok_or_else(|| ConfigError {
+        variable: "NEWSDESK_MEDIA_URL",
+        problem: format!("expected s3://BUCKET/PREFIX, got {url:?}"),
+    })?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !valid {
+        return Err(ConfigError {
+            variable: "NEWSDESK_MEDIA_URL",
+            problem: format!("{bucket:?} is not an S3 bucket name"),
+        });
+    }
+    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+}
+
 /// Limits and place of uploaded media.
 #[derive(Debug, Clone)]
 pub struct MediaConfig {
-    /// The folder files are kept in (`NEWSDESK_MEDIA_DIR`).
+    /// The folder files are kept in (`NEWSDESK_MEDIA_DIR`) when no bucket is named.
     pub dir: std::path::PathBuf,
+    /// The bucket files are kept in instead, shared by every node.
+    pub s3: Option<S3Media>,
     /// The largest upload, in bytes (`NEWSDESK_MEDIA_MAX_BYTES`, 20 MiB).
     pub max_bytes: usize,
     /// The most pixels a picture may have (`NEWSDESK_MEDIA_MAX_PIXELS`, 30
@@ -406,6 +457,21 @@ impl Config {
                     .filter(|v| !v.trim().is_empty())
                     .map(Into::into)
                     .unwrap_or(media_dir),
+                s3: match get("NEWSDESK_MEDIA_URL").filter(|v| !v.trim().is_empty()) {
+                    None => None,
+                    Some(url) => {
+                        let (bucket, prefix) = s3_location(url.trim())?;
+                        Some(S3Media {
+                            bucket,
+                            prefix,
+                            endpoint: get("AWS_ENDPOINT_URL").filter(|v| !v.is_empty()),
+                            region: get("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+                            key_id: get("AWS_ACCESS_KEY_ID"),
+                            secret: get("AWS_SECRET_ACCESS_KEY"),
+                            allow_http: flag("AWS_ALLOW_HTTP", get("AWS_ALLOW_HTTP"), false)?,
+                        })
+                    }
+                },
                 max_bytes: parse_or(
                     "NEWSDESK_MEDIA_MAX_BYTES",
                     get("NEWSDESK_MEDIA_MAX_BYTES"),

@@ -33,6 +33,8 @@ pub enum StartupError {
     Persisted(String),
     #[error("NEWSDESK_REDIS_URL: cannot reach Redis: {0}")]
     Redis(String),
+    #[error("NEWSDESK_MEDIA_URL: {0}")]
+    Media(String),
 }
 
 /// The database a program (the server, a command, a test) writes through:
@@ -210,6 +212,7 @@ impl Application {
             ),
             None => None,
         };
+        let media = crate::media::Library::new(&config.media).map_err(StartupError::Media)?;
         let state = http::AppState::new(
             db.clone(),
             clock.clone(),
@@ -218,6 +221,7 @@ impl Application {
             persisted,
             shared_counts,
             search,
+            std::sync::Arc::new(media),
         );
         // Its own connection: a round never waits for the search index's.
         let changes = Database::new(

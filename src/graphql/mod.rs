@@ -102,13 +102,14 @@ impl Shared {
         converter: Arc<ScriptConverter>,
         shared_counts: Option<SharedCounts>,
         search: Arc<crate::search::SearchIndex>,
+        media: Arc<crate::media::Library>,
     ) -> Self {
         Shared {
             clock,
             db,
             search,
             live: Arc::default(),
-            media: Arc::new(crate::media::Library::new(&config.media)),
+            media,
             throttle: Arc::new(LoginThrottle::new(shared_counts)),
             passwords: Arc::new(PasswordWorkers::start(
                 config.password_workers,

@@ -51,6 +51,7 @@ impl AppState {
         persisted: PersistedQueries,
         shared_counts: Option<SharedCounts>,
         search: Arc<crate::search::SearchIndex>,
+        media: Arc<crate::media::Library>,
     ) -> Self {
         let cache = ResponseCache::new(
             config.response_cache_bytes,
@@ -78,6 +79,7 @@ impl AppState {
                 converter,
                 shared_counts,
                 search,
+                media,
             ),
         }
     }

@@ -91,13 +91,18 @@ pub struct Library {
 }
 
 impl Library {
-    pub fn new(config: &crate::config::MediaConfig) -> Library {
-        Library {
-            store: MediaStore::folder(&config.dir),
+    /// The library `config` describes: its bucket, or else its folder.
+    pub fn new(config: &crate::config::MediaConfig) -> Result<Library, String> {
+        let store = match &config.s3 {
+            Some(s3) => MediaStore::bucket(s3)?,
+            None => MediaStore::folder(&config.dir),
+        };
+        Ok(Library {
+            store,
             max_bytes: config.max_bytes,
             max_pixels: config.max_pixels,
             work: tokio::sync::Semaphore::new(1),
-        }
+        })
     }
 
     /// Runs `job` on a blocking thread once no other picture is being worked on.

@@ -1,9 +1,15 @@
-//! Where media files are kept: a local folder (`NEWSDESK_MEDIA_DIR`).
-//! Keys are relative paths made by [`super::master_key`] and
-//! [`super::rendition_key`], never by a client.
+//! Where media files are kept: a local folder (`NEWSDESK_MEDIA_DIR`), or
+//! an S3-compatible bucket (`NEWSDESK_MEDIA_URL=s3://…`, through the
+//! `object_store` crate) that several nodes share. Keys are relative paths
+//! made by [`super::master_key`] and [`super::rendition_key`], never by a
+//! client.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use object_store::{ObjectStore, PutPayload};
+
+use crate::config::S3Media;
 use crate::error::AppError;
 
 /// An object store of media files.
@@ -12,11 +18,38 @@ pub enum MediaStore {
     /// Files under a folder; written to a temporary name, then renamed, so
     /// a reader never sees half a file.
     Folder(PathBuf),
+    /// Objects in a bucket (an object appears whole or not at all).
+    Bucket(Arc<dyn ObjectStore>),
 }
 
 impl MediaStore {
     pub fn folder(path: impl Into<PathBuf>) -> MediaStore {
         MediaStore::Folder(path.into())
+    }
+
+    /// The store `s3` names.
+    pub fn bucket(s3: &S3Media) -> Result<MediaStore, String> {
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&s3.bucket)
+            .with_region(&s3.region)
+            .with_allow_http(s3.allow_http);
+        if let Some(endpoint) = &s3.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let (Some(id), Some(secret)) = (&s3.key_id, &s3.secret) {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret);
+        }
+        let store = builder.build().map_err(|e| e.to_string())?;
+        Ok(if s3.prefix.is_empty() {
+            MediaStore::Bucket(Arc::new(store))
+        } else {
+            MediaStore::Bucket(Arc::new(object_store::prefix::PrefixStore::new(
+                store,
+                s3.prefix.as_str(),
+            )))
+        })
     }
 
     /// Keeps `bytes` under `key`.
@@ -25,6 +58,17 @@ impl MediaStore {
             MediaStore::Folder(root) => {
                 let path = path_of(root, key)?;
                 blocking(move || write_atomically(&path, &bytes)).await
+            }
+            MediaStore::Bucket(store) => {
+                path_of(Path::new(""), key)?;
+                store
+                    .put(
+                        &object_store::path::Path::from(key),
+                        PutPayload::from(bytes),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AppError::Internal(format!("media store: {e}")))
             }
         }
     }
@@ -40,6 +84,16 @@ impl MediaStore {
                     Err(e) => Err(e),
                 })
                 .await
+            }
+            MediaStore::Bucket(store) => {
+                path_of(Path::new(""), key)?;
+                let found = store.get(&object_store::path::Path::from(key)).await;
+                let read = match found {
+                    Ok(object) => object.bytes().await.map(|b| Some(b.to_vec())),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                read.map_err(|e| AppError::Internal(format!("media store: {e}")))
             }
         }
     }

@@ -37,16 +37,7 @@ fn listen(
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let token = token.unwrap_or("");
     let mut command = if transport == "gql" {
-        let venv = std::env::var("NEWSDESK_VENV").map_or_else(
-            |_| {
-                let home = std::env::var("HOME").unwrap_or_default();
-                Path::new(&home).join(".cache/newsdesk/venv")
-            },
-            std::path::PathBuf::from,
-        );
-        let python = venv.join("bin/python");
-        assert!(python.exists(), "{python:?} is missing: run `make py-deps`");
-        let mut command = Command::new(python);
+        let mut command = Command::new(crate::helpers::venv_program("python"));
         command
             .arg(root.join("tests/py/subscribe.py"))
             .args([address, query, marker, token, "20"]);

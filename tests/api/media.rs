@@ -628,3 +628,129 @@ async fn the_lead_picture_and_image_blocks_reach_every_surface(engine: Engine) {
         "{ninjs}"
     );
 }
+
+/// moto's S3-compatible server on a free loopback port, stopped when dropped.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl S3Server {
+    async fn start() -> S3Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new(crate::helpers::venv_program("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/moto-api/", server.endpoint))
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("moto_server did not answer on {}", server.endpoint);
+    }
+
+    /// Makes a bucket; moto takes unsigned requests.
+    async fn bucket(&self, name: &str) {
+        let made = reqwest::Client::new()
+            .put(format!("{}/{name}", self.endpoint))
+            .send()
+            .await
+            .expect("bucket made");
+        assert!(made.status().is_success(), "{}", made.status());
+    }
+
+    /// The keys in bucket `name`.
+    async fn keys(&self, name: &str) -> String {
+        reqwest::get(format!("{}/{name}?list-type=2", self.endpoint))
+            .await
+            .expect("listed")
+            .text()
+            .await
+            .expect("listing")
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+both_engines!(pictures_in_a_bucket_are_shared_by_every_node);
+async fn pictures_in_a_bucket_are_shared_by_every_node(engine: Engine) {
+    let s3 = S3Server::start().await;
+    let bucket = format!("newsdesk-{}", uuid::Uuid::new_v4().simple());
+    s3.bucket(&bucket).await;
+    let media_url = format!("s3://{bucket}/site");
+    let vars = [
+        ("NEWSDESK_MEDIA_URL", media_url.as_str()),
+        ("AWS_ENDPOINT_URL", s3.endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let Some(room) = Newsroom::open_with(engine, &vars).await else {
+        return;
+    };
+    let other_node = crate::helpers::TestApp::start(&room.app.db.url, &vars).await;
+
+    let (status, media) = upload(&room, "editor", "port.jpg", &jpeg_with_exif(900, 600)).await;
+    assert_eq!(status, 201, "{media}");
+    let id = media["id"].as_str().expect("id");
+    // Made and kept by one node, served by the other.
+    let rendition = room
+        .app
+        .client
+        .get(format!("{other_node}/media/{id}/320.webp"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(rendition.status(), 200);
+    let bytes = rendition.bytes().await.expect("bytes");
+    assert_eq!(
+        image::load_from_memory(&bytes).expect("a picture").width(),
+        320
+    );
+    let keys = s3.keys(&bucket).await;
+    for key in [
+        format!("site/masters/{id}"),
+        format!("site/renditions/{id}/320.webp"),
+    ] {
+        assert!(keys.contains(&key), "{key} not in {keys}");
+    }
+    // The other node reads what the first kept: the same picture again is the same asset.
+    let (again, same) = upload(&room, "editor", "port.jpg", &jpeg_with_exif(900, 600)).await;
+    assert_eq!((again, &same["id"]), (200, &media["id"]));
+}
+
+#[tokio::test]
+async fn a_bad_bucket_url_stops_the_server_with_one_line() {
+    let made = crate::helpers::newsdesk_with(
+        "sqlite::memory:",
+        &["serve"],
+        &[
+            ("NEWSDESK_MEDIA_URL", "http://not-a-bucket/x"),
+            ("NEWSDESK_BIND", "127.0.0.1:0"),
+        ],
+    );
+    assert_eq!(made.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&made.stderr);
+    assert!(stderr.contains("NEWSDESK_MEDIA_URL"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

@@ -357,3 +357,21 @@ pub fn newsdesk_with(database_url: &str, args: &[&str], vars: &[(&str, &str)]) -
     }
     cmd.output().expect("run newsdesk")
 }
+
+/// A program of the tests' Python virtualenv (`make py-deps` fills it;
+/// `NEWSDESK_VENV` names another).
+pub fn venv_program(name: &str) -> PathBuf {
+    let venv = std::env::var("NEWSDESK_VENV").map_or_else(
+        |_| {
+            let home = std::env::var("HOME").unwrap_or_default();
+            Path::new(&home).join(".cache/newsdesk/venv")
+        },
+        PathBuf::from,
+    );
+    let program = venv.join("bin").join(name);
+    assert!(
+        program.exists(),
+        "{program:?} is missing: run `make py-deps`"
+    );
+    program
+}
