@@ -72,6 +72,11 @@ const READ_ATTRIBUTES: &[&str] = &[
     "data-provider",
     "class",
     "rel",
+    "srcset",
+    "sizes",
+    "width",
+    "height",
+    "loading",
 ];
 
 /// Elements whose presence makes a `<p>` a container of blocks rather

@@ -16,11 +16,29 @@ use std::sync::LazyLock;
 use super::{Block, Body, Run};
 use crate::text::markup::escape;
 
-/// The HTML of a body.
+/// Where an image block's picture is served: its renditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    /// A rendition about 1,280 pixels wide.
+    pub src: String,
+    /// Every rendition, for `srcset`.
+    pub srcset: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The HTML of a body whose pictures are not known (`<img data-media>`
+/// without a source).
 pub fn to_html(body: &Body) -> String {
+    to_html_with(body, &|_| None)
+}
+
+/// The HTML of a body, each image block's `<img>` with the source,
+/// `srcset` and size `pictures` gives for its media id.
+pub fn to_html_with(body: &Body, pictures: &dyn Fn(&str) -> Option<Picture>) -> String {
     let mut out = String::new();
     for block in &body.0 {
-        write_block(&mut out, block);
+        write_block(&mut out, block, pictures);
     }
     SANITISER.clean(&out).to_string()
 }
@@ -32,7 +50,7 @@ pub fn inline_html(runs: &[Run]) -> String {
     SANITISER.clean(&out).to_string()
 }
 
-fn write_block(out: &mut String, block: &Block) {
+fn write_block(out: &mut String, block: &Block, pictures: &dyn Fn(&str) -> Option<Picture>) {
     match block {
         Block::Paragraph { runs } => {
             out.push_str("<p>");
@@ -75,10 +93,21 @@ fn write_block(out: &mut String, block: &Block) {
         } => {
             let _ = write!(
                 out,
-                r#"<figure class="nd-image"><img data-media="{}" alt="{}">"#,
+                r#"<figure class="nd-image"><img data-media="{}" alt="{}""#,
                 escape(media),
                 escape(alt.as_deref().unwrap_or(""))
             );
+            if let Some(p) = pictures(media) {
+                let _ = write!(
+                    out,
+                    r#" src="{}" srcset="{}" sizes="(max-width: 1280px) 100vw, 1280px" width="{}" height="{}" loading="lazy""#,
+                    escape(&p.src),
+                    escape(&p.srcset),
+                    p.width,
+                    p.height
+                );
+            }
+            out.push('>');
             if caption.is_some() || credit.is_some() {
                 out.push_str("<figcaption>");
                 if let Some(c) = caption {
@@ -178,7 +207,20 @@ static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     .into();
     let attributes: HashMap<&str, HashSet<&str>> = [
         ("a", ["href"].into()),
-        ("img", ["data-media", "alt"].into()),
+        (
+            "img",
+            [
+                "data-media",
+                "alt",
+                "src",
+                "srcset",
+                "sizes",
+                "width",
+                "height",
+                "loading",
+            ]
+            .into(),
+        ),
         ("figure", ["data-provider"].into()),
     ]
     .into();
@@ -251,6 +293,32 @@ mod tests {
         );
         assert!(html.contains("一行<br>二行"), "{html}");
         assert!(html.contains(r#"rel="noopener noreferrer""#), "{html}");
+    }
+
+    #[test]
+    fn known_pictures_get_their_renditions() {
+        let body = sample();
+        let html = to_html_with(&body, &|id| {
+            (id == "m1").then(|| Picture {
+                src: "https://x.test/media/m1/1280.jpg".into(),
+                srcset:
+                    "https://x.test/media/m1/320.jpg 320w, https://x.test/media/m1/1280.jpg 1280w"
+                        .into(),
+                width: 1280,
+                height: 720,
+            })
+        });
+        assert!(
+            html.contains(r#"src="https://x.test/media/m1/1280.jpg""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"width="1280" height="720""#), "{html}");
+        assert!(
+            html.contains("320w, https://x.test/media/m1/1280.jpg 1280w"),
+            "{html}"
+        );
+        let (back, warnings) = from_html(&html);
+        assert_eq!((back, warnings), (body, vec![]));
     }
 
     #[test]

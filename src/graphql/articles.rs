@@ -303,9 +303,13 @@ impl Article {
     /// `nd-credit`, `nd-embed`, `nd-embed-link`).
     async fn body_html(&self, ctx: &Context<'_>) -> Result<String> {
         let row = self.whole_row(ctx).await?;
-        Ok(crate::body::to_html(
-            &row.blocks().map_text(&|t| self.text(ctx, t)),
-        ))
+        let body = row.blocks().map_text(&|t| self.text(ctx, t));
+        let ids = body.media().into_iter().map(str::to_string).collect();
+        let rows = super::media::images(ctx, ids).await?;
+        let base = &RequestContext::of(ctx).state.config.public_base_url;
+        Ok(crate::body::to_html_with(&body, &|id| {
+            rows.get(id).map(|m| crate::media::html_picture(m, base))
+        }))
     }
     /// What a write dropped from the `bodyHtml` it was given (scripts,
     /// event attributes, unsafe links …); empty outside the answer of

@@ -213,10 +213,16 @@ fn load_selection(
         )?,
     };
     let credits = articles::credits_by_article(&rows);
-    let rows_lead_media: Vec<String> = rows
+    let mut rows_lead_media: Vec<String> = rows
         .iter()
         .filter_map(|r| r.lead_media_id.clone())
         .collect();
+    if partner {
+        // Full text shows the body's pictures too.
+        for row in &rows {
+            rows_lead_media.extend(row.blocks().media().into_iter().map(str::to_string));
+        }
+    }
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
     let sources = sources::by_ids(conn, &source_ids)?
         .into_iter()
@@ -288,6 +294,11 @@ fn render(
                     .as_ref()
                     .and_then(|id| data.media.get(id))
                     .map(|m| FeedImage::of(m, base, &|t| voice.line(t))),
+                pictures: data
+                    .media
+                    .iter()
+                    .map(|(id, m)| (id.clone(), crate::media::html_picture(m, base)))
+                    .collect(),
             }
         })
         .collect()

@@ -514,19 +514,30 @@ pub(super) async fn article(
         removal_window_days: view.notice.removal_window_days,
     };
     let body = read::body(&w, row);
-    let lead = match row.lead_media_id.clone() {
-        Some(id) => state
-            .db
-            .run(move |conn| crate::db::media::by_ids(conn, &[id]))
-            .await?
-            .into_iter()
-            .next(),
-        None => None,
-    };
+    let mut wanted: Vec<String> = body.media().into_iter().map(str::to_string).collect();
+    wanted.extend(row.lead_media_id.clone());
+    let pictures: std::collections::HashMap<String, crate::db::media::MediaRow> =
+        if wanted.is_empty() {
+            Default::default()
+        } else {
+            state
+                .db
+                .run(move |conn| crate::db::media::by_ids(conn, &wanted))
+                .await?
+                .into_iter()
+                .map(|m| (m.id.clone(), m))
+                .collect()
+        };
+    let lead = row.lead_media_id.as_ref().and_then(|id| pictures.get(id));
+    let body_html = crate::body::to_html_with(&body, &|id| {
+        pictures
+            .get(id)
+            .map(|m| crate::media::html_picture(m, base))
+    });
     let detail = ArticleDetail {
-        lead_image: lead.map(|m| super::media::MediaView::of(&m, base)),
+        lead_image: lead.map(|m| super::media::MediaView::of(m, base)),
         paragraphs: body.paragraphs(),
-        body_html: crate::body::to_html(&body),
+        body_html,
         body: body.0,
         copyright_notice: notice,
         related: related

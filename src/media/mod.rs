@@ -79,6 +79,23 @@ pub fn srcset(base: &str, id: &str, width: u32, format: Format) -> String {
         .join(", ")
 }
 
+/// How body HTML shows picture `row`: its 1,280-wide JPEG (or its own
+/// width) and every JPEG rendition, under `base`.
+pub fn html_picture(row: &crate::db::media::MediaRow, base: &str) -> crate::body::Picture {
+    let own = u32::try_from(row.width).unwrap_or(0);
+    let own_height = u32::try_from(row.height).unwrap_or(0);
+    let shown = picture::widths_for(own)
+        .into_iter()
+        .find(|w| *w >= 1280)
+        .unwrap_or(own.min(*picture::WIDTHS.last().unwrap_or(&own)));
+    crate::body::Picture {
+        src: url(base, &row.id, own, 1280, Format::Jpeg),
+        srcset: srcset(base, &row.id, own, Format::Jpeg),
+        width: shown,
+        height: picture::scaled_height(own, own_height, shown),
+    }
+}
+
 /// The media store with the limits of its pictures; decoding runs on a
 /// blocking thread, one picture at a time per node, so that a burst of
 /// uploads cannot hold several decoded pictures in memory at once.

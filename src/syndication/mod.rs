@@ -53,6 +53,8 @@ pub struct FeedItem {
     pub notice_kind: crate::domain::NoticeKind,
     /// The lead picture.
     pub image: Option<FeedImage>,
+    /// Where the body's pictures are served, by media id.
+    pub pictures: std::collections::HashMap<String, crate::body::Picture>,
 }
 
 /// An item's lead picture: a JPEG rendition 1,280 pixels wide (or the
@@ -131,7 +133,9 @@ impl FeedItem {
     }
 
     fn html_body(&self) -> Option<String> {
-        self.full_text.as_ref().map(crate::body::to_html)
+        self.full_text
+            .as_ref()
+            .map(|b| crate::body::to_html_with(b, &|id| self.pictures.get(id).cloned()))
     }
 
     /// The body's prose as plain text, paragraphs apart by a blank line.

@@ -560,12 +560,15 @@ async fn the_lead_picture_and_image_blocks_reach_every_surface(engine: Engine) {
         shown["body"][1]["image"]["url"],
         format!("https://news.example.test/media/{id}/320.jpg")
     );
-    assert!(
-        shown["bodyHtml"]
-            .as_str()
-            .is_some_and(|h| h.contains(&format!(r#"data-media="{id}""#))),
-        "{read}"
-    );
+    let html = shown["bodyHtml"].as_str().expect("bodyHtml");
+    for piece in [
+        format!(r#"data-media="{id}""#),
+        format!(r#"src="https://news.example.test/media/{id}/1280.jpg""#),
+        format!("https://news.example.test/media/{id}/320.jpg 320w"),
+        r#"width="1280" height="853""#.to_string(),
+    ] {
+        assert!(html.contains(&piece), "{piece} not in {html}");
+    }
 
     let rest: Value = fetch(&room, &format!("/v1/articles/{article}"))
         .await
@@ -574,6 +577,7 @@ async fn the_lead_picture_and_image_blocks_reach_every_surface(engine: Engine) {
         .expect("REST");
     assert_eq!(rest["leadImage"]["id"], id.as_str(), "{rest}");
     assert_eq!(rest["leadImage"]["width"], 1500);
+    assert_eq!(rest["bodyHtml"], shown["bodyHtml"]);
 
     let partner = |path: String| {
         let client = room.app.client.clone();
@@ -608,6 +612,12 @@ async fn the_lead_picture_and_image_blocks_reach_every_surface(engine: Engine) {
     assert!(rss.contains(&format!(
         r#"<enclosure url="https://news.example.test/media/{id}/1280.jpg" type="image/jpeg""#
     )));
+    assert!(
+        rss.contains(&format!(
+            "src=&quot;https://news.example.test/media/{id}/1280.jpg&quot;"
+        )),
+        "the body's picture is missing from the full text: {rss}"
+    );
     let atom = partner("/feeds/all.atom".into()).await;
     assert!(atom.contains(&format!(r#"<link rel="enclosure" type="image/jpeg" href="https://news.example.test/media/{id}/1280.jpg"/>"#)), "{atom}");
     let json_feed: Value =
