@@ -20,8 +20,8 @@ use super::{MAX_TABLE_COLUMNS, MAX_TABLE_ROWS};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// `DROPPED_ELEMENT`, `DROPPED_ATTRIBUTE`, `UNSAFE_LINK`,
-    /// `EMBED_NOT_ALLOWED`, `IMAGE_NOT_UPLOADED`, `TABLE_TRUNCATED` or
-    /// `TOO_MANY_BLOCKS`.
+    /// `EMBED_NOT_ALLOWED`, `IMAGE_NOT_UPLOADED`, `TABLE_TRUNCATED`,
+    /// `NESTED_TOO_DEEP` or `TOO_MANY_BLOCKS`.
     pub code: &'static str,
     /// The element, attribute or URL scheme concerned.
     pub subject: String,
@@ -44,6 +44,10 @@ impl Warning {
                 )
             }
             "TABLE_TRUNCATED" => format!("cut a table to its first {}", self.subject),
+            "NESTED_TOO_DEEP" => format!(
+                "dropped what was nested more than {} elements deep",
+                self.subject
+            ),
             _ => format!("kept only the first {} blocks", self.subject),
         };
         if self.count > 1 {
@@ -53,6 +57,9 @@ impl Warning {
         }
     }
 }
+
+/// Elements nested deeper than this are dropped with what they hold.
+pub const MAX_DEPTH: usize = 100;
 
 /// Elements dropped with everything inside them.
 const DROPPED: &[&str] = &[
@@ -100,6 +107,19 @@ const BLOCK_ELEMENTS: &[&str] = &[
     "div",
 ];
 
+/// Elements one HTML body may hold. The parser checks the open elements
+/// for every tag it meets, so deep markup costs the square of its depth:
+/// this bounds that work (a megabyte of `<div>`s would be 200,000).
+pub const MAX_HTML_TAGS: usize = 10_000;
+
+/// How many tags `html` opens, counted without parsing it.
+pub fn tag_count(html: &str) -> usize {
+    html.as_bytes()
+        .windows(2)
+        .filter(|w| w[0] == b'<' && w[1].is_ascii_alphabetic())
+        .count()
+}
+
 /// The blocks `html` holds and what of it was dropped.
 pub fn from_html(html: &str) -> (Body, Vec<Warning>) {
     let doc = Html::parse_fragment(html);
@@ -127,6 +147,8 @@ struct Reader {
     /// Inline content met outside any paragraph, which becomes one.
     loose: Vec<Run>,
     warnings: Vec<Warning>,
+    /// How many elements deep the walk is.
+    depth: usize,
 }
 
 impl Reader {
@@ -179,7 +201,17 @@ impl Reader {
         }
     }
 
+    /// Reads one element as blocks, unless the markup is nested deeper than
+    /// [`MAX_DEPTH`]: the walk is recursive, and a megabyte of `<div>`s
+    /// must not exhaust the thread's stack.
     fn block(&mut self, node: NodeRef<'_, Node>, el: &Element) {
+        if self.enter() {
+            self.block_here(node, el);
+            self.depth -= 1;
+        }
+    }
+
+    fn block_here(&mut self, node: NodeRef<'_, Node>, el: &Element) {
         let name = el.name();
         if DROPPED.contains(&name) {
             self.warn("DROPPED_ELEMENT", name);
@@ -238,7 +270,31 @@ impl Reader {
         runs
     }
 
+    /// Reads one element as inline content, within [`MAX_DEPTH`] as [`Self::block`].
     fn inline(&mut self, node: NodeRef<'_, Node>, el: &Element, marks: &Marks, out: &mut Vec<Run>) {
+        if self.enter() {
+            self.inline_here(node, el, marks, out);
+            self.depth -= 1;
+        }
+    }
+
+    /// One level deeper; `false` (and a warning) past [`MAX_DEPTH`].
+    fn enter(&mut self) -> bool {
+        if self.depth >= MAX_DEPTH {
+            self.warn("NESTED_TOO_DEEP", MAX_DEPTH.to_string());
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    fn inline_here(
+        &mut self,
+        node: NodeRef<'_, Node>,
+        el: &Element,
+        marks: &Marks,
+        out: &mut Vec<Run>,
+    ) {
         let name = el.name();
         if DROPPED.contains(&name) || matches!(name, "img" | "iframe" | "table" | "hr") {
             self.warn("DROPPED_ELEMENT", name);
@@ -774,6 +830,24 @@ mod tests {
         let (body, _) = read("<p>前<img data-media='m2'>後</p>");
         assert_eq!(body.0.len(), 3, "{body:?}");
         assert!(matches!(&body.0[1], Block::Image { media, .. } if media == "m2"));
+    }
+
+    #[test]
+    fn markup_nested_too_deep_is_cut_not_followed() {
+        for tag in ["div", "span", "blockquote", "b", "ul"] {
+            let html = format!("<{tag}>", tag = tag).repeat(MAX_DEPTH + 50) + "深";
+            let (body, warnings) = read(&html);
+            assert!(
+                warnings.iter().any(|w| w.code == "NESTED_TOO_DEEP"),
+                "{tag}: {warnings:?}"
+            );
+            assert!(body.0.len() <= 1, "{tag}");
+        }
+        let (body, warnings) = read(&("<div>".repeat(50) + "淺"));
+        assert_eq!(
+            (body.paragraphs(), warnings),
+            (vec!["淺".to_string()], vec![])
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod links;
 
 use serde::{Deserialize, Serialize};
 
-pub use html_in::{from_html, is_media_id, Warning};
+pub use html_in::{from_html, is_media_id, tag_count, Warning, MAX_HTML_TAGS};
 pub use html_out::{inline_html, to_html, to_html_with, Picture};
 pub use links::{embed_provider, link_target, EMBED_PROVIDERS};
 

@@ -3,7 +3,7 @@
 //! is trimmed of surrounding blanks before it is measured.
 
 use super::input_error::InvalidText;
-use crate::body::{from_html, Body, Warning, MAX_BLOCKS};
+use crate::body::{from_html, tag_count, Body, Warning, MAX_BLOCKS, MAX_HTML_TAGS};
 
 /// An article's title: 1–200 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +144,12 @@ impl ArticleBody {
                 return Err(InvalidText::new(
                     "bodyHtml",
                     format!("must be at most {} bytes", Self::MAX_HTML_BYTES),
+                ))
+            }
+            BodyGiven::Html(h) if tag_count(h) > MAX_HTML_TAGS => {
+                return Err(InvalidText::new(
+                    "bodyHtml",
+                    format!("must hold at most {MAX_HTML_TAGS} tags"),
                 ))
             }
             BodyGiven::Html(h) => from_html(h),
@@ -292,6 +298,22 @@ mod tests {
         assert_eq!(
             message(ArticleBody::parse(&[BodyGiven::Html(&html)])),
             "bodyHtml: must be at most 1048576 bytes"
+        );
+        // 200,000 nested elements would take the parser minutes: refused unread.
+        let deep = "<div>".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            message(ArticleBody::parse(&[BodyGiven::Html(&deep)])),
+            "bodyHtml: must hold at most 10000 tags"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let nested = "<div>".repeat(10_000);
+        let started = std::time::Instant::now();
+        assert!(ArticleBody::parse(&[BodyGiven::Html(&nested)]).is_ok());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
         );
         assert_eq!(
             ArticleBody::empty().into_parts(),

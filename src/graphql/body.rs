@@ -234,8 +234,8 @@ fn block(position: i32, b: &body::Block, pictures: &Pictures) -> Block {
 #[derive(SimpleObject)]
 pub struct BodyWarning {
     /// `DROPPED_ELEMENT`, `DROPPED_ATTRIBUTE`, `UNSAFE_LINK`,
-    /// `EMBED_NOT_ALLOWED`, `IMAGE_NOT_UPLOADED`, `TABLE_TRUNCATED` or
-    /// `TOO_MANY_BLOCKS`.
+    /// `EMBED_NOT_ALLOWED`, `IMAGE_NOT_UPLOADED`, `TABLE_TRUNCATED`,
+    /// `NESTED_TOO_DEEP` or `TOO_MANY_BLOCKS`.
     pub code: String,
     /// The element, attribute, URL scheme or host concerned.
     pub subject: String,

@@ -523,6 +523,26 @@ async fn bad_blocks_are_refused_whole_and_named(engine: Engine) {
             "{answer}"
         );
     }
+    // Markup nested 200,000 deep (a megabyte of `<div>`) is refused before it is parsed.
+    let started = std::time::Instant::now();
+    let deep = room
+        .app
+        .graphql_with(
+            update,
+            json!({ "id": id.to_string(), "input": { "bodyHtml": "<div>".repeat(200_000) } }),
+            &[("authorization", &bearer)],
+        )
+        .await
+        .1;
+    assert_eq!(
+        deep["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{deep}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     // Nothing was written: the draft is still at revision 1 with its body.
     let read = room
         .as_user(

@@ -22,6 +22,7 @@ const NOT_CODES: &[(&str, &str)] = &[
     ("IMAGE_NOT_UPLOADED", "a body warning (docs/bodies.md)"),
     ("TABLE_TRUNCATED", "a body warning (docs/bodies.md)"),
     ("TOO_MANY_BLOCKS", "a body warning (docs/bodies.md)"),
+    ("NESTED_TOO_DEEP", "a body warning (docs/bodies.md)"),
     ("IHDR", "a PNG chunk"),
     ("IDAT", "a PNG chunk"),
     ("IEND", "a PNG chunk"),
