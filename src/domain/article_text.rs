@@ -301,20 +301,15 @@ mod tests {
         );
         // 200,000 nested elements would take the parser minutes: refused unread.
         let deep = "<div>".repeat(200_000);
-        let started = std::time::Instant::now();
         assert_eq!(
             message(ArticleBody::parse(&[BodyGiven::Html(&deep)])),
             "bodyHtml: must hold at most 10000 tags"
         );
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        let nested = "<div>".repeat(10_000);
-        let started = std::time::Instant::now();
-        assert!(ArticleBody::parse(&[BodyGiven::Html(&nested)]).is_ok());
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "{:?}",
-            started.elapsed()
-        );
+        let nested = "<div>".repeat(10_000) + "深";
+        let body = ArticleBody::parse(&[BodyGiven::Html(&nested)])
+            .expect("accepted")
+            .expect("given");
+        assert_eq!(body.warnings()[0].code, "NESTED_TOO_DEEP");
         assert_eq!(
             ArticleBody::empty().into_parts(),
             ("[]".to_string(), "blocks".to_string())

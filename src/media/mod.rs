@@ -50,13 +50,7 @@ pub fn rendition_path(id: &str, width: u32, format: Format) -> String {
 /// `wanted`: the smallest standard width at least `wanted`, at most the
 /// picture's own.
 pub fn url(base: &str, id: &str, width: u32, wanted: u32, format: Format) -> String {
-    let widths = picture::widths_for(width);
-    let chosen = widths
-        .iter()
-        .copied()
-        .find(|w| *w >= wanted)
-        .or_else(|| widths.last().copied())
-        .unwrap_or(width);
+    let chosen = picture::nearest_width(width, wanted);
     format!(
         "{}{}",
         base.trim_end_matches('/'),
@@ -84,10 +78,7 @@ pub fn srcset(base: &str, id: &str, width: u32, format: Format) -> String {
 pub fn html_picture(row: &crate::db::media::MediaRow, base: &str) -> crate::body::Picture {
     let own = u32::try_from(row.width).unwrap_or(0);
     let own_height = u32::try_from(row.height).unwrap_or(0);
-    let shown = picture::widths_for(own)
-        .into_iter()
-        .find(|w| *w >= 1280)
-        .unwrap_or(own.min(*picture::WIDTHS.last().unwrap_or(&own)));
+    let shown = picture::nearest_width(own, 1280);
     crate::body::Picture {
         src: url(base, &row.id, own, 1280, Format::Jpeg),
         srcset: srcset(base, &row.id, own, Format::Jpeg),

@@ -179,6 +179,18 @@ pub fn scaled_height(width: u32, height: u32, to: u32) -> u32 {
     u32::try_from(h.max(1)).unwrap_or(u32::MAX)
 }
 
+/// The rendition width to show for `wanted` of a picture `width` wide: the
+/// smallest offered at least that wide, else the widest offered.
+pub fn nearest_width(width: u32, wanted: u32) -> u32 {
+    let widths = widths_for(width);
+    widths
+        .iter()
+        .copied()
+        .find(|w| *w >= wanted)
+        .or_else(|| widths.last().copied())
+        .unwrap_or(width)
+}
+
 /// The widths renditions of a picture `width` wide come in: the standard
 /// ones below its width, and its own.
 pub fn widths_for(width: u32) -> Vec<u32> {

@@ -93,12 +93,9 @@ impl FeedImage {
                 )
             })
             .collect();
-        let (width, height, url) = renditions
-            .iter()
-            .find(|(w, _, _)| *w >= 1280)
-            .or(renditions.last())
-            .cloned()
-            .unwrap_or((own, own_height, String::new()));
+        let width = picture::nearest_width(own, 1280);
+        let height = picture::scaled_height(own, own_height, width);
+        let url = crate::media::url(base, &row.id, own, 1280, Format::Jpeg);
         FeedImage {
             id: row.id.clone(),
             url,
