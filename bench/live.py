@@ -66,10 +66,7 @@ def main():
     bench.run(binary, url, "migrate")
     bench.run(binary, url, "dev", "seed", "--articles", "500", "--sections", "10", "--contributors", "50")
     bench.run(binary, url, "import", str(bench.SEED_PAGE))
-    bench.run(binary, url, "user", "add", "--username", "bench-editor", "--role", "editor",
-              stdin="bench-password-123\n")
-    token = bench.run(binary, url, "token", "--sub", "bench-editor", "--role", "editor",
-                      "--ttl", "1h").strip().splitlines()[-1]
+    token = bench.editor_token(binary, url)
     os.environ.update(LIVE_LIMITS)
     server = bench.Server(binary, url, cache=False, search_dir=work / "search")
     try:

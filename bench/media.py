@@ -72,10 +72,7 @@ def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="newsdesk-media-"))
     url = f"sqlite://{work}/media.db"
     bench.run(binary, url, "migrate")
-    bench.run(binary, url, "user", "add", "--username", "bench-editor", "--role", "editor",
-              stdin="bench-password-123\n")
-    token = bench.run(binary, url, "token", "--sub", "bench-editor", "--role", "editor",
-                      "--ttl", "1h").strip().splitlines()[-1]
+    token = bench.editor_token(binary, url)
     pictures = [png(seed) for seed in range(UPLOADS)]
     server = bench.Server(binary, url, cache=False, search_dir=work / "search")
     try:

@@ -98,6 +98,19 @@ def run(binary, url, *args, stdin=None, env=None):
     return done.stdout
 
 
+def add_editor(binary, url):
+    """Adds the account `bench-editor` to the database at `url`."""
+    run(binary, url, "user", "add", "--username", "bench-editor", "--role", "editor",
+        stdin="bench-password-123\n")
+
+
+def editor_token(binary, url):
+    """Adds `bench-editor` and returns a token of theirs, good for an hour."""
+    add_editor(binary, url)
+    return run(binary, url, "token", "--sub", "bench-editor", "--role", "editor",
+               "--ttl", "1h").strip().splitlines()[-1]
+
+
 def dataset(binary, engine):
     """A fresh generated newsroom plus the sample page; returns (url, seconds)."""
     marker = WORK / f"{engine}-{ARTICLES}.ready"
@@ -121,8 +134,7 @@ def dataset(binary, engine):
         "--contributors", "500")
     seconds = time.monotonic() - started
     run(binary, url, "import", str(SEED_PAGE))
-    run(binary, url, "user", "add", "--username", "bench-editor", "--role", "editor",
-        stdin="bench-password-123\n")
+    add_editor(binary, url)
     if engine == "postgres":
         subprocess.run(["psql", "-q", url, "-c", "VACUUM ANALYZE"], check=True, capture_output=True)
     state = {"seed_seconds": round(seconds, 1), "next_write_id": 1}
