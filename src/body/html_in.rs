@@ -534,6 +534,7 @@ impl Reader {
             alt: alt.filter(|a| !a.is_empty()),
             caption,
             credit: credit.or_else(|| el.attr("data-credit").map(|c| c.trim().to_string())),
+            withheld: false,
         });
     }
 
@@ -761,6 +762,7 @@ mod tests {
                 alt: Some("港口".into()),
                 caption: Some("日照港".into()),
                 credit: Some("攝影 王偉".into()),
+                withheld: false,
             }
         );
     }

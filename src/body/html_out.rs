@@ -6,7 +6,8 @@
 //! a mistake in this file cannot reach a reader as script.
 //!
 //! Class names are stable, for front ends to style: `nd-quote`, `nd-list`,
-//! `nd-table`, `nd-image`, `nd-credit`, `nd-embed` (with `data-provider`)
+//! `nd-table`, `nd-image` (with `nd-withheld` for an empty placeholder
+//! where a legal hold withholds the picture), `nd-credit`, `nd-embed` (with `data-provider`)
 //! and `nd-embed-link`.
 
 use std::collections::{HashMap, HashSet};
@@ -85,11 +86,15 @@ fn write_block(out: &mut String, block: &Block, pictures: &dyn Fn(&str) -> Optio
             header,
             rows,
         } => write_table(out, caption.as_deref(), header, rows),
+        Block::Image { withheld: true, .. } => {
+            out.push_str(r#"<figure class="nd-image nd-withheld"></figure>"#);
+        }
         Block::Image {
             media,
             alt,
             caption,
             credit,
+            withheld: false,
         } => {
             let _ = write!(
                 out,
@@ -229,7 +234,7 @@ static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         ("ul", ["nd-list"].into()),
         ("ol", ["nd-list"].into()),
         ("table", ["nd-table"].into()),
-        ("figure", ["nd-image", "nd-embed"].into()),
+        ("figure", ["nd-image", "nd-withheld", "nd-embed"].into()),
         ("small", ["nd-credit"].into()),
         ("a", ["nd-embed-link"].into()),
     ]
@@ -319,6 +324,39 @@ mod tests {
         );
         let (back, warnings) = from_html(&html);
         assert_eq!((back, warnings), (body, vec![]));
+    }
+
+    #[test]
+    fn a_withheld_picture_leaves_an_empty_placeholder() {
+        let mut body = sample();
+        body.withhold(&|id| id == "m1");
+        let html = to_html_with(&body, &|_| {
+            Some(Picture {
+                src: "https://x.test/media/m1/1280.jpg".into(),
+                srcset: String::new(),
+                width: 1280,
+                height: 720,
+            })
+        });
+        assert!(
+            html.contains(r#"<figure class="nd-image nd-withheld"></figure>"#),
+            "{html}"
+        );
+        for gone in ["m1", "日照港", "攝影 王偉", "港口"] {
+            assert!(!html.contains(gone), "{gone} in {html}");
+            assert!(!body.texts().iter().any(|t| t.contains(gone)), "{gone}");
+        }
+        let json = serde_json::to_string(&body).unwrap();
+        assert!(json.contains(r#""withheld":true"#), "{json}");
+        let never = |b: &Body| {
+            !b.0.iter()
+                .any(|b| matches!(b, Block::Image { withheld: true, .. }))
+        };
+        assert!(never(&Body::from_stored("blocks", &json)), "read as stored");
+        assert!(
+            never(&serde_json::from_str::<Body>(&body.to_stored()).unwrap()),
+            "stored"
+        );
     }
 
     #[test]

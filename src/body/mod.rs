@@ -97,6 +97,11 @@ pub enum Block {
         caption: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         credit: Option<String>,
+        /// Set when reading, never stored (cleared both ways, see
+        /// [`Body::from_stored`]): a legal hold keeps the picture from
+        /// readers ([`Body::withhold`]); alt, caption and credit are gone.
+        #[serde(default, skip_serializing_if = "is_false")]
+        withheld: bool,
     },
     /// Content from an allow-listed provider ([`EMBED_PROVIDERS`]), by URL.
     Embed {
@@ -214,11 +219,13 @@ impl Block {
                 alt,
                 caption,
                 credit,
+                withheld,
             } => Block::Image {
                 media: media.clone(),
                 alt: opt(alt),
                 caption: opt(caption),
                 credit: opt(credit),
+                withheld: *withheld,
             },
             Block::Embed { .. } | Block::Divider => self.clone(),
         }
@@ -250,7 +257,9 @@ impl Body {
     /// `html` (sanitised HTML), which are read as blocks.
     pub fn from_stored(format: &str, stored: &str) -> Body {
         match format {
-            "blocks" => serde_json::from_str(stored).unwrap_or_default(),
+            "blocks" => serde_json::from_str::<Body>(stored)
+                .unwrap_or_default()
+                .unwithheld(),
             "paragraphs" => Body::from_paragraphs(
                 &serde_json::from_str::<Vec<String>>(stored).unwrap_or_default(),
             ),
@@ -260,7 +269,7 @@ impl Body {
 
     /// The JSON kept in `articles.body`.
     pub fn to_stored(&self) -> String {
-        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+        serde_json::to_string(&self.clone().unwithheld().0).unwrap_or_else(|_| "[]".into())
     }
 
     /// The plain text of every prose block, one entry each (list items
@@ -279,9 +288,53 @@ impl Body {
         out
     }
 
+    /// Like [`Body::texts`], without pictures' alt texts, captions and credits.
+    pub fn texts_but_pictures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.0
+            .iter()
+            .filter(|b| !matches!(b, Block::Image { .. }))
+            .for_each(|b| b.all_text(&mut out));
+        out
+    }
+
     /// The body with every human-readable text passed through `f`.
     pub fn map_text(&self, f: &dyn Fn(&str) -> String) -> Body {
         Body(self.0.iter().map(|b| b.map_text(f)).collect())
+    }
+
+    /// Marks each image block whose picture `is_withheld` says a legal hold
+    /// keeps from readers, and drops its alt text, caption and credit: they
+    /// describe the withdrawn work, so no surface (HTML, blocks, search
+    /// terms, snippets) may show them.
+    pub fn withhold(&mut self, is_withheld: &dyn Fn(&str) -> bool) {
+        for b in &mut self.0 {
+            if let Block::Image {
+                media,
+                alt,
+                caption,
+                credit,
+                withheld,
+            } = b
+            {
+                if is_withheld(media) {
+                    *withheld = true;
+                    *alt = None;
+                    *caption = None;
+                    *credit = None;
+                }
+            }
+        }
+    }
+
+    /// The body with no block marked withheld: what may be stored.
+    fn unwithheld(mut self) -> Body {
+        for b in &mut self.0 {
+            if let Block::Image { withheld, .. } = b {
+                *withheld = false;
+            }
+        }
+        self
     }
 
     /// Media ids the body's image blocks use, in order, without repeats.
@@ -338,6 +391,7 @@ mod tests {
                 alt: Some("港口".into()),
                 caption: Some("日照港".into()),
                 credit: Some("攝影 王偉".into()),
+                withheld: false,
             },
             Block::Embed {
                 provider: "youtube".into(),

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 
 use super::schema::media;
 use super::AnyConnection;
@@ -24,21 +25,64 @@ pub struct MediaRow {
     pub rights: String,
     pub uploaded_by: Option<i32>,
     pub created_at: NaiveDateTime,
+    /// Set while a legal hold withholds the picture from readers (the time
+    /// the oldest active hold was placed); see [`super::media_holds`].
+    pub held_since: Option<NaiveDateTime>,
+}
+
+impl MediaRow {
+    /// Whether a legal hold keeps the picture from readers.
+    pub fn is_withheld(&self) -> bool {
+        self.held_since.is_some()
+    }
 }
 
 /// Keeps `row`; a picture already kept (the same id: the same cleaned
-/// bytes) keeps its row, and that row is returned.
+/// bytes) keeps its row, and that row is returned. Two uploads of one
+/// picture at once both succeed: the one that loses the race on the
+/// primary key (tried in a savepoint, so the transaction goes on) reads
+/// the winner's row.
 pub fn insert_or_existing(conn: &mut AnyConnection, row: &MediaRow) -> Result<MediaRow, AppError> {
-    if let Some(kept) = by_ids(conn, std::slice::from_ref(&row.id))?
-        .into_iter()
-        .next()
-    {
+    let existing = |conn: &mut AnyConnection| -> Result<Option<MediaRow>, AppError> {
+        Ok(by_ids(conn, std::slice::from_ref(&row.id))?
+            .into_iter()
+            .next())
+    };
+    if let Some(kept) = existing(conn)? {
         return Ok(kept);
     }
-    diesel::insert_into(media::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(row.clone())
+    let inserted =
+        conn.transaction(|conn| diesel::insert_into(media::table).values(row).execute(conn));
+    match inserted {
+        Ok(_) => Ok(row.clone()),
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            existing(conn)?.ok_or(AppError::Conflict(format!(
+                "picture {} was being kept by another upload; send it again",
+                row.id
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The articles (any status) whose lead image or body names picture `id`:
+/// the pages a hold on it changes. The id is 24 hex digits, so finding it
+/// in a stored body is exact enough; an article whose text happens to hold
+/// it is only refreshed once more.
+pub fn articles_using(conn: &mut AnyConnection, id: &str) -> Result<Vec<i32>, AppError> {
+    use super::schema::articles;
+    if !crate::domain::is_media_id(id) {
+        return Ok(Vec::new());
+    }
+    Ok(articles::table
+        .filter(
+            articles::lead_media_id
+                .eq(id)
+                .or(articles::body.like(format!("%{id}%"))),
+        )
+        .select(articles::id)
+        .order(articles::id)
+        .load(conn)?)
 }
 
 /// The pictures among `ids` that exist, in no particular order.

@@ -29,6 +29,7 @@ mod database;
 pub mod holds;
 pub mod idempotency;
 pub mod media;
+pub mod media_holds;
 pub mod migrations;
 pub mod notices;
 pub mod notify;

@@ -121,6 +121,19 @@ diesel::table! {
         rights -> Text,
         uploaded_by -> Nullable<Integer>,
         created_at -> Timestamp,
+        held_since -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    media_holds (id) {
+        id -> Integer,
+        media_id -> Text,
+        takedown_id -> Integer,
+        placed_at -> Timestamp,
+        placed_by_user_id -> Nullable<Integer>,
+        released_at -> Nullable<Timestamp>,
+        released_by_user_id -> Nullable<Integer>,
     }
 }
 
@@ -275,6 +288,7 @@ diesel::table! {
         position -> Integer,
         article_id -> Nullable<Integer>,
         url -> Nullable<Text>,
+        media_id -> Nullable<Text>,
     }
 }
 
@@ -389,6 +403,7 @@ diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(recommendation_items -> recommendation_lists (list_id));
 diesel::joinable!(takedown_targets -> takedown_requests (takedown_id));
+diesel::joinable!(media_holds -> media (media_id));
 diesel::joinable!(takedown_events -> takedown_requests (takedown_id));
 diesel::joinable!(webhook_outbox -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> webhook_outbox (outbox_id));
@@ -420,6 +435,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     media,
+    media_holds,
     article_placements,
     search_log,
     change_log,

@@ -52,8 +52,13 @@ impl TakedownRow {
     }
 }
 
-/// One target of a request: our article, or a URL.
-pub type Target = (Option<i32>, Option<String>);
+/// One target of a request: our article, our picture, or a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Article(i32),
+    Media(String),
+    Url(String),
+}
 
 /// What filing a request writes.
 #[derive(Debug, Clone)]
@@ -157,12 +162,18 @@ pub fn create(conn: &mut AnyConnection, new: &NewTakedown, actor: &Actor) -> Res
         ))
         .returning(takedown_requests::id)
         .get_result(conn)?;
-    for (position, (article_id, url)) in new.targets.iter().enumerate() {
+    for (position, target) in new.targets.iter().enumerate() {
+        let (article_id, media_id, url) = match target {
+            Target::Article(a) => (Some(*a), None, None),
+            Target::Media(m) => (None, Some(m.as_str()), None),
+            Target::Url(u) => (None, None, Some(u.as_str())),
+        };
         diesel::insert_into(takedown_targets::table)
             .values((
                 takedown_targets::takedown_id.eq(id),
                 takedown_targets::position.eq(position as i32),
                 takedown_targets::article_id.eq(article_id),
+                takedown_targets::media_id.eq(media_id),
                 takedown_targets::url.eq(url),
             ))
             .execute(conn)?;
@@ -227,13 +238,38 @@ pub fn target_articles(conn: &mut AnyConnection, id: i32) -> Result<Vec<i32>, Ap
         .collect())
 }
 
-/// Targets as (article id, url), in order.
-pub fn targets(conn: &mut AnyConnection, id: i32) -> Result<Vec<Target>, AppError> {
+/// Media ids a request targets.
+pub fn target_media(conn: &mut AnyConnection, id: i32) -> Result<Vec<String>, AppError> {
     Ok(takedown_targets::table
         .filter(takedown_targets::takedown_id.eq(id))
         .order(takedown_targets::position)
-        .select((takedown_targets::article_id, takedown_targets::url))
-        .load(conn)?)
+        .select(takedown_targets::media_id)
+        .load::<Option<String>>(conn)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Every target of a request, in the order given.
+pub fn targets(conn: &mut AnyConnection, id: i32) -> Result<Vec<Target>, AppError> {
+    let rows: Vec<(Option<i32>, Option<String>, Option<String>)> = takedown_targets::table
+        .filter(takedown_targets::takedown_id.eq(id))
+        .order(takedown_targets::position)
+        .select((
+            takedown_targets::article_id,
+            takedown_targets::media_id,
+            takedown_targets::url,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row {
+            (Some(a), _, _) => Some(Target::Article(a)),
+            (_, Some(m), _) => Some(Target::Media(m)),
+            (_, _, Some(u)) => Some(Target::Url(u)),
+            _ => None,
+        })
+        .collect())
 }
 
 pub fn events(conn: &mut AnyConnection, id: i32) -> Result<Vec<EventRow>, AppError> {

@@ -28,6 +28,8 @@ pub enum CacheKey {
     Removed,
     /// Search results: a node's search index applied other changes.
     Search,
+    /// One uploaded picture: its renditions and `media(id:)`.
+    Media(String),
 }
 
 impl fmt::Display for CacheKey {
@@ -42,6 +44,7 @@ impl fmt::Display for CacheKey {
             CacheKey::Notices => f.write_str("notices"),
             CacheKey::Removed => f.write_str("removed"),
             CacheKey::Search => f.write_str("search"),
+            CacheKey::Media(id) => write!(f, "media-{id}"),
         }
     }
 }
@@ -69,6 +72,11 @@ impl FromStr for CacheKey {
                     CacheKey::Article(id(digits)?)
                 } else if let Some(digits) = text.strip_prefix("section-") {
                     CacheKey::Section(id(digits)?)
+                } else if let Some(id) = text
+                    .strip_prefix("media-")
+                    .filter(|id| super::is_media_id(id))
+                {
+                    CacheKey::Media(id.to_string())
                 } else if let Some(token) = text.strip_prefix("list-") {
                     CacheKey::List(list_name(token).ok_or_else(unknown)?)
                 } else {
@@ -139,6 +147,10 @@ mod tests {
             (CacheKey::Site, "site"),
             (CacheKey::Notices, "notices"),
             (CacheKey::Removed, "removed"),
+            (
+                CacheKey::Media("0123456789abcdef01234567".into()),
+                "media-0123456789abcdef01234567",
+            ),
         ];
         for (key, text) in keys {
             assert_eq!(key.to_string(), text);
@@ -155,6 +167,8 @@ mod tests {
             "list-a b",
             "list-%E6",
             "list-%ZZ",
+            "media-12",
+            "media-0123456789ABCDEF01234567",
             "tags",
         ] {
             assert!(text.parse::<CacheKey>().is_err(), "{text:?}");

@@ -20,6 +20,8 @@ pub struct NoticeForm {
     pub contact_address: Option<String>,
     /// Our articles, in the order given; `None` for an id that cannot name one.
     pub articles: Vec<Option<i32>>,
+    /// Our pictures, by media id, in the order given.
+    pub media: Vec<String>,
     pub urls: Vec<String>,
     pub rights_statement: Option<String>,
     pub evidence_links: Vec<String>,
@@ -36,8 +38,10 @@ pub struct TakedownNotice {
     pub contact_phone: Option<String>,
     pub contact_email: Option<String>,
     pub contact_address: String,
-    /// The works: at least one article or URL.
+    /// The works: at least one article, picture or URL.
     pub articles: Vec<i32>,
+    /// Media ids, each well formed (whether it exists is the filing's check).
+    pub media: Vec<String>,
     pub urls: Vec<String>,
     pub rights_statement: String,
     pub evidence_links: Vec<String>,
@@ -53,6 +57,9 @@ pub enum InvalidNotice {
     /// The article at this position of `articles` is not one readers can see.
     #[error("articles[{0}]: unknown article")]
     UnknownArticle(usize),
+    /// The picture at this position of `media` does not exist.
+    #[error("media[{0}]: unknown picture")]
+    UnknownMedia(usize),
 }
 
 impl From<InvalidNotice> for AppError {
@@ -81,8 +88,8 @@ impl TakedownNotice {
         if contact_address.is_none() {
             missing.push("contactAddress");
         }
-        if form.articles.is_empty() && form.urls.is_empty() {
-            missing.push("articles or urls");
+        if form.articles.is_empty() && form.media.is_empty() && form.urls.is_empty() {
+            missing.push("articles, media or urls");
         }
         if rights_statement.is_none() {
             missing.push("rightsStatement");
@@ -115,6 +122,16 @@ impl TakedownNotice {
             .enumerate()
             .map(|(i, id)| id.ok_or(InvalidNotice::UnknownArticle(i)))
             .collect::<Result<Vec<i32>, _>>()?;
+        let mut media: Vec<String> = Vec::with_capacity(form.media.len());
+        for (i, id) in form.media.into_iter().enumerate() {
+            let id = id.trim().to_ascii_lowercase();
+            if !super::is_media_id(&id) {
+                return Err(InvalidNotice::UnknownMedia(i));
+            }
+            if !media.contains(&id) {
+                media.push(id);
+            }
+        }
         Ok(TakedownNotice {
             claimant_name,
             organisation: given(form.organisation.as_deref()),
@@ -122,6 +139,7 @@ impl TakedownNotice {
             contact_email,
             contact_address,
             articles,
+            media,
             urls: form.urls,
             rights_statement,
             evidence_links: form.evidence_links,
@@ -214,12 +232,30 @@ mod tests {
             contact_email: Some("rights@example.test".into()),
             contact_address: Some("濟南市某路1號".into()),
             articles: vec![Some(1)],
+            media: vec![],
             urls: vec![],
             rights_statement: Some("本社擁有著作權".into()),
             evidence_links: vec!["https://example.test/proof".into()],
             reason: Some("未經授權轉載".into()),
             good_faith_statement: Some(true),
         }
+    }
+
+    #[test]
+    fn a_notice_may_name_only_pictures_each_well_formed() {
+        let id = "0123456789abcdef01234567";
+        let notice = TakedownNotice::parse(NoticeForm {
+            articles: vec![],
+            media: vec![format!(" {} ", id.to_uppercase()), id.into()],
+            ..complete()
+        })
+        .expect("pictures alone are a work");
+        assert_eq!(notice.media, vec![id.to_string()]);
+        let refused = TakedownNotice::parse(NoticeForm {
+            media: vec![id.into(), "../x".into()],
+            ..complete()
+        });
+        assert_eq!(refused, Err(InvalidNotice::UnknownMedia(1)));
     }
 
     #[test]
@@ -237,7 +273,7 @@ mod tests {
         assert_eq!(
             refused.to_string(),
             "missing: claimantName, contactPhone or contactEmail, contactAddress, \
-             articles or urls, rightsStatement, reason, goodFaithStatement"
+             articles, media or urls, rightsStatement, reason, goodFaithStatement"
         );
     }
 

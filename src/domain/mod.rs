@@ -17,4 +17,13 @@ pub use article_text::{ArticleBody, BodyGiven, Headline, PersonName, Summary, BL
 pub use cache_key::CacheKey;
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};
 pub use input_error::{InvalidText, MissingElements};
+/// Whether `id` has the shape of a media id: the first 24 hex digits (lower
+/// case) of the SHA-256 of a kept picture.
+pub fn is_media_id(id: &str) -> bool {
+    id.len() == 24
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 pub use slug::{candidates as slug_candidates, first_free, slugify, Slug};

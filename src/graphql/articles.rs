@@ -282,12 +282,13 @@ impl Article {
     /// emphasis, headings, quotes, lists, tables, images, embeds, dividers.
     async fn body(&self, ctx: &Context<'_>) -> Result<Vec<super::body::Block>> {
         let row = self.whole_row(ctx).await?;
-        let body = row.blocks().map_text(&|t| self.text(ctx, t));
+        let mut body = row.blocks().map_text(&|t| self.text(ctx, t));
         let ids = body.media().into_iter().map(str::to_string).collect();
         let pictures = super::body::Pictures {
             rows: super::media::images(ctx, ids).await?,
             base: RequestContext::of(ctx).state.config.public_base_url.clone(),
         };
+        pictures.rows.withhold(&mut body);
         Ok(super::body::blocks(&body, &pictures))
     }
     /// The picture shown with the article (cards, feeds, social previews).
@@ -296,19 +297,23 @@ impl Article {
             return Ok(None);
         };
         let found = RequestContext::of(ctx).media().load_one(id).await.gql()?;
-        Ok(found.map(|row| super::media::Image::new(row, ctx)))
+        // A withheld picture is gone from the card, as from the page.
+        Ok(found
+            .filter(|row| !row.is_withheld())
+            .map(|row| super::media::Image::new(row, ctx)))
     }
     /// The body as HTML rendered from its blocks: sanitised, with stable
     /// class names (`nd-quote`, `nd-list`, `nd-table`, `nd-image`,
     /// `nd-credit`, `nd-embed`, `nd-embed-link`).
     async fn body_html(&self, ctx: &Context<'_>) -> Result<String> {
         let row = self.whole_row(ctx).await?;
-        let body = row.blocks().map_text(&|t| self.text(ctx, t));
+        let mut body = row.blocks().map_text(&|t| self.text(ctx, t));
         let ids = body.media().into_iter().map(str::to_string).collect();
-        let rows = super::media::images(ctx, ids).await?;
+        let pictures = super::media::images(ctx, ids).await?;
+        pictures.withhold(&mut body);
         let base = &RequestContext::of(ctx).state.config.public_base_url;
         Ok(crate::body::to_html_with(&body, &|id| {
-            rows.get(id).map(|m| crate::media::html_picture(m, base))
+            pictures.html(id, base)
         }))
     }
     /// What a write dropped from the `bodyHtml` it was given (scripts,

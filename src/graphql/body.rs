@@ -1,12 +1,9 @@
 //! An article body as GraphQL serves and takes it: a union with one type
 //! per block, and a `@oneOf` input with one field per block.
 
-use std::collections::HashMap;
-
 use async_graphql::{InputObject, OneofObject, SimpleObject, Union};
 
 use crate::body::{self, embed_provider, link_target, Run, HEADING_LEVELS};
-use crate::db::media::MediaRow;
 use crate::error::AppError;
 
 /// Characters one heading, caption, credit, alt text or attribution may hold.
@@ -123,8 +120,12 @@ pub struct ImageBlock {
     pub caption: Option<String>,
     /// Who made it (攝影 …).
     pub credit: Option<String>,
-    /// The picture: renditions, size, placeholder. Null when the media is gone.
+    /// The picture: renditions, size, placeholder. Null when the media is
+    /// gone or withheld.
     pub image: Option<super::media::Image>,
+    /// A legal hold (a takedown request) withholds the picture: `image`,
+    /// `alt`, `caption` and `credit` are null; show a placeholder.
+    pub withheld: bool,
 }
 
 /// Content of an allow-listed provider (video, post), by URL; show it as a
@@ -161,7 +162,7 @@ pub enum Block {
 
 /// The pictures of a body's image blocks, and where their URLs start.
 pub struct Pictures {
-    pub rows: HashMap<String, MediaRow>,
+    pub rows: crate::media::Pictures,
     pub base: String,
 }
 
@@ -210,6 +211,7 @@ fn block(position: i32, b: &body::Block, pictures: &Pictures) -> Block {
             alt,
             caption,
             credit,
+            withheld,
         } => Block::Image(Box::new(ImageBlock {
             position,
             media_id: media.clone(),
@@ -218,8 +220,10 @@ fn block(position: i32, b: &body::Block, pictures: &Pictures) -> Block {
             credit: credit.clone(),
             image: pictures
                 .rows
-                .get(media)
+                .shown(media)
+                .filter(|_| !withheld)
                 .map(|row| super::media::Image::at(row.clone(), pictures.base.clone())),
+            withheld: *withheld,
         })),
         body::Block::Embed { provider, url } => Block::Embed(EmbedBlock {
             position,
@@ -412,6 +416,7 @@ fn parse_block(input: &BlockInput) -> Result<body::Block, String> {
             alt: optional(i.alt.as_deref(), "image.alt")?,
             caption: optional(i.caption.as_deref(), "image.caption")?,
             credit: optional(i.credit.as_deref(), "image.credit")?,
+            withheld: false,
         },
         BlockInput::Embed(e) => {
             let (provider, url) = embed_provider(&e.url).ok_or_else(|| {

@@ -1,14 +1,12 @@
 //! Pictures in GraphQL: the `Image` type, `uploadMedia` (the GraphQL
 //! multipart request spec, as Apollo Upload Client sends it) and `media`.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Enum, InputObject, Object, Result, Upload, ID};
 
 use super::context::RequestContext;
 use crate::auth::policy::Action;
 use crate::db::media::MediaRow;
-use crate::error::GqlResultExt;
+use crate::error::{AppError, GqlResultExt};
 use crate::media::Format;
 use crate::services::media::{self as service, Description};
 
@@ -120,12 +118,13 @@ impl Image {
     }
 }
 
-/// The pictures among `ids`, by id.
-pub async fn images(ctx: &Context<'_>, ids: Vec<String>) -> Result<HashMap<String, MediaRow>> {
+/// The pictures among `ids`, as readers may see them.
+pub async fn images(ctx: &Context<'_>, ids: Vec<String>) -> Result<crate::media::Pictures> {
     if ids.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(crate::media::Pictures::default());
     }
-    RequestContext::of(ctx).media().load_many(ids).await.gql()
+    let rows = RequestContext::of(ctx).media().load_many(ids).await.gql()?;
+    Ok(crate::media::Pictures::of(rows.into_values()))
 }
 
 #[derive(Default)]
@@ -133,7 +132,9 @@ pub struct MediaQuery;
 
 #[Object]
 impl MediaQuery {
-    /// One uploaded picture by its media id; null when there is none.
+    /// One uploaded picture by its media id; null when there is none, and
+    /// null with `UNAVAILABLE_FOR_LEGAL_REASONS` while a takedown request
+    /// withholds it.
     async fn media(
         &self,
         ctx: &Context<'_>,
@@ -142,8 +143,12 @@ impl MediaQuery {
         if !crate::media::is_id(&id) {
             return Ok(None);
         }
-        let found = RequestContext::of(ctx).media().load_one(id.0).await.gql()?;
-        Ok(found.map(|row| Image::new(row, ctx)))
+        let rc = RequestContext::of(ctx);
+        rc.tag(crate::domain::CacheKey::Media(id.0.clone()));
+        match rc.media().load_one(id.0).await.gql()? {
+            Some(row) if row.is_withheld() => Err(AppError::UnavailableForLegalReasons).gql(),
+            found => Ok(found.map(|row| Image::new(row, ctx))),
+        }
     }
 }
 
@@ -175,10 +180,15 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The picture.")] file: Upload,
-        #[graphql(desc = "What to say about it.", default)] about: MediaTextsInput,
+        #[graphql(desc = "What to say about it (null or absent: nothing).")] about: Option<
+            MediaTextsInput,
+        >,
     ) -> Result<Image> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::WriteOwnDrafts).gql()?;
+        // Nullable, not `= {}`: an operation declaring `$about:
+        // MediaTextsInput` and leaving it out sends null here.
+        let about = about.unwrap_or_default();
         let about = Description::parse([
             ("alt", about.alt.as_deref()),
             ("caption", about.caption.as_deref()),

@@ -38,6 +38,10 @@ pub struct TakedownInput {
     pub contact_address: Option<String>,
     /// The works: our article ids (global or database ids).
     pub articles: Option<Vec<ID>>,
+    /// Our pictures, by media id (the id in a picture's URL,
+    /// `/media/{id}/1280.jpg`): withdrawing the request withholds each
+    /// picture wherever it is shown.
+    pub media: Option<Vec<ID>>,
     /// Or their URLs.
     pub urls: Option<Vec<String>>,
     /// The claimant's rights in the work.
@@ -81,6 +85,12 @@ impl TakedownInput {
             contact_email: self.contact_email,
             contact_address: self.contact_address,
             articles,
+            media: self
+                .media
+                .unwrap_or_default()
+                .into_iter()
+                .map(|id| id.0)
+                .collect(),
             urls: self.urls.unwrap_or_default(),
             rights_statement: self.rights_statement,
             evidence_links: self.evidence_links.unwrap_or_default(),
@@ -573,6 +583,16 @@ impl TakedownRequest {
             .await
             .gql()
     }
+    /// The targeted pictures' media ids, in the order given.
+    async fn media_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+        let id = self.row.id;
+        let ids = RequestContext::of(ctx)
+            .db
+            .run(move |conn| takedowns::target_media(conn, id))
+            .await
+            .gql()?;
+        Ok(ids.into_iter().map(ID).collect())
+    }
     /// The targeted URLs.
     async fn urls(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let id = self.row.id;
@@ -581,7 +601,13 @@ impl TakedownRequest {
             .run(move |conn| takedowns::targets(conn, id))
             .await
             .gql()?;
-        Ok(targets.into_iter().filter_map(|(_, u)| u).collect())
+        Ok(targets
+            .into_iter()
+            .filter_map(|t| match t {
+                takedowns::Target::Url(u) => Some(u),
+                _ => None,
+            })
+            .collect())
     }
     /// Everyone the notice was forwarded to on acceptance.
     async fn forwarded_to(&self, ctx: &Context<'_>) -> Result<Vec<String>> {

@@ -152,8 +152,8 @@ struct FeedData {
     sources: HashMap<i32, sources::SourceRow>,
     sections: HashMap<i32, sections::SectionRow>,
     notices: Vec<notices::NoticeRow>,
-    /// The items' lead pictures by media id.
-    media: HashMap<String, crate::db::media::MediaRow>,
+    /// The items' lead pictures (and, for partners, their bodies' pictures).
+    media: crate::media::Pictures,
     /// Whether the caller is a partner (full text of owned articles).
     partner: bool,
     /// The last time the feed's item set changed without an item's own
@@ -240,10 +240,7 @@ fn load_selection(
         sources,
         sections: all_sections.into_iter().map(|s| (s.id, s)).collect(),
         notices: notices::all(conn)?,
-        media: crate::db::media::by_ids(conn, &rows_lead_media)?
-            .into_iter()
-            .map(|m| (m.id.clone(), m))
-            .collect(),
+        media: crate::media::Pictures::of(crate::db::media::by_ids(conn, &rows_lead_media)?),
         partner,
         set_changed,
     })
@@ -273,7 +270,11 @@ fn render(
             );
             FeedItem {
                 id: view.id,
-                full_text: (data.partner && view.owned).then(|| read::body(voice, row)),
+                full_text: (data.partner && view.owned).then(|| {
+                    let mut body = read::body(voice, row);
+                    data.media.withhold(&mut body);
+                    body
+                }),
                 published: view
                     .published_at
                     .unwrap_or_else(|| voice.time(row.created_at)),
@@ -292,13 +293,9 @@ fn render(
                 image: row
                     .lead_media_id
                     .as_ref()
-                    .and_then(|id| data.media.get(id))
+                    .and_then(|id| data.media.shown(id))
                     .map(|m| FeedImage::of(m, base, &|t| voice.line(t))),
-                pictures: data
-                    .media
-                    .iter()
-                    .map(|(id, m)| (id.clone(), crate::media::html_picture(m, base)))
-                    .collect(),
+                pictures: data.media.html_pictures(base),
             }
         })
         .collect()

@@ -13,6 +13,7 @@ use super::AppState;
 use crate::auth::policy::Action;
 use crate::db::audit::Actor;
 use crate::db::media::MediaRow;
+use crate::domain::CacheKey;
 use crate::error::{AppError, MediaRefusal, RequestRefusal};
 use crate::media::{self, picture, Format};
 use crate::services::media::{self as service, Description};
@@ -258,7 +259,8 @@ fn form_error(e: multer::Error, limit: usize) -> AppError {
         (status = 200, description = "The picture", content(
             (String = "image/jpeg"),
             (String = "image/webp"))),
-        (status = 404, description = "No such picture or width", body = super::bodies::ErrorBody)))]
+        (status = 404, description = "No such picture or width", body = super::bodies::ErrorBody),
+        (status = 451, description = "Withheld by a takedown request (`Link: <…/takedowns/TD-n>; rel=\"blocked-by\"`)", body = super::bodies::ErrorBody)))]
 pub async fn media_file(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -282,6 +284,10 @@ pub async fn media_file(
     let own = u32::try_from(row.width).unwrap_or(0);
     if !picture::widths_for(own).contains(&width) {
         return Err(AppError::NotFound);
+    }
+    // Before the validators: a client holding the tag must not hear 304.
+    if row.is_withheld() {
+        return withheld(&state, row.id).await;
     }
     // The URL names fixed bytes: the tag can be made from it alone.
     let etag = format!("\"{}-{width}.{}\"", row.id, format.extension());
@@ -307,5 +313,32 @@ pub async fn media_file(
         .insert_header(cache)
         .insert_header((header::ETAG, etag))
         .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("Surrogate-Key", CacheKey::Media(row.id.clone()).to_string()))
         .body(bytes))
+}
+
+/// 451 (RFC 7725) for a picture a takedown request withholds, linking the
+/// request that holds it; never cached.
+async fn withheld(state: &AppState, id: String) -> Result<HttpResponse, AppError> {
+    let references = state
+        .db
+        .run(move |conn| crate::db::media_holds::references(conn, &id))
+        .await?;
+    let mut response = HttpResponse::UnavailableForLegalReasons();
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(reference) = references.first() {
+        response.insert_header((
+            header::LINK,
+            format!(
+                "<{}/takedowns/{reference}>; rel=\"blocked-by\"",
+                state.config.public_base_url
+            ),
+        ));
+    }
+    Ok(response.json(super::bodies::ErrorBody {
+        error: super::bodies::ErrorDetail {
+            code: "UNAVAILABLE_FOR_LEGAL_REASONS".into(),
+            message: "withheld for legal reasons".into(),
+        },
+    }))
 }

@@ -513,27 +513,22 @@ pub(super) async fn article(
         removal_terms: view.notice.removal_terms.clone(),
         removal_window_days: view.notice.removal_window_days,
     };
-    let body = read::body(&w, row);
+    let mut body = read::body(&w, row);
     let mut wanted: Vec<String> = body.media().into_iter().map(str::to_string).collect();
     wanted.extend(row.lead_media_id.clone());
-    let pictures: std::collections::HashMap<String, crate::db::media::MediaRow> =
-        if wanted.is_empty() {
-            Default::default()
-        } else {
+    let pictures = if wanted.is_empty() {
+        crate::media::Pictures::default()
+    } else {
+        crate::media::Pictures::of(
             state
                 .db
                 .run(move |conn| crate::db::media::by_ids(conn, &wanted))
-                .await?
-                .into_iter()
-                .map(|m| (m.id.clone(), m))
-                .collect()
-        };
-    let lead = row.lead_media_id.as_ref().and_then(|id| pictures.get(id));
-    let body_html = crate::body::to_html_with(&body, &|id| {
-        pictures
-            .get(id)
-            .map(|m| crate::media::html_picture(m, base))
-    });
+                .await?,
+        )
+    };
+    pictures.withhold(&mut body);
+    let lead = row.lead_media_id.as_ref().and_then(|id| pictures.shown(id));
+    let body_html = crate::body::to_html_with(&body, &|id| pictures.html(id, base));
     let detail = ArticleDetail {
         lead_image: lead.map(|m| super::media::MediaView::of(m, base)),
         paragraphs: body.paragraphs(),

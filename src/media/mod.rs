@@ -10,7 +10,11 @@ pub mod picture;
 pub mod samples;
 pub mod store;
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
+
+use crate::db::media::MediaRow;
 
 pub use picture::{Format, Master};
 pub use store::MediaStore;
@@ -23,13 +27,7 @@ pub fn id_of(master: &[u8]) -> String {
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Whether `id` has the shape of a media id.
-pub fn is_id(id: &str) -> bool {
-    id.len() == 24
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
+pub use crate::domain::is_media_id as is_id;
 
 /// Where a master is kept in the store.
 pub fn master_key(id: &str) -> String {
@@ -73,9 +71,53 @@ pub fn srcset(base: &str, id: &str, width: u32, format: Format) -> String {
         .join(", ")
 }
 
+/// The pictures a page names, as readers may see them: a picture under a
+/// legal hold is withheld from every surface (its renditions, lead images,
+/// image blocks with their captions, feeds, search).
+#[derive(Debug, Clone, Default)]
+pub struct Pictures(HashMap<String, MediaRow>);
+
+impl Pictures {
+    pub fn of(rows: impl IntoIterator<Item = MediaRow>) -> Pictures {
+        Pictures(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    }
+
+    /// The picture `id` when readers may see it: `None` when there is no
+    /// such picture or a hold withholds it.
+    pub fn shown(&self, id: &str) -> Option<&MediaRow> {
+        self.0.get(id).filter(|r| !r.is_withheld())
+    }
+
+    /// Whether a hold withholds picture `id`.
+    pub fn is_withheld(&self, id: &str) -> bool {
+        self.0.get(id).is_some_and(MediaRow::is_withheld)
+    }
+
+    /// Marks `body`'s withheld pictures (see [`Body::withhold`]).
+    ///
+    /// [`Body::withhold`]: crate::body::Body::withhold
+    pub fn withhold(&self, body: &mut crate::body::Body) {
+        body.withhold(&|id| self.is_withheld(id));
+    }
+
+    /// How body HTML shows each picture readers may see, by id.
+    pub fn html_pictures(&self, base: &str) -> HashMap<String, crate::body::Picture> {
+        self.0
+            .values()
+            .filter(|r| !r.is_withheld())
+            .map(|r| (r.id.clone(), html_picture(r, base)))
+            .collect()
+    }
+
+    /// How body HTML shows picture `id` under `base`, if readers may see it.
+    pub fn html(&self, id: &str, base: &str) -> Option<crate::body::Picture> {
+        self.shown(id).map(|m| html_picture(m, base))
+    }
+}
+
 /// How body HTML shows picture `row`: its 1,280-wide JPEG (or its own
 /// width) and every JPEG rendition, under `base`.
-pub fn html_picture(row: &crate::db::media::MediaRow, base: &str) -> crate::body::Picture {
+pub fn html_picture(row: &MediaRow, base: &str) -> crate::body::Picture {
     let own = u32::try_from(row.width).unwrap_or(0);
     let own_height = u32::try_from(row.height).unwrap_or(0);
     let shown = picture::nearest_width(own, 1280);

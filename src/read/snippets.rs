@@ -37,8 +37,10 @@ impl Voice<'_> {
         let passage = if !matches(&row.summary, &forms).is_empty() {
             row.summary.clone()
         } else {
+            // Pictures' captions are left out: one may be withheld, and
+            // this page does not know.
             row.blocks()
-                .texts()
+                .texts_but_pictures()
                 .into_iter()
                 .find_map(|p| {
                     let first = matches(&p, &forms).first()?.start;

@@ -176,8 +176,14 @@ pub fn index_article(conn: &mut AnyConnection, id: i32) -> Result<(), AppError> 
                 .map(|s| s.name),
         );
     }
-    // Every block's text: prose, table cells, captions, credits.
-    let texts = row.blocks().texts();
+    // Every block's text: prose, table cells, captions, credits; not the
+    // captions of pictures a legal hold withholds.
+    let mut body = row.blocks();
+    let pictures: Vec<String> = body.media().into_iter().map(str::to_string).collect();
+    if !pictures.is_empty() {
+        crate::media::Pictures::of(crate::db::media::by_ids(conn, &pictures)?).withhold(&mut body);
+    }
+    let texts = body.texts();
     let rest = indexed_text(&row.summary, &texts, &extra);
     write_terms(conn, id, &ArticleTerms::of(&row.title, &rest))
 }

@@ -75,6 +75,7 @@ pub async fn upload(
         rights: about.rights,
         uploaded_by: actor.user_id,
         created_at: crate::db::now(),
+        held_since: None,
     };
     db.transact(actor, move |tx| {
         let kept = media::insert_or_existing(tx.conn(), &row)?;

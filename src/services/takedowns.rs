@@ -9,11 +9,12 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::Connection;
 
-use crate::db::audit::{self, Actor};
-use crate::db::takedowns::{self, NewTakedown, TakedownRow};
-use crate::db::{article_writes, articles, contributors, AnyConnection, Database, Tx};
+use crate::db::audit::{self, Actor, Event};
+use crate::db::takedowns::{self, NewTakedown, TakedownRow, Target};
+use crate::db::{article_writes, articles, contributors, media_holds, AnyConnection, Database, Tx};
 use crate::domain::legal_notices::{CounterNotice, InvalidNotice, TakedownNotice};
 use crate::domain::takedown::{self, Decision, Forward, Holds, Transition};
+use crate::domain::CacheKey;
 use crate::domain::{CreditRole, TakedownState};
 use crate::error::AppError;
 
@@ -48,6 +49,7 @@ pub async fn submit(
                 )));
             }
             let late = any_late(conn, &notice.articles, now)?;
+            known_media(conn, &notice.media)?;
             let new = new_takedown(&filer, notice, late, now);
             let id = takedowns::create(conn, &new, &filer.actor)?;
             audit_event(
@@ -115,10 +117,18 @@ fn record(
     step: &Transition,
     note: &str,
 ) -> Result<TakedownRow, AppError> {
-    let articles = change_holds(tx, row, step.holds)?;
+    let mut articles = change_holds(tx, row, step.holds)?;
+    let pictures = change_media_holds(tx, row, step.holds)?;
     let actor = tx.actor();
     let conn = tx.conn();
-    let forwarded = forward(conn, row, step.forward, &articles)?;
+    for picture in &pictures {
+        for id in crate::db::media::articles_using(conn, &picture.id)? {
+            if !articles.contains(&id) {
+                articles.push(id);
+            }
+        }
+    }
+    let forwarded = forward(conn, row, step.forward, &articles, &pictures)?;
     takedowns::transition(conn, row, step)?;
     takedowns::add_event(
         conn,
@@ -157,12 +167,69 @@ fn change_holds(tx: &mut Tx<'_>, row: &TakedownRow, holds: Holds) -> Result<Vec<
     Ok(ids)
 }
 
-/// Who the step goes to, queuing the notice for the article's side.
+/// Places or releases the request's hold on each picture it names. A
+/// picture whose state changed withholds (or shows again) everywhere it is
+/// used: each article showing it is logged as changed (search terms, live
+/// updates) and its cached pages purged, with the renditions' CDN key.
+/// Returns the pictures named, as stored after the change.
+fn change_media_holds(
+    tx: &mut Tx<'_>,
+    row: &TakedownRow,
+    holds: Holds,
+) -> Result<Vec<crate::db::media::MediaRow>, AppError> {
+    if holds == Holds::Keep {
+        return Ok(vec![]);
+    }
+    let ids = takedowns::target_media(tx.conn(), row.id)?;
+    for id in &ids {
+        let actor = tx.actor();
+        let changed = match holds {
+            Holds::Place => media_holds::place(tx.conn(), id, row.id, actor)?,
+            Holds::Release => media_holds::release(tx.conn(), id, row.id, actor)?,
+            Holds::Keep => false,
+        };
+        if !changed {
+            continue;
+        }
+        let using = crate::db::media::articles_using(tx.conn(), id)?;
+        for article in &using {
+            tx.article_changed(*article);
+        }
+        tx.touch(using.iter().map(|a| CacheKey::Article(*a)));
+        tx.touch([CacheKey::Media(id.clone()), CacheKey::Articles]);
+        tx.audit(Event::action(
+            if holds == Holds::Place {
+                "media.hold_placed"
+            } else {
+                "media.hold_released"
+            },
+            "media",
+            None,
+            serde_json::json!({ "media": id, "takedown": format!("TD-{}", row.id), "articles": using }),
+        ));
+    }
+    crate::db::media::by_ids(tx.conn(), &ids)
+}
+
+/// Each picture a notice names must exist (withheld ones included: a
+/// second rights holder may claim a picture already withdrawn).
+fn known_media(conn: &mut AnyConnection, ids: &[String]) -> Result<(), AppError> {
+    let found = crate::db::media::by_ids(conn, ids)?;
+    match ids.iter().position(|id| !found.iter().any(|m| &m.id == id)) {
+        Some(i) => Err(InvalidNotice::UnknownMedia(i).into()),
+        None => Ok(()),
+    }
+}
+
+/// Who the step goes to, queuing the notice for the article's side: the
+/// articles' contributors and editors (those named, and those showing a
+/// picture named) and each picture's credited maker.
 fn forward(
     conn: &mut AnyConnection,
     row: &TakedownRow,
     to: Forward,
     articles: &[i32],
+    pictures: &[crate::db::media::MediaRow],
 ) -> Result<Vec<String>, AppError> {
     match to {
         Forward::Nobody => Ok(vec![]),
@@ -170,7 +237,13 @@ fn forward(
         Forward::Claimant => Ok(vec![format!("claimant:{}", row.claimant_name)]),
         // Art. 15: the notice goes to whoever supplied the work.
         Forward::ArticleSide => {
-            let forwarded = article_side(conn, articles)?;
+            let mut forwarded = article_side(conn, articles)?;
+            for picture in pictures {
+                let credit = format!("credit:{}", picture.credit);
+                if !picture.credit.is_empty() && !forwarded.contains(&credit) {
+                    forwarded.push(credit);
+                }
+            }
             crate::db::webhooks::enqueue(
                 conn,
                 "takedown.forwarded",
@@ -178,6 +251,7 @@ fn forward(
                     "event": "takedown.forwarded",
                     "request": format!("TD-{}", row.id),
                     "articles": articles,
+                    "media": pictures.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
                     "forwardedTo": forwarded,
                     "claimant": row.claimant_name,
                     "reason": row.reason,
@@ -229,9 +303,13 @@ fn new_takedown(
     late: bool,
     now: NaiveDateTime,
 ) -> NewTakedown {
-    let mut targets: Vec<takedowns::Target> =
-        notice.articles.iter().map(|id| (Some(*id), None)).collect();
-    targets.extend(notice.urls.into_iter().map(|u| (None, Some(u))));
+    let mut targets: Vec<Target> = notice
+        .articles
+        .iter()
+        .map(|id| Target::Article(*id))
+        .collect();
+    targets.extend(notice.media.into_iter().map(Target::Media));
+    targets.extend(notice.urls.into_iter().map(Target::Url));
     NewTakedown {
         claimant_user_id: filer.is_claimant.then_some(filer.user_id),
         filed_by_user_id: filer.user_id,

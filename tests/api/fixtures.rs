@@ -152,7 +152,10 @@ pub fn file_takedown(conn: &mut AnyConnection, articles: &[i32]) -> i32 {
             late: false,
             received_at: now,
             respond_by: now + Duration::hours(24),
-            targets: articles.iter().map(|a| (Some(*a), None)).collect(),
+            targets: articles
+                .iter()
+                .map(|a| newsdesk::db::takedowns::Target::Article(*a))
+                .collect(),
         },
         &actor,
     )

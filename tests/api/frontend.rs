@@ -20,7 +20,7 @@ fn js_dir() -> PathBuf {
 }
 
 /// Runs `node tests/js/{script} {args}`; its stdout, or a panic with both streams.
-fn node(script: &str, args: &[&str]) -> String {
+pub(crate) fn node(script: &str, args: &[&str]) -> String {
     let dir = js_dir();
     assert!(
         dir.join("node_modules").is_dir(),

@@ -18,7 +18,7 @@ fn code(body: &Value) -> &str {
 
 /// One decision on a request, as legal or the newsroom makes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Step {
+pub(crate) enum Step {
     Review,
     Provisional,
     Accept,
@@ -55,7 +55,7 @@ const PATHS: &[(&str, &[Step])] = &[
     ),
 ];
 
-async fn decide(room: &Newsroom, request: i32, step: Step) {
+pub(crate) async fn decide(room: &Newsroom, request: i32, step: Step) {
     let id = format!("TD-{request}");
     let (who, mutation) = match step {
         Step::Review => (

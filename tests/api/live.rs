@@ -303,7 +303,7 @@ async fn a_staff_subscription_to_a_draft_ends_when_its_token_is_revoked(engine: 
 
 /// Reads `/v1/stream` until a chunk holds `marker` or 15 s pass; returns
 /// the text read.
-async fn read_stream(mut response: reqwest::Response, marker: &str) -> String {
+pub(crate) async fn read_stream(mut response: reqwest::Response, marker: &str) -> String {
     let mut text = String::new();
     let started = Instant::now();
     while !text.contains(marker) && started.elapsed() < Duration::from_secs(15) {

@@ -24,6 +24,7 @@ mod live_sockets;
 mod logins;
 mod logs;
 mod media;
+mod media_holds;
 mod migrations;
 mod nodes;
 mod page_reads;

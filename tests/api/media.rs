@@ -764,3 +764,47 @@ async fn a_bad_bucket_url_stops_the_server_with_one_line() {
     assert!(stderr.contains("NEWSDESK_MEDIA_URL"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+both_engines!(apollo_upload_client_uploads_a_picture);
+async fn apollo_upload_client_uploads_a_picture(engine: Engine) {
+    let Some(room) = Newsroom::open(engine).await else {
+        return;
+    };
+    let png = picture(800, 600, ImageFormat::Png);
+    let (_dir, path) = crate::helpers::temp_file("a.png", &png);
+    let endpoint = format!("{}/graphql", room.app.address);
+    let token = room.token("reporter-a");
+    let out = tokio::task::spawn_blocking(move || {
+        crate::frontend::node(
+            "upload.mjs",
+            &[&endpoint, &token, &path.display().to_string()],
+        )
+    })
+    .await
+    .expect("node");
+    let answer: Value = serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("{out}"));
+    let id = answer["uploaded"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(
+        (
+            &answer["uploaded"]["width"],
+            &answer["uploaded"]["caption"],
+            &answer["uploaded"]["credit"]
+        ),
+        (&json!(800), &json!("日照港"), &json!("攝影 王偉")),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["uploaded"]["url"],
+        format!("https://news.example.test/media/{id}/320.jpg")
+    );
+    // Refused by its content; `$about` left out of the variables is no error.
+    assert_eq!(
+        answer["refused"][0]["code"], "UNSUPPORTED_MEDIA_TYPE",
+        "{answer}"
+    );
+    assert_eq!(answer["read"]["id"], id, "{answer}");
+    let rendition = fetch(&room, &format!("/media/{id}/320.jpg")).await;
+    assert_eq!(rendition.status(), 200);
+}

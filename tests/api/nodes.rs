@@ -13,7 +13,7 @@ use crate::helpers::{Newsroom, SECRET};
 /// A second node on the room's database, with a long cache lifetime so that
 /// only an invalidation can explain a fresh answer; returned once it listens
 /// (it forgets its cache when it starts listening).
-async fn second_node(room: &Newsroom) -> String {
+pub(crate) async fn second_node(room: &Newsroom) -> String {
     let node = TestApp::start(
         &room.app.db.url,
         &[

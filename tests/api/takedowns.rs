@@ -310,7 +310,7 @@ async fn bad_notices_and_illegal_steps_are_refused_and_write_nothing(engine: Eng
         "claimantName",
         "contactPhone or contactEmail",
         "contactAddress",
-        "articles or urls",
+        "articles, media or urls",
         "rightsStatement",
         "reason",
         "goodFaithStatement",

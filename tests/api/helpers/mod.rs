@@ -157,7 +157,9 @@ impl TestDb {
             recommendation_lists,
             recommendation_items,
             audit_events,
-            idempotency_keys
+            idempotency_keys,
+            media,
+            media_holds
         );
         counts
     }
@@ -245,6 +247,16 @@ impl TestApp {
         let search_dir = tempfile::tempdir().expect("search index folder");
         map.entry("NEWSDESK_SEARCH_DIR".into())
             .or_insert_with(|| search_dir.path().display().to_string());
+        // Pictures in the temporary folder, one folder per database, so
+        // that two nodes of one database share them, as a site's nodes do.
+        let media_dir = std::env::temp_dir().join("newsdesk-test-media").join(
+            database_url
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>(),
+        );
+        map.entry("NEWSDESK_MEDIA_DIR".into())
+            .or_insert_with(|| media_dir.display().to_string());
         let config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
         let app = Application::build_with_routes(config, routes)
             .await
