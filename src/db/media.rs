@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::DatabaseErrorKind;
 
-use super::schema::media;
+use super::schema::{contributors, media};
 use super::AnyConnection;
 use crate::error::AppError;
 
@@ -28,6 +28,15 @@ pub struct MediaRow {
     /// Set while a legal hold withholds the picture from readers (the time
     /// the oldest active hold was placed); see [`super::media_holds`].
     pub held_since: Option<NaiveDateTime>,
+    /// Who took it: a contributor.
+    pub photographer_id: Option<i32>,
+    /// That contributor's name, read with the row (see [`by_ids`]).
+    #[diesel(
+        skip_insertion,
+        select_expression = contributors::name.nullable(),
+        select_expression_type = diesel::dsl::Nullable<contributors::name>
+    )]
+    pub photographer: Option<String>,
 }
 
 impl MediaRow {
@@ -91,6 +100,7 @@ pub fn by_ids(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<MediaRow>,
         return Ok(Vec::new());
     }
     Ok(media::table
+        .left_join(contributors::table.on(media::photographer_id.eq(contributors::id.nullable())))
         .filter(media::id.eq_any(ids))
         .select(MediaRow::as_select())
         .load(conn)?)

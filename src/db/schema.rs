@@ -122,6 +122,7 @@ diesel::table! {
         uploaded_by -> Nullable<Integer>,
         created_at -> Timestamp,
         held_since -> Nullable<Timestamp>,
+        photographer_id -> Nullable<Integer>,
     }
 }
 

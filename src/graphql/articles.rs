@@ -287,6 +287,7 @@ impl Article {
         let pictures = super::body::Pictures {
             rows: super::media::images(ctx, ids).await?,
             base: RequestContext::of(ctx).state.config.public_base_url.clone(),
+            script: self.script,
         };
         pictures.rows.withhold(&mut body);
         Ok(super::body::blocks(&body, &pictures))
@@ -300,7 +301,7 @@ impl Article {
         // A withheld picture is gone from the card, as from the page.
         Ok(found
             .filter(|row| !row.is_withheld())
-            .map(|row| super::media::Image::new(row, ctx)))
+            .map(|row| super::media::Image::new(row, ctx, self.script)))
     }
     /// The body as HTML rendered from its blocks: sanitised, with stable
     /// class names (`nd-quote`, `nd-list`, `nd-table`, `nd-image`,

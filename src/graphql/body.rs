@@ -164,6 +164,8 @@ pub enum Block {
 pub struct Pictures {
     pub rows: crate::media::Pictures,
     pub base: String,
+    /// The script the pictures' own texts are shown in.
+    pub script: super::script::Script,
 }
 
 /// The blocks of `body`, in order.
@@ -218,11 +220,9 @@ fn block(position: i32, b: &body::Block, pictures: &Pictures) -> Block {
             alt: alt.clone(),
             caption: caption.clone(),
             credit: credit.clone(),
-            image: pictures
-                .rows
-                .shown(media)
-                .filter(|_| !withheld)
-                .map(|row| super::media::Image::at(row.clone(), pictures.base.clone())),
+            image: pictures.rows.shown(media).filter(|_| !withheld).map(|row| {
+                super::media::Image::at(row.clone(), pictures.base.clone(), pictures.script)
+            }),
             withheld: *withheld,
         })),
         body::Block::Embed { provider, url } => Block::Embed(EmbedBlock {

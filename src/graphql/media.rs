@@ -4,6 +4,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, Result, Upload, ID};
 
 use super::context::RequestContext;
+use super::script::Script;
 use crate::auth::policy::Action;
 use crate::db::media::MediaRow;
 use crate::error::{AppError, GqlResultExt};
@@ -33,19 +34,27 @@ impl From<ImageFormat> for Format {
 pub struct Image {
     row: MediaRow,
     base: String,
+    /// The script its texts are shown in.
+    script: Script,
 }
 
 impl Image {
-    pub fn new(row: MediaRow, ctx: &Context<'_>) -> Image {
+    /// The picture of `row`, its texts in `script`.
+    pub fn new(row: MediaRow, ctx: &Context<'_>, script: Script) -> Image {
         Image::at(
             row,
             RequestContext::of(ctx).state.config.public_base_url.clone(),
+            script,
         )
     }
 
     /// The picture of `row`, its URLs under `base`.
-    pub fn at(row: MediaRow, base: String) -> Image {
-        Image { row, base }
+    pub fn at(row: MediaRow, base: String, script: Script) -> Image {
+        Image { row, base, script }
+    }
+
+    fn text(&self, ctx: &Context<'_>, text: &str) -> String {
+        RequestContext::of(ctx).line(text, self.script)
     }
 
     fn own_width(&self) -> u32 {
@@ -93,24 +102,31 @@ impl Image {
         self.row.height
     }
     /// A description for readers who cannot see it.
-    async fn alt(&self) -> &str {
-        &self.row.alt
+    async fn alt(&self, ctx: &Context<'_>) -> String {
+        self.text(ctx, &self.row.alt)
     }
     /// The caption given at upload.
-    async fn caption(&self) -> &str {
-        &self.row.caption
+    async fn caption(&self, ctx: &Context<'_>) -> String {
+        self.text(ctx, &self.row.caption)
     }
     /// Who made it (攝影 …).
-    async fn credit(&self) -> &str {
-        &self.row.credit
+    async fn credit(&self, ctx: &Context<'_>) -> String {
+        self.text(ctx, &self.row.credit)
     }
     /// Where it comes from.
-    async fn source(&self) -> &str {
-        &self.row.source
+    async fn source(&self, ctx: &Context<'_>) -> String {
+        self.text(ctx, &self.row.source)
     }
     /// The terms it may be used under.
-    async fn rights(&self) -> &str {
-        &self.row.rights
+    async fn rights(&self, ctx: &Context<'_>) -> String {
+        self.text(ctx, &self.row.rights)
+    }
+    /// Who took it: a contributor (role photographer), if known.
+    async fn photographer(&self, ctx: &Context<'_>) -> Option<super::curation::Contributor> {
+        Some(super::curation::Contributor {
+            database_id: self.row.photographer_id?,
+            name: self.text(ctx, self.row.photographer.as_deref()?),
+        })
     }
     /// A placeholder to paint while it loads (blurhash.org, 4×3 components).
     async fn blurhash(&self) -> &str {
@@ -139,15 +155,19 @@ impl MediaQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The media id.")] id: ID,
+        #[graphql(desc = "Script of the texts; default from `Accept-Language`.")] script: Option<
+            Script,
+        >,
     ) -> Result<Option<Image>> {
         if !crate::media::is_id(&id) {
             return Ok(None);
         }
         let rc = RequestContext::of(ctx);
+        let script = rc.choose_script(script).await.gql()?;
         rc.tag(crate::domain::CacheKey::Media(id.0.clone()));
         match rc.media().load_one(id.0).await.gql()? {
             Some(row) if row.is_withheld() => Err(AppError::UnavailableForLegalReasons).gql(),
-            found => Ok(found.map(|row| Image::new(row, ctx))),
+            found => Ok(found.map(|row| Image::new(row, ctx, script))),
         }
     }
 }
@@ -165,6 +185,9 @@ pub struct MediaTextsInput {
     pub source: Option<String>,
     /// The terms it may be used under.
     pub rights: Option<String>,
+    /// Who took it: a contributor's name (made when new); `credit`
+    /// defaults to `攝影 {name}`.
+    pub photographer: Option<String>,
 }
 
 #[derive(Default)]
@@ -189,19 +212,23 @@ impl MediaMutation {
         // Nullable, not `= {}`: an operation declaring `$about:
         // MediaTextsInput` and leaving it out sends null here.
         let about = about.unwrap_or_default();
-        let about = Description::parse([
-            ("alt", about.alt.as_deref()),
-            ("caption", about.caption.as_deref()),
-            ("credit", about.credit.as_deref()),
-            ("source", about.source.as_deref()),
-            ("rights", about.rights.as_deref()),
-        ])
+        let about = Description::parse(
+            [
+                ("alt", about.alt.as_deref()),
+                ("caption", about.caption.as_deref()),
+                ("credit", about.credit.as_deref()),
+                ("source", about.source.as_deref()),
+                ("rights", about.rights.as_deref()),
+            ],
+            about.photographer.as_deref(),
+        )
         .gql()?;
         let bytes = file.value(ctx)?.content.to_vec();
         let state = &rc.state;
         let row = service::upload(&rc.db, &state.media, rc.actor(staff), bytes, about)
             .await
             .gql()?;
-        Ok(Image::new(row, ctx))
+        // The uploader reads back what they wrote.
+        Ok(Image::new(row, ctx, Script::Original))
     }
 }

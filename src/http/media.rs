@@ -38,6 +38,8 @@ pub struct MediaView {
     pub credit: String,
     pub source: String,
     pub rights: String,
+    /// Who took it (a contributor's name), if known.
+    pub photographer: Option<String>,
     /// A placeholder to paint while the picture loads (blurhash.org).
     pub blurhash: String,
     /// A JPEG rendition 1,280 pixels wide (or the picture's width).
@@ -49,18 +51,21 @@ pub struct MediaView {
 }
 
 impl MediaView {
-    pub fn of(row: &MediaRow, base: &str) -> MediaView {
+    /// The view of `row`, its URLs under `base`, its texts through `line`
+    /// (script conversion).
+    pub fn of(row: &MediaRow, base: &str, line: &dyn Fn(&str) -> String) -> MediaView {
         let width = u32::try_from(row.width).unwrap_or(0);
         MediaView {
             id: row.id.clone(),
             width: row.width,
             height: row.height,
             content_type: row.content_type.clone(),
-            alt: row.alt.clone(),
-            caption: row.caption.clone(),
-            credit: row.credit.clone(),
-            source: row.source.clone(),
-            rights: row.rights.clone(),
+            alt: line(&row.alt),
+            caption: line(&row.caption),
+            credit: line(&row.credit),
+            source: line(&row.source),
+            rights: line(&row.rights),
+            photographer: row.photographer.as_deref().map(line),
             blurhash: row.blurhash.clone(),
             url: media::url(base, &row.id, width, 1280, Format::Jpeg),
             srcset: media::srcset(base, &row.id, width, Format::Jpeg),
@@ -82,6 +87,9 @@ pub struct UploadForm {
     credit: Option<String>,
     source: Option<String>,
     rights: Option<String>,
+    /// Who took it: a contributor's name (made when new); the credit
+    /// defaults to `攝影 {name}`.
+    photographer: Option<String>,
 }
 
 /// Uploads a picture. Its type is read from its content, its size from its
@@ -130,13 +138,16 @@ pub async fn upload_media(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let about = Description::parse([
-        ("alt", text("alt")),
-        ("caption", text("caption")),
-        ("credit", text("credit")),
-        ("source", text("source")),
-        ("rights", text("rights")),
-    ])?;
+    let about = Description::parse(
+        [
+            ("alt", text("alt")),
+            ("caption", text("caption")),
+            ("credit", text("credit")),
+            ("source", text("source")),
+            ("rights", text("rights")),
+        ],
+        text("photographer"),
+    )?;
     let file = form.file.ok_or(MediaRefusal::NoFile)?;
     let uploaded_at = crate::db::now();
     let row = service::upload(&state.db, &state.media, actor, file, about).await?;
@@ -151,7 +162,12 @@ pub async fn upload_media(
             header::LOCATION,
             format!("/media/{}/{}.jpg", row.id, row.width.min(1280)),
         ));
-    Ok(answer.json(MediaView::of(&row, &state.config.public_base_url)))
+    // The uploader reads back what they wrote.
+    Ok(answer.json(MediaView::of(
+        &row,
+        &state.config.public_base_url,
+        &str::to_string,
+    )))
 }
 
 struct Form {

@@ -530,7 +530,7 @@ pub(super) async fn article(
     let lead = row.lead_media_id.as_ref().and_then(|id| pictures.shown(id));
     let body_html = crate::body::to_html_with(&body, &|id| pictures.html(id, base));
     let detail = ArticleDetail {
-        lead_image: lead.map(|m| super::media::MediaView::of(m, base)),
+        lead_image: lead.map(|m| super::media::MediaView::of(m, base, &|t| w.line(t))),
         paragraphs: body.paragraphs(),
         body_html,
         body: body.0,

@@ -4,7 +4,7 @@
 
 use crate::db::audit::{Actor, Event};
 use crate::db::media::{self, MediaRow};
-use crate::db::Database;
+use crate::db::{contributors, Database};
 use crate::error::AppError;
 use crate::media::Library;
 
@@ -23,11 +23,18 @@ pub struct Description {
     pub source: String,
     /// The terms it may be used under.
     pub rights: String,
+    /// Who took it, a contributor by name (made when new); the credit
+    /// line is `攝影 {name}` unless one is given.
+    pub photographer: Option<String>,
 }
 
 impl Description {
-    /// Each text trimmed and at most [`MAX_TEXT_CHARS`].
-    pub fn parse(fields: [(&'static str, Option<&str>); 5]) -> Result<Description, AppError> {
+    /// Each text trimmed and at most [`MAX_TEXT_CHARS`]; `photographer` a
+    /// name of at most 50 characters (blank: nobody).
+    pub fn parse(
+        fields: [(&'static str, Option<&str>); 5],
+        photographer: Option<&str>,
+    ) -> Result<Description, AppError> {
         let mut texts = Vec::with_capacity(5);
         for (name, value) in fields {
             let text = value.unwrap_or("").trim().to_string();
@@ -41,12 +48,30 @@ impl Description {
         let [alt, caption, credit, source, rights]: [String; 5] = texts
             .try_into()
             .map_err(|_| AppError::Internal("five texts".into()))?;
+        let photographer = match photographer.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(name) => Some(
+                crate::domain::PersonName::parse(name)
+                    .map_err(|_| {
+                        AppError::BadInput(format!(
+                            "photographer: must be at most {} characters",
+                            crate::domain::PersonName::MAX_CHARS
+                        ))
+                    })?
+                    .into(),
+            ),
+            None => None,
+        };
+        let credit = match (&photographer, credit.is_empty()) {
+            (Some(name), true) => format!("攝影 {name}"),
+            _ => credit,
+        };
         Ok(Description {
             alt,
             caption,
             credit,
             source,
             rights,
+            photographer,
         })
     }
 }
@@ -76,8 +101,14 @@ pub async fn upload(
         uploaded_by: actor.user_id,
         created_at: crate::db::now(),
         held_since: None,
+        photographer_id: None,
+        photographer: about.photographer.clone(),
     };
     db.transact(actor, move |tx| {
+        let mut row = row;
+        if let Some(name) = &about.photographer {
+            row.photographer_id = Some(contributors::find_or_create(tx.conn(), name)?);
+        }
         let kept = media::insert_or_existing(tx.conn(), &row)?;
         let details =
             serde_json::json!({ "media": kept.id, "width": kept.width, "height": kept.height });
@@ -85,4 +116,37 @@ pub async fn upload(
         Ok(kept)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(credit: Option<&str>) -> [(&'static str, Option<&str>); 5] {
+        [
+            ("alt", None),
+            ("caption", None),
+            ("credit", credit),
+            ("source", None),
+            ("rights", None),
+        ]
+    }
+
+    #[test]
+    fn a_photographer_is_a_name_and_makes_the_credit_line() {
+        let about = Description::parse(texts(None), Some(" 王偉 ")).expect("valid");
+        assert_eq!(
+            (about.photographer.as_deref(), about.credit.as_str()),
+            (Some("王偉"), "攝影 王偉")
+        );
+        let about = Description::parse(texts(Some("新華社")), Some("王偉")).expect("valid");
+        assert_eq!(about.credit, "新華社", "a given credit line stays");
+        let about = Description::parse(texts(None), Some("  ")).expect("blank is nobody");
+        assert_eq!((about.photographer, about.credit), (None, String::new()));
+        let long = "王".repeat(51);
+        assert!(matches!(
+            Description::parse(texts(None), Some(&long)),
+            Err(AppError::BadInput(m)) if m.starts_with("photographer:")
+        ));
+    }
 }

@@ -223,7 +223,7 @@ fn known_media(conn: &mut AnyConnection, ids: &[String]) -> Result<(), AppError>
 
 /// Who the step goes to, queuing the notice for the article's side: the
 /// articles' contributors and editors (those named, and those showing a
-/// picture named) and each picture's credited maker.
+/// picture named) and each picture's photographer (or its credit line).
 fn forward(
     conn: &mut AnyConnection,
     row: &TakedownRow,
@@ -239,9 +239,13 @@ fn forward(
         Forward::ArticleSide => {
             let mut forwarded = article_side(conn, articles)?;
             for picture in pictures {
-                let credit = format!("credit:{}", picture.credit);
-                if !picture.credit.is_empty() && !forwarded.contains(&credit) {
-                    forwarded.push(credit);
+                let maker = match &picture.photographer {
+                    Some(name) => format!("photographer:{name}"),
+                    None if !picture.credit.is_empty() => format!("credit:{}", picture.credit),
+                    None => continue,
+                };
+                if !forwarded.contains(&maker) {
+                    forwarded.push(maker);
                 }
             }
             crate::db::webhooks::enqueue(

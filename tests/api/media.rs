@@ -39,6 +39,24 @@ pub(crate) async fn upload(
     file_name: &str,
     file: &[u8],
 ) -> (u16, Value) {
+    upload_with(
+        room,
+        who,
+        file_name,
+        file,
+        &[("alt", "日照港碼頭"), ("credit", "攝影 王偉")],
+    )
+    .await
+}
+
+/// Uploads `file` over REST as `who` with these text parts.
+pub(crate) async fn upload_with(
+    room: &Newsroom,
+    who: &str,
+    file_name: &str,
+    file: &[u8],
+    texts: &[(&str, &str)],
+) -> (u16, Value) {
     let response = room
         .app
         .client
@@ -48,11 +66,7 @@ pub(crate) async fn upload(
             "content-type",
             format!("multipart/form-data; boundary={BOUNDARY}"),
         )
-        .body(form(
-            &[("alt", "日照港碼頭"), ("credit", "攝影 王偉")],
-            file_name,
-            file,
-        ))
+        .body(form(texts, file_name, file))
         .send()
         .await
         .expect("upload sent");
@@ -579,6 +593,25 @@ async fn the_lead_picture_and_image_blocks_reach_every_surface(engine: Engine) {
     assert_eq!(rest["leadImage"]["width"], 1500);
     assert_eq!(rest["bodyHtml"], shown["bodyHtml"]);
 
+    // The picture's own texts follow the script asked for, as the article's do.
+    let hans = room
+        .app
+        .graphql(&format!(
+            r#"{{ media(id: "{id}", script: HANS) {{ caption credit }} article(id: "{article}", script: HANS) {{ leadImage {{ caption }} }} }}"#
+        ))
+        .await;
+    assert_eq!(
+        hans["data"],
+        json!({ "media": { "caption": "码头", "credit": "摄影 王伟" }, "article": { "leadImage": { "caption": "码头" } } }),
+        "{hans}"
+    );
+    let rest_hans: Value = fetch(&room, &format!("/v1/articles/{article}?script=hans"))
+        .await
+        .json()
+        .await
+        .expect("REST");
+    assert_eq!(rest_hans["leadImage"]["credit"], "摄影 王伟", "{rest_hans}");
+
     let partner = |path: String| {
         let client = room.app.client.clone();
         let address = room.app.address.clone();
@@ -798,6 +831,10 @@ async fn apollo_upload_client_uploads_a_picture(engine: Engine) {
     assert_eq!(
         answer["uploaded"]["url"],
         format!("https://news.example.test/media/{id}/320.jpg")
+    );
+    assert_eq!(
+        answer["uploaded"]["photographer"]["name"], "王偉",
+        "{answer}"
     );
     // Refused by its content; `$about` left out of the variables is no error.
     assert_eq!(

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::both_engines;
 use crate::helpers::{newsdesk, Engine, Newsroom};
 use crate::legal_holds::{decide, Step};
-use crate::media::upload;
+use crate::media::{upload, upload_with};
 
 /// The renditions' URL prefix of picture `id`.
 fn renditions(id: &str) -> String {
@@ -155,13 +155,20 @@ async fn a_withdrawn_picture_is_gone_from_every_surface_until_its_last_hold_ends
     let Some(room) = Newsroom::open(engine).await else {
         return;
     };
-    let (_, a) = upload(
+    // The picture's maker is a contributor; the credit line follows.
+    let (_, a) = upload_with(
         &room,
         "reporter-a",
         "a.png",
         &picture(1500, 1000, ImageFormat::Png),
+        &[("photographer", " 王偉 ")],
     )
     .await;
+    assert_eq!(
+        (&a["photographer"], &a["credit"]),
+        (&json!("王偉"), &json!("攝影 王偉")),
+        "{a}"
+    );
     let (_, b) = upload(
         &room,
         "reporter-a",
@@ -185,6 +192,7 @@ async fn a_withdrawn_picture_is_gone_from_every_surface_until_its_last_hold_ends
         .unwrap_or("")
         .to_string();
     let x = article(&room, json!({ "title": "日照港新碼頭", "section": "lin-yi", "source": "經濟導報", "leadImage": a,
+        "byline": [{ "name": "劉慎平", "role": "REPORTER" }],
         "blocks": [{ "paragraph": { "text": "碼頭啟用。" } },
                    { "image": { "mediaId": a, "alt": "碼頭航拍", "caption": "獨家航拍", "credit": "攝影 王偉" } },
                    { "image": { "mediaId": b, "caption": "港區夜景" } }] })).await;
@@ -242,6 +250,21 @@ async fn a_withdrawn_picture_is_gone_from_every_surface_until_its_last_hold_ends
     let second = number(&file(&room, &[&a]).await);
     let stream = get(&room, "/v1/stream", &[]).await;
     decide(&room, first, Step::Accept).await;
+    let case = room
+        .as_user(
+            Some(&room.token("legal")),
+            &format!(r#"{{ takedownRequest(id: "TD-{first}") {{ forwardedTo }} }}"#),
+        )
+        .await;
+    let forwarded = &case["data"]["takedownRequest"]["forwardedTo"];
+    for who in ["photographer:王偉", "contributor:劉慎平"] {
+        assert!(
+            forwarded.as_array().is_some_and(|f| f
+                .iter()
+                .any(|n| n.as_str().is_some_and(|n| n.starts_with(who)))),
+            "{who} not in {case}"
+        );
+    }
     // Live updates: both articles showing the picture changed for readers.
     let text = crate::live::read_stream(stream, &format!("\"id\":{y},")).await;
     for article in [x, y] {
@@ -520,6 +543,8 @@ fn an_upload_that_loses_the_race_for_its_id_answers_the_winners_row() {
         uploaded_by: None,
         created_at: newsdesk::db::now(),
         held_since: None,
+        photographer_id: None,
+        photographer: None,
     };
     let database = db.database();
     let (inserted_tx, inserted_rx) = std::sync::mpsc::channel();

@@ -28,6 +28,9 @@ const UPLOAD = gql`
       height
       caption
       credit
+      photographer {
+        name
+      }
       url(width: 320)
     }
   }
@@ -36,7 +39,7 @@ const UPLOAD = gql`
 const picture = new File([readFileSync(picturePath)], "港口.png", { type: "image/png" });
 const uploaded = await client.mutate({
   mutation: UPLOAD,
-  variables: { file: picture, about: { caption: "日照港", credit: "攝影 王偉" } },
+  variables: { file: picture, about: { caption: "日照港", photographer: "王偉" } },
 });
 
 // A PHP script named as a JPEG: refused by its content, with a code.

@@ -1,0 +1,1 @@
+ALTER TABLE media DROP COLUMN photographer_id;
