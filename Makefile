@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps py-deps graphiql
+.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps py-deps monitoring-deps graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -28,8 +28,9 @@ $(DEV_SECRET):
 	@python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
 	@echo "made a development JWT secret in $@"
 
+## The release build, naming its commit in `newsdesk_build_info`.
 build:
-	cargo build --release
+	NEWSDESK_GIT_SHA=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) cargo build --release
 
 DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 
@@ -39,7 +40,7 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 ## README.md and docs/ (tests/docs_check.py, against `make run`), the Rust tests (some run the
 ## Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
-test: check-pg audit js-deps py-deps browser-deps
+test: check-pg audit js-deps py-deps browser-deps monitoring-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	bash tests/openapi_check.sh $(DEBUG)
@@ -63,6 +64,15 @@ py-deps:
 	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
 	@"$(VENV)/bin/python" -c 'import gql, websockets, moto.server' 2>/dev/null || \
 		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5' 'moto[server]>=5,<6'
+
+## promtool for the metrics tests (Debian's prometheus package, through
+## apt-get, as root or with sudo); the package's own server is not used.
+monitoring-deps:
+	@command -v promtool >/dev/null || { \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		$$sudo apt-get update -qq && \
+		$$sudo apt-get install -y --no-install-recommends prometheus; } || { \
+		echo "cannot install prometheus (promtool) with apt-get" >&2; exit 1; }
 
 ## Chromium for the browser tests (Debian's package, through apt-get, as root or
 ## with sudo), unless NEWSDESK_CHROMIUM names one or NEWSDESK_SKIP_BROWSER=1.

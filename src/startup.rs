@@ -35,6 +35,8 @@ pub enum StartupError {
     Redis(String),
     #[error("NEWSDESK_MEDIA_URL: {0}")]
     Media(String),
+    #[error("cannot set up the metrics: {0}")]
+    Metrics(String),
 }
 
 /// The database a program (the server, a command, a test) writes through:
@@ -222,7 +224,8 @@ impl Application {
             shared_counts,
             search,
             std::sync::Arc::new(media),
-        );
+        )
+        .map_err(StartupError::Metrics)?;
         // Its own connection: a round never waits for the search index's.
         let changes = Database::new(
             config.database_url.clone(),
@@ -264,6 +267,8 @@ impl Application {
                 .wrap(http::request_id::RequestId)
                 .wrap(http::cors(&state.config))
                 .wrap(actix_web::middleware::from_fn(http::vary::one_vary_header))
+                // Outermost: it sees every answer as the client gets it.
+                .wrap(actix_web::middleware::from_fn(http::record_requests))
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()));
             if let Some(introspection) = &introspection {

@@ -1,6 +1,194 @@
+//! `GET /metrics`: Prometheus text. Request metrics live in a registry of
+//! the server's own ([`HttpMetrics`], the `prometheus` crate), recorded by
+//! [`record_requests`] around every request; the node's state (database,
+//! peers, replicas, search index) is read when scraped.
+//!
+//! Labels take bounded values only: a route is its template
+//! (`/v1/articles/{id}`, or `unmatched`), a method one of the usual seven
+//! (else `OTHER`), a status its number.
+
+use std::time::Instant;
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 
 use super::AppState;
+
+/// Latency buckets, in seconds: 1 ms to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Body size buckets, in bytes: 100 B to 16 MiB.
+const SIZE_BUCKETS: &[f64] = &[
+    100.0,
+    1_000.0,
+    10_000.0,
+    100_000.0,
+    1_000_000.0,
+    4_000_000.0,
+    16_000_000.0,
+];
+
+/// The request metrics of one server.
+pub struct HttpMetrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    in_flight: IntGauge,
+    request_bytes: HistogramVec,
+    response_bytes: HistogramVec,
+}
+
+impl HttpMetrics {
+    /// The metrics of a server on `engine` (`sqlite` or `postgres`).
+    pub fn new(engine: &str) -> Result<HttpMetrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_http_requests_total",
+                "HTTP requests answered, by route template, method and status.",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "newsdesk_http_request_duration_seconds",
+                "Time from a request's arrival to its answer's head, by route template and method.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route", "method"],
+        )?;
+        let in_flight = IntGauge::new(
+            "newsdesk_http_requests_in_flight",
+            "Requests being answered now.",
+        )?;
+        let request_bytes = HistogramVec::new(
+            HistogramOpts::new(
+                "newsdesk_http_request_body_bytes",
+                "Request bodies, by route template (as announced by Content-Length).",
+            )
+            .buckets(SIZE_BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        let response_bytes = HistogramVec::new(
+            HistogramOpts::new(
+                "newsdesk_http_response_body_bytes",
+                "Response bodies of known size as sent (compressed when compressed), by route template.",
+            )
+            .buckets(SIZE_BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "newsdesk_build_info",
+                "1, labelled with the running build and the database engine.",
+            ),
+            &["version", "git_sha", "engine"],
+        )?;
+        build
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("NEWSDESK_GIT_SHA").unwrap_or("unknown"),
+                engine,
+            ])
+            .set(1);
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(request_bytes.clone()))?;
+        registry.register(Box::new(response_bytes.clone()))?;
+        registry.register(Box::new(build))?;
+        Ok(HttpMetrics {
+            registry,
+            requests,
+            duration,
+            in_flight,
+            request_bytes,
+            response_bytes,
+        })
+    }
+
+    fn text(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into memory fails only on a metric the registry refused.
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// A method as a label: one of the usual seven, else `OTHER`.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// Counts and times every request, by the route template it matched.
+pub async fn record_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let metrics = &state.http_metrics;
+    let method = method_label(req.method());
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<f64>().ok());
+    metrics.in_flight.inc();
+    let started = Instant::now();
+    let answered = next.call(req).await;
+    metrics.in_flight.dec();
+    let response = answered?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let status = response.status();
+    metrics
+        .requests
+        .with_label_values(&[route.as_str(), method, status.as_str()])
+        .inc();
+    metrics
+        .duration
+        .with_label_values(&[route.as_str(), method])
+        .observe(started.elapsed().as_secs_f64());
+    if let Some(bytes) = announced {
+        metrics
+            .request_bytes
+            .with_label_values(&[route.as_str()])
+            .observe(bytes);
+    }
+    if let BodySize::Sized(bytes) = response.response().body().size() {
+        metrics
+            .response_bytes
+            .with_label_values(&[route.as_str()])
+            .observe(bytes as f64);
+    }
+    Ok(response)
+}
 
 /// Prometheus text exposition of the counters operators watch.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
@@ -32,7 +220,8 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         peers.lost.load(Relaxed),
         replicas.served.load(Relaxed),
         replicas.fell_back.load(Relaxed),
-    ) + &search_metrics(&state);
+    ) + &search_metrics(&state)
+        + &state.http_metrics.text();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .insert_header(("Cache-Control", "no-store"))

@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub mod idempotency;
 pub(crate) mod media;
 mod metrics;
+pub use metrics::record_requests;
 pub mod openapi;
 pub mod panics;
 mod partner;

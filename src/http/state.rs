@@ -40,6 +40,8 @@ pub struct AppState {
     pub peers: Arc<PeerStatus>,
     /// The live connections (WebSockets, event streams) this node holds.
     pub live_slots: Arc<crate::live::Slots>,
+    /// Requests by route, method and status; their latency and sizes.
+    pub http_metrics: Arc<super::metrics::HttpMetrics>,
 }
 
 impl AppState {
@@ -52,14 +54,17 @@ impl AppState {
         shared_counts: Option<SharedCounts>,
         search: Arc<crate::search::SearchIndex>,
         media: Arc<crate::media::Library>,
-    ) -> Self {
+    ) -> Result<Self, String> {
         let cache = ResponseCache::new(
             config.response_cache_bytes,
             std::time::Duration::from_secs(config.cache_max_age.into()),
             clock.clone(),
         );
         let limits = |scope| Arc::new(RateLimits::new(scope, shared_counts.clone()));
-        AppState {
+        let http_metrics = super::metrics::HttpMetrics::new(config.database_url.engine())
+            .map_err(|e| format!("metrics: {e}"))?;
+        Ok(AppState {
+            http_metrics: Arc::new(http_metrics),
             partner_limits: limits("partner"),
             client_limits: limits("client"),
             account_limits: limits("account"),
@@ -81,7 +86,7 @@ impl AppState {
                 search,
                 media,
             ),
-        }
+        })
     }
 
     /// What GraphQL resolvers get of this state.

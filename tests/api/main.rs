@@ -25,6 +25,7 @@ mod logins;
 mod logs;
 mod media;
 mod media_holds;
+mod metrics;
 mod migrations;
 mod nodes;
 mod page_reads;
