@@ -44,6 +44,8 @@ pub struct HttpMetrics {
     in_flight: IntGauge,
     request_bytes: HistogramVec,
     response_bytes: HistogramVec,
+    graphql_operations: IntCounterVec,
+    graphql_errors: IntCounterVec,
 }
 
 impl HttpMetrics {
@@ -85,6 +87,20 @@ impl HttpMetrics {
             .buckets(SIZE_BUCKETS.to_vec()),
             &["route"],
         )?;
+        let graphql_operations = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_graphql_operations_total",
+                "GraphQL operations, by registered persisted-query id (else anonymous), type and outcome (ok, partial, error, cached).",
+            ),
+            &["operation", "type", "outcome"],
+        )?;
+        let graphql_errors = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_graphql_errors_total",
+                "GraphQL errors and refused requests, by extensions.code.",
+            ),
+            &["code"],
+        )?;
         let build = IntGaugeVec::new(
             Opts::new(
                 "newsdesk_build_info",
@@ -104,6 +120,8 @@ impl HttpMetrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(request_bytes.clone()))?;
         registry.register(Box::new(response_bytes.clone()))?;
+        registry.register(Box::new(graphql_operations.clone()))?;
+        registry.register(Box::new(graphql_errors.clone()))?;
         registry.register(Box::new(build))?;
         Ok(HttpMetrics {
             registry,
@@ -112,7 +130,33 @@ impl HttpMetrics {
             in_flight,
             request_bytes,
             response_bytes,
+            graphql_operations,
+            graphql_errors,
         })
+    }
+
+    /// One GraphQL operation answered: `operation` a registered persisted
+    /// id or `anonymous`, `kind` its type, `outcome` how it went, `codes`
+    /// its errors' codes.
+    pub fn graphql<'c>(
+        &self,
+        operation: &str,
+        kind: &str,
+        outcome: &str,
+        codes: impl Iterator<Item = &'c str>,
+    ) {
+        self.graphql_operations
+            .with_label_values(&[operation, kind, outcome])
+            .inc();
+        for code in codes {
+            self.graphql_errors.with_label_values(&[code]).inc();
+        }
+    }
+
+    /// A GraphQL request refused before it ran (limits, rate limits,
+    /// persisted-query rules), by its code.
+    pub fn graphql_refused(&self, code: &str) {
+        self.graphql_errors.with_label_values(&[code]).inc();
     }
 
     fn text(&self) -> String {

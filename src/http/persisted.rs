@@ -147,6 +147,15 @@ impl PersistedQueries {
 
     /// The query to run: `query` itself, or the one `extension` names.
     /// Nothing is kept here: a new query is learnt only after it passed.
+    /// The id of the registered query a request names by its hash (a
+    /// bounded set, fit for a metric's label), if it names one.
+    pub fn registered_id(&self, extension: Option<&serde_json::Value>) -> Option<&str> {
+        let hash = extension?.get("sha256Hash")?.as_str()?.to_ascii_lowercase();
+        self.registered
+            .get_key_value(&hash)
+            .map(|(id, _)| id.as_str())
+    }
+
     pub fn resolve(
         &self,
         query: &str,

@@ -68,7 +68,9 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
             .send()
             .await
             .expect("odd method");
-        app.graphql(&format!("{{ q{n}: site {{ name }} }}")).await;
+        app.graphql(&format!("query Named{n} {{ q{n}: site {{ name }} }}"))
+            .await;
+        app.graphql(&format!("{{ nothing{n} }}")).await;
     }
     let text = client
         .get(format!("{}/metrics", app.address))
@@ -124,6 +126,26 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
         sample(&text, "newsdesk_http_requests_in_flight"),
         1.0,
         "the scrape itself"
+    );
+    // Operation names are the client's: they never become labels.
+    assert_eq!(
+        labels["operation"],
+        BTreeSet::from(["anonymous".to_string()])
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "newsdesk_graphql_operations_total{operation=\"anonymous\",outcome=\"ok\",type=\"query\"}"
+        ),
+        40.0,
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "newsdesk_graphql_errors_total{code=\"GRAPHQL_VALIDATION_FAILED\"}"
+        ) >= 40.0,
+        "{text}"
     );
     let engine_label = format!(
         "engine=\"{}\"",

@@ -83,7 +83,7 @@ async fn post(
         let (request, credentials) = posted(&req, body, &state).await?;
         execute(&req, request, &state, &schema, Via::Post, credentials).await
     };
-    answer.await.unwrap_or_else(response::refused)
+    answer.await.unwrap_or_else(|e| refused(&state, e))
 }
 
 /// A POSTed operation and its caller: JSON only, the body read within the
@@ -121,7 +121,23 @@ async fn get(
         let credentials = authentication::credentials(&state, &req).await;
         execute(&req, request, &state, &schema, Via::Get, credentials).await
     };
-    answer.await.unwrap_or_else(response::refused)
+    answer.await.unwrap_or_else(|e| refused(&state, e))
+}
+
+/// The answer to a request refused before it ran, counted by its code.
+fn refused(state: &AppState, error: AppError) -> HttpResponse {
+    state.http_metrics.graphql_refused(error.code());
+    response::refused(error)
+}
+
+/// An operation type as a metric's label.
+fn kind_label(kind: async_graphql::parser::types::OperationType) -> &'static str {
+    use async_graphql::parser::types::OperationType;
+    match kind {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
 }
 
 /// One request, step by step.
@@ -134,16 +150,31 @@ async fn execute(
     credentials: Credentials,
 ) -> Result<HttpResponse, AppError> {
     let media = Media::of(req)?;
+    let operation_label = request
+        .extensions
+        .get("persistedQuery")
+        .and_then(|v| v.clone().into_json().ok())
+        .and_then(|ext| {
+            state
+                .persisted
+                .registered_id(Some(&ext))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "anonymous".to_string());
     let learning = admission::resolve_persisted(&state.persisted, &mut request)?;
     admission::check_length(&state.config.limits, &request)?;
     let operation = Operation::of(&request);
     admission::check_method(via, &operation)?;
     admission::limit_registrations(req, state, &credentials, learning.as_ref()).await?;
     let post_cache = PostCache::new(req, state, &request, via, media);
+    let kind = operation.kind().map_or("unknown", kind_label);
     if let Some(kept) = post_cache.lookup(state) {
         if let Some(learning) = learning {
             learning.keep(&state.persisted);
         }
+        state
+            .http_metrics
+            .graphql(&operation_label, kind, "cached", std::iter::empty());
         return Ok(kept);
     }
     let post_cache = post_cache.queries_only(&operation);
@@ -161,6 +192,20 @@ async fn execute(
     let mut response =
         run::within_budget(schema, request, context.clone(), budget, keyed.is_some()).await;
     run::finish(&mut response, &query, learning, &state.persisted);
+    let outcome = match (
+        response.errors.is_empty(),
+        response.data == async_graphql::Value::Null,
+    ) {
+        (true, _) => "ok",
+        (false, false) => "partial",
+        (false, true) => "error",
+    };
+    state.http_metrics.graphql(
+        &operation_label,
+        kind,
+        outcome,
+        response.errors.iter().map(run::error_code),
+    );
     let answer = Answer::new(req, via, media, state.config.cache_max_age, &context);
     let http = answer.head(&response);
     if let Some(keyed) = keyed {

@@ -126,3 +126,11 @@ pub fn finish(
 fn document_passed(response: &async_graphql::Response) -> bool {
     response.errors.iter().all(|e| !e.path.is_empty())
 }
+
+/// An error's `extensions.code` (every error has one once [`finish`] ran).
+pub fn error_code(error: &async_graphql::ServerError) -> &str {
+    match error.extensions.as_ref().and_then(|e| e.get("code")) {
+        Some(async_graphql::Value::String(code)) => code,
+        _ => "unknown",
+    }
+}
