@@ -55,6 +55,14 @@ impl ResponseCache {
         ResponseCache { entries, clock }
     }
 
+    /// Entries and weighed bytes held, once pending evictions have run.
+    pub fn size(&self) -> (u64, u64) {
+        self.entries.as_ref().map_or((0, 0), |e| {
+            e.run_pending_tasks();
+            (e.entry_count(), e.weighted_size())
+        })
+    }
+
     pub fn enabled(&self) -> bool {
         self.entries.is_some()
     }

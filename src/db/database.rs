@@ -130,6 +130,16 @@ impl Database {
         &self.url
     }
 
+    /// The primary's pool: (connections open, of which idle, at most).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
     /// A connection for synchronous code (CLI commands, background jobs).
     pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
         self.pool

@@ -150,6 +150,18 @@ pub fn enqueue(
 /// Events due for an attempt, oldest first, with their endpoint, each
 /// leased to the caller for `lease` so that no other node sends it meanwhile
 /// (a node that dies mid-delivery leaves it to the others after the lease).
+/// Events still to deliver (attempts left), and when the oldest was queued.
+pub fn pending(conn: &mut AnyConnection) -> Result<(i64, Option<NaiveDateTime>), AppError> {
+    let waiting = webhook_outbox::table
+        .filter(webhook_outbox::delivered_at.is_null())
+        .filter(webhook_outbox::attempts.lt(MAX_ATTEMPTS));
+    let count = waiting.count().get_result(conn)?;
+    let oldest = waiting
+        .select(diesel::dsl::min(webhook_outbox::created_at))
+        .first(conn)?;
+    Ok((count, oldest))
+}
+
 pub fn claim_due(
     conn: &mut AnyConnection,
     now: NaiveDateTime,

@@ -46,6 +46,71 @@ pub struct HttpMetrics {
     response_bytes: HistogramVec,
     graphql_operations: IntCounterVec,
     graphql_errors: IntCounterVec,
+    /// Read from the node's state when scraped.
+    gauges: StateGauges,
+}
+
+/// What the node holds, read at each scrape.
+struct StateGauges {
+    pool: IntGaugeVec,
+    pool_max: IntGauge,
+    cache_entries: IntGauge,
+    cache_bytes: IntGauge,
+    learnt_entries: IntGauge,
+    learnt_bytes: IntGauge,
+    outbox_pending: IntGauge,
+    outbox_oldest: prometheus::Gauge,
+}
+
+impl StateGauges {
+    fn new(registry: &Registry) -> Result<StateGauges, prometheus::Error> {
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "newsdesk_db_pool_connections",
+                "Connections of the primary's pool, by state (idle, in_use).",
+            ),
+            &["state"],
+        )?;
+        registry.register(Box::new(pool.clone()))?;
+        let outbox_oldest = prometheus::Gauge::new(
+            "newsdesk_webhook_outbox_oldest_pending_seconds",
+            "Age of the oldest event still to deliver; 0 when none waits.",
+        )?;
+        registry.register(Box::new(outbox_oldest.clone()))?;
+        Ok(StateGauges {
+            pool,
+            pool_max: gauge(
+                "newsdesk_db_pool_max_connections",
+                "The most connections the primary's pool opens.",
+            )?,
+            cache_entries: gauge(
+                "newsdesk_response_cache_entries",
+                "Responses held by the response cache.",
+            )?,
+            cache_bytes: gauge(
+                "newsdesk_response_cache_bytes",
+                "Bytes the response cache's entries weigh.",
+            )?,
+            learnt_entries: gauge(
+                "newsdesk_persisted_queries_learnt",
+                "Persisted queries learnt from clients (automatic persisted queries).",
+            )?,
+            learnt_bytes: gauge(
+                "newsdesk_persisted_queries_learnt_bytes",
+                "Bytes the learnt persisted queries weigh.",
+            )?,
+            outbox_pending: gauge(
+                "newsdesk_webhook_outbox_pending",
+                "Webhook and purge events still to deliver (attempts left).",
+            )?,
+            outbox_oldest,
+        })
+    }
 }
 
 impl HttpMetrics {
@@ -124,7 +189,6 @@ impl HttpMetrics {
         registry.register(Box::new(graphql_errors.clone()))?;
         registry.register(Box::new(build))?;
         Ok(HttpMetrics {
-            registry,
             requests,
             duration,
             in_flight,
@@ -132,7 +196,37 @@ impl HttpMetrics {
             response_bytes,
             graphql_operations,
             graphql_errors,
+            gauges: StateGauges::new(&registry)?,
+            registry,
         })
+    }
+
+    /// Reads the node's state into the gauges: the pool, the caches, and
+    /// the outbox (one query; a database that does not answer leaves the
+    /// outbox gauges as they were).
+    async fn read_state(&self, state: &AppState) {
+        let g = &self.gauges;
+        let (open, idle, max) = state.db.pool_state();
+        g.pool.with_label_values(&["idle"]).set(i64::from(idle));
+        g.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(open.saturating_sub(idle)));
+        g.pool_max.set(i64::from(max));
+        let (entries, bytes) = state.cache.size();
+        g.cache_entries
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+        g.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        let (entries, bytes) = state.persisted.learnt_size();
+        g.learnt_entries
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+        g.learnt_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        if let Ok((pending, oldest)) = state.db.run(crate::db::webhooks::pending).await {
+            g.outbox_pending.set(pending);
+            let age = oldest.map_or(0.0, |t| {
+                (crate::db::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            g.outbox_oldest.set(age);
+        }
     }
 
     /// One GraphQL operation answered: `operation` a registered persisted
@@ -237,6 +331,7 @@ pub async fn record_requests(
 /// Prometheus text exposition of the counters operators watch.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     use std::sync::atomic::Ordering::Relaxed;
+    state.http_metrics.read_state(&state).await;
     let peers = &state.peers;
     let replicas = state.db.replicas();
     let body = format!(

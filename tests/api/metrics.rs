@@ -72,6 +72,13 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
             .await;
         app.graphql(&format!("{{ nothing{n} }}")).await;
     }
+    for _ in 0..2 {
+        client
+            .get(format!("{}/v1/sections", app.address))
+            .send()
+            .await
+            .expect("sections");
+    }
     let text = client
         .get(format!("{}/metrics", app.address))
         .send()
@@ -127,6 +134,20 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
         1.0,
         "the scrape itself"
     );
+    // The node's state: the pool, the response cache (the sections list
+    // is cached once asked for), the outbox.
+    assert!(sample(&text, "newsdesk_db_pool_max_connections ") >= 1.0);
+    assert!(sample(&text, "newsdesk_db_pool_connections{state=\"idle\"}") >= 0.0);
+    assert!(
+        sample(&text, "newsdesk_response_cache_entries ") >= 1.0,
+        "{text}"
+    );
+    assert!(sample(&text, "newsdesk_response_cache_bytes ") > 0.0);
+    assert_eq!(sample(&text, "newsdesk_webhook_outbox_pending "), 0.0);
+    assert_eq!(
+        sample(&text, "newsdesk_webhook_outbox_oldest_pending_seconds "),
+        0.0
+    );
     // Operation names are the client's: they never become labels.
     assert_eq!(
         labels["operation"],
@@ -180,5 +201,52 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
         "promtool check metrics:\n{}{}",
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+both_engines!(the_outbox_gauges_show_events_waiting_for_a_dead_endpoint);
+async fn the_outbox_gauges_show_events_waiting_for_a_dead_endpoint(engine: Engine) {
+    // The delivery worker polls rarely here, so events wait in the outbox.
+    let Some(app) = TestApp::spawn_with(engine, &[("NEWSDESK_WEBHOOK_POLL_MS", "600000")]).await
+    else {
+        return;
+    };
+    {
+        let database = app.db.database();
+        let mut conn = database.get().expect("connection");
+        newsdesk::db::webhooks::register(
+            &mut conn,
+            "http://127.0.0.1:9/hook",
+            &["article.published".to_string()],
+            "a webhook secret of some length",
+        )
+        .expect("hook");
+        for n in 0..3 {
+            newsdesk::db::webhooks::enqueue(
+                &mut conn,
+                "article.published",
+                &serde_json::json!({ "n": n }),
+            )
+            .expect("event");
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        sample(&text, "newsdesk_webhook_outbox_pending "),
+        3.0,
+        "{text}"
+    );
+    assert!(
+        sample(&text, "newsdesk_webhook_outbox_oldest_pending_seconds ") >= 1.0,
+        "{text}"
     );
 }
