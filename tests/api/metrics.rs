@@ -250,3 +250,172 @@ async fn the_outbox_gauges_show_events_waiting_for_a_dead_endpoint(engine: Engin
         "{text}"
     );
 }
+
+/// A child process stopped when the test ends, passed or not.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A real Prometheus (Debian's package) scraping a running server; asked
+/// through its HTTP API for the request rate and a latency quantile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_server_and_computes_rates_and_quantiles() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let folder = tempfile::tempdir().expect("folder");
+    let target = app.address.trim_start_matches("http://").to_string();
+    let config = folder.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: newsdesk\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .expect("config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("address")
+        .port();
+    let _prometheus = Stopped(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                folder.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus runs (Debian's prometheus package: make monitoring-deps)"),
+    );
+    let api = format!("http://127.0.0.1:{port}/api/v1/query");
+    let ask = |query: &'static str| {
+        let (client, api) = (app.client.clone(), api.clone());
+        async move {
+            let answer: serde_json::Value = client
+                .get(&api)
+                .query(&[("query", query)])
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            answer["data"]["result"][0]["value"][1]
+                .as_str()?
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0)
+        }
+    };
+    // Traffic while Prometheus scrapes, until both answers are there.
+    let started = std::time::Instant::now();
+    let (rate, p99) = loop {
+        for _ in 0..20 {
+            app.client
+                .get(format!("{}/v1/sections", app.address))
+                .send()
+                .await
+                .expect("get");
+        }
+        let rate =
+            ask(r#"sum(rate(newsdesk_http_requests_total{route="/v1/sections"}[5s]))"#).await;
+        let p99 = ask(
+            r#"histogram_quantile(0.99, sum by (le) (rate(newsdesk_http_request_duration_seconds_bucket{route="/v1/sections"}[5s])))"#,
+        )
+        .await;
+        if let (Some(rate), Some(p99)) = (rate, p99) {
+            break (rate, p99);
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "Prometheus never computed the rate ({rate:?}) and p99 ({p99:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(rate > 1.0, "requests per second: {rate}");
+    assert!(p99 <= 10.0, "p99 within the buckets: {p99}");
+}
+
+/// Metric names in a text of PromQL: `newsdesk_…`, a histogram's series
+/// read as its family.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("newsdesk_") {
+        let word: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + word.len()..];
+        let family = ["_bucket", "_count", "_sum"]
+            .iter()
+            .find_map(|s| word.strip_suffix(s))
+            .unwrap_or(&word);
+        names.insert(family.to_string());
+    }
+    names
+}
+
+#[tokio::test]
+async fn the_dashboard_and_alert_rules_use_only_metrics_the_server_exports() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/monitoring");
+    let rules = docs.join("alerts.yml");
+    let checked = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .expect("promtool runs (make monitoring-deps)");
+    assert!(
+        checked.status.success(),
+        "promtool check rules: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(docs.join("dashboard.json")).expect("dashboard"),
+    )
+    .expect("the dashboard is JSON");
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_string))
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+    // A labelled family is exported once it has a sample.
+    app.graphql("{ site { name } }").await;
+    app.graphql("{ nothing }").await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let exported: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_string)
+        .collect();
+    let mut named = metric_names(&std::fs::read_to_string(&rules).expect("rules"));
+    named.extend(exprs.iter().flat_map(|e| metric_names(e)));
+    let unknown: Vec<&String> = named.difference(&exported).collect();
+    assert!(unknown.is_empty(), "not exported: {unknown:?}");
+    assert!(named.len() >= 12, "{named:?}");
+}
