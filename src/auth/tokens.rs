@@ -21,6 +21,17 @@ pub enum TokenError {
     Unavailable,
 }
 
+impl TokenError {
+    /// The reason as a metric's label: a fixed text, never the token.
+    pub fn label(&self) -> &'static str {
+        match self {
+            TokenError::Rejected(reason) => reason,
+            TokenError::Invalid(_) => "invalid",
+            TokenError::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// The claims newsdesk issues and requires.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {

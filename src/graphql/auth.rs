@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset};
 use super::context::RequestContext;
 use crate::db::{self, users};
 use crate::domain::Role;
-use crate::error::GqlResultExt;
+use crate::error::{AppError, GqlResultExt};
 use crate::services::sessions;
 
 #[derive(Default)]
@@ -59,9 +59,11 @@ impl AuthMutation {
         #[graphql(desc = "Password; never logged.", secret)] password: String,
     ) -> Result<LoginResult> {
         let rc = RequestContext::of(ctx);
-        let session = sessions::log_in(&rc.state.logins(), username, password)
-            .await
-            .gql()?;
+        let session = sessions::log_in(&rc.state.logins(), username, password).await;
+        rc.state
+            .metrics
+            .login(session.as_ref().map_or_else(AppError::code, |_| "ok"));
+        let session = session.gql()?;
         Ok(LoginResult {
             token: session.token,
             expires_at: rc.local_time(session.expires_at).await.gql()?,

@@ -71,6 +71,8 @@ pub struct Shared {
     pub live: Arc<crate::live::Hub>,
     /// Uploaded pictures and their renditions.
     pub media: Arc<crate::media::Library>,
+    /// This server's metrics (`/metrics`).
+    pub metrics: Arc<crate::telemetry::metrics::Metrics>,
 }
 
 /// Site-wide reads shared by requests; each is dropped by the writes that
@@ -103,8 +105,10 @@ impl Shared {
         shared_counts: Option<SharedCounts>,
         search: Arc<crate::search::SearchIndex>,
         media: Arc<crate::media::Library>,
+        metrics: Arc<crate::telemetry::metrics::Metrics>,
     ) -> Self {
         Shared {
+            metrics,
             clock,
             db,
             search,

@@ -40,8 +40,6 @@ pub struct AppState {
     pub peers: Arc<PeerStatus>,
     /// The live connections (WebSockets, event streams) this node holds.
     pub live_slots: Arc<crate::live::Slots>,
-    /// Requests by route, method and status; their latency and sizes.
-    pub http_metrics: Arc<super::metrics::HttpMetrics>,
 }
 
 impl AppState {
@@ -61,10 +59,9 @@ impl AppState {
             clock.clone(),
         );
         let limits = |scope| Arc::new(RateLimits::new(scope, shared_counts.clone()));
-        let http_metrics = super::metrics::HttpMetrics::new(config.database_url.engine())
+        let metrics = crate::telemetry::metrics::Metrics::new(config.database_url.engine())
             .map_err(|e| format!("metrics: {e}"))?;
         Ok(AppState {
-            http_metrics: Arc::new(http_metrics),
             partner_limits: limits("partner"),
             client_limits: limits("client"),
             account_limits: limits("account"),
@@ -85,6 +82,7 @@ impl AppState {
                 shared_counts,
                 search,
                 media,
+                Arc::new(metrics),
             ),
         })
     }

@@ -419,3 +419,49 @@ async fn the_dashboard_and_alert_rules_use_only_metrics_the_server_exports() {
     assert!(unknown.is_empty(), "not exported: {unknown:?}");
     assert!(named.len() >= 12, "{named:?}");
 }
+
+both_engines!(logins_and_refused_tokens_are_counted_without_names);
+async fn logins_and_refused_tokens_are_counted_without_names(engine: Engine) {
+    let Some(room) = crate::helpers::Newsroom::open(engine).await else {
+        return;
+    };
+    for n in 0..5 {
+        room.as_user(
+            None,
+            &format!(r#"mutation {{ login(username: "nobody-{n}", password: "wrong password {n}") {{ token }} }}"#),
+        )
+        .await;
+    }
+    for n in 0..20 {
+        room.as_user(Some(&format!("junk.token.{n}")), "{ site { name } }")
+            .await;
+    }
+    room.as_user(Some(&room.token("editor")), "{ me { username } }")
+        .await;
+    let text = room
+        .app
+        .client
+        .get(format!("{}/metrics", room.app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        sample(&text, "newsdesk_logins_total{outcome=\"BAD_USER_INPUT\"}"),
+        5.0,
+        "{text}"
+    );
+    let labels = label_values(&text);
+    assert!(labels["reason"].len() <= 3, "{:?}", labels["reason"]);
+    let refused: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("newsdesk_token_refusals_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(refused >= 20.0, "{text}");
+    for secret in ["nobody-", "junk.token", "wrong password", "editor"] {
+        assert!(!text.contains(secret), "{secret} reached the metrics");
+    }
+}

@@ -22,7 +22,10 @@ pub async fn credentials(state: &AppState, req: &HttpRequest) -> Credentials {
         None => Credentials::None,
         Some(value) => match bearer(value) {
             Some(token) => check_token(state, token).await,
-            None => Credentials::Invalid,
+            None => {
+                state.metrics.token_refused("not a bearer token");
+                Credentials::Invalid
+            }
         },
     }
 }
@@ -55,6 +58,7 @@ pub async fn check_token(state: &AppState, token: String) -> Credentials {
         }
         Ok(Err(reason)) => {
             tracing::info!(auth.reason = %reason, "token refused");
+            state.metrics.token_refused(reason.label());
             Credentials::Invalid
         }
         Err(_) => Credentials::Invalid,

@@ -126,7 +126,7 @@ async fn get(
 
 /// The answer to a request refused before it ran, counted by its code.
 fn refused(state: &AppState, error: AppError) -> HttpResponse {
-    state.http_metrics.graphql_refused(error.code());
+    state.metrics.graphql_refused(error.code());
     response::refused(error)
 }
 
@@ -173,7 +173,7 @@ async fn execute(
             learning.keep(&state.persisted);
         }
         state
-            .http_metrics
+            .metrics
             .graphql(&operation_label, kind, "cached", std::iter::empty());
         return Ok(kept);
     }
@@ -200,7 +200,7 @@ async fn execute(
         (false, false) => "partial",
         (false, true) => "error",
     };
-    state.http_metrics.graphql(
+    state.metrics.graphql(
         &operation_label,
         kind,
         outcome,

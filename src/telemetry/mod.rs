@@ -1,6 +1,8 @@
 //! Logging, set up once per process. Log lines carry dotted fields
 //! (`request.id`, `article.id`) and never personal data, passwords or tokens.
 
+pub mod metrics;
+
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;

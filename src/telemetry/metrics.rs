@@ -1,0 +1,259 @@
+//! The server's metrics: a `prometheus` registry per server (tests run
+//! several servers in one process, so there is no global recorder). HTTP
+//! records requests into it (`http::metrics`), GraphQL its operations and
+//! logins; gauges of the node's state are set when scraped.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// Latency buckets, in seconds: 1 ms to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Body size buckets, in bytes: 100 B to 16 MiB.
+const SIZE_BUCKETS: &[f64] = &[
+    100.0,
+    1_000.0,
+    10_000.0,
+    100_000.0,
+    1_000_000.0,
+    4_000_000.0,
+    16_000_000.0,
+];
+
+/// The metrics of one server, in a registry of its own.
+pub struct Metrics {
+    pub(crate) registry: Registry,
+    pub(crate) requests: IntCounterVec,
+    pub(crate) duration: HistogramVec,
+    pub(crate) in_flight: IntGauge,
+    pub(crate) request_bytes: HistogramVec,
+    pub(crate) response_bytes: HistogramVec,
+    pub(crate) graphql_operations: IntCounterVec,
+    pub(crate) graphql_errors: IntCounterVec,
+    logins: IntCounterVec,
+    token_refusals: IntCounterVec,
+    /// Read from the node's state when scraped.
+    pub(crate) gauges: StateGauges,
+}
+
+/// What the node holds, read at each scrape.
+pub(crate) struct StateGauges {
+    pub(crate) pool: IntGaugeVec,
+    pub(crate) pool_max: IntGauge,
+    pub(crate) cache_entries: IntGauge,
+    pub(crate) cache_bytes: IntGauge,
+    pub(crate) learnt_entries: IntGauge,
+    pub(crate) learnt_bytes: IntGauge,
+    pub(crate) outbox_pending: IntGauge,
+    pub(crate) outbox_oldest: prometheus::Gauge,
+}
+
+impl StateGauges {
+    fn new(registry: &Registry) -> Result<StateGauges, prometheus::Error> {
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "newsdesk_db_pool_connections",
+                "Connections of the primary's pool, by state (idle, in_use).",
+            ),
+            &["state"],
+        )?;
+        registry.register(Box::new(pool.clone()))?;
+        let outbox_oldest = prometheus::Gauge::new(
+            "newsdesk_webhook_outbox_oldest_pending_seconds",
+            "Age of the oldest event still to deliver; 0 when none waits.",
+        )?;
+        registry.register(Box::new(outbox_oldest.clone()))?;
+        Ok(StateGauges {
+            pool,
+            pool_max: gauge(
+                "newsdesk_db_pool_max_connections",
+                "The most connections the primary's pool opens.",
+            )?,
+            cache_entries: gauge(
+                "newsdesk_response_cache_entries",
+                "Responses held by the response cache.",
+            )?,
+            cache_bytes: gauge(
+                "newsdesk_response_cache_bytes",
+                "Bytes the response cache's entries weigh.",
+            )?,
+            learnt_entries: gauge(
+                "newsdesk_persisted_queries_learnt",
+                "Persisted queries learnt from clients (automatic persisted queries).",
+            )?,
+            learnt_bytes: gauge(
+                "newsdesk_persisted_queries_learnt_bytes",
+                "Bytes the learnt persisted queries weigh.",
+            )?,
+            outbox_pending: gauge(
+                "newsdesk_webhook_outbox_pending",
+                "Webhook and purge events still to deliver (attempts left).",
+            )?,
+            outbox_oldest,
+        })
+    }
+}
+
+impl Metrics {
+    /// The metrics of a server on `engine` (`sqlite` or `postgres`).
+    pub fn new(engine: &str) -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_http_requests_total",
+                "HTTP requests answered, by route template, method and status.",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "newsdesk_http_request_duration_seconds",
+                "Time from a request's arrival to its answer's head, by route template and method.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route", "method"],
+        )?;
+        let in_flight = IntGauge::new(
+            "newsdesk_http_requests_in_flight",
+            "Requests being answered now.",
+        )?;
+        let request_bytes = HistogramVec::new(
+            HistogramOpts::new(
+                "newsdesk_http_request_body_bytes",
+                "Request bodies, by route template (as announced by Content-Length).",
+            )
+            .buckets(SIZE_BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        let response_bytes = HistogramVec::new(
+            HistogramOpts::new(
+                "newsdesk_http_response_body_bytes",
+                "Response bodies of known size as sent (compressed when compressed), by route template.",
+            )
+            .buckets(SIZE_BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        let graphql_operations = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_graphql_operations_total",
+                "GraphQL operations, by registered persisted-query id (else anonymous), type and outcome (ok, partial, error, cached).",
+            ),
+            &["operation", "type", "outcome"],
+        )?;
+        let graphql_errors = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_graphql_errors_total",
+                "GraphQL errors and refused requests, by extensions.code.",
+            ),
+            &["code"],
+        )?;
+        let logins = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_logins_total",
+                "Login attempts, by outcome: ok, or the error code (BAD_USER_INPUT for a wrong name or password, TOO_MANY_REQUESTS when throttled or busy).",
+            ),
+            &["outcome"],
+        )?;
+        let token_refusals = IntCounterVec::new(
+            Opts::new(
+                "newsdesk_token_refusals_total",
+                "Bearer tokens refused, by reason (never the account).",
+            ),
+            &["reason"],
+        )?;
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "newsdesk_build_info",
+                "1, labelled with the running build and the database engine.",
+            ),
+            &["version", "git_sha", "engine"],
+        )?;
+        build
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("NEWSDESK_GIT_SHA").unwrap_or("unknown"),
+                engine,
+            ])
+            .set(1);
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(request_bytes.clone()))?;
+        registry.register(Box::new(response_bytes.clone()))?;
+        registry.register(Box::new(graphql_operations.clone()))?;
+        registry.register(Box::new(graphql_errors.clone()))?;
+        registry.register(Box::new(logins.clone()))?;
+        registry.register(Box::new(token_refusals.clone()))?;
+        registry.register(Box::new(build))?;
+        Ok(Metrics {
+            requests,
+            duration,
+            in_flight,
+            request_bytes,
+            response_bytes,
+            graphql_operations,
+            graphql_errors,
+            logins,
+            token_refusals,
+            gauges: StateGauges::new(&registry)?,
+            registry,
+        })
+    }
+
+    /// One GraphQL operation answered: `operation` a registered persisted
+    /// id or `anonymous`, `kind` its type, `outcome` how it went, `codes`
+    /// its errors' codes.
+    pub fn graphql<'c>(
+        &self,
+        operation: &str,
+        kind: &str,
+        outcome: &str,
+        codes: impl Iterator<Item = &'c str>,
+    ) {
+        self.graphql_operations
+            .with_label_values(&[operation, kind, outcome])
+            .inc();
+        for code in codes {
+            self.graphql_errors.with_label_values(&[code]).inc();
+        }
+    }
+
+    /// A login attempt's outcome: `ok` or its error code.
+    pub fn login(&self, outcome: &str) {
+        self.logins.with_label_values(&[outcome]).inc();
+    }
+
+    /// A bearer token refused, for `reason` (a fixed text of the token
+    /// checks, never the account or the token).
+    pub fn token_refused(&self, reason: &str) {
+        self.token_refusals.with_label_values(&[reason]).inc();
+    }
+
+    /// A GraphQL request refused before it ran (limits, rate limits,
+    /// persisted-query rules), by its code.
+    pub fn graphql_refused(&self, code: &str) {
+        self.graphql_errors.with_label_values(&[code]).inc();
+    }
+
+    /// The registry in Prometheus text.
+    pub fn text(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into memory fails only on a metric the registry refused.
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
