@@ -346,7 +346,7 @@ mod tests {
             assert!(!html.contains(gone), "{gone} in {html}");
             assert!(!body.texts().iter().any(|t| t.contains(gone)), "{gone}");
         }
-        let json = serde_json::to_string(&body).unwrap();
+        let json = serde_json::to_string(&body).expect("JSON");
         assert!(json.contains(r#""withheld":true"#), "{json}");
         let never = |b: &Body| {
             !b.0.iter()
@@ -354,7 +354,7 @@ mod tests {
         };
         assert!(never(&Body::from_stored("blocks", &json)), "read as stored");
         assert!(
-            never(&serde_json::from_str::<Body>(&body.to_stored()).unwrap()),
+            never(&serde_json::from_str::<Body>(&body.to_stored()).expect("stored JSON")),
             "stored"
         );
     }
