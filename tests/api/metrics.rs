@@ -31,6 +31,18 @@ fn label_values(text: &str) -> BTreeMap<String, BTreeSet<String>> {
     labels
 }
 
+/// The server's `/metrics` text.
+async fn scrape(client: &reqwest::Client, address: &str) -> String {
+    client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
 fn sample(text: &str, prefix: &str) -> f64 {
     text.lines()
         .find(|l| l.starts_with(prefix))
@@ -79,14 +91,7 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
             .await
             .expect("sections");
     }
-    let text = client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape(client, &app.address).await;
     let labels = label_values(&text);
     let routes = &labels["route"];
     assert!(routes.len() <= 8, "routes grew with input: {routes:?}");
@@ -231,15 +236,7 @@ async fn the_outbox_gauges_show_events_waiting_for_a_dead_endpoint(engine: Engin
         }
     }
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape(&app.client, &app.address).await;
     assert_eq!(
         sample(&text, "newsdesk_webhook_outbox_pending "),
         3.0,
@@ -398,15 +395,7 @@ async fn the_dashboard_and_alert_rules_use_only_metrics_the_server_exports() {
     // A labelled family is exported once it has a sample.
     app.graphql("{ site { name } }").await;
     app.graphql("{ nothing }").await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape(&app.client, &app.address).await;
     let exported: BTreeSet<String> = text
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -438,16 +427,7 @@ async fn logins_and_refused_tokens_are_counted_without_names(engine: Engine) {
     }
     room.as_user(Some(&room.token("editor")), "{ me { username } }")
         .await;
-    let text = room
-        .app
-        .client
-        .get(format!("{}/metrics", room.app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape(&room.app.client, &room.app.address).await;
     assert_eq!(
         sample(&text, "newsdesk_logins_total{outcome=\"BAD_USER_INPUT\"}"),
         5.0,
