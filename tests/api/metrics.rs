@@ -84,6 +84,10 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
             .await;
         app.graphql(&format!("{{ nothing{n} }}")).await;
     }
+    // The same query twice: the second is answered from the response cache.
+    for _ in 0..2 {
+        app.graphql("{ site { name } }").await;
+    }
     for _ in 0..2 {
         client
             .get(format!("{}/v1/sections", app.address))
@@ -153,6 +157,13 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
         sample(&text, "newsdesk_webhook_outbox_oldest_pending_seconds "),
         0.0
     );
+    assert!(
+        sample(
+            &text,
+            "newsdesk_graphql_operations_total{operation=\"anonymous\",outcome=\"cached\",type=\"query\"}"
+        ) >= 1.0,
+        "{text}"
+    );
     // Operation names are the client's: they never become labels.
     assert_eq!(
         labels["operation"],
@@ -163,7 +174,7 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
             &text,
             "newsdesk_graphql_operations_total{operation=\"anonymous\",outcome=\"ok\",type=\"query\"}"
         ),
-        40.0,
+        41.0, // the 40 named operations and the first of the repeated query
         "{text}"
     );
     assert!(

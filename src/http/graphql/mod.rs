@@ -167,16 +167,17 @@ async fn execute(
     admission::check_method(via, &operation)?;
     admission::limit_registrations(req, state, &credentials, learning.as_ref()).await?;
     let post_cache = PostCache::new(req, state, &request, via, media);
-    let kind = operation.kind().map_or("unknown", kind_label);
     if let Some(kept) = post_cache.lookup(state) {
         if let Some(learning) = learning {
             learning.keep(&state.persisted);
         }
+        // Only queries are kept, and a hit must not pay for parsing.
         state
             .metrics
-            .graphql(&operation_label, kind, "cached", std::iter::empty());
+            .graphql(&operation_label, "query", "cached", std::iter::empty());
         return Ok(kept);
     }
+    let kind = operation.kind().map_or("unknown", kind_label);
     let post_cache = post_cache.queries_only(&operation);
     let started = state.cache.begin();
     admission::limit_mutations(state, &credentials, &operation).await?;
