@@ -346,7 +346,7 @@ mod tests {
             assert!(!html.contains(gone), "{gone} in {html}");
             assert!(!body.texts().iter().any(|t| t.contains(gone)), "{gone}");
         }
-        let json = serde_json::to_string(&body).expect("JSON");
+        let json = serde_json::to_string(&body).expect("serialised");
         assert!(json.contains(r#""withheld":true"#), "{json}");
         let never = |b: &Body| {
             !b.0.iter()
