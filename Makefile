@@ -58,12 +58,14 @@ $(JS_DEPS): tests/js/package-lock.json
 
 ## The Python clients of the tests (gql with its WebSocket transport) and
 ## moto's S3-compatible server (the media store's bucket tests start it on a
-## loopback port), in the virtualenv the OpenAPI check and schemathesis use.
+## loopback port), the OpenTelemetry protobuf definitions (the OTLP receiver
+## of the trace tests) and the Prometheus client's OpenMetrics parser, in
+## the virtualenv the OpenAPI check and schemathesis use.
 VENV := $(or $(NEWSDESK_VENV),$(HOME)/.cache/newsdesk/venv)
 py-deps:
 	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
-	@"$(VENV)/bin/python" -c 'import gql, websockets, moto.server' 2>/dev/null || \
-		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5' 'moto[server]>=5,<6'
+	@"$(VENV)/bin/python" -c 'import gql, websockets, moto.server, opentelemetry.proto, prometheus_client' 2>/dev/null || \
+		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5' 'moto[server]>=5,<6' 'opentelemetry-proto>=1.30,<2' 'prometheus-client>=0.20,<1'
 
 ## promtool for the metrics tests (Debian's prometheus package, through
 ## apt-get, as root or with sudo); the package's own server is not used.

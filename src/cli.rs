@@ -178,7 +178,14 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
+    // Held until the command ends: dropping it sends the last spans.
+    let _traces = match telemetry::init(config.log_format, config.traces.as_ref()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("newsdesk: OTEL_EXPORTER_OTLP_ENDPOINT: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
@@ -219,6 +226,9 @@ fn serve(config: Config) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(url = %app.url(), "newsdesk is serving");
+        if let Some(metrics) = app.metrics_url() {
+            tracing::info!(url = %metrics, "metrics are served apart");
+        }
         println!("newsdesk serving on {}", app.url());
         app.run_until_stopped()
             .await

@@ -17,6 +17,56 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// The OTLP collector spans go to, from the variables the OpenTelemetry
+/// specification names: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (none: no export), `OTEL_TRACES_EXPORTER`
+/// (`otlp` or `none`), `OTEL_SDK_DISABLED`, and the protocol, which must be
+/// `http/protobuf`. Plain HTTP only: spans go to a collector on the same
+/// host or network, which forwards them on.
+fn trace_export(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TraceExport>, ConfigError> {
+    if flag("OTEL_SDK_DISABLED", get("OTEL_SDK_DISABLED"), false)? {
+        return Ok(None);
+    }
+    match get("OTEL_TRACES_EXPORTER").as_deref().map(str::trim) {
+        None | Some("otlp") => {}
+        Some("none") => return Ok(None),
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "OTEL_TRACES_EXPORTER",
+                problem: format!("expected otlp or none, got {other:?}"),
+            })
+        }
+    }
+    let Some((variable, endpoint)) = [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .into_iter()
+    .find_map(|name| get(name).map(|value| (name, value))) else {
+        return Ok(None);
+    };
+    for name in [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        if let Some(protocol) = get(name).filter(|p| p.trim() != "http/protobuf") {
+            return Err(ConfigError {
+                variable: name,
+                problem: format!("only http/protobuf is supported, got {protocol:?}"),
+            });
+        }
+    }
+    match url::Url::parse(endpoint.trim()) {
+        Ok(url) if url.scheme() == "http" && url.host().is_some() => Ok(Some(TraceExport {
+            endpoint: endpoint.trim().to_string(),
+        })),
+        _ => Err(ConfigError {
+            variable,
+            problem: format!("expected an http:// URL of an OTLP collector, got {endpoint:?}"),
+        }),
+    }
+}
+
 /// Where the search index lives unless `NEWSDESK_SEARCH_DIR` says: beside
 /// a SQLite file (`newsdesk.db` → `newsdesk.db-search`), in memory for an
 /// in-memory one, and for PostgreSQL under the working folder, one folder
@@ -122,6 +172,16 @@ pub struct MediaConfig {
     pub max_pixels: u64,
 }
 
+/// Where spans go: an OTLP/HTTP collector (its base URL, `/v1/traces` is
+/// added, as the OpenTelemetry specification says).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceExport {
+    /// What the exporter reads from the environment itself
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT` or `…_TRACES_ENDPOINT`); kept for the
+    /// start-up line.
+    pub endpoint: String,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -153,11 +213,20 @@ pub struct Config {
     pub read_urls: Vec<DatabaseUrl>,
     pub bind: SocketAddr,
     pub log_format: LogFormat,
+    /// Where spans are exported, when anywhere (the standard `OTEL_*`
+    /// variables; see [`trace_export`]).
+    pub traces: Option<TraceExport>,
     pub migrate_on_start: bool,
     pub pool: PoolOptions,
     pub public_base_url: String,
     pub owned_sources: Vec<String>,
     pub graphiql: bool,
+    /// Whether requests are counted and `/metrics` answers
+    /// (`NEWSDESK_METRICS`, on by default).
+    pub metrics: bool,
+    /// Where `/metrics` is served instead of the API's address
+    /// (`NEWSDESK_METRICS_BIND`), so that it need not be public.
+    pub metrics_bind: Option<SocketAddr>,
     pub introspection: bool,
     pub cors_origins: Vec<String>,
     pub cache_max_age: u32,
@@ -309,7 +378,9 @@ impl Config {
                 problem: "must not be empty when NEWSDESK_PURGE_URL is set".into(),
             });
         }
+        let traces = trace_export(&get)?;
         Ok(Config {
+            traces,
             webhook_allow_private: flag(
                 "NEWSDESK_WEBHOOK_ALLOW_PRIVATE",
                 get("NEWSDESK_WEBHOOK_ALLOW_PRIVATE"),
@@ -371,6 +442,11 @@ impl Config {
                 get("NEWSDESK_OWNED_SOURCES").unwrap_or_else(|| DEFAULT_OWNED_SOURCES.into()),
             )),
             graphiql: flag("NEWSDESK_GRAPHIQL", get("NEWSDESK_GRAPHIQL"), false)?,
+            metrics: flag("NEWSDESK_METRICS", get("NEWSDESK_METRICS"), true)?,
+            metrics_bind: match get("NEWSDESK_METRICS_BIND") {
+                Some(value) => Some(parse_or("NEWSDESK_METRICS_BIND", Some(value), None)?),
+                None => None,
+            },
             introspection: flag(
                 "NEWSDESK_INTROSPECTION",
                 get("NEWSDESK_INTROSPECTION"),

@@ -64,6 +64,34 @@ pub struct Application {
     host: String,
     server: Server,
     live: std::sync::Arc<crate::live::Slots>,
+    /// `/metrics` on an address of its own, and that address.
+    metrics: Option<(Server, std::net::SocketAddr)>,
+}
+
+/// `/metrics` alone, on `addr` (`NEWSDESK_METRICS_BIND`): one worker, no
+/// other route, so that the API's address need not expose it.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    state: http::AppState,
+) -> Result<(Server, std::net::SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        addr: format!("{addr} (NEWSDESK_METRICS_BIND)"),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .route("/metrics", web::get().to(http::metrics::metrics))
+            .default_service(web::to(http::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok((server, local))
 }
 
 /// Waits for a signal to stop: SIGTERM asks for a graceful stop (requests
@@ -176,11 +204,13 @@ impl Application {
             .await
             .map_err(|e| StartupError::Purge(e.to_string()))?;
         }
+        let deliveries = std::sync::Arc::new(crate::webhooks::DeliveryCounts::default());
         crate::webhooks::spawn_worker(
             db.clone(),
             config.webhook_allow_private,
             config.webhook_poll,
             config.webhook_timeout,
+            deliveries.clone(),
         );
         http::idempotency::spawn_pruner(db.clone());
         crate::jobs::log_pruning::spawn(db.clone(), config.log_retention);
@@ -226,6 +256,8 @@ impl Application {
             std::sync::Arc::new(media),
         )
         .map_err(StartupError::Metrics)?;
+        http::metrics::register(&state, deliveries)
+            .map_err(|e| StartupError::Metrics(e.to_string()))?;
         // Its own connection: a round never waits for the search index's.
         let changes = Database::new(
             config.database_url.clone(),
@@ -244,6 +276,10 @@ impl Application {
             );
         }
         let live_slots = state.live_slots.clone();
+        let metrics_server = match config.metrics_bind.filter(|_| config.metrics) {
+            Some(addr) => Some(metrics_server(addr, state.clone())?),
+            None => None,
+        };
         let schema = graphql::build_schema(&config);
         let introspection = graphql::build_introspection_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();
@@ -268,11 +304,17 @@ impl Application {
                 .wrap(http::cors(&state.config))
                 .wrap(actix_web::middleware::from_fn(http::vary::one_vary_header))
                 // Outermost: it sees every answer as the client gets it.
-                .wrap(actix_web::middleware::from_fn(http::record_requests))
+                .wrap(actix_web::middleware::Condition::new(
+                    state.config.metrics,
+                    actix_web::middleware::from_fn(http::record_requests),
+                ))
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()));
             if let Some(introspection) = &introspection {
                 app = app.app_data(web::Data::new(introspection.clone()));
+            }
+            if state.config.metrics && state.config.metrics_bind.is_none() {
+                app = app.route("/metrics", web::get().to(http::metrics::metrics));
             }
             app.configure(http::routes)
                 .configure(extra_routes)
@@ -293,6 +335,7 @@ impl Application {
             host: local.ip().to_string(),
             server,
             live: live_slots,
+            metrics: metrics_server,
         })
     }
 
@@ -306,6 +349,13 @@ impl Application {
         format!("http://{}:{}", self.host, self.port)
     }
 
+    /// Where `/metrics` answers when it has an address of its own.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics
+            .as_ref()
+            .map(|(_, addr)| format!("http://{addr}/metrics"))
+    }
+
     /// Serves until SIGTERM, SIGINT or SIGQUIT. Each closes the live
     /// connections (WebSockets with 1001, "going away"; event streams end,
     /// and clients reconnect to another node) and stops accepting; after
@@ -314,11 +364,19 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let live = self.live;
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         tokio::spawn(async move {
             let graceful = stop_signal().await;
             tracing::info!(graceful, "stopping: closing live connections");
             live.close_all();
             handle.stop(graceful).await;
+            if let Some(metrics) = metrics {
+                metrics.stop(false).await;
+            }
         });
         self.server.await
     }

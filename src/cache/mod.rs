@@ -30,4 +30,4 @@ mod store;
 
 pub use clock::TagClock;
 pub use snapshot::Snapshot;
-pub use store::{CachedResponse, ResponseCache};
+pub use store::{CacheStats, CachedResponse, ResponseCache};

@@ -1,10 +1,12 @@
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
+use moka::notification::RemovalCause;
 
 use super::TagClock;
 use crate::domain::CacheKey;
@@ -24,6 +26,22 @@ pub struct CachedResponse {
 pub struct ResponseCache {
     entries: Option<moka::sync::Cache<u64, Arc<CachedResponse>>>,
     clock: Arc<TagClock>,
+    stats: Arc<CacheStats>,
+}
+
+/// What the cache has done, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    /// Lookups answered from the cache.
+    pub hits: AtomicU64,
+    /// Lookups that found nothing.
+    pub misses: AtomicU64,
+    /// Lookups that found an entry a write had made stale (then dropped).
+    pub stale: AtomicU64,
+    /// Entries pushed out to stay within the byte budget.
+    pub evicted_for_size: AtomicU64,
+    /// Entries dropped at the end of their time to live.
+    pub expired: AtomicU64,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -40,8 +58,18 @@ const ENTRY_OVERHEAD: usize = 512;
 impl ResponseCache {
     /// `max_bytes` 0 switches the cache off.
     pub fn new(max_bytes: u64, ttl: Duration, clock: Arc<TagClock>) -> Self {
+        let stats = Arc::new(CacheStats::default());
+        let evictions = stats.clone();
         let entries = (max_bytes > 0 && !ttl.is_zero()).then(|| {
             moka::sync::Cache::builder()
+                .eviction_listener(move |_, _, cause| {
+                    let counter = match cause {
+                        RemovalCause::Size => &evictions.evicted_for_size,
+                        RemovalCause::Expired => &evictions.expired,
+                        RemovalCause::Explicit | RemovalCause::Replaced => return,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                })
                 .max_capacity(max_bytes)
                 .weigher(|_, v: &Arc<CachedResponse>| {
                     let weight = v.body.len()
@@ -52,7 +80,16 @@ impl ResponseCache {
                 .time_to_live(ttl)
                 .build()
         });
-        ResponseCache { entries, clock }
+        ResponseCache {
+            entries,
+            clock,
+            stats,
+        }
+    }
+
+    /// What the cache has done since it was made.
+    pub fn stats(&self) -> Arc<CacheStats> {
+        self.stats.clone()
     }
 
     /// Entries and weighed bytes held, once pending evictions have run.
@@ -76,6 +113,11 @@ impl ResponseCache {
         hasher.finish()
     }
 
+    /// The clock itself, for a reader that outlives this handle.
+    pub fn clock_handle(&self) -> Arc<TagClock> {
+        self.clock.clone()
+    }
+
     /// The clock entries are checked against (site snapshots use it too).
     pub fn clock(&self) -> &TagClock {
         &self.clock
@@ -89,10 +131,15 @@ impl ResponseCache {
     /// The entry, if none of its tags changed since it was computed.
     pub fn get(&self, key: u64) -> Option<Arc<CachedResponse>> {
         let entries = self.entries.as_ref()?;
-        let entry = entries.get(&key)?;
+        let Some(entry) = entries.get(&key) else {
+            self.stats.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
         if self.clock.unchanged_since(&entry.tags, entry.computed_from) {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
             Some(entry)
         } else {
+            self.stats.stale.fetch_add(1, Ordering::Relaxed);
             entries.invalidate(&key);
             None
         }

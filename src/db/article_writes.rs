@@ -558,6 +558,20 @@ pub fn scheduled_due(
         .load(conn)?)
 }
 
+/// When the longest-overdue scheduled article (not held) was due: how far
+/// the scheduler is behind, for `/metrics`.
+pub fn oldest_overdue(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, AppError> {
+    Ok(articles_table::table
+        .filter(articles_table::status.eq(ArticleStatus::Scheduled.as_str()))
+        .filter(articles_table::published_at.le(now))
+        .filter(articles_table::held_since.is_null())
+        .select(diesel::dsl::min(articles_table::published_at))
+        .first::<Option<NaiveDateTime>>(conn)?)
+}
+
 /// Turns a scheduled article whose time has come into a published one, at
 /// `revision`: of several nodes trying, the revision check lets exactly one
 /// succeed; the others get `CONFLICT` (as does an article no longer due).

@@ -12,6 +12,7 @@ use diesel::r2d2;
 use super::audit::Actor;
 use super::changes::{Changes, Hooks};
 use super::pool::{build_pool, ConnectionManager, FailFast, PoolOptions, Queue, StatementCounter};
+use super::pool_stats::PoolStats;
 use super::replicas::Replicas;
 use super::turns::WriterTurns;
 use super::{tx, AnyConnection, DatabaseUrl, Tx};
@@ -43,7 +44,8 @@ impl Database {
     /// not ready) while the database is down.
     pub fn new(url: DatabaseUrl, options: &PoolOptions) -> Self {
         let statements = Arc::new(StatementCounter::default());
-        let pool = build_pool(&url, options, &statements);
+        let stats = PoolStats::new("primary");
+        let pool = build_pool(&url, options, &statements, &stats);
         Database {
             pool,
             url: Arc::new(url),
@@ -51,7 +53,7 @@ impl Database {
             sqlite_writer: Arc::default(),
             hooks: Arc::default(),
             unreachable: Arc::default(),
-            queue: Arc::new(Queue::new(options)),
+            queue: Arc::new(Queue::new(options, stats)),
             replicas: Arc::default(),
             read_from: None,
         }
@@ -120,6 +122,21 @@ impl Database {
         self.hooks.add_after(Arc::new(hook));
     }
 
+    /// The series of the primary's and the replicas' pools, for a
+    /// server's registry.
+    pub fn pool_collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        let mut all = self.queue.stats.collectors();
+        for replica in self.replicas.pools() {
+            all.extend(replica.queue.stats.collectors());
+        }
+        all
+    }
+
+    /// SQLite writers of this process waiting for their turn.
+    pub fn sqlite_writers_waiting(&self) -> usize {
+        self.sqlite_writer.waiting()
+    }
+
     /// SQL statements sent since the pool was made.
     pub fn statements(&self) -> u64 {
         self.statements.get()
@@ -167,14 +184,25 @@ impl Database {
             self.replicas.clone(),
             self.read_from,
         );
+        let primary_stats = self.queue.stats.clone();
+        let span = self.span("db.read");
         tokio::task::spawn_blocking(move || {
+            let _in_span = span.enter();
             // A replica that cannot be reached leaves the read to the primary.
-            let from_replica = read_from
-                .and_then(|i| replicas.get(i))
-                .and_then(|r| r.unreachable.get_within(&r.pool, turn.remaining).ok());
+            let from_replica = read_from.and_then(|i| replicas.get(i)).and_then(|r| {
+                let conn = r.unreachable.get_within(&r.pool, turn.remaining).ok()?;
+                Some((conn, &r.queue.stats))
+            });
             let mut conn = match from_replica {
-                Some(conn) => conn,
-                None => unreachable.get_within(&pool, turn.remaining)?,
+                Some((conn, stats)) => {
+                    stats.acquired(turn.asked);
+                    conn
+                }
+                None => {
+                    let conn = unreachable.get_within(&pool, turn.remaining)?;
+                    primary_stats.acquired(turn.asked);
+                    conn
+                }
             };
             let done = f(&mut conn);
             // The connection goes back to the pool before the turn ends.
@@ -221,12 +249,16 @@ impl Database {
             DatabaseUrl::Postgres(_) => (None, Some(self.queue.wait().await?)),
         };
         let unreachable = self.unreachable.clone();
+        let (stats, asked) = (self.queue.stats.clone(), std::time::Instant::now());
+        let span = self.span("db.write");
         tokio::task::spawn_blocking(move || {
+            let _in_span = span.enter();
             let _writer_turn = lock.as_ref().map(|turns| turns.take(urgent));
             let mut conn = match &turn {
                 Some(turn) => unreachable.get_within(&pool, turn.remaining)?,
                 None => unreachable.get(&pool)?,
             };
+            stats.acquired(turn.as_ref().map_or(asked, |t| t.asked));
             let done = f(&mut conn);
             drop(conn);
             drop(turn);
@@ -281,6 +313,21 @@ impl Database {
                 None => tracing::warn!("cannot read the primary's WAL position after a change"),
             }
         }
+    }
+
+    /// The span of one call to the database, a child of the caller's (off
+    /// unless traces are exported): the statements it sends are its
+    /// children.
+    fn span(&self, name: &'static str) -> tracing::Span {
+        let system = match *self.url {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgresql",
+        };
+        // Work outside any traced request (a poll of the outbox) is not traced.
+        if tracing::Span::current().is_none() {
+            return tracing::Span::none();
+        }
+        tracing::debug_span!("db", otel.name = name, db.system.name = system)
     }
 
     /// True when a connection can be had and answers a trivial query.

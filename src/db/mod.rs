@@ -36,6 +36,7 @@ pub mod notify;
 pub mod partners;
 pub mod placements;
 pub mod pool;
+mod pool_stats;
 pub mod recommendations;
 pub mod replicas;
 pub mod schema;

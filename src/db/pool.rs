@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 
+use super::pool_stats::PoolStats;
+
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
@@ -251,21 +253,62 @@ impl StatementCounter {
 /// pool drops it instead of handing it out again.
 struct Watch {
     statements: Arc<StatementCounter>,
+    stats: Arc<PoolStats>,
+    /// When the statement running started.
+    started: Option<std::time::Instant>,
     lost: bool,
+    /// The span of the statement running, when traces are exported.
+    statement: tracing::Span,
 }
 
 impl Instrumentation for Watch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
-            InstrumentationEvent::StartQuery { .. } => {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 self.statements.0.fetch_add(1, Ordering::Relaxed);
+                self.started = Some(std::time::Instant::now());
+                self.statement = statement_span(query);
             }
-            InstrumentationEvent::FinishQuery {
-                error: Some(error), ..
-            } if crate::error::is_connection_lost(error) => self.lost = true,
+            InstrumentationEvent::FinishQuery { error, .. } => {
+                if let Some(started) = self.started.take() {
+                    self.stats.statement_ran(started);
+                }
+                if let Some(error) = error {
+                    self.statement.record("otel.status_code", "ERROR");
+                    if crate::error::is_connection_lost(error) {
+                        self.lost = true;
+                    }
+                }
+                // Closing the span ends the statement's time.
+                self.statement = tracing::Span::none();
+            }
             _ => {}
         }
     }
+}
+
+/// A span for one statement, named by its verb, holding its text without
+/// the values bound to it (they may be personal data).
+fn statement_span<Q: std::fmt::Display + ?Sized>(query: &Q) -> tracing::Span {
+    // Work outside any traced request (a poll of the outbox) is not traced.
+    if tracing::Span::current().is_none() {
+        return tracing::Span::none();
+    }
+    let span = tracing::debug_span!(
+        "db.statement",
+        otel.name = tracing::field::Empty,
+        db.query.text = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        let shown = query.to_string();
+        // Diesel shows a statement as `SQL -- binds: [values]`.
+        let text = shown.split(" -- binds: ").next().unwrap_or_default().trim();
+        let verb = text.split_whitespace().next().unwrap_or("SQL");
+        span.record("otel.name", verb.to_ascii_uppercase());
+        span.record("db.query.text", text);
+    }
+    span
 }
 
 /// Whether a statement on `conn` found the connection gone.
@@ -280,6 +323,7 @@ fn lost(conn: &mut AnyConnection) -> bool {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     statements: Arc<StatementCounter>,
+    stats: Arc<PoolStats>,
     statement_timeout: Option<Duration>,
     allow_unsafe_durability: bool,
     sqlite_synchronous: SqliteSynchronous,
@@ -300,7 +344,10 @@ impl ManageConnection for ConnectionManager {
             .map_err(diesel::r2d2::Error::ConnectionError)?;
         conn.set_instrumentation(Watch {
             statements: self.statements.clone(),
+            stats: self.stats.clone(),
+            started: None,
             lost: false,
+            statement: tracing::Span::none(),
         });
         Ok(conn)
     }
@@ -341,6 +388,8 @@ pub struct PoolOptions {
 pub(super) struct Queue {
     permits: Arc<tokio::sync::Semaphore>,
     timeout: Duration,
+    /// The figures of the queue's pool.
+    pub(super) stats: Arc<PoolStats>,
 }
 
 /// A place in the [`Queue`]: held while its connection is in use.
@@ -348,24 +397,29 @@ pub(super) struct Turn {
     _permit: tokio::sync::OwnedSemaphorePermit,
     /// What is left of the acquire timeout for the pool itself.
     pub(super) remaining: Duration,
+    /// When the caller began to wait.
+    pub(super) asked: std::time::Instant,
 }
 
 impl Queue {
     /// A queue for a pool of `options.max_size` connections.
-    pub(super) fn new(options: &PoolOptions) -> Self {
+    pub(super) fn new(options: &PoolOptions, stats: Arc<PoolStats>) -> Self {
         Queue {
             permits: Arc::new(tokio::sync::Semaphore::new(options.max_size.max(1) as usize)),
             timeout: options.acquire_timeout,
+            stats,
         }
     }
 
     /// Waits for a connection to be free, at most the acquire timeout.
     pub(super) async fn wait(&self) -> Result<Turn, AppError> {
         let started = std::time::Instant::now();
+        let _waiting = self.stats.waiting();
         match tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Turn {
                 _permit: permit,
                 remaining: self.timeout.saturating_sub(started.elapsed()),
+                asked: started,
             }),
             Ok(Err(_closed)) => Err(AppError::Unavailable("the database pool is closed".into())),
             Err(_elapsed) => Err(AppError::Unavailable(format!(
@@ -394,6 +448,7 @@ pub(super) fn build_pool(
     url: &DatabaseUrl,
     options: &PoolOptions,
     statements: &Arc<StatementCounter>,
+    stats: &Arc<PoolStats>,
 ) -> r2d2::Pool<ConnectionManager> {
     // A shared-cache in-memory database lives only while a connection is open.
     let in_memory = matches!(url, DatabaseUrl::Sqlite(p) if p.contains("mode=memory"));
@@ -405,6 +460,7 @@ pub(super) fn build_pool(
         .build_unchecked(ConnectionManager {
             url: url.clone(),
             statements: statements.clone(),
+            stats: stats.clone(),
             statement_timeout: options.statement_timeout,
             allow_unsafe_durability: options.allow_unsafe_durability,
             sqlite_synchronous: options.sqlite_synchronous,
@@ -533,6 +589,7 @@ mod tests {
         let manager = ConnectionManager {
             url: DatabaseUrl::Postgres(url.clone()),
             statements: Arc::default(),
+            stats: PoolStats::new("primary"),
             statement_timeout: None,
             allow_unsafe_durability: false,
             sqlite_synchronous: SqliteSynchronous::Full,

@@ -17,6 +17,7 @@ use diesel::sql_types::Text;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 
 use super::pool::{ConnectionManager, FailFast, PoolOptions, Queue, StatementCounter};
+use super::pool_stats::PoolStats;
 use super::{AnyConnection, DatabaseUrl};
 
 /// The replicas of one primary.
@@ -47,11 +48,15 @@ impl Replicas {
     ) -> Self {
         let list = urls
             .iter()
-            .map(|url| Replica {
-                pool: super::pool::build_pool(url, options, statements),
-                replayed: AtomicU64::new(0),
-                unreachable: FailFast::default(),
-                queue: Queue::new(options),
+            .enumerate()
+            .map(|(n, url)| {
+                let stats = PoolStats::new(&format!("replica{}", n + 1));
+                Replica {
+                    pool: super::pool::build_pool(url, options, statements, &stats),
+                    replayed: AtomicU64::new(0),
+                    unreachable: FailFast::default(),
+                    queue: Queue::new(options, stats),
+                }
             })
             .collect();
         Replicas {
@@ -66,6 +71,10 @@ impl Replicas {
 
     pub(super) fn get(&self, index: usize) -> Option<&Replica> {
         self.list.get(index)
+    }
+
+    pub(super) fn pools(&self) -> &[Replica] {
+        &self.list
     }
 
     /// Records a change at this primary position.

@@ -360,6 +360,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         leased_until -> Nullable<Timestamp>,
+        traceparent -> Nullable<Text>,
     }
 }
 

@@ -15,6 +15,8 @@ use std::sync::{Condvar, Mutex, PoisonError};
 pub struct WriterTurns {
     state: Mutex<State>,
     freed: Condvar,
+    /// Writers inside [`WriterTurns::take`] (for `/metrics`).
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +36,19 @@ impl WriterTurns {
     /// Waits for the turn to write; an `urgent` writer goes before every
     /// writer that is not.
     pub fn take(&self, urgent: bool) -> Turn<'_> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.waiting.fetch_add(1, Relaxed);
+        let turn = self.wait_for_turn(urgent);
+        self.waiting.fetch_sub(1, Relaxed);
+        turn
+    }
+
+    /// Writers waiting for their turn now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn wait_for_turn(&self, urgent: bool) -> Turn<'_> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if urgent {
             state.urgent_waiting += 1;

@@ -48,6 +48,8 @@ pub struct OutboxRow {
     pub delivered_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The trace of the change that queued it, which its delivery continues.
+    pub traceparent: Option<String>,
 }
 
 /// One attempt of the delivery log.
@@ -129,6 +131,8 @@ pub fn enqueue(
         .select(WebhookRow::as_select())
         .load(conn)?;
     let now = super::now();
+    // The change's own span: its delivery joins the same trace.
+    let traceparent = crate::telemetry::traces::traceparent(&tracing::Span::current());
     for hook in hooks
         .iter()
         .filter(|h| h.events.split(',').any(|e| e == event || e == "*"))
@@ -141,6 +145,7 @@ pub fn enqueue(
                 webhook_outbox::attempts.eq(0),
                 webhook_outbox::next_attempt_at.eq(now),
                 webhook_outbox::created_at.eq(now),
+                webhook_outbox::traceparent.eq(traceparent.as_deref()),
             ))
             .execute(conn)?;
     }

@@ -140,12 +140,12 @@ impl RequestContext {
             now: db::now(),
             sources: DataLoader::with_cache(
                 SourceLoader(db.clone()),
-                tokio::spawn,
+                super::spans::spawn_in_span,
                 HashMapCache::default(),
             ),
             articles: DataLoader::with_cache(
                 ArticleLoader(db),
-                tokio::spawn,
+                super::spans::spawn_in_span,
                 HashMapCache::default(),
             ),
             media: std::sync::OnceLock::new(),
@@ -175,7 +175,7 @@ impl RequestContext {
         self.media.get_or_init(|| {
             let loader = DataLoader::with_cache(
                 super::loaders::MediaLoader(self.db.clone()),
-                tokio::spawn,
+                super::spans::spawn_in_span,
                 HashMapCache::default(),
             );
             if self.is_lasting() {

@@ -23,6 +23,7 @@ mod script;
 mod search;
 mod sections;
 mod site;
+mod spans;
 mod takedowns;
 mod webhooks;
 
@@ -209,6 +210,9 @@ fn build_with_depth(config: &Config, max_depth: usize) -> NewsdeskSchema {
     ));
     if !config.introspection {
         builder = builder.disable_introspection().disable_suggestions();
+    }
+    if config.traces.is_some() {
+        builder = builder.extension(spans::FieldSpans);
     }
     builder.finish()
 }

@@ -8,7 +8,7 @@ mod graphql;
 pub(crate) mod health;
 pub mod idempotency;
 pub(crate) mod media;
-mod metrics;
+pub mod metrics;
 pub use metrics::record_requests;
 pub mod openapi;
 pub mod panics;
@@ -38,7 +38,8 @@ pub async fn not_found() -> actix_web::HttpResponse {
         .json(serde_json::json!({ "error": { "code": "NOT_FOUND", "message": "no such route" } }))
 }
 
-/// Every route of the service. A path parameter or query string that does
+/// Every route of the service but `/metrics` (which may have an address
+/// of its own, see `startup`). A path parameter or query string that does
 /// not parse answers in the REST error body like every other REST and feed
 /// error (actix would answer plain text): a malformed id names nothing, so
 /// it is `NOT_FOUND` exactly like a missing one; a malformed query is
@@ -53,7 +54,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(health::healthz))
     .route("/livez", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(metrics::metrics))
     .configure(graphql::routes)
     .configure(graphiql::routes)
     .configure(rest::routes)

@@ -3,10 +3,13 @@
 //! records requests into it (`http::metrics`), GraphQL its operations and
 //! logins; gauges of the node's state are set when scraped.
 
+use prometheus::proto::MetricType;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
+
+use super::sampled::Sampled;
 
 /// Latency buckets, in seconds: 1 ms to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -50,6 +53,8 @@ pub(crate) struct StateGauges {
     pub(crate) learnt_bytes: IntGauge,
     pub(crate) outbox_pending: IntGauge,
     pub(crate) outbox_oldest: prometheus::Gauge,
+    pub(crate) search_lag: IntGauge,
+    pub(crate) scheduler_lag: prometheus::Gauge,
 }
 
 impl StateGauges {
@@ -72,7 +77,17 @@ impl StateGauges {
             "Age of the oldest event still to deliver; 0 when none waits.",
         )?;
         registry.register(Box::new(outbox_oldest.clone()))?;
+        let scheduler_lag = prometheus::Gauge::new(
+            "newsdesk_scheduler_lag_seconds",
+            "How long the longest-overdue scheduled article (not held) has been due; 0 when none is.",
+        )?;
+        registry.register(Box::new(scheduler_lag.clone()))?;
         Ok(StateGauges {
+            search_lag: gauge(
+                "newsdesk_search_index_lag_entries",
+                "Search log entries this node's index has yet to apply.",
+            )?,
+            scheduler_lag,
             pool,
             pool_max: gauge(
                 "newsdesk_db_pool_max_connections",
@@ -242,6 +257,53 @@ impl Metrics {
     /// persisted-query rules), by its code.
     pub fn graphql_refused(&self, code: &str) {
         self.graphql_errors.with_label_values(&[code]).inc();
+    }
+
+    /// Adds a counter read at each scrape from where it is kept.
+    pub fn sample_counter(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        read: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<(), prometheus::Error> {
+        self.sample(MetricType::COUNTER, name, help, labels, Box::new(read))
+    }
+
+    /// Adds a gauge read at each scrape from where it is kept.
+    pub fn sample_gauge(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        read: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<(), prometheus::Error> {
+        self.sample(MetricType::GAUGE, name, help, labels, Box::new(read))
+    }
+
+    fn sample(
+        &self,
+        kind: MetricType,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        read: super::sampled::Read,
+    ) -> Result<(), prometheus::Error> {
+        let series = Sampled::new(name, help, labels, kind, read)?;
+        self.registry.register(Box::new(series))
+    }
+
+    /// Adds metrics kept elsewhere (a histogram of the pool).
+    pub fn register(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), prometheus::Error> {
+        self.registry.register(collector)
+    }
+
+    /// The registry in OpenMetrics text.
+    pub fn openmetrics(&self) -> String {
+        super::openmetrics::encode(&self.registry.gather())
     }
 
     /// The registry in Prometheus text.

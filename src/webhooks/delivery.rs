@@ -4,9 +4,12 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use tracing::Instrument;
+
 use super::target;
 use crate::db::webhooks::{self, OutboxRow, WebhookRow};
 use crate::db::{self, Database};
+use crate::telemetry::traces;
 
 /// The `X-Newsdesk-Signature` value: `t=UNIX,v1=HEX(HMAC-SHA256(secret, "t.body"))`.
 /// Receivers recompute it and refuse old timestamps, which stops replays.
@@ -55,8 +58,12 @@ async fn deliver(
         .build()
         .map_err(|e| e.to_string())?;
     let timestamp = chrono::Utc::now().timestamp();
-    let response = client
-        .post(url)
+    let mut request = client.post(url);
+    // The receiver's spans join the trace of the change announced.
+    if let Some(traceparent) = traces::traceparent(&tracing::Span::current()) {
+        request = request.header("traceparent", traceparent);
+    }
+    let response = request
         .header("content-type", "application/json")
         .header("x-newsdesk-event", &outbox.event)
         .header("x-newsdesk-delivery", outbox.id.to_string())
@@ -69,6 +76,39 @@ async fn deliver(
         .await
         .map_err(|e| e.to_string())?;
     Ok(response.status().as_u16())
+}
+
+/// Delivery attempts by how they ended, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct DeliveryCounts {
+    by_class: [std::sync::atomic::AtomicU64; 5],
+}
+
+impl DeliveryCounts {
+    /// The classes counted: an answer's status class, or `error` when none
+    /// came (refused target, connection failed, timed out).
+    pub const CLASSES: [&'static str; 5] = ["2xx", "3xx", "4xx", "5xx", "error"];
+
+    fn count(&self, result: &Result<u16, String>) {
+        let class = match result {
+            Ok(200..=299) => 0,
+            Ok(300..=399) => 1,
+            Ok(400..=499) => 2,
+            Ok(_) => 3,
+            Err(_) => 4,
+        };
+        self.by_class[class].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Attempts that ended in `class` (one of [`DeliveryCounts::CLASSES`]).
+    pub fn get(&self, class: &str) -> u64 {
+        Self::CLASSES
+            .iter()
+            .position(|c| *c == class)
+            .map_or(0, |i| {
+                self.by_class[i].load(std::sync::atomic::Ordering::Relaxed)
+            })
+    }
 }
 
 /// Events delivered per round, at most.
@@ -85,7 +125,13 @@ fn lease(timeout: Duration) -> chrono::Duration {
 /// Delivers due events every `poll`, until the runtime stops. Delivery is at
 /// least once: the outbox row is marked delivered only after a 2xx answer.
 /// Every node runs this; the lease on each event makes one node send it.
-pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration, timeout: Duration) {
+pub fn spawn_worker(
+    database: Database,
+    allow_private: bool,
+    poll: Duration,
+    timeout: Duration,
+    counts: Arc<DeliveryCounts>,
+) {
     let lease = lease(timeout);
     let lookup: Arc<target::Lookup> = Arc::new(target::system_lookup);
     tokio::spawn(async move {
@@ -98,7 +144,33 @@ pub fn spawn_worker(database: Database, allow_private: bool, poll: Duration, tim
                 let Some((outbox, hook)) = claimed.ok().and_then(|d| d.into_iter().next()) else {
                     break;
                 };
-                let result = deliver(&outbox, &hook, allow_private, timeout, lookup.clone()).await;
+                let span = tracing::debug_span!(
+                    "webhook.deliver",
+                    otel.name = "POST webhook",
+                    otel.kind = "client",
+                    webhook.id = hook.id,
+                    outbox.id = outbox.id,
+                    webhook.event = %outbox.event,
+                    http.response.status_code = tracing::field::Empty,
+                    otel.status_code = tracing::field::Empty,
+                );
+                traces::continue_trace(&span, outbox.traceparent.as_deref(), None);
+                let result = deliver(&outbox, &hook, allow_private, timeout, lookup.clone())
+                    .instrument(span.clone())
+                    .await;
+                counts.count(&result);
+                match &result {
+                    Ok(code) if (200..300).contains(code) => {
+                        span.record("http.response.status_code", i64::from(*code));
+                    }
+                    Ok(code) => {
+                        span.record("http.response.status_code", i64::from(*code));
+                        span.record("otel.status_code", "ERROR");
+                    }
+                    Err(_) => {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                }
                 let (status, error, delivered) = match result {
                     Ok(code) if (200..300).contains(&code) => (Some(code as i32), None, true),
                     Ok(code) => (Some(code as i32), Some(format!("HTTP {code}")), false),
@@ -186,6 +258,7 @@ mod tests {
             delivered_at: None,
             last_error: None,
             created_at: now,
+            traceparent: None,
         };
         (outbox, hook)
     }

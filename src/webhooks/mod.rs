@@ -4,5 +4,5 @@
 mod delivery;
 mod target;
 
-pub use delivery::{sign, spawn_worker};
+pub use delivery::{sign, spawn_worker, DeliveryCounts};
 pub use target::check_url;

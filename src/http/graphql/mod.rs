@@ -26,6 +26,7 @@ mod websocket;
 
 use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
+use tracing::Instrument;
 
 use self::keyed::Keyed;
 use self::media::Media;
@@ -140,6 +141,20 @@ fn kind_label(kind: async_graphql::parser::types::OperationType) -> &'static str
     }
 }
 
+/// Names the operation on the request's span (its log lines and trace):
+/// the client's operation name, cut to 100 characters.
+fn name_span(name: Option<&str>, kind: &str) {
+    let span = tracing::Span::current();
+    if let Some(name) = name {
+        let cut = name
+            .char_indices()
+            .nth(100)
+            .map_or(name, |(at, _)| &name[..at]);
+        span.record("graphql.operation.name", cut);
+    }
+    span.record("graphql.operation.type", kind);
+}
+
 /// One request, step by step.
 async fn execute(
     req: &HttpRequest,
@@ -167,7 +182,9 @@ async fn execute(
     admission::check_method(via, &operation)?;
     admission::limit_registrations(req, state, &credentials, learning.as_ref()).await?;
     let post_cache = PostCache::new(req, state, &request, via, media);
-    if let Some(kept) = post_cache.lookup(state) {
+    let kept = tracing::debug_span!("cache.lookup", otel.name = "response cache lookup")
+        .in_scope(|| post_cache.lookup(state));
+    if let Some(kept) = kept {
         if let Some(learning) = learning {
             learning.keep(&state.persisted);
         }
@@ -178,6 +195,8 @@ async fn execute(
         return Ok(kept);
     }
     let kind = operation.kind().map_or("unknown", kind_label);
+    let operation_name = request.operation_name.clone();
+    name_span(operation_name.as_deref(), kind);
     let post_cache = post_cache.queries_only(&operation);
     let started = state.cache.begin();
     admission::limit_mutations(state, &credentials, &operation).await?;
@@ -190,8 +209,15 @@ async fn execute(
     let claim = keyed.as_ref().map(|k| k.claim.clone());
     let context = run::context(req, state, credentials, claim).await;
     let (query, budget) = (request.query.clone(), state.config.execution_timeout);
+    let span = tracing::debug_span!(
+        "graphql",
+        otel.name = %format_args!("{kind} {}", operation_name.as_deref().unwrap_or("anonymous")),
+        graphql.operation.type = kind,
+    );
     let mut response =
-        run::within_budget(schema, request, context.clone(), budget, keyed.is_some()).await;
+        run::within_budget(schema, request, context.clone(), budget, keyed.is_some())
+            .instrument(span)
+            .await;
     run::finish(&mut response, &query, learning, &state.persisted);
     let outcome = match (
         response.errors.is_empty(),

@@ -3,6 +3,7 @@
 //! one, a real server on a random port spoken to over HTTP.
 
 mod newsroom;
+pub mod receiver;
 
 pub use newsroom::{keys, Newsroom, SECRET};
 
