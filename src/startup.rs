@@ -310,6 +310,11 @@ impl Application {
                 ))
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()));
+            // Each worker counts its requests into a copy of its own.
+            match state.metrics.request_series() {
+                Ok(series) => app = app.app_data(web::Data::from(series)),
+                Err(error) => tracing::warn!(%error, "request metrics are off for a worker"),
+            }
             if let Some(introspection) = &introspection {
                 app = app.app_data(web::Data::new(introspection.clone()));
             }

@@ -41,6 +41,8 @@ pub struct LoginThrottle {
     /// Keyed by the hash of the name, so a long name costs no more memory.
     local: Mutex<HashMap<[u8; 32], (u32, Instant)>>,
     shared: Option<SharedCounts>,
+    /// Attempts refused because their account had too many (for `/metrics`).
+    refused: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for LoginThrottle {
@@ -60,7 +62,13 @@ impl LoginThrottle {
         LoginThrottle {
             local: Mutex::default(),
             shared,
+            refused: Default::default(),
         }
+    }
+
+    /// Attempts refused by the throttle since the process started.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Counts an attempt for `username` before its password is checked;
@@ -69,13 +77,18 @@ impl LoginThrottle {
     pub async fn reserve(&self, username: &str) -> bool {
         let window = WINDOW.as_secs().to_string();
         let limit = MAX_FAILURES.to_string();
-        match self
+        let counted = match self
             .shared_script(RESERVE, username, &[&window, &limit])
             .await
         {
             Some(counted) => counted == 1,
             None => self.reserve_here(username),
+        };
+        if !counted {
+            self.refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        counted
     }
 
     /// Gives back an attempt whose password was never checked (no worker

@@ -323,8 +323,8 @@ impl Database {
             DatabaseUrl::Sqlite(_) => "sqlite",
             DatabaseUrl::Postgres(_) => "postgresql",
         };
-        // Work outside any traced request (a poll of the outbox) is not traced.
-        if tracing::Span::current().is_none() {
+        // Work outside a traced request (a poll of the outbox) is not traced.
+        if !crate::telemetry::traces::recording() {
             return tracing::Span::none();
         }
         tracing::debug_span!("db", otel.name = name, db.system.name = system)

@@ -290,8 +290,8 @@ impl Instrumentation for Watch {
 /// A span for one statement, named by its verb, holding its text without
 /// the values bound to it (they may be personal data).
 fn statement_span<Q: std::fmt::Display + ?Sized>(query: &Q) -> tracing::Span {
-    // Work outside any traced request (a poll of the outbox) is not traced.
-    if tracing::Span::current().is_none() {
+    // Work outside a traced request (a poll of the outbox) is not traced.
+    if !crate::telemetry::traces::recording() {
         return tracing::Span::none();
     }
     let span = tracing::debug_span!(

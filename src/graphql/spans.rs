@@ -29,7 +29,10 @@ impl Extension for FieldSpans {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        if info.path_node.parent.is_some() || info.is_for_introspection {
+        if info.path_node.parent.is_some()
+            || info.is_for_introspection
+            || !crate::telemetry::traces::recording()
+        {
             return next.run(ctx, info).await;
         }
         let span = tracing::debug_span!(

@@ -22,6 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::AppState;
 use crate::cache::CacheStats;
 use crate::telemetry::openmetrics;
+use crate::telemetry::requests::{Answered, RequestSeries};
 use crate::webhooks::DeliveryCounts;
 
 /// What the scrape reads from the database, on a connection of its own.
@@ -101,51 +102,42 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
-/// Counts and times every request, by the route template it matched.
+/// Counts and times every request, by the route template it matched,
+/// into the series of the worker answering it.
 pub async fn record_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(series) = req.app_data::<web::Data<RequestSeries>>().cloned() else {
         return next.call(req).await;
     };
-    let metrics = &state.metrics;
     let method = method_label(req.method());
     let announced = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<f64>().ok());
-    metrics.in_flight.inc();
+    series.in_flight.inc();
     let started = Instant::now();
     let answered = next.call(req).await;
-    metrics.in_flight.dec();
+    series.in_flight.dec();
     let response = answered?;
     let route = response
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
-    let status = response.status();
-    metrics
-        .requests
-        .with_label_values(&[route.as_str(), method, status.as_str()])
-        .inc();
-    metrics
-        .duration
-        .with_label_values(&[route.as_str(), method])
-        .observe(started.elapsed().as_secs_f64());
-    if let Some(bytes) = announced {
-        metrics
-            .request_bytes
-            .with_label_values(&[route.as_str()])
-            .observe(bytes);
-    }
-    if let BodySize::Sized(bytes) = response.response().body().size() {
-        metrics
-            .response_bytes
-            .with_label_values(&[route.as_str()])
-            .observe(bytes as f64);
-    }
+    let response_bytes = match response.response().body().size() {
+        BodySize::Sized(bytes) => Some(bytes as f64),
+        _ => None,
+    };
+    series.record(Answered {
+        route: &route,
+        method,
+        status: response.status(),
+        seconds: started.elapsed().as_secs_f64(),
+        request_bytes: announced,
+        response_bytes,
+    });
     Ok(response)
 }
 
@@ -236,6 +228,20 @@ pub fn register(
     )?;
     register_search(state)?;
     register_cache(state)?;
+    let hub = state.live.clone();
+    m.sample_gauge(
+        "newsdesk_live_subscriptions",
+        "Live-update subscriptions receiving this node's events.",
+        &[],
+        move || hub.subscribers() as f64,
+    )?;
+    let throttle = state.throttle.clone();
+    m.sample_counter(
+        "newsdesk_login_throttled_total",
+        "Login attempts refused because their account had too many recent failures.",
+        &[],
+        move || throttle.refused() as f64,
+    )?;
     let live = state.live_slots.clone();
     m.sample_gauge(
         "newsdesk_live_connections",

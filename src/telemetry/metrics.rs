@@ -4,37 +4,16 @@
 //! logins; gauges of the node's state are set when scraped.
 
 use prometheus::proto::MetricType;
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 
+use super::requests::RequestShards;
 use super::sampled::Sampled;
-
-/// Latency buckets, in seconds: 1 ms to 10 s.
-const LATENCY_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// Body size buckets, in bytes: 100 B to 16 MiB.
-const SIZE_BUCKETS: &[f64] = &[
-    100.0,
-    1_000.0,
-    10_000.0,
-    100_000.0,
-    1_000_000.0,
-    4_000_000.0,
-    16_000_000.0,
-];
 
 /// The metrics of one server, in a registry of its own.
 pub struct Metrics {
     pub(crate) registry: Registry,
-    pub(crate) requests: IntCounterVec,
-    pub(crate) duration: HistogramVec,
-    pub(crate) in_flight: IntGauge,
-    pub(crate) request_bytes: HistogramVec,
-    pub(crate) response_bytes: HistogramVec,
+    /// The request series, one copy per worker.
+    pub(crate) requests: RequestShards,
     pub(crate) graphql_operations: IntCounterVec,
     pub(crate) graphql_errors: IntCounterVec,
     logins: IntCounterVec,
@@ -122,41 +101,7 @@ impl Metrics {
     /// The metrics of a server on `engine` (`sqlite` or `postgres`).
     pub fn new(engine: &str) -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "newsdesk_http_requests_total",
-                "HTTP requests answered, by route template, method and status.",
-            ),
-            &["route", "method", "status"],
-        )?;
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "newsdesk_http_request_duration_seconds",
-                "Time from a request's arrival to its answer's head, by route template and method.",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-            &["route", "method"],
-        )?;
-        let in_flight = IntGauge::new(
-            "newsdesk_http_requests_in_flight",
-            "Requests being answered now.",
-        )?;
-        let request_bytes = HistogramVec::new(
-            HistogramOpts::new(
-                "newsdesk_http_request_body_bytes",
-                "Request bodies, by route template (as announced by Content-Length).",
-            )
-            .buckets(SIZE_BUCKETS.to_vec()),
-            &["route"],
-        )?;
-        let response_bytes = HistogramVec::new(
-            HistogramOpts::new(
-                "newsdesk_http_response_body_bytes",
-                "Response bodies of known size as sent (compressed when compressed), by route template.",
-            )
-            .buckets(SIZE_BUCKETS.to_vec()),
-            &["route"],
-        )?;
+        let requests = RequestShards::new()?;
         let graphql_operations = IntCounterVec::new(
             Opts::new(
                 "newsdesk_graphql_operations_total",
@@ -200,10 +145,6 @@ impl Metrics {
             ])
             .set(1);
         registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(duration.clone()))?;
-        registry.register(Box::new(in_flight.clone()))?;
-        registry.register(Box::new(request_bytes.clone()))?;
-        registry.register(Box::new(response_bytes.clone()))?;
         registry.register(Box::new(graphql_operations.clone()))?;
         registry.register(Box::new(graphql_errors.clone()))?;
         registry.register(Box::new(logins.clone()))?;
@@ -211,10 +152,6 @@ impl Metrics {
         registry.register(Box::new(build))?;
         Ok(Metrics {
             requests,
-            duration,
-            in_flight,
-            request_bytes,
-            response_bytes,
             graphql_operations,
             graphql_errors,
             logins,
@@ -291,6 +228,13 @@ impl Metrics {
     ) -> Result<(), prometheus::Error> {
         let series = Sampled::new(name, help, labels, kind, read)?;
         self.registry.register(Box::new(series))
+    }
+
+    /// A copy of the request series for one more server worker.
+    pub fn request_series(
+        &self,
+    ) -> Result<std::sync::Arc<super::requests::RequestSeries>, prometheus::Error> {
+        self.requests.shard()
     }
 
     /// Adds metrics kept elsewhere (a histogram of the pool).

@@ -4,6 +4,7 @@
 
 pub mod metrics;
 pub mod openmetrics;
+pub mod requests;
 mod sampled;
 pub mod traces;
 

@@ -29,6 +29,18 @@ pub fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }
 
+/// Whether the spans of the work at hand are worth building: an exporter
+/// runs and the current span's trace is sampled. Spans inside a request
+/// ask first, so an unsampled request costs its own span only.
+pub fn recording() -> bool {
+    exporting()
+        && tracing::Span::current()
+            .context()
+            .span()
+            .span_context()
+            .is_sampled()
+}
+
 /// Keeps the exporter running; dropping it sends the spans still queued.
 pub struct TraceGuard {
     provider: Option<SdkTracerProvider>,

@@ -438,10 +438,31 @@ async fn logins_and_refused_tokens_are_counted_without_names(engine: Engine) {
     }
     room.as_user(Some(&room.token("editor")), "{ me { username } }")
         .await;
+    // One account tried six times: the sixth is throttled.
+    for n in 0..6 {
+        room.as_user(
+            None,
+            &format!(r#"mutation {{ login(username: "editor", password: "wrong password {n}") {{ token }} }}"#),
+        )
+        .await;
+    }
     let text = scrape(&room.app.client, &room.app.address).await;
     assert_eq!(
         sample(&text, "newsdesk_logins_total{outcome=\"BAD_USER_INPUT\"}"),
-        5.0,
+        10.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "newsdesk_login_throttled_total "),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "newsdesk_logins_total{outcome=\"TOO_MANY_REQUESTS\"}"
+        ),
+        1.0,
         "{text}"
     );
     let labels = label_values(&text);

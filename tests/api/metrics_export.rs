@@ -105,6 +105,8 @@ async fn openmetrics_is_served_to_scrapers_that_prefer_it_and_parses(engine: Eng
         ("newsdesk_webhook_delivery_attempts", "counter"),
         ("newsdesk_build", "info"),
         ("newsdesk_live_connections", "gauge"),
+        ("newsdesk_live_subscriptions", "gauge"),
+        ("newsdesk_login_throttled", "counter"),
         ("newsdesk_scheduler_lag_seconds", "gauge"),
         ("newsdesk_search_index_lag_entries", "gauge"),
     ] {

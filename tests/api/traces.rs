@@ -21,6 +21,8 @@ use crate::helpers::{venv_program, Engine, Newsroom, SECRET};
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const CALLER_SPAN: &str = "b7ad6b7169203331";
 const PUBLISH_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+/// A caller that decided not to record its trace (flags 00).
+const UNSAMPLED_TRACE: &str = "5a1d6f2e8c0b4f7e9d3c2b1a09876543";
 
 /// A process killed when dropped.
 struct Killed(Child);
@@ -188,6 +190,18 @@ async fn a_request_s_span_tree_continues_the_caller_s_trace_and_reaches_the_webh
     let served = serve(&room, Some(&collector));
     let (base, logs) = (&served.base, &served.logs);
 
+    // A caller that does not record its trace: nothing of it is exported.
+    let unsampled = post(
+        base,
+        &[(
+            "traceparent",
+            &format!("00-{UNSAMPLED_TRACE}-{CALLER_SPAN}-00"),
+        )],
+        json!({ "query": "{ articles(first: 3) { nodes { title } } }" }),
+    )
+    .await;
+    assert!(unsampled["errors"].is_null(), "{unsampled}");
+
     // A reader's query, called from a traced front end.
     let slug_secret = "no-such-slug-7f3a9c";
     let caller = format!("00-{TRACE}-{CALLER_SPAN}-01");
@@ -213,6 +227,12 @@ async fn a_request_s_span_tree_continues_the_caller_s_trace_and_reaches_the_webh
         .iter()
         .find(|s| s["name"] == "POST /graphql")
         .unwrap_or_else(|| panic!("no server span: {spans:#?}"));
+    // Spans leave in the order they end: the unsampled request's would be here.
+    let leaked = collector.trace(UNSAMPLED_TRACE, |_| true).await;
+    assert!(
+        leaked.is_empty(),
+        "an unsampled trace was exported: {leaked:#?}"
+    );
     assert_eq!(root["parent_span_id"], CALLER_SPAN, "{root}");
     assert_eq!(root["kind"], 2, "a server span: {root}");
     assert_eq!(root["service"], "newsdesk");

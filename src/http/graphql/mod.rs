@@ -39,6 +39,7 @@ use super::AppState;
 use crate::auth::Credentials;
 use crate::error::{AppError, RequestRefusal};
 use crate::graphql::NewsdeskSchema;
+use crate::telemetry::traces;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -182,8 +183,12 @@ async fn execute(
     admission::check_method(via, &operation)?;
     admission::limit_registrations(req, state, &credentials, learning.as_ref()).await?;
     let post_cache = PostCache::new(req, state, &request, via, media);
-    let kept = tracing::debug_span!("cache.lookup", otel.name = "response cache lookup")
-        .in_scope(|| post_cache.lookup(state));
+    let kept = if traces::recording() {
+        tracing::debug_span!("cache.lookup", otel.name = "response cache lookup")
+            .in_scope(|| post_cache.lookup(state))
+    } else {
+        post_cache.lookup(state)
+    };
     if let Some(kept) = kept {
         if let Some(learning) = learning {
             learning.keep(&state.persisted);
@@ -209,11 +214,15 @@ async fn execute(
     let claim = keyed.as_ref().map(|k| k.claim.clone());
     let context = run::context(req, state, credentials, claim).await;
     let (query, budget) = (request.query.clone(), state.config.execution_timeout);
-    let span = tracing::debug_span!(
-        "graphql",
-        otel.name = %format_args!("{kind} {}", operation_name.as_deref().unwrap_or("anonymous")),
-        graphql.operation.type = kind,
-    );
+    let span = if traces::recording() {
+        tracing::debug_span!(
+            "graphql",
+            otel.name = %format_args!("{kind} {}", operation_name.as_deref().unwrap_or("anonymous")),
+            graphql.operation.type = kind,
+        )
+    } else {
+        tracing::Span::none()
+    };
     let mut response =
         run::within_budget(schema, request, context.clone(), budget, keyed.is_some())
             .instrument(span)
