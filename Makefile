@@ -8,7 +8,7 @@ PG_URL := $(or $(DATABASE_URL_PG),postgres://postgres@127.0.0.1:5432/postgres)
 RELEASE := $(CARGO_TARGET_DIR)/release/newsdesk
 SEED := tests/data/seed/*.txt
 
-.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps py-deps monitoring-deps graphiql
+.PHONY: docs-check run build test check-pg schema lint audit bench bench-peers fuzz fuzz-targets durability durability-ci test-cluster js-deps py-deps monitoring-deps xml-deps graphiql
 
 DEV_SECRET := .newsdesk-dev-secret
 
@@ -40,7 +40,7 @@ DEBUG := $(CARGO_TARGET_DIR)/debug/newsdesk
 ## README.md and docs/ (tests/docs_check.py, against `make run`), the Rust tests (some run the
 ## Node clients of tests/js: graphql-js, graphql-http, codegen),
 ## the kill -9 durability harness (bounded) and the three-node cluster test.
-test: check-pg audit js-deps py-deps browser-deps monitoring-deps
+test: check-pg audit js-deps py-deps browser-deps monitoring-deps xml-deps
 	cargo build
 	bash tests/schema_fuzz.sh $(DEBUG) 30
 	bash tests/openapi_check.sh $(DEBUG)
@@ -66,6 +66,15 @@ py-deps:
 	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
 	@"$(VENV)/bin/python" -c 'import gql, websockets, moto.server, opentelemetry.proto, prometheus_client' 2>/dev/null || \
 		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5' 'moto[server]>=5,<6' 'opentelemetry-proto>=1.30,<2' 'prometheus-client>=0.20,<1'
+
+## xmllint for the sitemap tests (Debian's libxml2-utils, through apt-get,
+## as root or with sudo); the schemas come with npm's sitemap package.
+xml-deps:
+	@command -v xmllint >/dev/null || { \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		$$sudo apt-get update -qq && \
+		$$sudo apt-get install -y --no-install-recommends libxml2-utils; } || { \
+		echo "cannot install libxml2-utils (xmllint) with apt-get" >&2; exit 1; }
 
 ## promtool for the metrics tests (Debian's prometheus package, through
 ## apt-get, as root or with sudo); the package's own server is not used.

@@ -14,6 +14,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree
 
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
@@ -51,8 +52,16 @@ for route, item in DOC["paths"].items():
     for p in [q for op in item.values() if isinstance(op, dict) for q in op.get("parameters", [])]:
         if p["in"] == "path" and "{%s}" % p["name"] not in route:
             failures.append(f"{route}: path parameter {p['name']} is not in the path")
+def well_formed_xml(raw):
+    """A sitemap as the string the document says it is, once it parses."""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    xml.etree.ElementTree.fromstring(text)
+    return text
+
+
 SPEC = OpenAPI.from_dict(DOC, config=Config(
-    extra_media_type_deserializers={"application/feed+json": json.loads}))
+    extra_media_type_deserializers={"application/feed+json": json.loads,
+                                    "application/xml": well_formed_xml}))
 
 
 def resolve(schema):
@@ -101,7 +110,8 @@ def check(route, path, query=None, headers=None, expect=None, valid=True):
         failures.append(f"{label}: expected {expect}")
     content_type = answer_headers.get("Content-Type", "").split(";")[0].strip()
     request = MockRequest(BASE, "get", path, args=query or {}, headers=headers or {})
-    json_body = content_type.endswith("json")
+    # openapi-core parses JSON and XML bodies itself, from bytes.
+    json_body = content_type.endswith("json") or content_type == "application/xml"
     # openapi-core checks a picture against `type: string`: hand it one.
     text = raw.decode("latin-1") if content_type.startswith("image/") else None
     response = MockResponse(raw if json_body else text or raw.decode(), status_code=status, headers=answer_headers,
@@ -208,6 +218,12 @@ check("/v1/ninjs/articles/{id}", "/v1/ninjs/articles/999999", expect=404)
 check("/v1/ninjs/articles/{id}", f"/v1/ninjs/articles/{SAMPLE}", headers=BAD_KEY, expect=401)
 check("/v1/ninjs/feed", "/v1/ninjs/feed", {"since": "soon"}, expect=400, valid=False)
 check("/v1/ninjs/feed", "/v1/ninjs/feed", {"section": "no-such"}, expect=404)
+check("/robots.txt", "/robots.txt", expect=200)
+check("/sitemap.xml", "/sitemap.xml", expect=200)
+for name in ("articles-1.xml", "sections.xml", "news.xml"):
+    check("/sitemaps/{name}", f"/sitemaps/{name}", expect=200)
+check("/sitemaps/{name}", "/sitemaps/articles-9.xml", expect=404)
+check("/sitemaps/{name}", "/sitemaps/nothing.xml", expect=404)
 check("/feeds/{name}", "/feeds/all.txt", expect=404)
 check("/feeds/{name}", "/feeds/no-such.rss", expect=404)
 check("/feeds/{name}", "/feeds/all.rss", headers=BAD_KEY, expect=401)

@@ -43,6 +43,7 @@ pub mod schema;
 pub mod search_log;
 pub mod sections;
 pub mod site;
+pub mod sitemaps;
 pub mod sources;
 pub mod takedowns;
 mod turns;

@@ -20,6 +20,7 @@ pub mod response_cache;
 pub mod rest;
 mod script;
 pub mod search;
+mod sitemaps;
 mod state;
 mod stream;
 pub mod vary;
@@ -61,7 +62,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(stream::routes)
     .configure(media::routes)
     .route("/v1/openapi.json", web::get().to(openapi::openapi_json))
-    .configure(feeds::routes);
+    .configure(feeds::routes)
+    .configure(sitemaps::routes);
 }
 
 /// The request headers a browser may send from an allowed origin: what

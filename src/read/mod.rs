@@ -143,7 +143,12 @@ pub fn notice_kind(owned: bool) -> NoticeKind {
 
 /// The canonical URL of an article on the public site.
 pub fn article_url(base: &str, row: &ArticleRow) -> String {
-    format!("{base}/a/{}-{}", row.id, row.shown_slug())
+    article_url_of(base, row.id, row.shown_slug())
+}
+
+/// The canonical URL of article `id` whose URL shows `slug`.
+pub fn article_url_of(base: &str, id: i32, slug: &str) -> String {
+    format!("{base}/a/{id}-{slug}")
 }
 
 /// An article's credits split as pages print them: the byline (reporters,

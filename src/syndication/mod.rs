@@ -4,6 +4,7 @@
 //! reprint rules ask; full text appears only where the caller may have it.
 
 pub mod ninjs;
+pub mod sitemap;
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::json;
