@@ -189,13 +189,14 @@ lint:
 ## SQLite and PostgreSQL, cold and warm, against a /healthz baseline; the import rate;
 ## how fast hostile documents are refused and the other timings of SECURITY.md section 8;
 ## one node against three; live updates; pictures (upload to first rendition,
-## warm renditions per second); what metrics and traces cost on Q1.
+## warm renditions per second); what metrics and traces cost on Q1; a 50,000-URL sitemap page.
 ## BENCH_ARTICLES, BENCH_SECONDS, BENCH_ENGINES, BENCH_REUSE=1: see bench/run.py.
 bench: build check-pg js-deps py-deps
 	python3 bench/run.py $(RELEASE)
 	python3 bench/limits.py $(RELEASE)
 	python3 bench/live.py $(RELEASE)
 	python3 bench/telemetry.py $(RELEASE)
+	BENCH_REUSE=1 python3 bench/sitemap.py $(RELEASE)
 	python3 bench/media.py $(RELEASE)
 	python3 tests/cluster/run.py $(RELEASE) --changes 100 --bench 10 --out bench/results/cluster.json
 
