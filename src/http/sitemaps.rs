@@ -161,19 +161,20 @@ async fn articles(state: web::Data<AppState>, page: i32) -> Result<HttpResponse,
     let now = db::now();
     let base = state.config.public_base_url.clone();
     let (after, through) = bounds(page);
+    let converter = state.converter.clone();
     let body = state
         .db
         .reader()
         .await
         .run(move |conn| {
             let site = db::site::load(conn)?;
-            let zone: chrono_tz::Tz = site.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+            let voice = Voice::new(&converter, Script::Original, &site);
             let mut set = UrlSet::new(MAX_URLS);
             let mut from = after;
             loop {
                 let rows = sitemaps::in_range(conn, now, from, through, CHUNK)?;
                 for row in &rows {
-                    let lastmod = row.updated_at.and_utc().with_timezone(&zone).fixed_offset();
+                    let lastmod = voice.time(row.updated_at);
                     set.url(
                         &article_url_of(&base, row.id, row.shown_slug()),
                         Some(lastmod),
