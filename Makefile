@@ -59,16 +59,17 @@ $(JS_DEPS): tests/js/package-lock.json
 ## The Python clients of the tests (gql with its WebSocket transport) and
 ## moto's S3-compatible server (the media store's bucket tests start it on a
 ## loopback port), the OpenTelemetry protobuf definitions (the OTLP receiver
-## of the trace tests) and the Prometheus client's OpenMetrics parser, in
-## the virtualenv the OpenAPI check and schemathesis use.
+## of the trace tests), the Prometheus client's OpenMetrics parser and the
+## JSON-LD processor PyLD (the structured-data tests), in the virtualenv the
+## OpenAPI check and schemathesis use.
 VENV := $(or $(NEWSDESK_VENV),$(HOME)/.cache/newsdesk/venv)
 py-deps:
 	@[ -x "$(VENV)/bin/python" ] || python3 -m venv "$(VENV)"
-	@"$(VENV)/bin/python" -c 'import gql, websockets, moto.server, opentelemetry.proto, prometheus_client' 2>/dev/null || \
-		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5' 'moto[server]>=5,<6' 'opentelemetry-proto>=1.30,<2' 'prometheus-client>=0.20,<1'
+	@"$(VENV)/bin/python" -c 'import gql, websockets, moto.server, opentelemetry.proto, prometheus_client, pyld' 2>/dev/null || \
+		"$(VENV)/bin/pip" install --quiet 'gql[websockets]>=3.5,<5' 'moto[server]>=5,<6' 'opentelemetry-proto>=1.30,<2' 'prometheus-client>=0.20,<1' 'PyLD>=2.0.4,<3'
 
 ## xmllint for the sitemap tests (Debian's libxml2-utils, through apt-get,
-## as root or with sudo); the schemas come with npm's sitemap package.
+## as root or with sudo); the schemas are kept in tests/xsd.
 xml-deps:
 	@command -v xmllint >/dev/null || { \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \

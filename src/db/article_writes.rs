@@ -27,6 +27,12 @@ pub struct Content {
     /// The lead picture's media id (absent from revisions saved before pictures).
     #[serde(default)]
     pub lead_media_id: Option<String>,
+    /// Editors' search-engine title and description (absent from revisions
+    /// saved before them).
+    #[serde(default)]
+    pub seo_title: Option<String>,
+    #[serde(default)]
+    pub seo_description: Option<String>,
 }
 
 /// A revision snapshot: the content plus the publication state.
@@ -53,6 +59,8 @@ fn current_content(conn: &mut AnyConnection, row: &ArticleRow) -> Result<Content
         source_id: row.source_id,
         credits,
         lead_media_id: row.lead_media_id.clone(),
+        seo_title: row.seo_title.clone(),
+        seo_description: row.seo_description.clone(),
     })
 }
 
@@ -124,9 +132,16 @@ pub fn create_draft(
         },
     )?;
     contributors::set_credits(conn, id, &content.credits)?;
-    if content.lead_media_id.is_some() {
+    if content.lead_media_id.is_some()
+        || content.seo_title.is_some()
+        || content.seo_description.is_some()
+    {
         diesel::update(articles_table::table.find(id))
-            .set(articles_table::lead_media_id.eq(&content.lead_media_id))
+            .set((
+                articles_table::lead_media_id.eq(&content.lead_media_id),
+                articles_table::seo_title.eq(&content.seo_title),
+                articles_table::seo_description.eq(&content.seo_description),
+            ))
             .execute(conn)?;
     }
     if requested_slug.is_some() {
@@ -294,6 +309,8 @@ pub fn change(
         articles_table::section_id.eq(content.section_id),
         articles_table::source_id.eq(content.source_id),
         articles_table::lead_media_id.eq(&content.lead_media_id),
+        articles_table::seo_title.eq(&content.seo_title),
+        articles_table::seo_description.eq(&content.seo_description),
         articles_table::status.eq(status.status.as_str()),
         articles_table::published_at.eq(status.published_at),
         articles_table::revision.eq(revision + 1),

@@ -39,6 +39,10 @@ pub struct ArticleRow {
     pub credits: String,
     /// The picture shown with the article (a media id).
     pub lead_media_id: Option<String>,
+    /// Editors' search-engine title (see [`crate::read::seo`]); `None`: the title.
+    pub seo_title: Option<String>,
+    /// Editors' search-engine description; `None`: the summary.
+    pub seo_description: Option<String>,
 }
 
 impl ArticleRow {
@@ -771,6 +775,8 @@ type WithoutBody = (
     articles::requested_slug,
     articles::credits,
     articles::lead_media_id,
+    articles::seo_title,
+    articles::seo_description,
 );
 
 fn without_body() -> WithoutBody {
@@ -795,6 +801,8 @@ fn without_body() -> WithoutBody {
         articles::requested_slug,
         articles::credits,
         articles::lead_media_id,
+        articles::seo_title,
+        articles::seo_description,
     )
 }
 

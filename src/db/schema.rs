@@ -17,6 +17,7 @@ diesel::table! {
         time_zone -> Text,
         default_script -> Text,
         updated_at -> Timestamp,
+        logo_url -> Text,
     }
 }
 
@@ -103,6 +104,8 @@ diesel::table! {
         requested_slug -> Nullable<Text>,
         credits -> Text,
         lead_media_id -> Nullable<Text>,
+        seo_title -> Nullable<Text>,
+        seo_description -> Nullable<Text>,
     }
 }
 

@@ -22,6 +22,9 @@ pub struct SiteRow {
     pub time_zone: String,
     pub default_script: String,
     pub updated_at: NaiveDateTime,
+    /// The site's logo (an absolute URL), named as the publisher's in
+    /// structured data; empty when none is set.
+    pub logo_url: String,
 }
 
 impl SiteRow {
@@ -40,6 +43,7 @@ impl SiteRow {
             time_zone: "Asia/Shanghai".into(),
             default_script: "hant".into(),
             updated_at: super::now(),
+            logo_url: String::new(),
         }
     }
 }

@@ -65,6 +65,45 @@ impl From<Summary> for String {
     }
 }
 
+/// An editor's override of what search engines and social cards show: runs
+/// of blanks become one space, control characters are refused, and an
+/// empty text means no override (the title or summary is used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeoText(String);
+
+impl SeoText {
+    /// `seoTitle`: longer than any results page shows, so an override is
+    /// never cut by us.
+    pub const MAX_TITLE_CHARS: usize = 100;
+    /// `seoDescription`.
+    pub const MAX_DESCRIPTION_CHARS: usize = 300;
+
+    pub fn parse(
+        field: &'static str,
+        value: &str,
+        max: usize,
+    ) -> Result<Option<SeoText>, InvalidText> {
+        if value.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return Err(InvalidText::new(field, "must not hold control characters"));
+        }
+        let text = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        let n = text.chars().count();
+        if n > max {
+            return Err(InvalidText::new(
+                field,
+                format!("must be at most {max} characters, got {n}"),
+            ));
+        }
+        Ok((n > 0).then_some(SeoText(text)))
+    }
+}
+
+impl From<SeoText> for String {
+    fn from(s: SeoText) -> String {
+        s.0
+    }
+}
+
 /// A person credited in a byline: 1–50 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);

@@ -47,6 +47,29 @@ pub(crate) fn given(value: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Checks that `value` is empty (nothing set) or an absolute http(s) URL
+/// of at most 2,048 bytes without credentials.
+pub fn check_absolute_url(field: &'static str, value: &str) -> Result<(), InvalidText> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    let fits = value.len() <= 2048
+        && url::Url::parse(value).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.username().is_empty()
+                && u.password().is_none()
+        });
+    if fits {
+        Ok(())
+    } else {
+        Err(InvalidText::new(
+            field,
+            "must be an absolute http(s) URL of at most 2,048 bytes, or empty",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

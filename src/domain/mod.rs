@@ -13,10 +13,10 @@ pub mod script;
 mod slug;
 pub mod takedown;
 
-pub use article_text::{ArticleBody, BodyGiven, Headline, PersonName, Summary, BLOCKS};
+pub use article_text::{ArticleBody, BodyGiven, Headline, PersonName, SeoText, Summary, BLOCKS};
 pub use cache_key::CacheKey;
 pub use enums::{ArticleStatus, CreditRole, NoticeKind, Role, SectionKind, TakedownState};
-pub use input_error::{InvalidText, MissingElements};
+pub use input_error::{check_absolute_url, InvalidText, MissingElements};
 /// Whether `id` has the shape of a media id: the first 24 hex digits (lower
 /// case) of the SHA-256 of a kept picture.
 pub fn is_media_id(id: &str) -> bool {

@@ -478,6 +478,33 @@ impl Article {
             .map(|row| Article::new(Arc::new(row), self.script))
             .collect())
     }
+    /// What the page's head shows of it in this script: title and
+    /// description (editors may override them), canonical URL, `hreflang`
+    /// alternates, Open Graph and Twitter card values. Null unless the
+    /// article is public (a preview of a draft, a scheduled or a withdrawn
+    /// article has none).
+    async fn seo(&self, ctx: &Context<'_>) -> Result<Option<super::seo::ArticleSeo>> {
+        let head = super::seo::page_head(ctx, &self.row, self.script).await?;
+        Ok(head.map(|(seo, _)| seo.into()))
+    }
+    /// schema.org `NewsArticle` JSON-LD in this script, as JSON text that can
+    /// be put as it is inside `<script type="application/ld+json">` (`<`,
+    /// `>` and `&` are `\u` escapes). Null unless the article is public.
+    async fn json_ld(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let head = super::seo::page_head(ctx, &self.row, self.script).await?;
+        Ok(head.map(|(_, ld)| crate::read::seo::embeddable(&ld)))
+    }
+    /// The search-engine title an editor set; null when the headline is used.
+    async fn seo_title(&self, ctx: &Context<'_>) -> Option<String> {
+        self.row.seo_title.as_deref().map(|t| self.line(ctx, t))
+    }
+    /// The search-engine description an editor set; null when the summary is used.
+    async fn seo_description(&self, ctx: &Context<'_>) -> Option<String> {
+        self.row
+            .seo_description
+            .as_deref()
+            .map(|t| self.line(ctx, t))
+    }
     /// Canonical URL on the public site.
     async fn url(&self, ctx: &Context<'_>) -> String {
         let base = &RequestContext::of(ctx).state.config.public_base_url;

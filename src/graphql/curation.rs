@@ -140,6 +140,9 @@ pub struct SiteSettingsInput {
     pub complaint_email: Option<String>,
     /// IANA time zone name, e.g. Asia/Shanghai.
     pub time_zone: Option<String>,
+    /// The site's logo, an absolute http(s) URL (the publisher's logo in
+    /// `Article.jsonLd`); empty to remove it.
+    pub logo_url: Option<String>,
 }
 
 /// A new version of a copyright notice template.
@@ -177,6 +180,7 @@ impl From<SiteSettingsInput> for SiteChanges {
             complaint_phone: input.complaint_phone,
             complaint_email: input.complaint_email,
             time_zone: input.time_zone,
+            logo_url: input.logo_url,
         }
     }
 }
@@ -339,6 +343,11 @@ impl CurationMutation {
         if let Some(tz) = &input.time_zone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| AppError::BadInput(format!("timeZone: unknown time zone {tz:?}")))
+                .gql()?;
+        }
+        if let Some(logo) = &input.logo_url {
+            crate::domain::check_absolute_url("logoUrl", logo.trim())
+                .map_err(AppError::from)
                 .gql()?;
         }
         let row = curate::update_site_settings(&rc.db, rc.actor(staff), input.into())

@@ -16,7 +16,9 @@ use super::script::Script;
 use crate::auth::policy::Action;
 use crate::db::{self, articles::ArticleRow};
 use crate::domain::lifecycle::Writer;
-use crate::domain::{ArticleBody, BodyGiven, CreditRole, Headline, PersonName, Slug, Summary};
+use crate::domain::{
+    ArticleBody, BodyGiven, CreditRole, Headline, PersonName, SeoText, Slug, Summary,
+};
 use crate::error::{AppError, GqlResultExt};
 use crate::services::articles::{self as service, Caller, Changes, Credit, Draft};
 
@@ -57,6 +59,12 @@ pub struct CreateArticleInput {
     pub slug: Option<String>,
     /// The media id of an uploaded picture to show with the article.
     pub lead_image: Option<ID>,
+    /// What search engines and social cards show as the title (at most 100
+    /// characters); absent or empty: the title, cut to fit.
+    pub seo_title: Option<String>,
+    /// What they show as the description (at most 300 characters); absent
+    /// or empty: the summary, cut to fit.
+    pub seo_description: Option<String>,
 }
 
 /// Changes to an article; absent fields stay as they are.
@@ -82,6 +90,12 @@ pub struct UpdateArticleInput {
     pub slug: Option<String>,
     /// A new lead picture by media id; `null` takes it away.
     pub lead_image: MaybeUndefined<ID>,
+    /// A new search-engine title (at most 100 characters); `null` or empty
+    /// goes back to the title.
+    pub seo_title: MaybeUndefined<String>,
+    /// A new search-engine description (at most 300 characters); `null` or
+    /// empty goes back to the summary.
+    pub seo_description: MaybeUndefined<String>,
 }
 
 impl CreateArticleInput {
@@ -96,6 +110,8 @@ impl CreateArticleInput {
             section: self.section,
             source: self.source,
             lead_media: self.lead_image.map(|id| id.0),
+            seo_title: seo_title(self.seo_title.as_deref())?,
+            seo_description: seo_description(self.seo_description.as_deref())?,
         })
     }
 }
@@ -115,7 +131,35 @@ impl UpdateArticleInput {
                 MaybeUndefined::Null => Some(None),
                 MaybeUndefined::Value(id) => Some(Some(id.0)),
             },
+            seo_title: seo_change(&self.seo_title, seo_title)?,
+            seo_description: seo_change(&self.seo_description, seo_description)?,
         })
+    }
+}
+
+fn seo_title(value: Option<&str>) -> Result<Option<SeoText>, AppError> {
+    let value = value.unwrap_or("");
+    Ok(SeoText::parse("seoTitle", value, SeoText::MAX_TITLE_CHARS)?)
+}
+
+fn seo_description(value: Option<&str>) -> Result<Option<SeoText>, AppError> {
+    let value = value.unwrap_or("");
+    Ok(SeoText::parse(
+        "seoDescription",
+        value,
+        SeoText::MAX_DESCRIPTION_CHARS,
+    )?)
+}
+
+/// An override's change: absent stays, `null` or empty clears.
+fn seo_change(
+    given: &MaybeUndefined<String>,
+    parse: fn(Option<&str>) -> Result<Option<SeoText>, AppError>,
+) -> Result<Option<Option<SeoText>>, AppError> {
+    match given {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(v) => parse(Some(v)).map(Some),
     }
 }
 

@@ -22,6 +22,7 @@ mod recommendations;
 mod script;
 mod search;
 mod sections;
+mod seo;
 mod site;
 mod spans;
 mod takedowns;

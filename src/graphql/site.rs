@@ -106,6 +106,11 @@ impl Site {
     async fn time_zone(&self) -> &str {
         &self.row.time_zone
     }
+    /// The site's logo (an absolute URL), the publisher's logo in
+    /// `Article.jsonLd`; null when none is set.
+    async fn logo_url(&self) -> Option<&str> {
+        Some(self.row.logo_url.as_str()).filter(|u| !u.is_empty())
+    }
     /// The navigation sections, in order.
     async fn navigation(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         let tree = RequestContext::of(ctx).sections().await.gql()?;

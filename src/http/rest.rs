@@ -22,6 +22,7 @@ use crate::domain::cache_key::{surrogate_keys, CacheKey};
 use crate::domain::CreditRole;
 use crate::error::AppError;
 use crate::graphql::{RemovedArticle, Script};
+use crate::read::seo::{self, SeoFacts, SeoView};
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -145,6 +146,12 @@ pub struct ArticleDetail {
     pub copyright_notice: Notice,
     /// Other public articles to read next, as in GraphQL's `related(first: 5)`.
     pub related: Vec<ArticleSummary>,
+    /// What the page's head shows, as GraphQL's `Article.seo`.
+    pub seo: crate::read::seo::SeoView,
+    /// schema.org `NewsArticle` JSON-LD, as GraphQL's `Article.jsonLd` (an
+    /// object here: serialise it with `<` escaped before putting it in a page).
+    #[schema(value_type = Object)]
+    pub json_ld: serde_json::Value,
 }
 
 /// A section.
@@ -175,6 +182,8 @@ pub struct SiteView {
     pub complaint_phone: String,
     pub complaint_email: String,
     pub time_zone: String,
+    /// The site's logo (an absolute URL); null when none is set.
+    pub logo_url: Option<String>,
 }
 
 /// An entry of a curated list.
@@ -494,7 +503,7 @@ pub(super) async fn article(
             ))
         })
         .await?;
-    let (w, _) = writer(&state, script).await?;
+    let (w, site) = writer(&state, script).await?;
     let Some(row) = loaded.rows.first() else {
         return Err(AppError::NotFound);
     };
@@ -529,7 +538,22 @@ pub(super) async fn article(
     pictures.withhold(&mut body);
     let lead = row.lead_media_id.as_ref().and_then(|id| pictures.shown(id));
     let body_html = crate::body::to_html_with(&body, &|id| pictures.html(id, base));
+    let facts = SeoFacts {
+        view: &view,
+        row,
+        site: &site,
+        base_url: base,
+        lead: lead.map(|m| seo::card_image(m, base, &|t| w.line(t))),
+        source_url: row
+            .source_id
+            .and_then(|id| loaded.sources.get(&id))
+            .and_then(|s| s.url.as_deref()),
+    };
+    let head = SeoView::new(&w, &facts);
+    let json_ld = seo::json_ld(&w, &facts, &head);
     let detail = ArticleDetail {
+        seo: head,
+        json_ld,
         lead_image: lead.map(|m| super::media::MediaView::of(m, base, &|t| w.line(t))),
         paragraphs: body.paragraphs(),
         body_html,
@@ -636,6 +660,7 @@ pub(super) async fn get_site(
         complaint_phone: row.complaint_phone.clone(),
         complaint_email: row.complaint_email.clone(),
         time_zone: row.time_zone.clone(),
+        logo_url: Some(row.logo_url.clone()).filter(|u| !u.is_empty()),
     };
     let mut response = HttpResponse::Ok();
     public_in(

@@ -23,6 +23,7 @@ use crate::domain::script::Script;
 use crate::domain::{CreditRole, NoticeKind};
 use crate::text::script::{Script as TextScript, ScriptConverter};
 
+pub mod seo;
 mod snippets;
 
 pub use snippets::highlighted_words;

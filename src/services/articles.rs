@@ -14,7 +14,9 @@ use crate::db::schema::{sections, sources};
 use crate::db::{AnyConnection, Database};
 use crate::domain::lifecycle::{Step, Writer};
 use crate::domain::CacheKey;
-use crate::domain::{slugify, ArticleBody, CreditRole, Headline, PersonName, Slug, Summary};
+use crate::domain::{
+    slugify, ArticleBody, CreditRole, Headline, PersonName, SeoText, Slug, Summary,
+};
 use crate::error::AppError;
 use crate::text::script::{detect_script, Script as TextScript, ScriptConverter};
 
@@ -59,6 +61,9 @@ pub struct Draft {
     pub slug: Option<Slug>,
     /// The media id of the picture shown with the article.
     pub lead_media: Option<String>,
+    /// What search engines show instead of the title and summary.
+    pub seo_title: Option<SeoText>,
+    pub seo_description: Option<SeoText>,
 }
 
 /// Changes to an article's content; absent fields stay as they are.
@@ -75,6 +80,10 @@ pub struct Changes {
     pub slug: Option<Slug>,
     /// A new lead picture (`Some(None)` takes it away).
     pub lead_media: Option<Option<String>>,
+    /// A new search-engine title (`Some(None)`: the title again).
+    pub seo_title: Option<Option<SeoText>>,
+    /// A new search-engine description (`Some(None)`: the summary again).
+    pub seo_description: Option<Option<SeoText>>,
 }
 
 /// Files a new draft owned by `owner_id`.
@@ -123,6 +132,8 @@ pub async fn create(
             source_id,
             credits: credits(draft.byline),
             lead_media_id: draft.lead_media,
+            seo_title: draft.seo_title.map(String::from),
+            seo_description: draft.seo_description.map(String::from),
         };
         check_media(tx.conn(), &content)?;
         article_writes::create_draft(tx, &content, script, Some(owner_id))
@@ -281,6 +292,8 @@ fn apply(
                 byline,
                 slug,
                 lead_media,
+                seo_title,
+                seo_description,
             } = *changes;
             if let Some(t) = title {
                 content.title = t.into();
@@ -305,6 +318,12 @@ fn apply(
             }
             if let Some(l) = lead_media {
                 content.lead_media_id = l;
+            }
+            if let Some(t) = seo_title {
+                content.seo_title = t.map(String::from);
+            }
+            if let Some(d) = seo_description {
+                content.seo_description = d.map(String::from);
             }
             check_media(conn, content)?;
         }

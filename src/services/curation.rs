@@ -335,6 +335,7 @@ pub struct SiteChanges {
     pub complaint_phone: Option<String>,
     pub complaint_email: Option<String>,
     pub time_zone: Option<String>,
+    pub logo_url: Option<String>,
 }
 
 /// Changes the site's settings; returns them.
@@ -361,6 +362,7 @@ pub async fn update_site_settings(
         set(&mut row.complaint_phone, changes.complaint_phone);
         set(&mut row.complaint_email, changes.complaint_email);
         set(&mut row.time_zone, changes.time_zone);
+        set(&mut row.logo_url, changes.logo_url);
         row.updated_at = crate::db::now();
         site::save(conn, &row)?;
         record(tx, "site.update", Curated::Site, serde_json::json!({}));

@@ -43,6 +43,7 @@ mod search_corpus;
 mod search_filters;
 mod search_index;
 mod security_http;
+mod seo;
 mod sitemaps;
 mod slugs;
 mod source_rules;

@@ -10,7 +10,7 @@ use newsdesk::media::samples::picture;
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::helpers::{newsdesk, Engine, Newsroom};
+use crate::helpers::{assert_bad_input, newsdesk, Engine, Newsroom};
 use crate::legal_holds::{decide, Step};
 use crate::media::{upload, upload_with};
 
@@ -73,7 +73,7 @@ async fn every_surface(room: &Newsroom, key: &str, articles: [i64; 2]) -> Vec<(S
         let graphql = room
             .app
             .graphql(&format!(
-                r#"{{ article(id: "{article}") {{ leadImage {{ id url srcset }} bodyHtml body {{ ... on ImageBlock {{ mediaId alt caption credit withheld image {{ url srcset }} }} }} }} }}"#
+                r#"{{ article(id: "{article}") {{ leadImage {{ id url srcset }} bodyHtml body {{ ... on ImageBlock {{ mediaId alt caption credit withheld image {{ url srcset }} }} }} seo {{ openGraph {{ image {{ url alt }} }} twitter {{ image imageAlt }} }} jsonLd }} }}"#
             ))
             .await;
         out.push((format!("graphql {article}"), graphql.to_string()));
@@ -212,6 +212,18 @@ async fn a_withdrawn_picture_is_gone_from_every_surface_until_its_last_hold_ends
             "{surface} lacks the picture: {text}"
         );
     }
+    let head: Value = serde_json::from_str(&before[0].1).expect("GraphQL answer");
+    let head = &head["data"]["article"];
+    for card in [
+        &head["seo"]["openGraph"]["image"]["url"],
+        &head["seo"]["twitter"]["image"],
+        &head["jsonLd"],
+    ] {
+        assert!(
+            card.as_str().is_some_and(|c| c.contains(&renditions(&a))),
+            "the page head shows the lead picture: {head}"
+        );
+    }
     let (status, _, _) = rendition(&room, &a, None).await;
     assert_eq!(status, 200);
     let etag = get(&room, &format!("/media/{a}/320.jpg"), &[])
@@ -228,16 +240,7 @@ async fn a_withdrawn_picture_is_gone_from_every_surface_until_its_last_hold_ends
         (vec!["../etc"], "media[0]"),
     ] {
         let refused = file(&room, &media).await;
-        assert_eq!(
-            refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-            "{refused}"
-        );
-        assert!(
-            refused["errors"][0]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains(wanted)),
-            "{refused}"
-        );
+        assert_bad_input(&refused, wanted);
     }
 
     let first = file(&room, &[&a]).await;

@@ -3,11 +3,10 @@
 //! `promtool check metrics` accepts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::both_engines;
-use crate::helpers::{Engine, TestApp};
+use crate::helpers::{piped, Engine, TestApp};
 
 /// Every label value of every sample, by label name.
 fn label_values(text: &str) -> BTreeMap<String, BTreeSet<String>> {
@@ -198,20 +197,10 @@ async fn request_metrics_have_bounded_labels_and_pass_promtool(engine: Engine) {
         "{text}"
     );
 
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs (Debian's prometheus package: make monitoring-deps)");
-    promtool
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write");
-    let checked = promtool.wait_with_output().expect("promtool");
+    let checked = piped(
+        Command::new("promtool").args(["check", "metrics"]),
+        text.as_bytes(),
+    );
     assert!(
         checked.status.success(),
         "promtool check metrics:\n{}{}",

@@ -4,15 +4,14 @@
 //! figures read from the parts that keep them (pool, statements, response
 //! cache, deliveries, the scheduler's backlog) moving with real work.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::both_engines;
 use crate::helpers::receiver::Receiver;
-use crate::helpers::{venv_program, Engine, Newsroom, TestApp};
+use crate::helpers::{piped, venv_program, Engine, Newsroom, TestApp};
 
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
@@ -46,20 +45,10 @@ fn parsed(text: &str) -> Value {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/support/openmetrics_check.py"
     );
-    let mut child = Command::new(venv_program("python"))
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("parser");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write");
-    let output = child.wait_with_output().expect("parser output");
+    let output = piped(
+        Command::new(venv_program("python")).arg(script),
+        text.as_bytes(),
+    );
     assert!(
         output.status.success(),
         "the OpenMetrics parser refused the text: {}\n{text}",

@@ -8,8 +8,9 @@ pub mod receiver;
 pub use newsroom::{keys, Newsroom, SECRET};
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -387,4 +388,36 @@ pub fn venv_program(name: &str) -> PathBuf {
         "{program:?} is missing: run `make py-deps`"
     );
     program
+}
+
+/// Runs `command` with `input` on its standard input; returns its status
+/// and what it wrote.
+pub fn piped(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    child.wait_with_output().expect("output")
+}
+
+/// Asserts that a GraphQL answer is a `BAD_USER_INPUT` naming `field`.
+pub fn assert_bad_input(answer: &Value, field: &str) {
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{answer}"
+    );
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(field)),
+        "{field} not named: {answer}"
+    );
 }
