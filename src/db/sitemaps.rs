@@ -1,6 +1,10 @@
-//! What sitemaps list: public articles (the one visibility rule of
-//! [`super::articles::is_public`], as SQL), read in id order by ranges so
-//! that a page of 50,000 URLs is a walk along the primary key in chunks.
+//! What sitemaps list: public articles, read in id order by ranges so that
+//! a page of 50,000 URLs is a walk along the `articles_sitemap` index in
+//! chunks. The walk reads only that index (never the rows with their
+//! bodies) and applies the one visibility rule,
+//! [`super::articles::is_public`], to what it reads: a condition on the
+//! status in SQL would lead SQLite's planner to the index of public
+//! articles by date, which reads every public row for each chunk.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::max;
@@ -10,19 +14,27 @@ use super::schema::articles;
 use super::AnyConnection;
 use crate::error::AppError;
 
-/// One article as a sitemap lists it.
+/// One article as a sitemap walk reads it.
 #[derive(Debug, Clone, Queryable)]
 pub struct SitemapRow {
     pub id: i32,
     pub slug: String,
     pub requested_slug: Option<String>,
     pub updated_at: NaiveDateTime,
+    status: String,
+    published_at: Option<NaiveDateTime>,
+    held_since: Option<NaiveDateTime>,
 }
 
 impl SitemapRow {
     /// The slug its canonical URL shows.
     pub fn shown_slug(&self) -> &str {
         self.requested_slug.as_deref().unwrap_or(&self.slug)
+    }
+
+    /// Whether readers may see it at `now`.
+    pub fn is_public_at(&self, now: NaiveDateTime) -> bool {
+        super::articles::is_public(&self.status, self.published_at, self.held_since, now)
     }
 }
 
@@ -55,11 +67,10 @@ macro_rules! public_at {
     };
 }
 
-/// Public articles with ids in `after+1 ..= through`, in id order, at most
-/// `limit`.
-pub fn in_range(
+/// Articles with ids in `after+1 ..= through`, public or not, in id order,
+/// at most `limit`.
+fn in_range(
     conn: &mut AnyConnection,
-    now: NaiveDateTime,
     after: i32,
     through: i32,
     limit: i64,
@@ -67,7 +78,6 @@ pub fn in_range(
     Ok(articles::table
         .filter(articles::id.gt(after))
         .filter(articles::id.le(through))
-        .filter(public_at!(now))
         .order(articles::id)
         .limit(limit)
         .select((
@@ -75,24 +85,33 @@ pub fn in_range(
             articles::slug,
             articles::requested_slug,
             articles::updated_at,
+            articles::status,
+            articles::published_at,
+            articles::held_since,
         ))
         .load(conn)?)
 }
 
-/// The newest change among the public articles with ids in
-/// `after+1 ..= through`; `None` when none is public.
-pub fn range_changed(
+/// Calls `each` with every article public at `now` whose id is in
+/// `after+1 ..= through`, in id order, reading `chunk` rows per statement.
+pub fn each_public(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
-    after: i32,
-    through: i32,
-) -> Result<Option<NaiveDateTime>, AppError> {
-    Ok(articles::table
-        .filter(articles::id.gt(after))
-        .filter(articles::id.le(through))
-        .filter(public_at!(now))
-        .select(max(articles::updated_at))
-        .first(conn)?)
+    (after, through): (i32, i32),
+    chunk: i64,
+    mut each: impl FnMut(&SitemapRow),
+) -> Result<(), AppError> {
+    let mut from = after;
+    loop {
+        let rows = in_range(conn, from, through, chunk)?;
+        rows.iter()
+            .filter(|r| r.is_public_at(now))
+            .for_each(&mut each);
+        match rows.last() {
+            Some(last) if rows.len() as i64 == chunk => from = last.id,
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// The highest id of a public article.

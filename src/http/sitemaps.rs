@@ -82,8 +82,11 @@ pub(super) async fn sitemap_index(state: web::Data<AppState>) -> Result<HttpResp
             let last = sitemaps::last_public_id(conn, now)?.unwrap_or(0);
             let mut pages = Vec::new();
             for page in 1..=page_of(last) {
-                let (after, through) = bounds(page);
-                if let Some(changed) = sitemaps::range_changed(conn, now, after, through)? {
+                let mut changed: Option<NaiveDateTime> = None;
+                sitemaps::each_public(conn, now, bounds(page), CHUNK, |row| {
+                    changed = changed.max(Some(row.updated_at));
+                })?;
+                if let Some(changed) = changed {
                     pages.push((page, changed));
                 }
             }
@@ -170,21 +173,12 @@ async fn articles(state: web::Data<AppState>, page: i32) -> Result<HttpResponse,
             let site = db::site::load(conn)?;
             let voice = Voice::new(&converter, Script::Original, &site);
             let mut set = UrlSet::new(MAX_URLS);
-            let mut from = after;
-            loop {
-                let rows = sitemaps::in_range(conn, now, from, through, CHUNK)?;
-                for row in &rows {
-                    let lastmod = voice.time(row.updated_at);
-                    set.url(
-                        &article_url_of(&base, row.id, row.shown_slug()),
-                        Some(lastmod),
-                    );
-                }
-                match rows.last() {
-                    Some(last) if rows.len() as i64 == CHUNK => from = last.id,
-                    _ => break,
-                }
-            }
+            sitemaps::each_public(conn, now, (after, through), CHUNK, |row| {
+                set.url(
+                    &article_url_of(&base, row.id, row.shown_slug()),
+                    Some(voice.time(row.updated_at)),
+                );
+            })?;
             Ok((!set.is_empty()).then(|| set.finish()))
         })
         .await?

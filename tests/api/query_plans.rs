@@ -57,6 +57,12 @@ const HOT_QUERIES: &[(&str, &str, &str)] = &[
         "SEARCH a USING INDEX sqlite_autoindex_article_credits_1 (article_id=?)",
     ),
     (
+        "a chunk of a sitemap page: the index alone, never the rows with their bodies",
+        "SELECT id, slug, requested_slug, updated_at, status, published_at, held_since FROM articles \
+         WHERE id > 5000 AND id <= 50000 ORDER BY id LIMIT 5000",
+        "USING COVERING INDEX articles_sitemap (id>? AND id<?)",
+    ),
+    (
         "search candidates",
         "SELECT rowid FROM article_fts WHERE article_fts MATCH '\"临沂\"' ORDER BY rowid DESC LIMIT 1000",
         "VIRTUAL TABLE INDEX",
