@@ -281,11 +281,18 @@ impl CurationMutation {
         #[graphql(desc = "Name of the outlet, as printed (大眾報業·經濟導報).")] name: String,
         #[graphql(desc = "Whether the site holds the rights: its articles are original work.")]
         owned: bool,
-        #[graphql(desc = "The outlet's home page.")] url: Option<String>,
+        #[graphql(desc = "The outlet's home page, an absolute http(s) URL.")] url: Option<String>,
     ) -> Result<Source> {
         let rc = RequestContext::of(ctx);
         let staff = rc.credentials.require_right(Action::Curate).gql()?;
         let name = self::name(&name, "name", 100).gql()?;
+        // The home page is published in articles' structured data.
+        let url = url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+        if let Some(url) = &url {
+            crate::domain::check_absolute_url("url", url)
+                .map_err(AppError::from)
+                .gql()?;
+        }
         let row = curate::upsert_source(&rc.db, rc.actor(staff), name, owned, url)
             .await
             .gql()?;

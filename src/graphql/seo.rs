@@ -82,7 +82,7 @@ pub struct OpenGraph {
     pub modified_time: String,
     /// `article:section`.
     pub section: String,
-    /// `article:author`: the byline's names.
+    /// `article:author`: the reporters' and correspondents' names.
     pub authors: Vec<String>,
 }
 
@@ -159,9 +159,14 @@ pub async fn page_head(
     script: Script,
 ) -> Result<Option<(SeoView, Value)>> {
     let rc = RequestContext::of(ctx);
-    if !row.is_public_at(rc.now) {
+    // Now, not the context's time: a subscription's context lives as long
+    // as its socket, and its events carry articles published since.
+    let now = crate::db::now();
+    if !row.is_public_at(now) {
         return Ok(None);
     }
+    // The head names the site, its logo and its copyright holder.
+    rc.tag(crate::domain::CacheKey::Site);
     let site = rc.site().await.gql()?;
     let source = match row.source_id {
         Some(id) => rc.sources.load_one(id).await.gql()?,
@@ -184,7 +189,7 @@ pub async fn page_head(
         section: section.as_deref(),
         notices: &notices,
     };
-    let view = ArticleView::new(&voice, &article, base, rc.now);
+    let view = ArticleView::new(&voice, &article, base, now);
     let facts = SeoFacts {
         view: &view,
         row,

@@ -569,6 +569,8 @@ pub(super) async fn article(
     let mut keys = vec![CacheKey::Article(row.id)];
     keys.extend(related.rows.iter().map(|r| CacheKey::Article(r.id)));
     keys.push(CacheKey::Section(row.section_id));
+    // The page head names the site, its logo and its copyright holder.
+    keys.push(CacheKey::Site);
     let mut response = HttpResponse::Ok();
     public_in(&state, &mut response, &keys, &[language]);
     if let Some(date) = super::conditional::last_modified(w.time(row.updated_at), Utc::now()) {

@@ -93,7 +93,7 @@ pub struct OpenGraph {
     pub modified_time: String,
     /// `article:section`.
     pub section: String,
-    /// `article:author`: the byline's names.
+    /// `article:author`: the reporters' and correspondents' names.
     pub authors: Vec<String>,
 }
 
@@ -167,7 +167,12 @@ impl SeoView {
                 published_time: view.published_at.map(|t| stamp(&t)),
                 modified_time: stamp(&view.updated_at),
                 section: view.section_name.clone(),
-                authors: view.authors(),
+                authors: view
+                    .byline
+                    .iter()
+                    .filter(|c| c.role != CreditRole::Photographer)
+                    .map(|c| c.name.clone())
+                    .collect(),
             },
             twitter: TwitterCard {
                 card: if image.is_some() {
@@ -205,7 +210,8 @@ pub fn fit(text: &str, columns: usize) -> String {
     text.to_string()
 }
 
-/// Display columns of `c`: two for East Asian wide and full-width forms.
+/// Display columns of `c`: two for East Asian wide and full-width forms
+/// and the common emoji.
 fn width(c: char) -> usize {
     match u32::from(c) {
         0x1100..=0x115F
@@ -216,6 +222,8 @@ fn width(c: char) -> usize {
         | 0xFE30..=0xFE4F
         | 0xFF00..=0xFF60
         | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
         | 0x20000..=0x3FFFD => 2,
         _ => 1,
     }
@@ -353,7 +361,8 @@ pub fn json_ld(voice: &Voice<'_>, facts: &SeoFacts<'_>, seo: &SeoView) -> Value 
     let mut ld = json!({
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "@id": format!("{}#article", seo.canonical_url),
+        // One entity in every script: the stored script's page names it.
+        "@id": format!("{}#article", view.url),
         "url": seo.canonical_url,
         "mainEntityOfPage": { "@type": "WebPage", "@id": seo.canonical_url },
         "headline": fit_chars(&view.title, HEADLINE_CHARS),

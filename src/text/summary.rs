@@ -13,6 +13,9 @@ pub fn summarize(paragraphs: &[String], max_chars: usize) -> String {
     if chars.len() <= max_chars {
         return first.to_string();
     }
+    if max_chars == 0 {
+        return String::new();
+    }
     let window = &chars[..max_chars];
     let floor = max_chars * 7 / 10;
     if let Some(end) = window.iter().rposition(|c| SENTENCE_ENDS.contains(c)) {
@@ -25,9 +28,15 @@ pub fn summarize(paragraphs: &[String], max_chars: usize) -> String {
     while cut > 0 && chars[cut].is_ascii_alphanumeric() && chars[cut - 1].is_ascii_alphanumeric() {
         cut -= 1;
     }
+    // One run longer than the whole budget (a long URL) is cut inside.
+    if cut == 0 {
+        cut = max_chars - 1;
+    }
     let mut text: String = chars[..cut].iter().collect();
     text = text
+        .trim_end()
         .trim_end_matches(['“', '《', '（', '(', '「', '，', ',', '、'])
+        .trim_end()
         .to_string();
     text.push('…');
     text
@@ -46,6 +55,15 @@ mod tests {
     fn long_paragraphs_stop_at_a_sentence_end() {
         let p = "第一句話很長很長很長。第二句話也很長很長很長很長很長".to_string();
         assert_eq!(summarize(&[p], 14), "第一句話很長很長很長。");
+    }
+
+    #[test]
+    fn tiny_budgets_and_one_long_run_still_give_a_cut_text() {
+        assert_eq!(summarize(&["臨沂".into()], 0), "");
+        let run = "abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(summarize(&[run.into()], 12), "abcdefghijk…");
+        let s = summarize(&["Shandong ports report records".into()], 16);
+        assert!(!s.contains(" …"), "{s}");
     }
 
     #[test]

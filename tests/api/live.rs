@@ -174,7 +174,7 @@ async fn a_publication_reaches_a_graphql_ws_subscriber_in_its_script_and_a_draft
     let mut listener = listen(
         "ws",
         &room.app.address,
-        "subscription { articlePublished(section: \"lin-yi\", script: HANS) { databaseId title } }",
+        "subscription { articlePublished(section: \"lin-yi\", script: HANS) { databaseId title seo { canonicalUrl } jsonLd } }",
         "直播测试",
         None,
     );
@@ -193,6 +193,14 @@ async fn a_publication_reaches_a_graphql_ws_subscriber_in_its_script_and_a_draft
         "converted to simplified: {lines:?}"
     );
     assert!(!lines.iter().any(|l| l.contains("草稿")), "{lines:?}");
+    // The page head comes with the event: the article is public by then.
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("直播测试第"))
+            .all(|l| l.contains("?script=hans") && l.contains("NewsArticle")),
+        "{lines:?}"
+    );
 }
 
 both_engines!(an_unpublished_article_reaches_a_graphql_sse_subscriber_as_removed);

@@ -222,6 +222,41 @@ async fn the_sample_page_has_its_head_in_both_scripts_in_graphql_and_rest(engine
         .expect("JSON-LD is JSON");
         assert_eq!(rest["jsonLd"], ld, "{script}");
     }
+    // One entity in both scripts.
+    assert_eq!(
+        processed(body["data"]["article"]["jsonLd"].as_str().expect("jsonLd"))["@id"],
+        format!("{url}#article")
+    );
+
+    // A new logo reaches the cached article at once (its answer is tagged
+    // with the site).
+    let logo = "https://news.example.test/logo-2.png";
+    mutate(
+        &room,
+        "admin",
+        &format!(
+            r#"mutation {{ updateSiteSettings(input: {{logoUrl: "{logo}"}}) {{ logoUrl }} }}"#
+        ),
+    )
+    .await;
+    let rest: Value = room
+        .app
+        .client
+        .get(format!("{}/v1/articles/{id}", room.app.address))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(rest["jsonLd"]["publisher"]["logo"]["url"], logo, "{rest}");
+    let body = head(&room, None, id, "ORIGINAL").await;
+    assert!(
+        body["data"]["article"]["jsonLd"]
+            .as_str()
+            .is_some_and(|ld| ld.contains(logo)),
+        "{body}"
+    );
 }
 
 both_engines!(a_reprint_is_based_on_its_source_and_editors_override_the_search_texts);
@@ -267,6 +302,8 @@ async fn a_reprint_is_based_on_its_source_and_editors_override_the_search_texts(
     assert_eq!(seo["title"], "日照港 吞吐量 創新高");
     assert_eq!(seo["openGraph"]["title"], "日照港 吞吐量 創新高");
     assert_eq!(seo["description"], "日照港前十個月貨物吞吐量同比增長。");
+    // Photographers are contributors, not authors.
+    assert_eq!(seo["openGraph"]["authors"], json!(["王記"]));
     let json_ld = body["data"]["article"]["jsonLd"].as_str().expect("jsonLd");
     assert!(
         !json_ld.contains('<') && !json_ld.contains('>'),
@@ -395,6 +432,15 @@ async fn hidden_articles_have_no_head_nor_json_ld(engine: Engine) {
         !text.contains("NewsArticle") && !text.contains("canonicalUrl"),
         "{text}"
     );
+
+    // A source's home page must be a web address too.
+    let refused = room
+        .as_user(
+            Some(&editor),
+            r#"mutation { upsertSource(name: "某報", owned: false, url: "javascript:alert(1)") { name } }"#,
+        )
+        .await;
+    assert_bad_input(&refused, "url");
 
     // A logo must be a web address.
     let refused = room
