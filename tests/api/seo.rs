@@ -84,6 +84,19 @@ fn names(nodes: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// `GET /v1/articles/{id}{query}` as JSON.
+async fn rest_article(room: &Newsroom, id: i32, query: &str) -> Value {
+    room.app
+        .client
+        .get(format!("{}/v1/articles/{id}{query}", room.app.address))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 async fn mutate(room: &Newsroom, who: &str, mutation: &str) -> Value {
     let done = room.as_user(Some(&room.token(who)), mutation).await;
     assert!(done["errors"].is_null(), "{mutation}: {done}");
@@ -203,16 +216,7 @@ async fn the_sample_page_has_its_head_in_both_scripts_in_graphql_and_rest(engine
     // REST carries the same values beside the article.
     for (script, query) in [("ORIGINAL", ""), ("HANS", "?script=hans")] {
         let graphql = head(&room, None, id, script).await;
-        let rest: Value = room
-            .app
-            .client
-            .get(format!("{}/v1/articles/{id}{query}", room.app.address))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("JSON");
+        let rest = rest_article(&room, id, query).await;
         assert_eq!(rest["seo"], graphql["data"]["article"]["seo"], "{script}");
         let ld: Value = serde_json::from_str(
             graphql["data"]["article"]["jsonLd"]
@@ -239,16 +243,7 @@ async fn the_sample_page_has_its_head_in_both_scripts_in_graphql_and_rest(engine
         ),
     )
     .await;
-    let rest: Value = room
-        .app
-        .client
-        .get(format!("{}/v1/articles/{id}", room.app.address))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("JSON");
+    let rest = rest_article(&room, id, "").await;
     assert_eq!(rest["jsonLd"]["publisher"]["logo"]["url"], logo, "{rest}");
     let body = head(&room, None, id, "ORIGINAL").await;
     assert!(
