@@ -14,7 +14,6 @@ bench/results/sitemap.json.
 import json
 import os
 import pathlib
-import re
 import statistics
 import sys
 import time
@@ -22,6 +21,7 @@ import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import run as bench  # noqa: E402
+from limits import rss_mb  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REQUESTS = int(os.environ.get("BENCH_SITEMAP_REQUESTS", "5"))
@@ -33,11 +33,6 @@ def fetch(server, path):
     with urllib.request.urlopen(server.base + path, timeout=60) as response:
         body = response.read()
     return time.monotonic() - started, body
-
-
-def rss_mb(server):
-    status = pathlib.Path(f"/proc/{server.process.pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
 def measure(binary, url, engine, cache):
