@@ -173,6 +173,8 @@ pub struct Article {
     columns: Columns,
     /// What the write that returns this object dropped from its HTML.
     warnings: Vec<crate::body::Warning>,
+    /// The page head, made once for `seo` and `jsonLd` together.
+    head: tokio::sync::OnceCell<Option<Box<super::seo::PageHead>>>,
 }
 
 impl Article {
@@ -187,6 +189,7 @@ impl Article {
             script,
             columns,
             warnings: Vec::new(),
+            head: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -218,6 +221,18 @@ impl Article {
     /// A headline or summary: one variant throughout the response.
     fn line(&self, ctx: &Context<'_>, value: &str) -> String {
         RequestContext::of(ctx).line(value, self.script)
+    }
+
+    /// The page head of this object's article and script, made on first use.
+    async fn page_head(&self, ctx: &Context<'_>) -> Result<Option<&super::seo::PageHead>> {
+        let head = self
+            .head
+            .get_or_try_init(|| async {
+                let head = super::seo::page_head(ctx, &self.row, self.script).await?;
+                Ok::<_, async_graphql::Error>(head.map(Box::new))
+            })
+            .await?;
+        Ok(head.as_deref())
     }
 
     /// The credits come with the row: no statement of their own.
@@ -484,15 +499,15 @@ impl Article {
     /// article is public (a preview of a draft, a scheduled or a withdrawn
     /// article has none).
     async fn seo(&self, ctx: &Context<'_>) -> Result<Option<super::seo::ArticleSeo>> {
-        let head = super::seo::page_head(ctx, &self.row, self.script).await?;
-        Ok(head.map(|(seo, _)| seo.into()))
+        let head = self.page_head(ctx).await?;
+        Ok(head.map(|(seo, _)| seo.clone().into()))
     }
     /// schema.org `NewsArticle` JSON-LD in this script, as JSON text that can
     /// be put as it is inside `<script type="application/ld+json">` (`<`,
     /// `>` and `&` are `\u` escapes). Null unless the article is public.
     async fn json_ld(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        let head = super::seo::page_head(ctx, &self.row, self.script).await?;
-        Ok(head.map(|(_, ld)| crate::read::seo::embeddable(&ld)))
+        let head = self.page_head(ctx).await?;
+        Ok(head.map(|(_, ld)| crate::read::seo::embeddable(ld)))
     }
     /// The search-engine title an editor set; null when the headline is used.
     async fn seo_title(&self, ctx: &Context<'_>) -> Option<String> {

@@ -150,6 +150,9 @@ impl From<SeoView> for ArticleSeo {
     }
 }
 
+/// An article's page-head values and its JSON-LD.
+pub type PageHead = (SeoView, Value);
+
 /// The page-head values of `row` in `script` and its JSON-LD; `None` unless
 /// the article is public now (a preview of a draft, a scheduled or a
 /// withdrawn article has none).
@@ -157,7 +160,7 @@ pub async fn page_head(
     ctx: &Context<'_>,
     row: &ArticleRow,
     script: Script,
-) -> Result<Option<(SeoView, Value)>> {
+) -> Result<Option<PageHead>> {
     let rc = RequestContext::of(ctx);
     // Now, not the context's time: a subscription's context lives as long
     // as its socket, and its events carry articles published since.
