@@ -230,6 +230,7 @@ fn serve(config: Config) -> Result<ExitCode, String> {
             tracing::info!(url = %metrics, "metrics are served apart");
         }
         println!("newsdesk serving on {}", app.url());
+        crate::memory::keep_giving_back(crate::memory::GIVE_BACK_EVERY);
         app.run_until_stopped()
             .await
             .map_err(|e| format!("server failed: {e}"))?;

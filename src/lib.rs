@@ -19,6 +19,7 @@ pub mod import;
 pub mod jobs;
 pub mod live;
 pub mod media;
+pub mod memory;
 pub mod read;
 pub mod search;
 pub mod seed;

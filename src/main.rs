@@ -1,4 +1,4 @@
 fn main() -> std::process::ExitCode {
-    newsdesk::auth::passwords::return_large_blocks_promptly();
+    newsdesk::memory::return_large_blocks_promptly();
     newsdesk::cli::run()
 }

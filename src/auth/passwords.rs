@@ -12,7 +12,7 @@
 //! its mmap threshold past that size the aligned requests land in the
 //! thread's heap, where the freed ones are never quite large enough to be
 //! reused: RSS grew by 19 MiB per login, sequentially too (10 logins on one
-//! worker: 42 → 234 MB). [`return_large_blocks_promptly`] fixes the
+//! worker: 42 → 234 MB). [`crate::memory::return_large_blocks_promptly`] fixes the
 //! threshold at start, so such blocks are mapped and unmapped per check.
 
 use std::sync::{mpsc, Arc, Mutex};
@@ -24,25 +24,6 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::error::AppError;
 
 type Job = Box<dyn FnOnce() + Send>;
-
-/// Allocations at or above this size are mapped for themselves and given
-/// back to the system when freed.
-pub const MMAP_THRESHOLD: usize = 4 << 20;
-
-/// Makes the allocator give large blocks (argon2's) back to the system when
-/// they are freed. Call it first thing in `main`, before any thread starts.
-pub fn return_large_blocks_promptly() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let threshold = libc::c_int::try_from(MMAP_THRESHOLD).unwrap_or(libc::c_int::MAX);
-        // SAFETY: mallopt only changes a malloc tuning parameter; it is
-        // called before other threads exist and takes no pointers.
-        let set = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, threshold) };
-        if set != 1 {
-            eprintln!("newsdesk: could not set the allocator's mmap threshold");
-        }
-    }
-}
 
 /// The threads password hashes and checks run on.
 pub struct PasswordWorkers {

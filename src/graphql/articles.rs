@@ -205,7 +205,7 @@ impl Article {
             return Ok(self.row.clone());
         }
         RequestContext::of(ctx)
-            .articles
+            .articles()
             .load_one(self.row.id)
             .await
             .gql()?
@@ -242,7 +242,7 @@ impl Article {
 
     async fn owned(&self, ctx: &Context<'_>) -> Result<bool> {
         let source = match self.row.source_id {
-            Some(id) => RequestContext::of(ctx).sources.load_one(id).await.gql()?,
+            Some(id) => RequestContext::of(ctx).sources().load_one(id).await.gql()?,
             None => None,
         };
         Ok(crate::read::owned(source.as_ref()))
@@ -365,7 +365,7 @@ impl Article {
             return Ok(None);
         };
         let rc = RequestContext::of(ctx);
-        let Some(row) = rc.sources.load_one(source_id).await.gql()? else {
+        let Some(row) = rc.sources().load_one(source_id).await.gql()? else {
             return Ok(None);
         };
         Ok(Some(Source {

@@ -107,9 +107,10 @@ pub struct RequestContext {
     pub default_script: Script,
     /// The instant visibility is judged at, fixed for the whole request.
     pub now: NaiveDateTime,
-    pub sources: DataLoader<SourceLoader, HashMapCache>,
-    pub articles: DataLoader<ArticleLoader, HashMapCache>,
-    /// Made when a picture is first asked for (most requests show none).
+    /// The loaders are made when first asked for: a subscription's context
+    /// lives as long as its connection, and most never load anything.
+    sources: std::sync::OnceLock<DataLoader<SourceLoader, HashMapCache>>,
+    articles: std::sync::OnceLock<DataLoader<ArticleLoader, HashMapCache>>,
     media: std::sync::OnceLock<DataLoader<super::loaders::MediaLoader, HashMapCache>>,
     site: OnceCell<Arc<SiteRow>>,
     sections: OnceCell<Arc<SectionTree>>,
@@ -132,22 +133,14 @@ impl RequestContext {
         request_id: Option<String>,
     ) -> Self {
         RequestContext {
-            db: db.clone(),
+            db,
             credentials,
             request_id,
             idempotency: None,
             default_script,
             now: db::now(),
-            sources: DataLoader::with_cache(
-                SourceLoader(db.clone()),
-                super::spans::spawn_in_span,
-                HashMapCache::default(),
-            ),
-            articles: DataLoader::with_cache(
-                ArticleLoader(db),
-                super::spans::spawn_in_span,
-                HashMapCache::default(),
-            ),
+            sources: std::sync::OnceLock::new(),
+            articles: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             site: OnceCell::new(),
             sections: OnceCell::new(),
@@ -166,23 +159,34 @@ impl RequestContext {
     pub fn lasting(&self) {
         self.lasting
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.sources.enable_all_cache(false);
-        self.articles.enable_all_cache(false);
+    }
+
+    /// Sources by id.
+    pub fn sources(&self) -> &DataLoader<SourceLoader, HashMapCache> {
+        self.sources
+            .get_or_init(|| self.loader(SourceLoader(self.db.clone())))
+    }
+
+    /// Articles by id.
+    pub fn articles(&self) -> &DataLoader<ArticleLoader, HashMapCache> {
+        self.articles
+            .get_or_init(|| self.loader(ArticleLoader(self.db.clone())))
     }
 
     /// Pictures by media id.
     pub fn media(&self) -> &DataLoader<super::loaders::MediaLoader, HashMapCache> {
-        self.media.get_or_init(|| {
-            let loader = DataLoader::with_cache(
-                super::loaders::MediaLoader(self.db.clone()),
-                super::spans::spawn_in_span,
-                HashMapCache::default(),
-            );
-            if self.is_lasting() {
-                loader.enable_all_cache(false);
-            }
-            loader
-        })
+        self.media
+            .get_or_init(|| self.loader(super::loaders::MediaLoader(self.db.clone())))
+    }
+
+    /// A loader of this request; a lasting context's keeps no rows.
+    fn loader<L>(&self, loader: L) -> DataLoader<L, HashMapCache> {
+        let loader =
+            DataLoader::with_cache(loader, super::spans::spawn_in_span, HashMapCache::default());
+        if self.is_lasting() {
+            loader.enable_all_cache(false);
+        }
+        loader
     }
 
     fn is_lasting(&self) -> bool {

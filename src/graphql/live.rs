@@ -26,6 +26,10 @@ use crate::live::Event;
 pub struct SubscriptionRoot;
 
 /// Changes to what readers see, as they commit.
+///
+/// A subscription's stream keeps room for its resolver's future for as
+/// long as it runs, so what a resolver awaits (the database) is boxed:
+/// thousands of idle subscribers each hold only what they use.
 #[Subscription]
 impl SubscriptionRoot {
     /// Public articles as they become visible (published, their scheduled
@@ -40,8 +44,8 @@ impl SubscriptionRoot {
         >,
     ) -> Result<impl Stream<Item = Article>> {
         let rc = RequestContext::of(ctx);
-        let script = rc.choose_script(script).await.gql()?;
-        let sections = scope(rc, section.as_deref()).await.gql()?;
+        let script = Box::pin(rc.choose_script(script)).await.gql()?;
+        let sections = Box::pin(scope(rc, section.as_deref())).await.gql()?;
         Ok(changes(rc).filter_map(move |event| {
             let shown = (event.kind == ChangeKind::Published)
                 .then(|| public(&event, sections.as_deref()))
@@ -62,7 +66,7 @@ impl SubscriptionRoot {
         >,
     ) -> Result<impl Stream<Item = Article>> {
         let rc = RequestContext::of(ctx);
-        let script = rc.choose_script(script).await.gql()?;
+        let script = Box::pin(rc.choose_script(script)).await.gql()?;
         let id = database_id(&id).ok_or(AppError::NotFound).gql()?;
         Ok(changes(rc).filter_map(move |event| {
             let shown = (event.kind == ChangeKind::Updated && event.article_id == Some(id))
@@ -83,9 +87,8 @@ impl SubscriptionRoot {
         #[graphql(desc = "Section slug; its subsections are included.")] section: Option<String>,
     ) -> Result<impl Stream<Item = ArticleRemoval>> {
         let rc = RequestContext::of(ctx);
-        let sections = scope(rc, section.as_deref()).await.gql()?;
-        let zone: chrono_tz::Tz = rc
-            .site()
+        let sections = Box::pin(scope(rc, section.as_deref())).await.gql()?;
+        let zone: chrono_tz::Tz = Box::pin(rc.site())
             .await
             .gql()?
             .time_zone
@@ -136,7 +139,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<Article>>> {
         let rc = RequestContext::of(ctx);
         rc.credentials.require().gql()?;
-        let script = rc.choose_script(script).await.gql()?;
+        let script = Box::pin(rc.choose_script(script)).await.gql()?;
         let id = database_id(&id).ok_or(AppError::NotFound).gql()?;
         let watcher = Arc::new(Watcher {
             state: rc.state.clone(),
@@ -148,7 +151,7 @@ impl SubscriptionRoot {
         });
         Ok(ending_at_refusal(events.then(move |event| {
             let watcher = watcher.clone();
-            async move { watcher.check(&event, script).await }
+            async move { Box::pin(watcher.check(&event, script)).await }
         })))
     }
 }

@@ -126,7 +126,7 @@ impl Prefetched {
     /// Primes the request's loaders.
     pub async fn feed(self, rc: &super::RequestContext) {
         if !self.sources.is_empty() {
-            rc.sources.feed_many(self.sources).await;
+            rc.sources().feed_many(self.sources).await;
         }
     }
 }

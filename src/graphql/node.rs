@@ -40,7 +40,7 @@ impl NodeQuery {
         }
         Ok(match decode_global(&id) {
             Some((NodeKind::Article, n)) => rc
-                .articles
+                .articles()
                 .load_one(n)
                 .await
                 .gql()?

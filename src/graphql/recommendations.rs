@@ -48,7 +48,7 @@ pub async fn list_items(
     for id in &ids {
         rc.tag(CacheKey::Article(*id));
     }
-    let articles = rc.articles.load_many(ids).await.gql()?;
+    let articles = rc.articles().load_many(ids).await.gql()?;
     let mut out = Vec::new();
     for item in items {
         let article = match item.article_id {

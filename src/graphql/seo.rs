@@ -172,7 +172,7 @@ pub async fn page_head(
     rc.tag(crate::domain::CacheKey::Site);
     let site = rc.site().await.gql()?;
     let source = match row.source_id {
-        Some(id) => rc.sources.load_one(id).await.gql()?,
+        Some(id) => rc.sources().load_one(id).await.gql()?,
         None => None,
     };
     let tree = rc.sections().await.gql()?;

@@ -202,13 +202,14 @@ impl Socket {
     /// Runs the socket until it closes: client messages through the gate
     /// to the protocol engine, its answers and events back, and the
     /// timers.
-    async fn converse<F>(
+    fn converse<F>(
         mut self,
         mut messages: actix_ws::AggregatedMessageStream,
         schema: NewsdeskSchema,
         protocol: WebSocketProtocols,
         on_init: F,
-    ) where
+    ) -> impl std::future::Future<Output = ()> + 'static
+    where
         F: OnInit,
     {
         // A channel that allocates per message, of boxed messages (a
@@ -220,53 +221,67 @@ impl Socket {
             WebSocket::from_message_stream(Coded(schema), from_client, protocol)
                 .on_connection_init(on_init),
         );
-        let init_deadline = tokio::time::sleep(self.limits.init);
-        tokio::pin!(init_deadline);
-        let mut pings = tokio::time::interval(self.limits.heartbeat.min(self.limits.idle));
-        pings.tick().await;
-        let mut heard = Instant::now();
-        let closing = self.slot.closing();
-        tokio::pin!(closing);
-        let ending: Ending = loop {
-            tokio::select! {
-                message = messages.next() => {
-                    heard = Instant::now();
-                    match self.received(message, &to_engine).await {
-                        Ok(()) => {}
-                        Err(ending) => break ending,
-                    }
+        // An async block rather than an async fn: the fn's future would
+        // keep a second copy of its arguments for as long as the socket
+        // lives (rust-lang/rust#62958).
+        async move {
+            // What lives as long as the socket is kept small (an idle socket is
+            // mostly this state): the initialisation timer goes once it is done
+            // with, and the work of each message is boxed for its own time.
+            let mut init_deadline = Some(Box::pin(tokio::time::sleep(self.limits.init)));
+            let mut pings = tokio::time::interval(self.limits.heartbeat.min(self.limits.idle));
+            pings.tick().await;
+            let mut heard = Instant::now();
+            let closing = self.slot.closing();
+            tokio::pin!(closing);
+            let ending: Ending = loop {
+                if self.gate.initialised() {
+                    init_deadline = None;
                 }
-                sent = engine.next() => match sent {
-                    Some(WsMessage::Text(text)) => {
-                        self.gate.sent(&text);
-                        if let Err(ending) = self.send(text).await {
+                tokio::select! {
+                    message = messages.next() => {
+                        heard = Instant::now();
+                        match Box::pin(self.received(message, &to_engine)).await {
+                            Ok(()) => {}
+                            Err(ending) => break ending,
+                        }
+                    }
+                    sent = engine.next() => match sent {
+                        Some(WsMessage::Text(text)) => {
+                            self.gate.sent(&text);
+                            if let Err(ending) = Box::pin(self.send(text)).await {
+                                break ending;
+                            }
+                        }
+                        Some(WsMessage::Close(code, reason)) => break Some(closing_code(code, reason)),
+                        None => break Some((1000, String::new())),
+                    },
+                    () = until(&mut init_deadline) => {
+                        break Some((4408, "Connection initialisation timeout".into()));
+                    }
+                    _ = pings.tick() => {
+                        if let Err(ending) = Box::pin(self.check(heard)).await {
                             break ending;
                         }
                     }
-                    Some(WsMessage::Close(code, reason)) => break Some(closing_code(code, reason)),
-                    None => break Some((1000, String::new())),
-                },
-                _ = &mut init_deadline, if !self.gate.initialised() => {
-                    break Some((4408, "Connection initialisation timeout".into()));
-                }
-                _ = pings.tick() => {
-                    if let Err(ending) = self.check(heard).await {
-                        break ending;
+                    _ = &mut closing => {
+                        break Some((1001, "the server is going away".into()));
                     }
                 }
-                _ = &mut closing => {
-                    break Some((1001, "the server is going away".into()));
-                }
-            }
-        };
-        if let Some((code, reason)) = ending {
-            let reason = CloseReason {
-                code: code.into(),
-                description: Some(reason),
             };
-            // A client that already left, or does not read, cannot be told.
-            let patience = self.limits.heartbeat;
-            let _ = tokio::time::timeout(patience, self.session.close(Some(reason))).await;
+            if let Some((code, reason)) = ending {
+                let reason = CloseReason {
+                    code: code.into(),
+                    description: Some(reason),
+                };
+                // A client that already left, or does not read, cannot be told.
+                let patience = self.limits.heartbeat;
+                let _ = Box::pin(tokio::time::timeout(
+                    patience,
+                    self.session.close(Some(reason)),
+                ))
+                .await;
+            }
         }
     }
 
@@ -322,6 +337,14 @@ impl Socket {
         }
         let patience = self.limits.heartbeat * 2;
         written(tokio::time::timeout(patience, self.session.ping(b"")).await)
+    }
+}
+
+/// Waits for `deadline`, or for ever when there is none.
+async fn until(deadline: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match deadline {
+        Some(sleep) => sleep.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 
