@@ -25,11 +25,10 @@ use crate::live::Event;
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
+// A subscription's stream keeps room for its resolver's future for as long
+// as it runs, so what a resolver awaits (the database) is boxed: thousands
+// of idle subscribers each hold only what they use.
 /// Changes to what readers see, as they commit.
-///
-/// A subscription's stream keeps room for its resolver's future for as
-/// long as it runs, so what a resolver awaits (the database) is boxed:
-/// thousands of idle subscribers each hold only what they use.
 #[Subscription]
 impl SubscriptionRoot {
     /// Public articles as they become visible (published, their scheduled
