@@ -18,7 +18,10 @@ side, on the same PostgreSQL and the same rows, in one run.
    summary, publishedAt and byline names; every top-level section in turn)
    against both servers with `wrk -t1 -c32 -d10s` (BENCH_SECONDS,
    BENCH_CONNECTIONS), newsdesk cold (`NEWSDESK_RESPONSE_CACHE_MB=0`) and
-   warm, against its own `/healthz` as the baseline.
+   warm, against its own `/healthz` as the baseline. A newsdesk server of
+   its own first brings the search index up to date with the new dataset,
+   so that indexing neither shares the cores with the load being measured
+   nor counts in the measured servers' peak RSS.
 4. pgbench on the statement newsdesk sends for each page (prepared), the
    ceiling a server on this PostgreSQL can approach.
 
@@ -280,9 +283,17 @@ def main():
     finally:
         peer.stop()
 
+    # The search index is brought up to date by a server of its own, so that
+    # the measured servers neither index nor count the indexing in their RSS.
+    indexer = bench.Server(binary, url, cache=False, search_dir=bench.WORK / "peers-search")
+    try:
+        bench.log(f"newsdesk: search index up to date after {indexer.wait_for_search_index()} s")
+    finally:
+        indexer.stop()
     for mode in ("cold", "warm"):
         server = bench.Server(binary, url, cache=mode == "warm", search_dir=bench.WORK / "peers-search")
         try:
+            server.wait_for_search_index()
             q1 = [checked(server.base, NEWSDESK_Q1, {"slug": s}, has_article["Q1"]) for s in slugs]
             q2 = [checked(server.base, NEWSDESK_Q2, {"section": s}, has_article["Q2"]) for s in top]
             if mode == "warm":

@@ -34,6 +34,8 @@ pub struct AppState {
     pub cache: ResponseCache,
     /// Registered and learnt persisted queries.
     pub persisted: Arc<PersistedQueries>,
+    /// GraphQL documents already parsed, by their text.
+    pub documents: Arc<super::graphql::ParsedDocuments>,
     /// `Idempotency-Key`s of the requests running in this process.
     pub idempotency: Arc<InFlight>,
     /// The listener for other nodes' changes.
@@ -68,6 +70,7 @@ impl AppState {
             apq_limits: limits("apq"),
             cache,
             persisted: Arc::new(persisted),
+            documents: Arc::default(),
             idempotency: Arc::default(),
             peers: Arc::default(),
             live_slots: Arc::new(crate::live::Slots::new(

@@ -14,6 +14,7 @@
 
 mod admission;
 pub(crate) mod authentication;
+mod documents;
 mod keyed;
 mod media;
 mod operation;
@@ -26,8 +27,10 @@ mod websocket;
 
 use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
+use async_graphql::parser::types::ExecutableDocument;
 use tracing::Instrument;
 
+pub use self::documents::ParsedDocuments;
 use self::keyed::Keyed;
 use self::media::Media;
 use self::operation::Operation;
@@ -179,7 +182,7 @@ async fn execute(
         .unwrap_or_else(|| "anonymous".to_string());
     let learning = admission::resolve_persisted(&state.persisted, &mut request)?;
     admission::check_length(&state.config.limits, &request)?;
-    let operation = Operation::of(&request);
+    let operation = Operation::of(&request, &state.documents);
     admission::check_method(via, &operation)?;
     admission::limit_registrations(req, state, &credentials, learning.as_ref()).await?;
     let post_cache = PostCache::new(req, state, &request, via, media);
@@ -210,7 +213,11 @@ async fn execute(
         Some(Plan::Run(claim, running)) => Some(Keyed::new(claim, running)),
         None => None,
     };
-    let schema = run::schema_for(req, schema, &request);
+    let document = operation.document();
+    let schema = run::schema_for(req, schema, document.as_deref());
+    if let Some(document) = document {
+        request.set_parsed_query(ExecutableDocument::clone(&document));
+    }
     let claim = keyed.as_ref().map(|k| k.claim.clone());
     let context = run::context(req, state, credentials, claim).await;
     let (query, budget) = (request.query.clone(), state.config.execution_timeout);

@@ -3,29 +3,40 @@
 //! idempotency).
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
-/// The operation of a request, parsed at most once, and only when a step
-/// needs to know.
+use super::documents::ParsedDocuments;
+
+/// The operation of a request, parsed at most once (or taken from the
+/// documents already parsed), and only when a step needs to know.
 pub struct Operation<'r> {
     request: &'r async_graphql::Request,
-    kind: OnceCell<Option<OperationType>>,
+    documents: &'r ParsedDocuments,
+    document: OnceCell<Option<Arc<ExecutableDocument>>>,
 }
 
 impl<'r> Operation<'r> {
-    pub fn of(request: &'r async_graphql::Request) -> Self {
+    pub fn of(request: &'r async_graphql::Request, documents: &'r ParsedDocuments) -> Self {
         Operation {
             request,
-            kind: OnceCell::new(),
+            documents,
+            document: OnceCell::new(),
         }
+    }
+
+    /// The request's document, parsed; `None` when it does not parse.
+    pub fn document(&self) -> Option<Arc<ExecutableDocument>> {
+        self.document
+            .get_or_init(|| self.documents.parsed(&self.request.query))
+            .clone()
     }
 
     /// What the operation is, when it can be told without executing.
     pub fn kind(&self) -> Option<OperationType> {
-        *self.kind.get_or_init(|| {
-            operation_type(&self.request.query, self.request.operation_name.as_deref())
-        })
+        let document = self.document()?;
+        operation_type(&document, self.request.operation_name.as_deref())
     }
 
     pub fn is_query(&self) -> bool {
@@ -38,8 +49,7 @@ impl<'r> Operation<'r> {
 }
 
 /// The operation a document would run, when it can be told without executing.
-fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(query).ok()?;
+fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     let mut ops = doc.operations.iter();
     match name {
         Some(name) => ops

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest};
+use async_graphql::parser::types::ExecutableDocument;
 
 use super::admission::Learning;
 use super::authentication::authorization;
@@ -26,14 +27,11 @@ use crate::http::AppState;
 pub fn schema_for<'a>(
     req: &'a HttpRequest,
     schema: &'a NewsdeskSchema,
-    request: &async_graphql::Request,
+    document: Option<&ExecutableDocument>,
 ) -> &'a NewsdeskSchema {
     let introspection = req
         .app_data::<web::Data<IntrospectionSchema>>()
-        .filter(|_| {
-            async_graphql::parser::parse_query(&request.query)
-                .is_ok_and(|document| introspection_only(&document))
-        });
+        .filter(|_| document.is_some_and(introspection_only));
     introspection.map_or(schema, |s| &s.0)
 }
 
