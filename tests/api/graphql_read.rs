@@ -182,6 +182,49 @@ async fn article_needs_exactly_one_of_id_and_slug(engine: Engine) {
     assert_eq!(missing, json!({ "data": { "article": null } }));
 }
 
+both_engines!(one_document_sent_again_follows_each_request_s_variables);
+/// A document is parsed once and kept; each request runs its own copy, so
+/// `@include`, arguments and bad values follow that request's variables,
+/// in any order.
+async fn one_document_sent_again_follows_each_request_s_variables(engine: Engine) {
+    let Some((app, slug)) = seeded(engine).await else {
+        return;
+    };
+    let query = "query($slug: String!, $full: Boolean!) { article(slug: $slug) { slug summary @include(if: $full) } }";
+    for full in [true, false, true, false] {
+        let (_, body) = app
+            .graphql_with(query, json!({ "slug": slug, "full": full }), &[])
+            .await;
+        let article = &body["data"]["article"];
+        assert_eq!(article["slug"], slug.as_str(), "{body}");
+        assert_eq!(
+            article.get("summary").is_some(),
+            full,
+            "full={full}: {body}"
+        );
+    }
+    let (_, missing) = app
+        .graphql_with(
+            query,
+            json!({ "slug": "no-such-article", "full": true }),
+            &[],
+        )
+        .await;
+    assert_eq!(missing, json!({ "data": { "article": null } }));
+    let (_, bad) = app
+        .graphql_with(query, json!({ "slug": slug, "full": "yes" }), &[])
+        .await;
+    assert!(bad["data"].is_null(), "{bad}");
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{bad}"
+    );
+    let (_, again) = app
+        .graphql_with(query, json!({ "slug": slug, "full": false }), &[])
+        .await;
+    assert_eq!(again["data"]["article"], json!({ "slug": slug }));
+}
+
 both_engines!(a_page_costs_the_same_number_of_statements_at_any_size);
 async fn a_page_costs_the_same_number_of_statements_at_any_size(engine: Engine) {
     let Some(app) = TestApp::spawn_with(engine, &NO_POLLING).await else {
