@@ -2,11 +2,8 @@
 //! the codes of the rejections it makes itself, so clients can tell them
 //! apart.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::ServerError;
 
 /// The most items one page of any list returns (T-GQL-11).
 pub const MAX_PAGE: i32 = 100;
@@ -50,6 +47,13 @@ pub const MAX_FIELD_REPEATS: usize = 20;
 /// the alias count over every operation and fragment, fields repeated in one
 /// selection set, and, when introspection is off, any use of `__schema` or
 /// `__type`.
+///
+/// They are made once per document text, when it is parsed and kept
+/// (`http::graphql::ParsedDocuments`), not by a schema extension: any
+/// extension makes async-graphql route every field of every response
+/// through the extension chain (a registry lookup and a boxed future per
+/// field), which cost a tenth of a cold article read.
+#[derive(Clone, Copy, Debug)]
 pub struct DocumentLimits {
     max_aliases: usize,
     introspection: bool,
@@ -62,20 +66,47 @@ impl DocumentLimits {
             introspection,
         }
     }
-}
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension {
-            max_aliases: self.max_aliases,
-            introspection: self.introspection,
-        })
+    /// The limits `config` sets.
+    pub fn of(config: &crate::config::Config) -> Self {
+        DocumentLimits::new(config.limits.max_aliases, config.introspection)
     }
-}
 
-struct DocumentLimitsExtension {
-    max_aliases: usize,
-    introspection: bool,
+    /// The refusal of `document`, if it breaks a limit.
+    pub fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
+        let mut found = Tally::default();
+        for (_, op) in document.operations.iter() {
+            tally(&op.node.selection_set.node, &mut found);
+        }
+        for fragment in document.fragments.values() {
+            tally(&fragment.node.selection_set.node, &mut found);
+        }
+        if found.aliases > self.max_aliases {
+            return Err(rejection(
+                format!(
+                    "the document has {} aliases; at most {} are allowed",
+                    found.aliases, self.max_aliases
+                ),
+                "TOO_MANY_ALIASES",
+            ));
+        }
+        if found.repeats > MAX_FIELD_REPEATS {
+            return Err(rejection(
+                format!(
+                    "a field is repeated {} times in one selection; at most {MAX_FIELD_REPEATS} are allowed",
+                    found.repeats
+                ),
+                "TOO_MANY_REPEATED_FIELDS",
+            ));
+        }
+        if found.introspection && !self.introspection {
+            return Err(rejection(
+                "introspection is disabled on this server".into(),
+                "INTROSPECTION_DISABLED",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -123,51 +154,6 @@ pub fn rejection(message: String, code: &str) -> ServerError {
     ext.set("code", code);
     error.extensions = Some(ext);
     error
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let mut found = Tally::default();
-        for (_, op) in document.operations.iter() {
-            tally(&op.node.selection_set.node, &mut found);
-        }
-        for fragment in document.fragments.values() {
-            tally(&fragment.node.selection_set.node, &mut found);
-        }
-        if found.aliases > self.max_aliases {
-            return Err(rejection(
-                format!(
-                    "the document has {} aliases; at most {} are allowed",
-                    found.aliases, self.max_aliases
-                ),
-                "TOO_MANY_ALIASES",
-            ));
-        }
-        if found.repeats > MAX_FIELD_REPEATS {
-            return Err(rejection(
-                format!(
-                    "a field is repeated {} times in one selection; at most {MAX_FIELD_REPEATS} are allowed",
-                    found.repeats
-                ),
-                "TOO_MANY_REPEATED_FIELDS",
-            ));
-        }
-        if found.introspection && !self.introspection {
-            return Err(rejection(
-                "introspection is disabled on this server".into(),
-                "INTROSPECTION_DISABLED",
-            ));
-        }
-        Ok(document)
-    }
 }
 
 /// Gives every error without a code the code of its kind: the engine's own

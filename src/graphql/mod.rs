@@ -44,7 +44,8 @@ use crate::text::script::ScriptConverter;
 pub use context::RequestContext;
 pub use ids::{decode_cursor, encode_cursor};
 pub use limits::{
-    classify_errors, introspection_only, readable_syntax_errors, rejection, INTROSPECTION_MAX_DEPTH,
+    classify_errors, introspection_only, readable_syntax_errors, rejection, DocumentLimits,
+    INTROSPECTION_MAX_DEPTH,
 };
 pub use script::Script;
 pub use takedowns::RemovedArticle;
@@ -204,11 +205,7 @@ fn build_with_depth(config: &Config, max_depth: usize) -> NewsdeskSchema {
     .limit_depth(max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
-    .limit_recursive_depth(32)
-    .extension(limits::DocumentLimits::new(
-        limits.max_aliases,
-        config.introspection,
-    ));
+    .limit_recursive_depth(32);
     if !config.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -70,7 +70,10 @@ impl AppState {
             apq_limits: limits("apq"),
             cache,
             persisted: Arc::new(persisted),
-            documents: Arc::default(),
+            documents: Arc::new(super::graphql::ParsedDocuments::new(
+                super::graphql::KEPT_DOCUMENT_BYTES,
+                crate::graphql::DocumentLimits::of(&config),
+            )),
             idempotency: Arc::default(),
             peers: Arc::default(),
             live_slots: Arc::new(crate::live::Slots::new(

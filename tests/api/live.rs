@@ -527,14 +527,35 @@ async fn subscriptions_meet_the_query_limits_and_visibility_rules_on_every_trans
         "parent { ".repeat(15),
         "}".repeat(15)
     );
+    let aliases = format!(
+        "subscription {{ articlePublished {{ {} }} }}",
+        (0..40)
+            .map(|i| format!("a{i}: databaseId"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let introspection =
+        "subscription { articlePublished { databaseId } __type(name: \"Article\") { name } }";
+    let refusals = [
+        (deep.as_str(), "QUERY_TOO_DEEP"),
+        (aliases.as_str(), "TOO_MANY_ALIASES"),
+        (introspection, "INTROSPECTION_DISABLED"),
+    ];
     for transport in ["ws", "sse", "gql"] {
-        let refused = listen(transport, &room.app.address, &deep, "QUERY_TOO_DEEP", None)
-            .until("QUERY_TOO_DEEP", |_| async {})
-            .await;
-        assert!(
-            refused.iter().any(|l| l.contains("QUERY_TOO_DEEP")),
-            "{transport}: {refused:?}"
-        );
+        // Twice each: the second time the document is the one kept.
+        for (document, code) in refusals.iter().chain(refusals.iter()) {
+            let refused = listen(transport, &room.app.address, document, code, None)
+                .until(code, |_| async {})
+                .await;
+            assert!(
+                refused.iter().any(|l| l.contains(code)),
+                "{transport}: {refused:?}"
+            );
+            assert!(
+                !refused.iter().any(|l| l.contains("\"data\":{")),
+                "{transport} ran a refused document: {refused:?}"
+            );
+        }
     }
     // A query over the socket follows the same visibility rules.
     let draft = room.draft("reporter-a", "插座上的草稿").await;

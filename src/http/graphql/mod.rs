@@ -27,10 +27,9 @@ mod websocket;
 
 use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
-use async_graphql::parser::types::ExecutableDocument;
 use tracing::Instrument;
 
-pub use self::documents::ParsedDocuments;
+pub use self::documents::{ParsedDocuments, KEPT_BYTES as KEPT_DOCUMENT_BYTES};
 use self::keyed::Keyed;
 use self::media::Media;
 use self::operation::Operation;
@@ -213,10 +212,12 @@ async fn execute(
         Some(Plan::Run(claim, running)) => Some(Keyed::new(claim, running)),
         None => None,
     };
-    let document = operation.document();
-    let schema = run::schema_for(req, schema, document.as_deref());
+    let parsed = operation.document();
+    let document = parsed.as_ref().map(|p| &p.document);
+    let schema = run::schema_for(req, schema, document);
+    let refusal = parsed.as_ref().and_then(|p| p.refusal.clone());
     if let Some(document) = document {
-        request.set_parsed_query(ExecutableDocument::clone(&document));
+        request.set_parsed_query(document.clone());
     }
     let claim = keyed.as_ref().map(|k| k.claim.clone());
     let context = run::context(req, state, credentials, claim).await;
@@ -230,10 +231,14 @@ async fn execute(
     } else {
         tracing::Span::none()
     };
-    let mut response =
-        run::within_budget(schema, request, context.clone(), budget, keyed.is_some())
-            .instrument(span)
-            .await;
+    let mut response = match refusal {
+        Some(refusal) => async_graphql::Response::from_errors(vec![refusal]),
+        None => {
+            run::within_budget(schema, request, context.clone(), budget, keyed.is_some())
+                .instrument(span)
+                .await
+        }
+    };
     run::finish(&mut response, &query, learning, &state.persisted);
     let outcome = match (
         response.errors.is_empty(),

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
-use super::documents::ParsedDocuments;
+use super::documents::{Parsed, ParsedDocuments};
 
 /// The operation of a request, parsed at most once (or taken from the
 /// documents already parsed), and only when a step needs to know.
 pub struct Operation<'r> {
     request: &'r async_graphql::Request,
     documents: &'r ParsedDocuments,
-    document: OnceCell<Option<Arc<ExecutableDocument>>>,
+    document: OnceCell<Option<Arc<Parsed>>>,
 }
 
 impl<'r> Operation<'r> {
@@ -27,7 +27,7 @@ impl<'r> Operation<'r> {
     }
 
     /// The request's document, parsed; `None` when it does not parse.
-    pub fn document(&self) -> Option<Arc<ExecutableDocument>> {
+    pub fn document(&self) -> Option<Arc<Parsed>> {
         self.document
             .get_or_init(|| self.documents.parsed(&self.request.query))
             .clone()
@@ -35,8 +35,8 @@ impl<'r> Operation<'r> {
 
     /// What the operation is, when it can be told without executing.
     pub fn kind(&self) -> Option<OperationType> {
-        let document = self.document()?;
-        operation_type(&document, self.request.operation_name.as_deref())
+        let parsed = self.document()?;
+        operation_type(&parsed.document, self.request.operation_name.as_deref())
     }
 
     pub fn is_query(&self) -> bool {

@@ -15,6 +15,7 @@ use async_graphql::{Data, Executor, Request, Response};
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::authentication::{authorization, bearer};
+use super::documents::ParsedDocuments;
 use super::{response, run};
 use crate::domain::script::Script;
 use crate::graphql::live::BearerToken;
@@ -23,23 +24,40 @@ use crate::http::AppState;
 use crate::live::Slot;
 
 /// The schema with every error given its code, as over HTTP
-/// (`QUERY_TOO_DEEP` for "nested too deep", …): the transports here run
-/// operations without the HTTP path's last step.
+/// (`QUERY_TOO_DEEP` for "nested too deep", …), running kept documents
+/// under the same limits: the transports here run operations without the
+/// HTTP path's steps.
 #[derive(Clone)]
-pub(super) struct Coded(pub(super) NewsdeskSchema);
+pub(super) struct Coded {
+    pub(super) schema: NewsdeskSchema,
+    pub(super) documents: Arc<ParsedDocuments>,
+}
 
 impl Executor for Coded {
-    fn execute(&self, request: Request) -> impl Future<Output = Response> + Send {
-        let schema = self.0.clone();
-        async move { coded(schema.execute(request).await) }
+    fn execute(&self, mut request: Request) -> impl Future<Output = Response> + Send {
+        let schema = self.schema.clone();
+        let prepared = self.documents.prepare(&mut request);
+        async move {
+            match prepared {
+                Ok(()) => coded(schema.execute(request).await),
+                Err(refusal) => coded(Response::from_errors(vec![*refusal])),
+            }
+        }
     }
 
     fn execute_stream(
         &self,
-        request: Request,
+        mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        Box::pin(Executor::execute_stream(&self.0, request, session_data).map(coded))
+        match self.documents.prepare(&mut request) {
+            Ok(()) => {
+                Box::pin(Executor::execute_stream(&self.schema, request, session_data).map(coded))
+            }
+            Err(refusal) => Box::pin(stream::once(std::future::ready(coded(
+                Response::from_errors(vec![*refusal]),
+            )))),
+        }
     }
 }
 
@@ -73,7 +91,11 @@ pub async fn event_stream(
         if let Some(token) = authorization(&req).and_then(bearer) {
             request = request.data(BearerToken(token));
         }
-        let results = Coded(NewsdeskSchema::clone(&schema))
+        let coded = Coded {
+            schema: NewsdeskSchema::clone(&schema),
+            documents: state.documents.clone(),
+        };
+        let results = coded
             .execute_stream(request, None)
             .map(|result| {
                 let json = serde_json::to_string(&result).unwrap_or_else(|_| "{}".into());

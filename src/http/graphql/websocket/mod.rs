@@ -85,7 +85,11 @@ pub async fn websocket(
             limits: Limits::of(&state.config),
         };
         let on_init = initialiser(&req, state.clone().into_inner());
-        actix_web::rt::spawn(socket.converse(messages, schema.as_ref().clone(), protocol, on_init));
+        let coded = Coded {
+            schema: schema.as_ref().clone(),
+            documents: state.documents.clone(),
+        };
+        actix_web::rt::spawn(socket.converse(messages, coded, protocol, on_init));
         Ok(response)
     };
     answer().unwrap_or_else(response::refused)
@@ -205,7 +209,7 @@ impl Socket {
     fn converse<F>(
         mut self,
         mut messages: actix_ws::AggregatedMessageStream,
-        schema: NewsdeskSchema,
+        schema: Coded,
         protocol: WebSocketProtocols,
         on_init: F,
     ) -> impl std::future::Future<Output = ()> + 'static
@@ -218,7 +222,7 @@ impl Socket {
         let (to_engine, from_client) = mpsc::unbounded::<Box<ClientMessage>>();
         let from_client = from_client.map(|message| Ok(*message));
         let mut engine = Box::pin(
-            WebSocket::from_message_stream(Coded(schema), from_client, protocol)
+            WebSocket::from_message_stream(schema, from_client, protocol)
                 .on_connection_init(on_init),
         );
         // An async block rather than an async fn: the fn's future would
