@@ -2,6 +2,7 @@ use super::contributors::{CreditRow, KeptCredit};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::native::on_engine;
 use super::schema::{article_placements, article_slug_history, articles};
 use super::AnyConnection;
 use crate::domain::ArticleStatus;
@@ -358,12 +359,12 @@ pub fn by_ids(conn: &mut AnyConnection, ids: &[i32]) -> Result<Vec<ArticleRow>, 
 
 /// The article that has, or once had, this slug.
 pub fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<ArticleRow>, AppError> {
-    if let Some(row) = articles::table
-        .filter(articles::slug.eq(slug))
+    let holder = articles::table.filter(articles::slug.eq(slug));
+    let found = on_engine!(conn, |c| holder
         .select(ArticleRow::as_select())
-        .first(conn)
-        .optional()?
-    {
+        .first(c)
+        .optional())?;
+    if let Some(row) = found {
         return Ok(Some(row));
     }
     let former: Option<i32> = article_slug_history::table
@@ -832,8 +833,12 @@ pub fn list_placed(
             ))
             .limit(limit);
         return Ok(match columns {
-            Columns::Whole => first_page.select(ArticleRow::as_select()).load(conn)?,
-            Columns::BodyOptional => first_page.select(without_body()).load(conn)?,
+            Columns::Whole => {
+                on_engine!(conn, |c| first_page.select(ArticleRow::as_select()).load(c))?
+            }
+            Columns::BodyOptional => {
+                on_engine!(conn, |c| first_page.select(without_body()).load(c))?
+            }
         });
     }
     let mut q = article_placements::table

@@ -31,6 +31,7 @@ pub mod idempotency;
 pub mod media;
 pub mod media_holds;
 pub mod migrations;
+mod native;
 pub mod notices;
 pub mod notify;
 pub mod partners;
