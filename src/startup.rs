@@ -282,6 +282,7 @@ impl Application {
         };
         let schema = graphql::build_schema(&config);
         let introspection = graphql::build_introspection_schema(&config);
+        let prevalidated = graphql::build_prevalidated_schema(&config);
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let server = HttpServer::new(move || {
             // The last `wrap` is the outermost: CORS sits outside the rate
@@ -309,7 +310,8 @@ impl Application {
                     actix_web::middleware::from_fn(http::record_requests),
                 ))
                 .app_data(web::Data::new(state.clone()))
-                .app_data(web::Data::new(schema.clone()));
+                .app_data(web::Data::new(schema.clone()))
+                .app_data(web::Data::new(prevalidated.clone()));
             // Each worker counts its requests into a copy of its own.
             match state.metrics.request_series() {
                 Ok(series) => app = app.app_data(web::Data::from(series)),

@@ -30,7 +30,7 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use async_graphql::{MergedObject, Schema};
+use async_graphql::{MergedObject, Schema, ValidationMode};
 
 use crate::auth::passwords::PasswordWorkers;
 use crate::auth::rate_limits::SharedCounts;
@@ -180,9 +180,25 @@ pub type NewsdeskSchema = Schema<QueryRoot, MutationRoot, live::SubscriptionRoot
 #[derive(Clone)]
 pub struct IntrospectionSchema(pub NewsdeskSchema);
 
+/// The schema that runs a document which passed strict validation before,
+/// with variables that need no schema to be checked: async-graphql's fast
+/// validation mode (depth, complexity, fragment cycles), the same limits.
+/// `/graphql` decides which requests may use it (`http::graphql::validated`).
+#[derive(Clone)]
+pub struct PrevalidatedSchema(pub NewsdeskSchema);
+
 /// Builds the schema with the limits of `config`.
 pub fn build_schema(config: &Config) -> NewsdeskSchema {
-    build_with_depth(config, config.limits.max_depth)
+    build_with_depth(config, config.limits.max_depth, ValidationMode::Strict)
+}
+
+/// The schema for documents validated before (see [`PrevalidatedSchema`]).
+pub fn build_prevalidated_schema(config: &Config) -> PrevalidatedSchema {
+    PrevalidatedSchema(build_with_depth(
+        config,
+        config.limits.max_depth,
+        ValidationMode::Fast,
+    ))
 }
 
 /// The schema for introspection-only operations, when introspection is on.
@@ -191,11 +207,12 @@ pub fn build_introspection_schema(config: &Config) -> Option<IntrospectionSchema
         IntrospectionSchema(build_with_depth(
             config,
             INTROSPECTION_MAX_DEPTH.max(config.limits.max_depth),
+            ValidationMode::Strict,
         ))
     })
 }
 
-fn build_with_depth(config: &Config, max_depth: usize) -> NewsdeskSchema {
+fn build_with_depth(config: &Config, max_depth: usize, mode: ValidationMode) -> NewsdeskSchema {
     let limits = &config.limits;
     let mut builder = Schema::build(
         QueryRoot::default(),
@@ -205,7 +222,8 @@ fn build_with_depth(config: &Config, max_depth: usize) -> NewsdeskSchema {
     .limit_depth(max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
-    .limit_recursive_depth(32);
+    .limit_recursive_depth(32)
+    .validation_mode(mode);
     if !config.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -506,3 +506,55 @@ async fn a_token_that_does_not_verify_gets_the_anonymous_body_limit_t_wf_3(engin
         "a verified token earns the larger limit"
     );
 }
+
+both_engines!(a_document_validated_before_still_checks_each_request_s_variables);
+/// A kept document that passed strict validation runs without it when its
+/// variables are plainly of their declared types; every other request is
+/// answered exactly as before the document was validated: wrong types,
+/// numbers beyond `Int`, lists for single values, and a cost that only the
+/// variables make too high.
+async fn a_document_validated_before_still_checks_each_request_s_variables(engine: Engine) {
+    // Cold, so that every request runs.
+    let cold = [("NEWSDESK_RESPONSE_CACHE_MB", "0")];
+    let Some(app) = TestApp::spawn_with(engine, &cold).await else {
+        return;
+    };
+    app.import_seed();
+    let query = "query($n: Int!, $m: Int) { articles(first: $n) { nodes { related(first: $m) { title } } } }";
+    let bad = [
+        json!({ "n": "3" }),
+        json!({ "n": 1.5 }),
+        json!({ "n": 4_000_000_000_i64 }),
+        json!({ "n": [1] }),
+        json!({ "n": 1, "m": true }),
+        json!({ "n": 100, "m": 100 }),
+    ];
+    let mut before = Vec::new();
+    for variables in &bad {
+        let (_, body) = app.graphql_with(query, variables.clone(), &[]).await;
+        assert!(body["errors"].is_array(), "{variables}: {body}");
+        before.push(body);
+    }
+    assert_eq!(
+        code(&before[0]),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{}",
+        before[0]
+    );
+    assert_eq!(code(&before[5]), "QUERY_TOO_COMPLEX", "{}", before[5]);
+    for round in 0..2 {
+        let (_, good) = app
+            .graphql_with(query, json!({ "n": 2, "m": 1 }), &[])
+            .await;
+        assert!(good.get("errors").is_none(), "round {round}: {good}");
+        let nodes = good["data"]["articles"]["nodes"].as_array();
+        assert!(
+            nodes.is_some_and(|n| !n.is_empty()),
+            "round {round}: {good}"
+        );
+        for (variables, expected) in bad.iter().zip(&before) {
+            let (_, body) = app.graphql_with(query, variables.clone(), &[]).await;
+            assert_eq!(&body, expected, "round {round}, {variables}");
+        }
+    }
+}

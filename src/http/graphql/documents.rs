@@ -5,13 +5,15 @@
 //! document kept is parsed never again; running it starts from a copy
 //! (under 1 µs). The limits of the document's shape ([`DocumentLimits`]:
 //! aliases, repeated fields, introspection) depend on nothing else, so
-//! their verdict is kept with it; validation, depth and cost apply to each
+//! their verdict is kept with it, and so is whether it once passed strict
+//! validation (see [`super::validated`]); depth and cost apply to each
 //! request with its variables.
 //!
 //! Only documents that parse are kept, at most [`KEPT_BYTES`] by a weight
 //! that grows with the text; the cache's admission (TinyLFU) keeps a flood
 //! of one-off documents from pushing out the ones in use.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_graphql::parser::types::ExecutableDocument;
@@ -32,6 +34,27 @@ const ENTRY_OVERHEAD: u64 = 256;
 pub struct Parsed {
     pub document: ExecutableDocument,
     pub refusal: Option<ServerError>,
+    validated: AtomicBool,
+}
+
+impl Parsed {
+    fn new(document: ExecutableDocument, refusal: Option<ServerError>) -> Self {
+        Parsed {
+            document,
+            refusal,
+            validated: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a request with this document once passed strict validation.
+    pub fn validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    /// Notes that a request with this document passed strict validation.
+    pub fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
+    }
 }
 
 pub struct ParsedDocuments {
@@ -61,7 +84,7 @@ impl ParsedDocuments {
         }
         let document = async_graphql::parser::parse_query(query).ok()?;
         let refusal = self.limits.check(&document).err();
-        let parsed = Arc::new(Parsed { document, refusal });
+        let parsed = Arc::new(Parsed::new(document, refusal));
         self.kept.insert(Arc::from(query), parsed.clone());
         Some(parsed)
     }

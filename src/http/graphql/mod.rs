@@ -23,6 +23,7 @@ mod request;
 mod response;
 mod run;
 pub mod subscriptions;
+mod validated;
 mod websocket;
 
 use actix_web::http::header;
@@ -214,7 +215,7 @@ async fn execute(
     };
     let parsed = operation.document();
     let document = parsed.as_ref().map(|p| &p.document);
-    let schema = run::schema_for(req, schema, document);
+    let schema = run::schema_for(req, schema, parsed.as_deref(), &request);
     let refusal = parsed.as_ref().and_then(|p| p.refusal.clone());
     if let Some(document) = document {
         request.set_parsed_query(document.clone());
@@ -239,6 +240,11 @@ async fn execute(
                 .await
         }
     };
+    if let Some(parsed) = &parsed {
+        if run::document_passed(&response) {
+            parsed.mark_validated();
+        }
+    }
     run::finish(&mut response, &query, learning, &state.persisted);
     let outcome = match (
         response.errors.is_empty(),

@@ -4,35 +4,52 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest};
-use async_graphql::parser::types::ExecutableDocument;
-
 use super::admission::Learning;
 use super::authentication::authorization;
+use super::documents::Parsed;
+use super::validated::variables_plainly_valid;
 use crate::auth::Credentials;
 use crate::db::idempotency::Claim;
 use crate::error::AppError;
 use crate::graphql::{
     classify_errors, introspection_only, readable_syntax_errors, rejection, IntrospectionSchema,
-    NewsdeskSchema, RequestContext, Script,
+    NewsdeskSchema, PrevalidatedSchema, RequestContext, Script,
 };
 use crate::http::persisted::PersistedQueries;
 use crate::http::request_id::CurrentRequestId;
 use crate::http::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpMessage, HttpRequest};
 
 /// The schema that runs `request`. An operation that reads only the schema
 /// may nest as deep as the standard introspection query does; anything
-/// touching data may not.
+/// touching data may not. A kept document that passed strict validation
+/// before runs without it when its variables are plainly valid (see
+/// [`super::validated`]).
 pub fn schema_for<'a>(
     req: &'a HttpRequest,
     schema: &'a NewsdeskSchema,
-    document: Option<&ExecutableDocument>,
+    parsed: Option<&Parsed>,
+    request: &async_graphql::Request,
 ) -> &'a NewsdeskSchema {
-    let introspection = req
-        .app_data::<web::Data<IntrospectionSchema>>()
-        .filter(|_| document.is_some_and(introspection_only));
-    introspection.map_or(schema, |s| &s.0)
+    let Some(parsed) = parsed else {
+        return schema;
+    };
+    if introspection_only(&parsed.document) {
+        if let Some(introspection) = req.app_data::<web::Data<IntrospectionSchema>>() {
+            return &introspection.0;
+        }
+    }
+    let validated = parsed.validated()
+        && variables_plainly_valid(
+            &parsed.document,
+            request.operation_name.as_deref(),
+            &request.variables,
+        );
+    match req.app_data::<web::Data<PrevalidatedSchema>>() {
+        Some(prevalidated) if validated => &prevalidated.0,
+        _ => schema,
+    }
 }
 
 /// What the resolvers see of the request: who calls, the script asked for
@@ -121,7 +138,7 @@ pub fn finish(
 /// Whether a response shows its document passed every check: errors of a
 /// refused document (length, parse, validation, depth, cost, budget) have
 /// no path; a resolver's errors have one.
-fn document_passed(response: &async_graphql::Response) -> bool {
+pub fn document_passed(response: &async_graphql::Response) -> bool {
     response.errors.iter().all(|e| !e.path.is_empty())
 }
 
