@@ -33,7 +33,7 @@ pub struct SectionTree {
 }
 
 impl SectionTree {
-    fn new(rows: Vec<SectionRow>) -> Self {
+    pub(super) fn new(rows: Vec<SectionRow>) -> Self {
         let rows: Vec<Arc<SectionRow>> = rows.into_iter().map(Arc::new).collect();
         let by_id = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
         SectionTree { rows, by_id }
@@ -41,6 +41,16 @@ impl SectionTree {
 
     pub fn get(&self, id: i32) -> Option<Arc<SectionRow>> {
         self.by_id.get(&id).map(|&i| self.rows[i].clone())
+    }
+
+    /// Every section, in navigation order.
+    pub fn rows(&self) -> impl Iterator<Item = &SectionRow> {
+        self.rows.iter().map(Arc::as_ref)
+    }
+
+    /// The section `id`, borrowed.
+    pub fn row(&self, id: i32) -> Option<&SectionRow> {
+        self.by_id.get(&id).map(|&i| self.rows[i].as_ref())
     }
 
     pub fn by_slug(&self, slug: &str) -> Option<Arc<SectionRow>> {

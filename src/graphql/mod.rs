@@ -41,7 +41,7 @@ use crate::domain::CacheKey;
 use crate::services::sessions::Logins;
 use crate::text::script::ScriptConverter;
 
-pub use context::RequestContext;
+pub use context::{RequestContext, SectionTree};
 pub use ids::{decode_cursor, encode_cursor};
 pub use limits::{
     classify_errors, introspection_only, readable_syntax_errors, rejection, DocumentLimits,
@@ -98,6 +98,43 @@ impl Default for SiteSnapshots {
 }
 
 impl Shared {
+    /// A site-wide value from its snapshot, or read with `conn` and kept,
+    /// as [`RequestContext`] does between requests: for code that already
+    /// holds a connection (the REST routes and their search).
+    fn kept_on<T>(
+        &self,
+        conn: &mut crate::db::AnyConnection,
+        snapshot: &crate::cache::Snapshot<T>,
+        load: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, crate::error::AppError>,
+    ) -> Result<Arc<T>, crate::error::AppError> {
+        let ttl = std::time::Duration::from_secs(self.config.cache_max_age.into());
+        if let Some(value) = snapshot.get(&self.clock, ttl) {
+            return Ok(value);
+        }
+        let started = self.clock.now();
+        let value = Arc::new(load(conn)?);
+        snapshot.put(value.clone(), started);
+        Ok(value)
+    }
+
+    /// The section tree, from its snapshot or read with `conn`.
+    pub fn sections_on(
+        &self,
+        conn: &mut crate::db::AnyConnection,
+    ) -> Result<Arc<SectionTree>, crate::error::AppError> {
+        self.kept_on(conn, &self.site.sections, |c| {
+            crate::db::sections::all(c).map(SectionTree::new)
+        })
+    }
+
+    /// The copyright notices, from their snapshot or read with `conn`.
+    pub fn notices_on(
+        &self,
+        conn: &mut crate::db::AnyConnection,
+    ) -> Result<Arc<Vec<crate::db::notices::NoticeRow>>, crate::error::AppError> {
+        self.kept_on(conn, &self.site.notices, crate::db::notices::all)
+    }
+
     /// `shared_counts` keeps login attempts in Redis, so that every node
     /// counts them together.
     pub fn new(

@@ -21,7 +21,7 @@ use crate::db::{self, contributors, recommendations, sections, site, sources, An
 use crate::domain::cache_key::{surrogate_keys, CacheKey};
 use crate::domain::CreditRole;
 use crate::error::AppError;
-use crate::graphql::{RemovedArticle, Script};
+use crate::graphql::{RemovedArticle, Script, SectionTree, Shared};
 use crate::read::seo::{self, SeoFacts, SeoView};
 use crate::read::{self, ArticleFacts, ArticleView, Voice};
 
@@ -270,26 +270,32 @@ pub(super) struct Loaded {
     pub(super) rows: Vec<ArticleRow>,
     credits: HashMap<i32, Vec<contributors::CreditRow>>,
     sources: HashMap<i32, sources::SourceRow>,
-    sections: HashMap<i32, sections::SectionRow>,
-    notices: Vec<notices::NoticeRow>,
+    sections: Arc<SectionTree>,
+    notices: Arc<Vec<notices::NoticeRow>>,
 }
 
+/// What the read model needs beside `rows`: their sources (one statement
+/// when any has one), and the section tree and notices from the site's
+/// snapshots, which GraphQL reads keep too.
 pub(super) fn load_related(
     conn: &mut AnyConnection,
+    site: &Shared,
     rows: Vec<ArticleRow>,
 ) -> Result<Loaded, AppError> {
     let credits = articles::credits_by_article(&rows);
     let source_ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
+    let sources = if source_ids.is_empty() {
+        HashMap::new()
+    } else {
+        sources::by_ids(conn, &source_ids)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect()
+    };
     Ok(Loaded {
-        sources: sources::by_ids(conn, &source_ids)?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect(),
-        sections: sections::all(conn)?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect(),
-        notices: notices::all(conn)?,
+        sources,
+        sections: site.sections_on(conn)?,
+        notices: site.notices_on(conn)?,
         credits,
         rows,
     })
@@ -302,7 +308,7 @@ impl Loaded {
             row,
             credits: self.credits.get(&row.id).map(Vec::as_slice).unwrap_or(&[]),
             source: row.source_id.and_then(|id| self.sources.get(&id)),
-            section: self.sections.get(&row.section_id),
+            section: self.sections.row(row.section_id),
             notices: &self.notices,
         };
         ArticleView::new(voice, &facts, base, db::now())
@@ -376,19 +382,20 @@ pub(super) fn limit_param(value: Option<i64>) -> Result<i64, AppError> {
 /// The ids of a section (by slug) and its subsections; `None` without a slug.
 pub(super) fn section_scope(
     conn: &mut AnyConnection,
+    site: &Shared,
     slug: Option<&str>,
 ) -> Result<Option<(i32, Vec<i32>)>, AppError> {
     let Some(slug) = slug else {
         return Ok(None);
     };
-    let all = sections::all(conn)?;
-    let root = all
-        .iter()
+    let tree = site.sections_on(conn)?;
+    let root = tree
+        .rows()
         .find(|s| s.slug == slug)
         .ok_or(AppError::NotFound)?;
     Ok(Some((
         root.id,
-        sections::subtree_ids(&sections::links(&all), root.id),
+        sections::subtree_ids(&sections::links(tree.rows()), root.id),
     )))
 }
 
@@ -412,13 +419,14 @@ pub(super) async fn list_articles(
         .transpose()?;
     let now = db::now();
     let section = params.section.clone();
+    let site = state.shared().clone();
     let loaded = state
         .db
         .reader()
         .await
         .run(move |conn| {
             let mut query = PublicQuery::new(now);
-            if let Some((root, ids)) = section_scope(conn, section.as_deref())? {
+            if let Some((root, ids)) = section_scope(conn, &site, section.as_deref())? {
                 query.subtree_of = Some(root);
                 query.section_ids = Some(ids);
             }
@@ -430,7 +438,7 @@ pub(super) async fn list_articles(
                 limit + 1,
                 Columns::Whole,
             )?;
-            load_related(conn, rows)
+            load_related(conn, &site, rows)
         })
         .await?;
     let (w, _) = writer(&state, script).await?;
@@ -476,6 +484,7 @@ pub(super) async fn article(
     let script = request_script(&req, params.script.as_deref())?;
     let key = key.into_inner();
     let now = db::now();
+    let site = state.shared().clone();
     let (loaded, tombstone, related) = state
         .db
         .reader()
@@ -492,12 +501,12 @@ pub(super) async fn article(
             let related = match &row {
                 Some(r) if r.is_public_at(now) => {
                     let rows = read::related(conn, r, now, RELATED)?;
-                    load_related(conn, rows)?
+                    load_related(conn, &site, rows)?
                 }
-                _ => load_related(conn, vec![])?,
+                _ => load_related(conn, &site, vec![])?,
             };
             Ok((
-                load_related(conn, row.into_iter().collect())?,
+                load_related(conn, &site, row.into_iter().collect())?,
                 tombstone,
                 related,
             ))

@@ -16,6 +16,7 @@ use crate::db;
 use crate::db::articles::ArticleRow;
 use crate::domain::cache_key::CacheKey;
 use crate::error::AppError;
+use crate::graphql::Shared;
 use crate::read::{highlighted_words, Voice};
 use crate::search::{self, FacetCounts};
 
@@ -142,21 +143,24 @@ pub(super) async fn search_articles(
     let asked = Asked::of(&params, &voice)?;
     let parsed = search::parse(&params.q)?;
     let index = state.search.clone();
+    let site = state.shared().clone();
     let (found, loaded, facets) = state
         .db
         .reader()
         .await
         .run(move |conn| {
-            let scope = asked.scope(conn)?;
+            let scope = asked.scope(conn, &site)?;
             let request = asked.request(&parsed, &scope);
             let found = search::hit_page(conn, &index, &request)?;
-            let facets = asked.facets.map(|_| facets_of(conn, found.facets.as_ref()));
+            let facets = asked
+                .facets
+                .map(|_| facets_of(conn, &site, found.facets.as_ref()));
             let (head, rows): (Vec<_>, Vec<ArticleRow>) = found
                 .hits
                 .into_iter()
                 .map(|h| ((h.rank, h.score), h.row))
                 .unzip();
-            let loaded = load_related(conn, rows)?;
+            let loaded = load_related(conn, &site, rows)?;
             Ok(((found.total, head), loaded, facets.transpose()?))
         })
         .await?;
@@ -234,8 +238,12 @@ impl Asked {
         })
     }
 
-    fn scope(&self, conn: &mut db::AnyConnection) -> Result<search::Scope, AppError> {
-        let sections = section_scope(conn, self.section.as_deref())?.map(|(_, ids)| ids);
+    fn scope(
+        &self,
+        conn: &mut db::AnyConnection,
+        site: &Shared,
+    ) -> Result<search::Scope, AppError> {
+        let sections = section_scope(conn, site, self.section.as_deref())?.map(|(_, ids)| ids);
         search::Scope {
             published_after: self.from,
             published_before: self.to,
@@ -308,15 +316,16 @@ struct Counted {
 
 fn facets_of(
     conn: &mut db::AnyConnection,
+    site: &Shared,
     counts: Option<&FacetCounts>,
 ) -> Result<Counted, AppError> {
     let counts = counts.cloned().unwrap_or_default();
-    let all = db::sections::all(conn)?;
-    let rolled = search::rolled_up(&counts.sections, &db::sections::links(&all));
+    let tree = site.sections_on(conn)?;
+    let rolled = search::rolled_up(&counts.sections, &db::sections::links(tree.rows()));
     let sections = rolled
         .into_iter()
         .filter_map(|(id, n)| {
-            let row = all.iter().find(|s| s.id == id)?;
+            let row = tree.row(id)?;
             Some((row.slug.clone(), row.name.clone(), n))
         })
         .collect();

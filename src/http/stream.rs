@@ -70,11 +70,12 @@ pub(super) async fn stream_changes(
     // Subscribed before the past is read: nothing falls between the two.
     let live = state.live.events();
     let section = params.section.clone();
+    let shared = state.shared().clone();
     let (site, sections, past) = state
         .db
         .run(move |conn| {
             let site = crate::db::site::load(conn)?;
-            let sections = section_scope(conn, section.as_deref())?.map(|(_, ids)| ids);
+            let sections = section_scope(conn, &shared, section.as_deref())?.map(|(_, ids)| ids);
             let past = match resume {
                 Some(seq) => crate::live::events_after(conn, seq, RESUME_LIMIT)?,
                 None => Some(vec![]),

@@ -203,3 +203,60 @@ async fn a_page_of_headlines_leaves_bodies_out_but_a_page_that_asks_gets_them_wh
     let headlines = ask(&room, SECTION_PAGE, page).await;
     assert_eq!(titles(&headlines), ["濟南的新聞"], "{headlines}");
 }
+
+async fn rest(room: &Newsroom, path: &str, query: &[(&str, &str)]) -> Value {
+    let response = room
+        .app
+        .client
+        .get(format!("{}{path}", room.app.address))
+        .query(query)
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.expect("JSON body")
+}
+
+both_engines!(rest_pages_read_the_site_from_the_snapshots_graphql_keeps);
+/// The REST routes take the section tree and the notices from the site's
+/// snapshots, as GraphQL does: a search page is a look at the search log
+/// and its hits' rows, and a section renamed is shown renamed at once.
+async fn rest_pages_read_the_site_from_the_snapshots_graphql_keeps(engine: Engine) {
+    let Some(room) = cold_newsroom_with_a_subsection(engine).await else {
+        return;
+    };
+    let (_, slug) = published(&room, "濟南的新聞", "ji-nan", None).await;
+    let search = [("q", "新聞")];
+    let first = rest(&room, "/v1/search", &search).await;
+    assert_eq!(first["items"][0]["slug"], slug.as_str(), "{first}");
+
+    let before = room.app.statements().await;
+    let page = rest(&room, "/v1/search", &search).await;
+    let between = room.app.statements().await;
+    let listed = rest(&room, "/v1/articles", &[("section", "shan-dong")]).await;
+    let after = room.app.statements().await;
+    assert_eq!(page["items"][0]["section"], "ji-nan", "{page}");
+    assert_eq!(listed["items"][0]["slug"], slug.as_str(), "{listed}");
+    assert_eq!(
+        between - before,
+        2,
+        "a search page: the search log's end and the hits' rows"
+    );
+    assert_eq!(after - between, 1, "a section's list: its rows");
+
+    let editor = room.token("editor");
+    let renamed = room
+        .as_user(
+            Some(&editor),
+            r#"mutation { updateSection(slug: "ji-nan", input: {name: "Jinan"}) { name } }"#,
+        )
+        .await;
+    assert!(renamed["errors"].is_null(), "{renamed}");
+    for (path, query) in [
+        ("/v1/search", &search[..]),
+        ("/v1/articles", &[("section", "shan-dong")][..]),
+    ] {
+        let page = rest(&room, path, query).await;
+        assert_eq!(page["items"][0]["sectionName"], "Jinan", "{path}: {page}");
+    }
+}
