@@ -45,6 +45,34 @@ pub fn latest(conn: &mut AnyConnection) -> Result<i64, AppError> {
         .unwrap_or(0))
 }
 
+/// The articles `ids` (in no order) and the newest entry's number, in one
+/// statement: a search reads its page's rows and whether the log has moved
+/// past its index in one trip.
+pub fn rows_and_latest(
+    conn: &mut AnyConnection,
+    ids: &[i32],
+) -> Result<(Vec<super::articles::ArticleRow>, i64), AppError> {
+    use super::articles::ArticleRow;
+    if ids.is_empty() {
+        return Ok((vec![], latest(conn)?));
+    }
+    let newest = search_log::table
+        .select(diesel::dsl::max(search_log::seq))
+        .single_value();
+    let found: Vec<(ArticleRow, Option<i64>)> = articles::table
+        .filter(articles::id.eq_any(ids))
+        .select((ArticleRow::as_select(), newest))
+        .load(conn)?;
+    match found.first() {
+        Some((_, newest)) => {
+            let newest = newest.unwrap_or(0);
+            Ok((found.into_iter().map(|(row, _)| row).collect(), newest))
+        }
+        // The rows are gone: the log says whether the index knows it.
+        None => Ok((vec![], latest(conn)?)),
+    }
+}
+
 /// Up to `limit` entries after `seq`, oldest first.
 pub fn after(conn: &mut AnyConnection, seq: i64, limit: i64) -> Result<Vec<(i64, i32)>, AppError> {
     Ok(search_log::table

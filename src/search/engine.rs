@@ -345,16 +345,6 @@ impl SearchIndex {
         Ok(ids)
     }
 
-    /// Applies what the log holds beyond this index (another node's change,
-    /// or one written past the server) before a read: one look at the
-    /// log's end, which its primary key answers, when there is nothing.
-    pub fn bring_up_to_date(&self, conn: &mut AnyConnection) -> Result<(), AppError> {
-        if search_log::latest(conn)? > self.applied() {
-            self.catch_up(conn)?;
-        }
-        Ok(())
-    }
-
     /// Brings the articles `ids` up to date at once, from `conn` (the
     /// writing node does, right after its commit); the log entries stay to
     /// be applied in turn.

@@ -16,6 +16,7 @@ use super::facets::{count_rows, FacetCounts};
 use super::query::public_hits;
 use super::scope::Order;
 use crate::db::articles::{self, ArticleRow};
+use crate::db::search_log;
 use crate::db::AnyConnection;
 use crate::error::AppError;
 
@@ -60,22 +61,20 @@ pub fn hit_page(
     index: &SearchIndex,
     request: &Request<'_>,
 ) -> Result<HitPage, AppError> {
-    let found = if index.is_complete() {
-        index.bring_up_to_date(conn)?;
-        index.search(request)?
+    let page_ids = |hits: &super::Hits| hits.page.iter().map(|(id, _)| *id).collect();
+    let (found, rows) = if index.is_complete() {
+        with_current_index(conn, index, || index.search(request), page_ids)?
     } else {
-        hits_while_rebuilding(conn, request)?
+        let found = hits_while_rebuilding(conn, request)?;
+        let rows = articles::by_ids(conn, &page_ids(&found))?;
+        (found, rows)
     };
+    let mut rows: HashMap<i32, ArticleRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     let wanted: Vec<(usize, i32, f64)> = found
         .page
         .into_iter()
         .enumerate()
         .map(|(i, (id, score))| (request.offset + i, id, score))
-        .collect();
-    let ids: Vec<i32> = wanted.iter().map(|(_, id, _)| *id).collect();
-    let mut rows: HashMap<i32, ArticleRow> = articles::by_ids(conn, &ids)?
-        .into_iter()
-        .map(|r| (r.id, r))
         .collect();
     let (now, scope) = (request.now, request.scope);
     let hits = wanted
@@ -141,19 +140,38 @@ pub fn suggestions(
     if !index.is_complete() || tokens.is_empty() {
         return Ok(vec![]);
     }
-    index.bring_up_to_date(conn)?;
-    let ids: Vec<i32> = index
-        .suggest(&tokens, now, size)?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    let mut rows: HashMap<i32, ArticleRow> = articles::by_ids(conn, &ids)?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
+    let ids_of = |found: &Vec<(i32, f64)>| found.iter().map(|(id, _)| *id).collect();
+    let (found, rows) =
+        with_current_index(conn, index, || index.suggest(&tokens, now, size), ids_of)?;
+    let ids: Vec<i32> = ids_of(&found);
+    let mut rows: HashMap<i32, ArticleRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(ids
         .iter()
         .filter_map(|id| rows.remove(id))
         .filter(|row| row.is_public_at(now))
         .collect())
+}
+
+/// What `find` finds in the index and the rows of the articles `ids_of`
+/// names, read with the search log's end in one statement. When the log
+/// holds entries the index had not applied as `find` ran (another node's
+/// change, or one written past the server), the index catches up and
+/// `find` runs again: an answer is never older than the log was when the
+/// search began, and a search is one statement when nothing is pending.
+fn with_current_index<T>(
+    conn: &mut AnyConnection,
+    index: &SearchIndex,
+    find: impl Fn() -> Result<T, AppError>,
+    ids_of: impl Fn(&T) -> Vec<i32>,
+) -> Result<(T, Vec<ArticleRow>), AppError> {
+    let applied = index.applied();
+    let found = find()?;
+    let (rows, latest) = search_log::rows_and_latest(conn, &ids_of(&found))?;
+    if latest <= applied {
+        return Ok((found, rows));
+    }
+    index.catch_up(conn)?;
+    let found = find()?;
+    let rows = articles::by_ids(conn, &ids_of(&found))?;
+    Ok((found, rows))
 }
