@@ -558,3 +558,49 @@ async fn a_document_validated_before_still_checks_each_request_s_variables(engin
         }
     }
 }
+
+both_engines!(a_request_that_left_arguments_unchecked_does_not_vouch_for_its_document);
+/// Strict validation checks no argument that names a variable the request
+/// left out, and none in an operation it did not run: such a request may
+/// pass with a document that is invalid, and the next request, with every
+/// variable given, must still be refused.
+async fn a_request_that_left_arguments_unchecked_does_not_vouch_for_its_document(engine: Engine) {
+    let cold = [("NEWSDESK_RESPONSE_CACHE_MB", "0")];
+    let Some(app) = TestApp::spawn_with(engine, &cold).await else {
+        return;
+    };
+    let left_out =
+        "query($s: String) { articles(first: 1, filter: {section: $s, bogus: 1}) { totalCount } }";
+    let two = "query A { site { name } } query B($s: String!) { articles(first: 1, filter: {section: $s, bogus: 1}) { totalCount } }";
+    let post = |query: &'static str, variables: Value, name: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut body = json!({ "query": query, "variables": variables });
+            if let Some(name) = name {
+                body["operationName"] = json!(name);
+            }
+            app.client
+                .post(format!("{}/graphql", app.address))
+                .json(&body)
+                .send()
+                .await
+                .expect("request sent")
+                .json::<Value>()
+                .await
+                .expect("JSON body")
+        }
+    };
+    for round in 0..2 {
+        post(left_out, json!({}), None).await;
+        let refused = post(left_out, json!({ "s": "x" }), None).await;
+        assert_eq!(
+            code(&refused),
+            "GRAPHQL_VALIDATION_FAILED",
+            "round {round}: {refused}"
+        );
+        let a = post(two, json!({}), Some("A")).await;
+        assert!(a.get("errors").is_none(), "round {round}: {a}");
+        let b = post(two, json!({ "s": "x" }), Some("B")).await;
+        assert_eq!(code(&b), "GRAPHQL_VALIDATION_FAILED", "round {round}: {b}");
+    }
+}

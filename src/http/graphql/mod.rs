@@ -220,6 +220,14 @@ async fn execute(
     if let Some(document) = document {
         request.set_parsed_query(document.clone());
     }
+    let proving = parsed.as_ref().is_some_and(|p| {
+        !p.validated()
+            && validated::passing_proves_the_document(
+                &p.document,
+                request.operation_name.as_deref(),
+                &request.variables,
+            )
+    });
     let claim = keyed.as_ref().map(|k| k.claim.clone());
     let context = run::context(req, state, credentials, claim).await;
     let (query, budget) = (request.query.clone(), state.config.execution_timeout);
@@ -240,7 +248,7 @@ async fn execute(
                 .await
         }
     };
-    if let Some(parsed) = &parsed {
+    if let Some(parsed) = parsed.as_ref().filter(|_| proving) {
         if run::document_passed(&response) {
             parsed.mark_validated();
         }
