@@ -572,35 +572,17 @@ async fn a_request_that_left_arguments_unchecked_does_not_vouch_for_its_document
     let left_out =
         "query($s: String) { articles(first: 1, filter: {section: $s, bogus: 1}) { totalCount } }";
     let two = "query A { site { name } } query B($s: String!) { articles(first: 1, filter: {section: $s, bogus: 1}) { totalCount } }";
-    let post = |query: &'static str, variables: Value, name: Option<&'static str>| {
-        let app = &app;
-        async move {
-            let mut body = json!({ "query": query, "variables": variables });
-            if let Some(name) = name {
-                body["operationName"] = json!(name);
-            }
-            app.client
-                .post(format!("{}/graphql", app.address))
-                .json(&body)
-                .send()
-                .await
-                .expect("request sent")
-                .json::<Value>()
-                .await
-                .expect("JSON body")
-        }
-    };
     for round in 0..2 {
-        post(left_out, json!({}), None).await;
-        let refused = post(left_out, json!({ "s": "x" }), None).await;
+        app.graphql_with(left_out, json!({}), &[]).await;
+        let (_, refused) = app.graphql_with(left_out, json!({ "s": "x" }), &[]).await;
         assert_eq!(
             code(&refused),
             "GRAPHQL_VALIDATION_FAILED",
             "round {round}: {refused}"
         );
-        let a = post(two, json!({}), Some("A")).await;
+        let a = app.graphql_operation(two, json!({}), "A").await;
         assert!(a.get("errors").is_none(), "round {round}: {a}");
-        let b = post(two, json!({ "s": "x" }), Some("B")).await;
+        let b = app.graphql_operation(two, json!({ "s": "x" }), "B").await;
         assert_eq!(code(&b), "GRAPHQL_VALIDATION_FAILED", "round {round}: {b}");
     }
 }

@@ -281,6 +281,19 @@ impl TestApp {
         self.graphql_with(query, json!({}), &[]).await.1
     }
 
+    /// POSTs one operation, by name, of a document that holds several.
+    pub async fn graphql_operation(&self, query: &str, variables: Value, name: &str) -> Value {
+        let body = json!({ "query": query, "variables": variables, "operationName": name });
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        response.json::<Value>().await.expect("JSON body")
+    }
+
     /// POSTs a GraphQL query with variables and headers; returns the response and its body.
     pub async fn graphql_with(
         &self,
