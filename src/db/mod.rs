@@ -46,6 +46,7 @@ pub mod sections;
 pub mod site;
 pub mod sitemaps;
 pub mod sources;
+mod sqlite_plans;
 pub mod takedowns;
 mod turns;
 mod tx;

@@ -117,6 +117,8 @@ impl DatabaseUrl {
     ) -> Result<AnyConnection, diesel::ConnectionError> {
         match self {
             DatabaseUrl::Sqlite(path) => {
+                super::sqlite_plans::keep_plans_stable()
+                    .map_err(diesel::ConnectionError::BadConnection)?;
                 let mut conn = SqliteConnection::establish(path)?;
                 // Pragmas are per connection.
                 conn.batch_execute(
