@@ -281,16 +281,8 @@ impl RequestContext {
         snapshot: &crate::cache::Snapshot<T>,
         load: fn(&mut crate::db::AnyConnection) -> Result<T, AppError>,
     ) -> Result<Arc<T>, AppError> {
-        let db = &self.db;
-        let clock = &self.state.clock;
-        let ttl = std::time::Duration::from_secs(self.state.config.cache_max_age.into());
-        if let Some(value) = snapshot.get(clock, ttl) {
-            return Ok(value);
-        }
-        let started = clock.now();
-        let value = Arc::new(db.run(load).await?);
-        snapshot.put(value.clone(), started);
-        Ok(value)
+        let (clock, ttl) = (&self.state.clock, self.state.snapshot_ttl());
+        snapshot.get_or_read(clock, ttl, || self.db.run(load)).await
     }
 
     /// The script the site's own texts (sections, footer, notices) are stored in.

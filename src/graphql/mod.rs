@@ -98,6 +98,13 @@ impl Default for SiteSnapshots {
 }
 
 impl Shared {
+    /// How long a site snapshot is kept without a write's notice: what a
+    /// change made past this server (another node, the CLI) may take to
+    /// show.
+    pub fn snapshot_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.cache_max_age.into())
+    }
+
     /// A site-wide value from its snapshot, or read with `conn` and kept,
     /// as [`RequestContext`] does between requests: for code that already
     /// holds a connection (the REST routes and their search).
@@ -107,14 +114,15 @@ impl Shared {
         snapshot: &crate::cache::Snapshot<T>,
         load: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, crate::error::AppError>,
     ) -> Result<Arc<T>, crate::error::AppError> {
-        let ttl = std::time::Duration::from_secs(self.config.cache_max_age.into());
-        if let Some(value) = snapshot.get(&self.clock, ttl) {
-            return Ok(value);
-        }
-        let started = self.clock.now();
-        let value = Arc::new(load(conn)?);
-        snapshot.put(value.clone(), started);
-        Ok(value)
+        snapshot.get_or_load(&self.clock, self.snapshot_ttl(), || load(conn))
+    }
+
+    /// The site's settings, from their snapshot or read with `conn`.
+    pub fn site_on(
+        &self,
+        conn: &mut crate::db::AnyConnection,
+    ) -> Result<Arc<crate::db::site::SiteRow>, crate::error::AppError> {
+        self.kept_on(conn, &self.site.settings, crate::db::site::load)
     }
 
     /// The section tree, from its snapshot or read with `conn`.

@@ -238,15 +238,16 @@ pub(super) async fn writer<'a>(
 /// The site's settings, kept between requests as GraphQL keeps them (see
 /// `graphql::SiteSnapshots`) until a write changes them.
 pub(super) async fn site_row(state: &AppState) -> Result<Arc<site::SiteRow>, AppError> {
-    let (snapshot, clock) = (&state.site.settings, &state.clock);
-    let ttl = std::time::Duration::from_secs(state.config.cache_max_age.into());
-    if let Some(row) = snapshot.get(clock, ttl) {
-        return Ok(row);
-    }
-    let started = clock.now();
-    let row = Arc::new(state.db.reader().await.run(site::load).await?);
-    snapshot.put(row.clone(), started);
-    Ok(row)
+    // The clock is read before a replica is chosen: one chosen as current
+    // before a write cannot vouch for a snapshot stamped after it.
+    let (clock, ttl) = (&state.clock, state.snapshot_ttl());
+    state
+        .site
+        .settings
+        .get_or_read(clock, ttl, || async {
+            state.db.reader().await.run(site::load).await
+        })
+        .await
 }
 
 /// `public` plus the `Content-Language` of the text sent.

@@ -74,7 +74,7 @@ pub(super) async fn stream_changes(
     let (site, sections, past) = state
         .db
         .run(move |conn| {
-            let site = crate::db::site::load(conn)?;
+            let site = shared.site_on(conn)?;
             let sections = section_scope(conn, &shared, section.as_deref())?.map(|(_, ids)| ids);
             let past = match resume {
                 Some(seq) => crate::live::events_after(conn, seq, RESUME_LIMIT)?,
@@ -125,7 +125,7 @@ fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, AppError> {
 /// Writes events for one client.
 struct Writer {
     state: Arc<AppState>,
-    site: SiteRow,
+    site: Arc<SiteRow>,
     script: Script,
     sections: Option<Vec<i32>>,
 }
