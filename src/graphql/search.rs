@@ -10,7 +10,7 @@ use super::script::Script;
 use super::sections::Section;
 use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
-use crate::read::{highlighted_words, Voice};
+use crate::read::{highlighted_words, Highlight, Voice};
 use crate::search::{self, FacetCounts, HitPage, PageHit};
 
 #[derive(Default)]
@@ -59,8 +59,8 @@ impl SearchQuery {
         let found = hits(rc, asked, filter.unwrap_or_default(), &voice)
             .await
             .gql()?;
-        let words = highlighted_words(&query);
-        Ok(SearchConnection::new(rc, found, offset, &words, &voice))
+        let highlight = voice.highlight(&highlighted_words(&query));
+        Ok(SearchConnection::new(rc, found, offset, &highlight, &voice))
     }
 }
 
@@ -243,7 +243,7 @@ impl SearchConnection {
         rc: &RequestContext,
         found: HitPage,
         offset: usize,
-        words: &[String],
+        highlight: &Highlight,
         voice: &Voice<'_>,
     ) -> Self {
         let (total, page) = (found.total, found.hits);
@@ -257,7 +257,7 @@ impl SearchConnection {
         let next = page.last().map_or(offset, |hit| hit.rank + 1);
         let edges: Vec<SearchEdge> = page
             .into_iter()
-            .map(|hit| SearchEdge::new(hit, voice, words))
+            .map(|hit| SearchEdge::new(hit, voice, highlight))
             .collect();
         let page_info = SearchPageInfo {
             has_next_page: next < total,
@@ -355,8 +355,8 @@ pub struct SearchEdge {
 }
 
 impl SearchEdge {
-    fn new(hit: PageHit, voice: &Voice<'_>, words: &[String]) -> Self {
-        let snippet = voice.snippet(&hit.row, words);
+    fn new(hit: PageHit, voice: &Voice<'_>, highlight: &Highlight) -> Self {
+        let snippet = voice.snippet(&hit.row, highlight);
         SearchEdge {
             cursor: search::hit_cursor(hit.rank),
             node: SearchHit {

@@ -164,7 +164,7 @@ pub(super) async fn search_articles(
             Ok(((found.total, head), loaded, facets.transpose()?))
         })
         .await?;
-    let ((total, head), words) = (found, highlighted_words(&params.q));
+    let ((total, head), highlight) = (found, voice.highlight(&highlighted_words(&params.q)));
     let items: Vec<SearchItem> = loaded
         .rows
         .iter()
@@ -172,7 +172,7 @@ pub(super) async fn search_articles(
         .map(|(row, (_, score))| SearchItem {
             article: summary(&state, &voice, &loaded, row),
             score: *score,
-            snippet: voice.snippet(row, &words),
+            snippet: voice.snippet(row, &highlight),
         })
         .collect();
     let last = head.last().map(|(rank, _)| *rank).filter(|r| r + 1 < total);

@@ -26,7 +26,7 @@ use crate::text::script::{Script as TextScript, ScriptConverter};
 pub mod seo;
 mod snippets;
 
-pub use snippets::highlighted_words;
+pub use snippets::{highlighted_words, Highlight};
 
 /// Writes text and times for one response.
 #[derive(Clone, Copy)]

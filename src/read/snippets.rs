@@ -28,13 +28,27 @@ pub fn highlighted_words(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// The forms of a query's words a page of snippets marks, worked out once
+/// per page (each takes three script conversions).
+pub struct Highlight {
+    forms: Vec<String>,
+}
+
 impl Voice<'_> {
-    /// The snippet of `row` for a search for `words`. The passage is found
-    /// in the stored text (the words are looked for in both scripts) and
-    /// only it is converted: a hit's body is not converted whole.
-    pub fn snippet(&self, row: &ArticleRow, words: &[String]) -> String {
-        let forms = self.forms(words);
-        let passage = if !matches(&row.summary, &forms).is_empty() {
+    /// What the snippets of a search for `words` mark, in this voice.
+    pub fn highlight(&self, words: &[String]) -> Highlight {
+        Highlight {
+            forms: self.forms(words),
+        }
+    }
+
+    /// The snippet of `row` for the search `highlight` was made for. The
+    /// passage is found in the stored text (the words are looked for in
+    /// both scripts) and only it is converted: a hit's body is not
+    /// converted whole.
+    pub fn snippet(&self, row: &ArticleRow, highlight: &Highlight) -> String {
+        let forms = &highlight.forms;
+        let passage = if !matches(&row.summary, forms).is_empty() {
             row.summary.clone()
         } else {
             // Pictures' captions are left out: one may be withheld, and
@@ -43,12 +57,12 @@ impl Voice<'_> {
                 .texts_but_pictures()
                 .into_iter()
                 .find_map(|p| {
-                    let first = matches(&p, &forms).first()?.start;
+                    let first = matches(&p, forms).first()?.start;
                     Some(window(&p, first))
                 })
                 .unwrap_or_else(|| row.summary.clone())
         };
-        marked(&self.body(&passage, &row.script), &forms)
+        marked(&self.body(&passage, &row.script), forms)
     }
 
     /// Each word as typed and in both scripts and the one asked for,
