@@ -6,6 +6,7 @@
 //! match with `…` where it was cut; otherwise the summary as it is.
 //! Words match in either script and, for Latin letters, in any case.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::Voice;
@@ -34,6 +35,13 @@ pub struct Highlight {
     forms: Vec<String>,
 }
 
+impl Highlight {
+    /// Where in `text` the first match of any form starts.
+    fn first_match(&self, text: &str) -> Option<usize> {
+        first_match(text, &self.forms)
+    }
+}
+
 impl Voice<'_> {
     /// What the snippets of a search for `words` mark, in this voice.
     pub fn highlight(&self, words: &[String]) -> Highlight {
@@ -47,22 +55,17 @@ impl Voice<'_> {
     /// both scripts) and only it is converted: a hit's body is not
     /// converted whole.
     pub fn snippet(&self, row: &ArticleRow, highlight: &Highlight) -> String {
-        let forms = &highlight.forms;
-        let passage = if !matches(&row.summary, forms).is_empty() {
+        let passage = if highlight.first_match(&row.summary).is_some() {
             row.summary.clone()
         } else {
             // Pictures' captions are left out: one may be withheld, and
             // this page does not know.
-            row.blocks()
-                .texts_but_pictures()
+            crate::body::stored_texts_but_pictures(&row.body_format, &row.body)
                 .into_iter()
-                .find_map(|p| {
-                    let first = matches(&p, forms).first()?.start;
-                    Some(window(&p, first))
-                })
+                .find_map(|p| Some(window(&p, highlight.first_match(&p)?)))
                 .unwrap_or_else(|| row.summary.clone())
         };
-        marked(&self.body(&passage, &row.script), forms)
+        marked(&self.body(&passage, &row.script), &highlight.forms)
     }
 
     /// Each word as typed and in both scripts and the one asked for,
@@ -84,10 +87,28 @@ impl Voice<'_> {
     }
 }
 
+/// `text` with its ASCII letters in lower case, every byte where it was;
+/// copied only when it has a capital.
+fn ascii_lower(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Where in `text` the first match of any form starts.
+fn first_match(text: &str, forms: &[String]) -> Option<usize> {
+    let lower = ascii_lower(text);
+    forms
+        .iter()
+        .filter_map(|form| lower.find(form.as_str()))
+        .min()
+}
+
 /// The byte ranges of `text` the forms cover, in order, overlaps merged.
 fn matches(text: &str, forms: &[String]) -> Vec<Range<usize>> {
-    // ASCII lower-casing keeps every byte where it was.
-    let lower = text.to_ascii_lowercase();
+    let lower = ascii_lower(text);
     let mut found: Vec<Range<usize>> = forms
         .iter()
         .flat_map(|form| {
@@ -170,6 +191,14 @@ mod tests {
             marked("半导体ETF", &forms(&["半导体", "导体e"])),
             "<em>半导体E</em>TF"
         );
+    }
+
+    #[test]
+    fn the_first_match_is_the_leftmost_of_any_form_in_any_ascii_case() {
+        let forms = forms(&["ETF", "半导体", "导体e"]);
+        assert_eq!(first_match("一只Etf和半导体", &forms), Some("一只".len()));
+        assert_eq!(first_match("x导体E半导体", &forms), Some(1));
+        assert_eq!(first_match("没有", &forms), None);
     }
 
     #[test]
