@@ -2,6 +2,7 @@ use super::contributors::{CreditRow, KeptCredit};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::checked_text::CheckedText;
 use super::native::on_engine;
 use super::schema::{article_placements, article_slug_history, articles};
 use super::AnyConnection;
@@ -16,9 +17,12 @@ use crate::error::AppError;
 pub struct ArticleRow {
     pub id: i32,
     pub slug: String,
+    #[diesel(deserialize_as = CheckedText)]
     pub title: String,
     pub original_title: Option<String>,
+    #[diesel(deserialize_as = CheckedText)]
     pub summary: String,
+    #[diesel(deserialize_as = CheckedText)]
     pub body: String,
     pub body_format: String,
     pub script: String,
@@ -37,6 +41,7 @@ pub struct ArticleRow {
     pub requested_slug: Option<String>,
     /// Every credit, in order, as JSON `[{"name": …, "role": …}]`: the byline
     /// comes with the row (see [`contributors::set_credits`](super::contributors::set_credits)).
+    #[diesel(deserialize_as = CheckedText)]
     pub credits: String,
     /// The picture shown with the article (a media id).
     pub lead_media_id: Option<String>,
@@ -53,9 +58,10 @@ impl ArticleRow {
     }
 
     /// The body's prose as paragraphs of plain text (see
-    /// [`Body::paragraphs`](crate::body::Body::paragraphs)).
-    pub fn paragraphs(&self) -> Vec<String> {
-        self.blocks().paragraphs()
+    /// [`Body::paragraphs`](crate::body::Body::paragraphs)), borrowed from
+    /// the stored body where they can be.
+    pub fn paragraphs(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        crate::body::stored_paragraphs(&self.body_format, &self.body)
     }
 
     pub fn status(&self) -> Result<ArticleStatus, AppError> {

@@ -23,6 +23,7 @@ pub mod articles;
 pub mod audit;
 pub mod change_log;
 pub mod changes;
+mod checked_text;
 mod connection;
 pub mod contributors;
 mod database;
