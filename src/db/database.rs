@@ -103,6 +103,23 @@ impl Database {
         }
     }
 
+    /// Where a read that begins now should go, for a handle chosen earlier
+    /// by [`Database::reader`]: a replica chosen anew (one current when
+    /// the handle was chosen may have fallen behind a later write), or the
+    /// primary when the handle reads from it.
+    pub async fn reader_now(&self) -> Database {
+        match self.read_from {
+            Some(_) => {
+                let primary = Database {
+                    read_from: None,
+                    ..self.clone()
+                };
+                primary.reader().await
+            }
+            None => self.clone(),
+        }
+    }
+
     /// Runs `hook` inside every transaction of [`Database::transact`], after
     /// its work, with what it changed; an error rolls the transaction back.
     pub fn before_commit(

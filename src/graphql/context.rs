@@ -281,8 +281,15 @@ impl RequestContext {
         snapshot: &crate::cache::Snapshot<T>,
         load: fn(&mut crate::db::AnyConnection) -> Result<T, AppError>,
     ) -> Result<Arc<T>, AppError> {
+        // The clock is read before the replica is chosen (as REST does):
+        // the request's own, chosen when it began, cannot vouch for a
+        // snapshot stamped after a write it may not have replayed.
         let (clock, ttl) = (&self.state.clock, self.state.snapshot_ttl());
-        snapshot.get_or_read(clock, ttl, || self.db.run(load)).await
+        snapshot
+            .get_or_read(clock, ttl, || async {
+                self.db.reader_now().await.run(load).await
+            })
+            .await
     }
 
     /// The script the site's own texts (sections, footer, notices) are stored in.
