@@ -27,7 +27,8 @@ side, on the same PostgreSQL and the same rows, in one run.
 
 Every answer must be 200 without GraphQL errors (checked once per request
 body before the load, and by wrk's count of non-2xx answers during it): any
-failure fails the run. Figures go to bench/results/peers-DATE.json and .md.
+failure fails the run. Figures go to bench/results/peers-DATE.json and .md
+(peers-DATEb, -DATEc… for later runs of the same day).
 """
 
 import datetime
@@ -320,7 +321,7 @@ def main():
 
     out = bench.ROOT / "bench/results"
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"peers-{report['date']}"
+    stem = bench.unused_stem(out, f"peers-{report['date']}")
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     (out / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))

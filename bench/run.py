@@ -12,8 +12,9 @@ the baseline, are measured).
 The cold run starts without a search index folder, so the server rebuilds
 it in the background; the run waits for it and reports the time taken
 ("search index rebuilt in"), then measures.
-Results: bench/results/latest.json and latest.md; the table in docs/performance.md is the
-Markdown file's content.
+Results: bench/results/latest.json and latest.md (a BENCH_ONLY run: rows-DATE,
+then rows-DATEb, -DATEc… for later runs of the same day); the table in
+docs/performance.md is the Markdown file's content.
 """
 
 import datetime
@@ -200,6 +201,15 @@ class Server:
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
+
+
+def unused_stem(folder, stem):
+    """`stem`, or `stem` with the first free letter from b on: a second run of
+    the day keeps its figures beside the first run's instead of over them."""
+    for suffix in [""] + [chr(c) for c in range(ord("b"), ord("z") + 1)]:
+        if not (folder / f"{stem}{suffix}.json").exists():
+            return stem + suffix
+    raise SystemExit(f"{folder}: every name from {stem} to {stem}z is taken")
 
 
 def lua_string(text):
@@ -422,7 +432,7 @@ def main():
     out = ROOT / "bench/results"
     out.mkdir(parents=True, exist_ok=True)
     # A run of some rows only keeps its figures beside the full run's.
-    name = "latest" if not ONLY else f"rows-{report['date']}"
+    name = "latest" if not ONLY else unused_stem(out, f"rows-{report['date']}")
     report["only"] = ONLY
     (out / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     (out / f"{name}.md").write_text(markdown(report))
