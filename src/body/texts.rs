@@ -114,6 +114,10 @@ mod tests {
     use super::super::{Block, Body, Run};
     use super::*;
 
+    fn owned(texts: Vec<Cow<'_, str>>) -> Vec<String> {
+        texts.into_iter().map(Cow::into_owned).collect()
+    }
+
     fn runs(texts: &[&str]) -> Vec<Run> {
         texts.iter().map(|t| Run::plain(*t)).collect()
     }
@@ -164,19 +168,13 @@ mod tests {
         ]);
         let stored = body.to_stored();
         let full = Body::from_stored("blocks", &stored).texts_but_pictures();
-        let fast: Vec<String> = stored_texts_but_pictures("blocks", &stored)
-            .into_iter()
-            .map(Cow::into_owned)
-            .collect();
+        let fast = owned(stored_texts_but_pictures("blocks", &stored));
         assert_eq!(fast, full);
         assert!(fast.contains(&"募资20亿\n元".to_string()));
         assert!(!fast.iter().any(|t| t.contains("图注")));
 
         let full = Body::from_stored("blocks", &stored).paragraphs();
-        let fast: Vec<String> = stored_paragraphs("blocks", &stored)
-            .into_iter()
-            .map(Cow::into_owned)
-            .collect();
+        let fast = owned(stored_paragraphs("blocks", &stored));
         assert_eq!(fast, full);
         assert!(fast.contains(&"引语".to_string()));
         assert!(!fast
