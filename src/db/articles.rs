@@ -363,6 +363,18 @@ pub fn by_ids(conn: &mut AnyConnection, ids: &[i32]) -> Result<Vec<ArticleRow>, 
         .load(conn)?)
 }
 
+/// The articles `ids` (in no order) with empty bodies (see
+/// [`Columns::BodyOptional`]).
+pub fn by_ids_without_body(
+    conn: &mut AnyConnection,
+    ids: &[i32],
+) -> Result<Vec<ArticleRow>, AppError> {
+    Ok(on_engine!(conn, |c| articles::table
+        .filter(articles::id.eq_any(ids))
+        .select(without_body())
+        .load(c))?)
+}
+
 /// The article that has, or once had, this slug.
 pub fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<ArticleRow>, AppError> {
     let holder = articles::table.filter(articles::slug.eq(slug));
@@ -786,7 +798,7 @@ type WithoutBody = (
     articles::seo_description,
 );
 
-fn without_body() -> WithoutBody {
+pub(super) fn without_body() -> WithoutBody {
     (
         articles::id,
         articles::slug,

@@ -46,28 +46,35 @@ pub fn latest(conn: &mut AnyConnection) -> Result<i64, AppError> {
         .unwrap_or(0))
 }
 
-/// The articles `ids` (in no order) and the newest entry's number, in one
-/// statement: a search reads its page's rows and whether the log has moved
-/// past its index in one trip.
+/// The articles `ids` (in no order), with the `columns` asked for, and the
+/// newest entry's number, in one statement: a search reads its page's rows
+/// and whether the log has moved past its index in one trip.
 pub fn rows_and_latest(
     conn: &mut AnyConnection,
     ids: &[i32],
+    columns: super::articles::Columns,
 ) -> Result<(Vec<super::articles::ArticleRow>, i64), AppError> {
-    use super::articles::ArticleRow;
+    use super::articles::{ArticleRow, Columns};
     if ids.is_empty() {
         return Ok((vec![], latest(conn)?));
     }
     // On the engine's own connection: twenty whole rows converted through
     // the multi-engine connection's values cost a tenth of a search's CPU.
-    let found: Vec<(ArticleRow, Option<i64>)> = on_engine!(conn, |c| articles::table
-        .filter(articles::id.eq_any(ids))
-        .select((
-            ArticleRow::as_select(),
-            search_log::table
-                .select(diesel::dsl::max(search_log::seq))
-                .single_value(),
-        ))
-        .load(c))?;
+    let newest = || {
+        search_log::table
+            .select(diesel::dsl::max(search_log::seq))
+            .single_value()
+    };
+    let rows = articles::table.filter(articles::id.eq_any(ids));
+    let found: Vec<(ArticleRow, Option<i64>)> = match columns {
+        Columns::Whole => on_engine!(conn, |c| rows
+            .select((ArticleRow::as_select(), newest()))
+            .load(c))?,
+        // Both shapes are fixed: Diesel keeps each prepared.
+        Columns::BodyOptional => on_engine!(conn, |c| rows
+            .select((super::articles::without_body(), newest()))
+            .load(c))?,
+    };
     match found.first() {
         Some((_, newest)) => {
             let newest = newest.unwrap_or(0);

@@ -8,6 +8,7 @@ use super::limits::{page_complexity, page_size};
 use super::listing::ArticleFilter;
 use super::script::Script;
 use super::sections::Section;
+use crate::db::articles::Columns;
 use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
 use crate::read::{highlighted_words, Highlight, Voice};
@@ -160,7 +161,7 @@ impl SuggestQuery {
             .map(|row| {
                 rc.tag(CacheKey::Article(row.id));
                 let text = rc.line(&row.title, script);
-                let article = Article::new(Arc::new(row), script);
+                let article = Article::listed(Arc::new(row), script, Columns::BodyOptional);
                 Suggestion { text, article }
             })
             .collect())

@@ -15,7 +15,7 @@ use super::engine::{Request, SearchIndex};
 use super::facets::{count_rows, FacetCounts};
 use super::query::public_hits;
 use super::scope::Order;
-use crate::db::articles::{self, ArticleRow};
+use crate::db::articles::{self, ArticleRow, Columns};
 use crate::db::search_log;
 use crate::db::AnyConnection;
 use crate::error::AppError;
@@ -62,8 +62,17 @@ pub fn hit_page(
     request: &Request<'_>,
 ) -> Result<HitPage, AppError> {
     let page_ids = |hits: &super::Hits| hits.page.iter().map(|(id, _)| *id).collect();
+    // Whole rows: most snippets of a page come from the summaries, but a
+    // second statement for the bodies that are wanted costs the database
+    // as much as the bodies it saves (measured on PostgreSQL).
     let (found, rows) = if index.is_complete() {
-        with_current_index(conn, index, || index.search(request), page_ids)?
+        with_current_index(
+            conn,
+            index,
+            || index.search(request),
+            page_ids,
+            Columns::Whole,
+        )?
     } else {
         let found = hits_while_rebuilding(conn, request)?;
         let rows = articles::by_ids(conn, &page_ids(&found))?;
@@ -127,8 +136,9 @@ fn hits_while_rebuilding(
 }
 
 /// Public articles whose title goes on from what a reader typed, best
-/// first, at most `size` (search-as-you-type). While the index is rebuilt
-/// there are none.
+/// first, at most `size` (search-as-you-type), read without their bodies
+/// (see [`Columns::BodyOptional`]). While the index is rebuilt there are
+/// none.
 pub fn suggestions(
     conn: &mut AnyConnection,
     index: &SearchIndex,
@@ -141,8 +151,8 @@ pub fn suggestions(
         return Ok(vec![]);
     }
     let ids_of = |found: &Vec<(i32, f64)>| found.iter().map(|(id, _)| *id).collect();
-    let (found, rows) =
-        with_current_index(conn, index, || index.suggest(&tokens, now, size), ids_of)?;
+    let suggest = || index.suggest(&tokens, now, size);
+    let (found, rows) = with_current_index(conn, index, suggest, ids_of, Columns::BodyOptional)?;
     let ids: Vec<i32> = ids_of(&found);
     let mut rows: HashMap<i32, ArticleRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(ids
@@ -152,8 +162,9 @@ pub fn suggestions(
         .collect())
 }
 
-/// What `find` finds in the index and the rows of the articles `ids_of`
-/// names, read with the search log's end in one statement. When the log's
+/// What `find` finds in the index and the `columns` of the rows of the
+/// articles `ids_of` names, read with the search log's end in one
+/// statement. When the log's
 /// newest entry is beyond what the index had applied as `find` ran
 /// (another node's change, or one written past the server), the index
 /// catches up and `find` runs again, as a look at the log's end before the
@@ -165,15 +176,20 @@ fn with_current_index<T>(
     index: &SearchIndex,
     find: impl Fn() -> Result<T, AppError>,
     ids_of: impl Fn(&T) -> Vec<i32>,
+    columns: Columns,
 ) -> Result<(T, Vec<ArticleRow>), AppError> {
     let applied = index.applied();
     let found = find()?;
-    let (rows, latest) = search_log::rows_and_latest(conn, &ids_of(&found))?;
+    let (rows, latest) = search_log::rows_and_latest(conn, &ids_of(&found), columns)?;
     if latest <= applied {
         return Ok((found, rows));
     }
     index.catch_up(conn)?;
     let found = find()?;
-    let rows = articles::by_ids(conn, &ids_of(&found))?;
+    let ids = ids_of(&found);
+    let rows = match columns {
+        Columns::Whole => articles::by_ids(conn, &ids)?,
+        Columns::BodyOptional => articles::by_ids_without_body(conn, &ids)?,
+    };
     Ok((found, rows))
 }

@@ -327,24 +327,10 @@ async fn suggestions_go_on_from_what_a_reader_typed_in_either_script(engine: Eng
         (bridge, port, ipo, withdrawn)
     };
     let suggest = |prefix: &str| {
-        let body = json!({
-            "query": "query($p: String!) { suggest(prefix: $p, first: 10) { text article { databaseId } } }",
-            "variables": { "p": prefix },
-        });
-        let client = app.client.clone();
-        let url = format!("{}/graphql", app.address);
-        async move {
-            let answer: Value = client
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .expect("sent")
-                .json()
-                .await
-                .expect("json");
-            answer
-        }
+        let query =
+            "query($p: String!) { suggest(prefix: $p, first: 10) { text article { databaseId } } }";
+        let variables = json!({ "p": prefix });
+        async { app.graphql_with(query, variables, &[]).await.1 }
     };
     let ids = |answer: &Value| -> BTreeSet<i64> {
         answer["data"]["suggest"]
@@ -367,6 +353,15 @@ async fn suggestions_go_on_from_what_a_reader_typed_in_either_script(engine: Eng
     assert_eq!(
         ids(&suggest("港").await),
         BTreeSet::from([id(bridge), id(port)])
+    );
+    // Suggestions are read without their bodies; one asked for is read then.
+    let answer = app
+        .graphql("{ suggest(prefix: \"港珠澳大\", first: 1, script: ORIGINAL) { article { paragraphs } } }")
+        .await;
+    assert_eq!(
+        answer["data"]["suggest"][0]["article"]["paragraphs"],
+        json!(["港珠澳大橋車流創新高第0篇的正文。"]),
+        "{answer}"
     );
     // Latin letters are the beginning of a word.
     assert_eq!(ids(&suggest("ip").await), BTreeSet::from([id(ipo)]));
