@@ -29,10 +29,21 @@ pub fn highlighted_words(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// A form of a query's word, ready to be looked for: its searcher is made
+/// once per page, not once per text looked through.
+type Form = memchr::memmem::Finder<'static>;
+
+fn searchers(forms: &[String]) -> Vec<Form> {
+    forms
+        .iter()
+        .map(|form| memchr::memmem::Finder::new(form.as_bytes()).into_owned())
+        .collect()
+}
+
 /// The forms of a query's words a page of snippets marks, worked out once
 /// per page (each takes three script conversions).
 pub struct Highlight {
-    forms: Vec<String>,
+    forms: Vec<Form>,
 }
 
 impl Highlight {
@@ -46,7 +57,7 @@ impl Voice<'_> {
     /// What the snippets of a search for `words` mark, in this voice.
     pub fn highlight(&self, words: &[String]) -> Highlight {
         Highlight {
-            forms: self.forms(words),
+            forms: searchers(&self.forms(words)),
         }
     }
 
@@ -97,24 +108,24 @@ fn ascii_lower(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Where in `text` the first match of any form starts.
-fn first_match(text: &str, forms: &[String]) -> Option<usize> {
+/// Where in `text` the first match of any form starts. (A form and the
+/// text are both UTF-8, so a match starts and ends on character bounds.)
+fn first_match(text: &str, forms: &[Form]) -> Option<usize> {
     let lower = ascii_lower(text);
     forms
         .iter()
-        .filter_map(|form| lower.find(form.as_str()))
+        .filter_map(|form| form.find(lower.as_bytes()))
         .min()
 }
 
 /// The byte ranges of `text` the forms cover, in order, overlaps merged.
-fn matches(text: &str, forms: &[String]) -> Vec<Range<usize>> {
+fn matches(text: &str, forms: &[Form]) -> Vec<Range<usize>> {
     let lower = ascii_lower(text);
     let mut found: Vec<Range<usize>> = forms
         .iter()
         .flat_map(|form| {
-            lower
-                .match_indices(form.as_str())
-                .map(|(at, m)| at..at + m.len())
+            form.find_iter(lower.as_bytes())
+                .map(|at| at..at + form.needle().len())
         })
         .collect();
     found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
@@ -129,7 +140,7 @@ fn matches(text: &str, forms: &[String]) -> Vec<Range<usize>> {
 }
 
 /// `text` escaped, with every match in `<em>`.
-fn marked(text: &str, forms: &[String]) -> String {
+fn marked(text: &str, forms: &[Form]) -> String {
     let escape = crate::text::markup::escape;
     let mut html = String::with_capacity(text.len() + 32);
     let mut at = 0;
@@ -166,8 +177,9 @@ fn window(text: &str, first: usize) -> String {
 mod tests {
     use super::*;
 
-    fn forms(words: &[&str]) -> Vec<String> {
-        words.iter().map(|w| w.to_ascii_lowercase()).collect()
+    fn forms(words: &[&str]) -> Vec<Form> {
+        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        searchers(&lower)
     }
 
     #[test]

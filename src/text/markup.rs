@@ -6,19 +6,25 @@
 /// document well-formed.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            '\u{FFFE}' | '\u{FFFF}' => {}
-            c => out.push(c),
-        }
+    // Runs of characters kept as they are are copied whole.
+    let mut kept_from = 0;
+    for (at, c) in text.char_indices() {
+        let instead = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&apos;",
+            '\t' | '\n' | '\r' => continue,
+            c if (c as u32) < 0x20 => "",
+            '\u{FFFE}' | '\u{FFFF}' => "",
+            _ => continue,
+        };
+        out.push_str(&text[kept_from..at]);
+        out.push_str(instead);
+        kept_from = at + c.len_utf8();
     }
+    out.push_str(&text[kept_from..]);
     out
 }
 
@@ -33,5 +39,7 @@ mod tests {
             "a]]&gt;b&lt;script&gt;&amp;&quot;&apos;"
         );
         assert_eq!(escape("經濟導報\u{2028}"), "經濟導報\u{2028}");
+        assert_eq!(escape("\u{1}甲\t乙\u{FFFF}&"), "甲\t乙&amp;");
+        assert_eq!(escape(""), "");
     }
 }
