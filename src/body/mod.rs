@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use html_in::{from_html, is_media_id, tag_count, Warning, MAX_HTML_TAGS};
 pub use html_out::{inline_html, to_html, to_html_with, Picture};
 pub use links::{embed_provider, link_target, EMBED_PROVIDERS};
-pub use texts::{stored_paragraphs, stored_texts_but_pictures};
+pub use texts::{first_text_but_pictures, stored_paragraphs, stored_texts_but_pictures};
 
 /// Blocks one body may hold.
 pub const MAX_BLOCKS: usize = 2_000;

@@ -71,10 +71,10 @@ impl Voice<'_> {
         } else {
             // Pictures' captions are left out: one may be withheld, and
             // this page does not know.
-            crate::body::stored_texts_but_pictures(&row.body_format, &row.body)
-                .into_iter()
-                .find_map(|p| Some(window(&p, highlight.first_match(&p)?)))
-                .unwrap_or_else(|| row.summary.clone())
+            crate::body::first_text_but_pictures(&row.body_format, &row.body, |p| {
+                Some(window(p, highlight.first_match(p)?))
+            })
+            .unwrap_or_else(|| row.summary.clone())
         };
         marked(&self.body(&passage, &row.script), &highlight.forms)
     }
