@@ -164,13 +164,12 @@ pub fn suggestions(
 
 /// What `find` finds in the index and the `columns` of the rows of the
 /// articles `ids_of` names, read with the search log's end in one
-/// statement. When the log's
-/// newest entry is beyond what the index had applied as `find` ran
-/// (another node's change, or one written past the server), the index
-/// catches up and `find` runs again, as a look at the log's end before the
-/// search did; a search is one statement when nothing is pending. (An
-/// entry that commits late under a lower number is the background round's
-/// to apply, as before.)
+/// statement. When the log's newest entry is beyond what the index had
+/// applied as `find` ran (another node's change, or one written past the
+/// server), the index catches up and `find` runs again, as a look at the
+/// log's end before the search did; a search is one statement when
+/// nothing is pending. (An entry that commits late under a lower number is
+/// the background round's to apply, as before.)
 fn with_current_index<T>(
     conn: &mut AnyConnection,
     index: &SearchIndex,
