@@ -7,6 +7,7 @@ mod graphiql;
 mod graphql;
 pub(crate) mod health;
 pub mod idempotency;
+mod json_time;
 pub(crate) mod media;
 pub mod metrics;
 pub use metrics::record_requests;

@@ -92,7 +92,9 @@ pub struct ArticleSummary {
     pub authors: Vec<String>,
     /// The responsible editor (編輯).
     pub editor: Option<String>,
+    #[serde(serialize_with = "super::json_time::rfc3339_or_null")]
     pub published_at: Option<DateTime<FixedOffset>>,
+    #[serde(serialize_with = "super::json_time::rfc3339")]
     pub updated_at: DateTime<FixedOffset>,
     pub revision: i32,
     pub url: String,
