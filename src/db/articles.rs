@@ -377,8 +377,7 @@ pub fn by_ids_without_body(
 
 /// The article that has, or once had, this slug.
 pub fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<ArticleRow>, AppError> {
-    let holder = articles::table.filter(articles::slug.eq(slug));
-    let found = on_engine!(conn, |c| holder
+    let found = on_engine!(conn, |c| with_slug(slug)
         .select(ArticleRow::as_select())
         .first(c)
         .optional())?;
@@ -394,6 +393,12 @@ pub fn by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<ArticleRow
         Some(id) => Ok(by_ids(conn, &[id])?.into_iter().next()),
         None => Ok(None),
     }
+}
+
+/// The article that holds `slug` now.
+#[diesel::dsl::auto_type]
+pub(super) fn with_slug<'a>(slug: &'a str) -> _ {
+    articles::table.filter(articles::slug.eq(slug))
 }
 
 /// How many articles there are (for import checks and tests).
@@ -453,7 +458,7 @@ impl PublicQuery {
 
     /// The placements scope that holds exactly this list, when one does:
     /// no filter but the sections, and those a whole subtree or the site.
-    fn placement_scope(&self) -> Option<i32> {
+    pub fn placement_scope(&self) -> Option<i32> {
         let only_sections = self.source_name.is_none()
             && self.contributor_name.is_none()
             && self.tag_slug.is_none()
@@ -825,6 +830,22 @@ pub(super) fn without_body() -> WithoutBody {
     )
 }
 
+/// The first page of a placement scope, by far the most asked for, as a
+/// query of fixed shape (one per set of columns): Diesel keeps it prepared
+/// on each connection.
+#[diesel::dsl::auto_type]
+pub(super) fn first_placed(scope: i32, now: NaiveDateTime, limit: i64) -> _ {
+    article_placements::table
+        .inner_join(articles::table)
+        .filter(article_placements::scope_id.eq(scope))
+        .filter(article_placements::published_at.le(now))
+        .order((
+            article_placements::published_at.desc(),
+            article_placements::article_id.desc(),
+        ))
+        .limit(limit)
+}
+
 /// One page of the public articles of placements scope `scope` (see
 /// [`super::placements`]), newest first, from the cursor
 /// `from` on: one statement, read in the order of the placements' key.
@@ -838,18 +859,7 @@ pub fn list_placed(
     columns: Columns,
 ) -> Result<Vec<ArticleRow>, AppError> {
     if from.is_none() && direction == Direction::Older {
-        // The first page, by far the most asked for, as a query of fixed
-        // shape (one per set of columns): Diesel keeps it prepared on each
-        // connection.
-        let first_page = article_placements::table
-            .inner_join(articles::table)
-            .filter(article_placements::scope_id.eq(scope))
-            .filter(article_placements::published_at.le(now))
-            .order((
-                article_placements::published_at.desc(),
-                article_placements::article_id.desc(),
-            ))
-            .limit(limit);
+        let first_page = first_placed(scope, now, limit);
         return Ok(match columns {
             Columns::Whole => {
                 on_engine!(conn, |c| first_page.select(ArticleRow::as_select()).load(c))?

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2;
 
+use super::async_pool::{AsyncLease, AsyncPool};
 use super::audit::Actor;
 use super::changes::{Changes, Hooks};
 use super::pool::{build_pool, ConnectionManager, FailFast, PoolOptions, Queue, StatementCounter};
@@ -37,6 +38,8 @@ pub struct Database {
     replicas: Arc<Replicas>,
     /// The replica [`Database::run`] reads from; `None` for the primary.
     read_from: Option<usize>,
+    /// PostgreSQL connections the async threads drive themselves.
+    async_reads: Option<Arc<AsyncPool>>,
 }
 
 impl Database {
@@ -46,16 +49,33 @@ impl Database {
         let statements = Arc::new(StatementCounter::default());
         let stats = PoolStats::new("primary");
         let pool = build_pool(&url, options, &statements, &stats);
+        let unreachable = Arc::<FailFast>::default();
+        let async_reads = match &url {
+            DatabaseUrl::Postgres(address) => {
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                Some(Arc::new(AsyncPool::new(
+                    address,
+                    options.statement_timeout,
+                    options.acquire_timeout,
+                    (options.max_size as usize).div_ceil(threads),
+                    statements.clone(),
+                    stats.clone(),
+                    unreachable.clone(),
+                )))
+            }
+            DatabaseUrl::Sqlite(_) => None,
+        };
         Database {
             pool,
             url: Arc::new(url),
             statements,
             sqlite_writer: Arc::default(),
             hooks: Arc::default(),
-            unreachable: Arc::default(),
+            unreachable,
             queue: Arc::new(Queue::new(options, stats)),
             replicas: Arc::default(),
             read_from: None,
+            async_reads,
         }
     }
 
@@ -179,6 +199,59 @@ impl Database {
         self.pool
             .get()
             .map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+
+    /// A PostgreSQL connection this thread drives itself, for a read of
+    /// fixed shape that every cold page makes (see [`super::async_pool`]);
+    /// `None` on SQLite and when reads go to a replica: use
+    /// [`Database::run`] then.
+    pub async fn lease_async(&self) -> Option<Result<AsyncLease, AppError>> {
+        if self.read_from.is_some() {
+            return None;
+        }
+        let reads = self.async_reads.as_ref()?;
+        Some(reads.lease(self.span("db.read")).await)
+    }
+
+    /// Like [`Database::run`], for a short read of fixed shape (an article
+    /// by slug, a section's first page): on SQLite, when a connection is
+    /// free at once, `f` runs on this thread. Such a read is a few
+    /// microseconds of work in this process, less than the hop to a
+    /// blocking thread and back; readers of a WAL database never wait for
+    /// its writer. Anything that may wait (no connection free, a replica,
+    /// PostgreSQL's network) takes [`Database::run`].
+    pub async fn run_short<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.run_here(f) {
+            Ok(done) => done,
+            Err(f) => self.run(f).await,
+        }
+    }
+
+    /// `f` run on this thread, or `f` back when it should not be.
+    fn run_here<T, F>(&self, f: F) -> Result<Result<T, AppError>, F>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError>,
+    {
+        if !matches!(*self.url, DatabaseUrl::Sqlite(_)) || self.read_from.is_some() {
+            return Err(f);
+        }
+        let Some(turn) = self.queue.now() else {
+            return Err(f);
+        };
+        let Some(mut conn) = self.pool.try_get() else {
+            return Err(f);
+        };
+        self.queue.stats.acquired(turn.asked);
+        let _in_span = self.span("db.read").entered();
+        let done = f(&mut conn);
+        // The connection goes back to the pool before the turn ends.
+        drop(conn);
+        drop(turn);
+        Ok(done)
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.

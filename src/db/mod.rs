@@ -20,6 +20,8 @@
 
 pub mod article_writes;
 pub mod articles;
+mod async_pool;
+pub mod async_reads;
 pub mod audit;
 pub mod change_log;
 pub mod changes;
@@ -54,6 +56,7 @@ mod tx;
 pub mod users;
 pub mod webhooks;
 
+pub use async_pool::AsyncLease;
 pub use changes::Changes;
 pub use connection::{AnyConnection, MultiBackend};
 pub use database::Database;

@@ -149,20 +149,8 @@ impl DatabaseUrl {
             }
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url)?;
-                let limit = statement_timeout.map_or(0, |t| t.as_millis());
-                // Diesel keeps each statement of fixed shape prepared, but in
-                // PostgreSQL's default `auto` mode a prepared statement whose
-                // LIMIT is a parameter keeps a custom plan, planned anew at
-                // every execution: the generic plan's estimate, not knowing
-                // the limit, looks costlier. A section page spent 0.25–0.6 ms
-                // in planning per request, more than running it. Every
-                // statement here reads by key or in index order, where the
-                // generic plan is the custom plan (docs/performance.md).
-                conn.batch_execute(&format!(
-                    "SET TIME ZONE 'UTC'; SET statement_timeout = {limit}; \
-                     SET plan_cache_mode = force_generic_plan"
-                ))
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                conn.batch_execute(&pg_session_settings(statement_timeout))
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 if !allow_unsafe {
                     let found = diesel::sql_query(
                         "SELECT current_setting('fsync') AS first, \
@@ -181,6 +169,24 @@ impl DatabaseUrl {
             }
         }
     }
+}
+
+/// What every PostgreSQL connection sets first: UTC, the statement time
+/// limit (`None`: no limit), and generic plans.
+///
+/// Diesel keeps each statement of fixed shape prepared, but in PostgreSQL's
+/// default `auto` mode a prepared statement whose LIMIT is a parameter
+/// keeps a custom plan, planned anew at every execution: the generic plan's
+/// estimate, not knowing the limit, looks costlier. A section page spent
+/// 0.25–0.6 ms in planning per request, more than running it. Every
+/// statement here reads by key or in index order, where the generic plan is
+/// the custom plan (docs/performance.md).
+pub(super) fn pg_session_settings(statement_timeout: Option<Duration>) -> String {
+    let limit = statement_timeout.map_or(0, |t| t.as_millis());
+    format!(
+        "SET TIME ZONE 'UTC'; SET statement_timeout = {limit}; \
+         SET plan_cache_mode = force_generic_plan"
+    )
 }
 
 /// How SQLite syncs its write-ahead log, from `NEWSDESK_SQLITE_SYNCHRONOUS`.
@@ -262,7 +268,7 @@ impl StatementCounter {
 /// What one connection has been through: it counts the statements sent,
 /// and remembers a statement that found the connection gone, so that the
 /// pool drops it instead of handing it out again.
-struct Watch {
+pub(super) struct Watch {
     statements: Arc<StatementCounter>,
     stats: Arc<PoolStats>,
     /// When the statement running started.
@@ -270,6 +276,26 @@ struct Watch {
     lost: bool,
     /// The span of the statement running, when traces are exported.
     statement: tracing::Span,
+}
+
+impl Watch {
+    pub(super) fn new(statements: &Arc<StatementCounter>, stats: &Arc<PoolStats>) -> Self {
+        Watch {
+            statements: statements.clone(),
+            stats: stats.clone(),
+            started: None,
+            lost: false,
+            statement: tracing::Span::none(),
+        }
+    }
+
+    /// Whether a connection watched by `watch` found itself gone, or still
+    /// has a statement unanswered (a read cut short).
+    pub(super) fn lost_or_busy(watch: &mut dyn Instrumentation) -> bool {
+        watch
+            .downcast_ref::<Watch>()
+            .is_some_and(|w| w.lost || w.started.is_some())
+    }
 }
 
 impl Instrumentation for Watch {
@@ -353,13 +379,7 @@ impl ManageConnection for ConnectionManager {
                 self.sqlite_synchronous,
             )
             .map_err(diesel::r2d2::Error::ConnectionError)?;
-        conn.set_instrumentation(Watch {
-            statements: self.statements.clone(),
-            stats: self.stats.clone(),
-            started: None,
-            lost: false,
-            statement: tracing::Span::none(),
-        });
+        conn.set_instrumentation(Watch::new(&self.statements, &self.stats));
         Ok(conn)
     }
 
@@ -423,6 +443,16 @@ impl Queue {
     }
 
     /// Waits for a connection to be free, at most the acquire timeout.
+    /// A turn at once, when a connection is free and nobody waits for one.
+    pub(super) fn now(&self) -> Option<Turn> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(Turn {
+            _permit: permit,
+            remaining: self.timeout,
+            asked: std::time::Instant::now(),
+        })
+    }
+
     pub(super) async fn wait(&self) -> Result<Turn, AppError> {
         let started = std::time::Instant::now();
         let _waiting = self.stats.waiting();
@@ -493,6 +523,19 @@ impl FailFast {
         Ok(())
     }
 
+    /// Remembers that the database could not be reached.
+    pub(super) fn failed(&self) {
+        let until = Self::now_ms() + FAIL_FAST_FOR.as_millis() as u64;
+        self.until_ms.store(until, Ordering::Relaxed);
+    }
+
+    /// Forgets a failure: the database answered.
+    pub(super) fn reached(&self) {
+        if self.until_ms.load(Ordering::Relaxed) != 0 {
+            self.until_ms.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Checks a connection out of `pool`, remembering a failure.
     pub(super) fn get(
         &self,
@@ -512,14 +555,11 @@ impl FailFast {
         // A zero timeout would fail even with a connection free.
         match pool.get_timeout(timeout.max(Duration::from_millis(1))) {
             Ok(conn) => {
-                if self.until_ms.load(Ordering::Relaxed) != 0 {
-                    self.until_ms.store(0, Ordering::Relaxed);
-                }
+                self.reached();
                 Ok(conn)
             }
             Err(e) => {
-                let until = Self::now_ms() + FAIL_FAST_FOR.as_millis() as u64;
-                self.until_ms.store(until, Ordering::Relaxed);
+                self.failed();
                 Err(AppError::Unavailable(e.to_string()))
             }
         }

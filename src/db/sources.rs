@@ -38,10 +38,12 @@ pub fn find_or_create(conn: &mut AnyConnection, name: &str, owned: bool) -> Resu
 
 /// Sources by id, in no particular order.
 pub fn by_ids(conn: &mut AnyConnection, ids: &[i32]) -> Result<Vec<SourceRow>, AppError> {
-    Ok(sources::table
-        .filter(sources::id.eq_any(ids))
-        .select(SourceRow::as_select())
-        .load(conn)?)
+    Ok(with_ids(ids).select(SourceRow::as_select()).load(conn)?)
+}
+
+#[diesel::dsl::auto_type]
+pub(super) fn with_ids<'a>(ids: &'a [i32]) -> _ {
+    sources::table.filter(sources::id.eq_any(ids))
 }
 
 /// Creates the source or updates its `owned` flag and URL; returns it.

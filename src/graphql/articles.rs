@@ -13,6 +13,7 @@ use super::sections::Section;
 use crate::auth::policy::Action;
 use crate::db::article_writes;
 use crate::db::articles::{self, ArticleRow, Columns};
+use crate::db::async_reads;
 use crate::db::notices::in_force;
 use crate::domain::{ArticleStatus, CacheKey, CreditRole, NoticeKind};
 use crate::error::{AppError, GqlResultExt};
@@ -83,10 +84,24 @@ async fn load_article(
 ) -> Result<Option<Arc<ArticleRow>>, AppError> {
     let rc = RequestContext::of(ctx);
     let prefetch = Prefetch::of(&[ctx.look_ahead()]);
+    if let (ArticleKey::Slug(slug), false) = (&key, preview) {
+        // The commonest cold read: without a thread hop on PostgreSQL.
+        if let Some(lease) = rc.db.lease_async().await {
+            let mut conn = lease?;
+            if let Some(row) = async_reads::by_current_slug(&mut conn, slug).await? {
+                let prefetched = prefetch
+                    .load_async(&mut conn, std::slice::from_ref(&row))
+                    .await?;
+                drop(conn);
+                prefetched.feed(rc).await;
+                return Ok(Some(Arc::new(row)));
+            }
+        }
+    }
     let viewer = super::context::viewer(&rc.credentials);
     let (row, prefetched) = rc
         .db
-        .run(move |conn| {
+        .run_short(move |conn| {
             let row = match key {
                 ArticleKey::Id(n) => articles::by_ids(conn, &[n])?.into_iter().next(),
                 ArticleKey::Slug(slug) if preview => {

@@ -16,6 +16,7 @@ use super::loaders::Prefetch;
 use super::script::Script;
 use crate::db::articles::{self, ArticleRow, Columns, Direction, Position, PublicQuery};
 use crate::db::to_db_time;
+use crate::db::{async_reads, AnyConnection};
 use crate::domain::CacheKey;
 use crate::error::{AppError, GqlResultExt};
 
@@ -150,15 +151,38 @@ pub async fn article_connection(
         true => Columns::Whole,
         false => Columns::BodyOptional,
     };
-    let (rows, prefetched) = rc
-        .db
-        .run(move |conn| {
-            let rows = articles::list_public(conn, &q, from, direction, size + 1, columns)?;
-            let prefetched = prefetch.load(conn, &rows)?;
-            Ok((rows, prefetched))
-        })
-        .await
-        .gql()?;
+    let first_of_scope = q
+        .placement_scope()
+        .filter(|_| from.is_none() && direction == Direction::Older);
+    let first_page = match first_of_scope {
+        Some(scope) => rc.db.lease_async().await.map(|lease| (scope, lease)),
+        None => None,
+    };
+    let (rows, prefetched) = match first_page {
+        // A section's first page, the commonest list: without a thread hop
+        // on PostgreSQL.
+        Some((scope, lease)) => {
+            let mut conn = lease.gql()?;
+            let rows = async_reads::first_placed_page(&mut conn, scope, q.now, size + 1, columns)
+                .await
+                .gql()?;
+            let prefetched = prefetch.load_async(&mut conn, &rows).await.gql()?;
+            (rows, prefetched)
+        }
+        None => {
+            let read = move |conn: &mut AnyConnection| {
+                let rows = articles::list_public(conn, &q, from, direction, size + 1, columns)?;
+                let prefetched = prefetch.load(conn, &rows)?;
+                Ok((rows, prefetched))
+            };
+            // A first page is one statement of fixed shape, any other page
+            // several (see `articles::list_public`).
+            match first_of_scope {
+                Some(_) => rc.db.run_short(read).await.gql()?,
+                None => rc.db.run(read).await.gql()?,
+            }
+        }
+    };
     prefetched.feed(rc).await;
     for r in &rows {
         rc.tag(CacheKey::Article(r.id));

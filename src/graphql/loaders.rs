@@ -106,23 +106,46 @@ impl Prefetch {
         conn: &mut crate::db::AnyConnection,
         rows: &[ArticleRow],
     ) -> Result<Prefetched, AppError> {
-        let mut out = Prefetched::default();
-        if self.sources {
-            let mut ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            if !ids.is_empty() {
-                out.sources = sources::by_ids(conn, &ids)?
-                    .into_iter()
-                    .map(|s| (s.id, s))
-                    .collect();
-            }
+        let ids = self.source_ids(rows);
+        if ids.is_empty() {
+            return Ok(Prefetched::default());
         }
-        Ok(out)
+        Ok(Prefetched::of_sources(sources::by_ids(conn, &ids)?))
+    }
+
+    /// [`Prefetch::load`] on a connection the async thread drives.
+    pub async fn load_async(
+        self,
+        conn: &mut crate::db::AsyncLease,
+        rows: &[ArticleRow],
+    ) -> Result<Prefetched, AppError> {
+        let ids = self.source_ids(rows);
+        if ids.is_empty() {
+            return Ok(Prefetched::default());
+        }
+        let found = crate::db::async_reads::sources_by_ids(conn, &ids).await?;
+        Ok(Prefetched::of_sources(found))
+    }
+
+    /// The sources of `rows`, when the selection asks for them.
+    fn source_ids(&self, rows: &[ArticleRow]) -> Vec<i32> {
+        if !self.sources {
+            return Vec::new();
+        }
+        let mut ids: Vec<i32> = rows.iter().filter_map(|r| r.source_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 }
 
 impl Prefetched {
+    fn of_sources(found: Vec<SourceRow>) -> Self {
+        Prefetched {
+            sources: found.into_iter().map(|s| (s.id, s)).collect(),
+        }
+    }
+
     /// Primes the request's loaders.
     pub async fn feed(self, rc: &super::RequestContext) {
         if !self.sources.is_empty() {

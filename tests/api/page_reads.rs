@@ -261,3 +261,80 @@ async fn rest_pages_read_the_site_from_the_snapshots_graphql_keeps(engine: Engin
         assert_eq!(page["items"][0]["sectionName"], "Jinan", "{path}: {page}");
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// The backends of this database that read pages for the HTTP workers.
+fn page_readers(conn: &mut newsdesk::db::AnyConnection) -> Vec<i32> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'newsdesk page reads'",
+    )
+    .load::<Backend>(conn)
+    .expect("backends")
+    .into_iter()
+    .map(|b| b.pid)
+    .collect()
+}
+
+/// Both cold pages, `times` times each, all at once.
+async fn both_pages_at_once(room: &Newsroom, slug: &str, times: usize) -> Vec<Value> {
+    let asks = (0..times).flat_map(|_| {
+        [
+            (SECTION_PAGE, serde_json::json!({ "section": "shan-dong" })),
+            (ARTICLE_PAGE, serde_json::json!({ "slug": slug })),
+        ]
+    });
+    futures_util::future::join_all(asks.map(|(query, variables)| async move {
+        room.app.graphql_with(query, variables, &[]).await.1
+    }))
+    .await
+}
+
+/// On PostgreSQL the HTTP workers read the cold pages on connections of
+/// their own (`db::async_pool`, named `newsdesk page reads`). When the
+/// server ends them (an administrator, a failover), the pages that follow
+/// are read on new connections: none of them fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_read_on_after_the_database_ends_every_connection() {
+    let Some(room) = cold_newsroom_with_a_subsection(Engine::Postgres).await else {
+        return;
+    };
+    let (_, slug) = published(&room, "省裡的新聞", "shan-dong", None).await;
+    // Many at once, so that every worker has connections idle.
+    for body in both_pages_at_once(&room, &slug, 16).await {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+
+    let database = room.app.db.database();
+    let mut conn = database.get().expect("connection");
+    let ended = page_readers(&mut conn);
+    assert!(ended.len() >= 2, "{ended:?}");
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'newsdesk page reads'",
+        ),
+        &mut conn,
+    )
+    .expect("terminate");
+    let started = std::time::Instant::now();
+    while page_readers(&mut conn)
+        .iter()
+        .any(|pid| ended.contains(pid))
+    {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let pages = both_pages_at_once(&room, &slug, 16).await;
+    let failed: Vec<_> = pages.iter().filter(|b| !b["errors"].is_null()).collect();
+    assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
+    assert_eq!(titles(&pages[0]), ["省裡的新聞"]);
+    assert_eq!(pages[1]["data"]["article"]["title"], "省裡的新聞");
+}
