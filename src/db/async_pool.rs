@@ -93,6 +93,7 @@ impl AsyncPool {
 
     /// A connection of this thread, waiting (first come first served) for
     /// one to be free at most the acquire timeout.
+    ///
     /// `span` is the reads' span (`db.read`): it holds the wait, and the
     /// statements are its children.
     pub(super) async fn lease(self: &Arc<Self>, span: Span) -> Result<AsyncLease, AppError> {
@@ -115,6 +116,7 @@ impl AsyncPool {
             })
             .clone();
         let asked = Instant::now();
+        let waiting = self.stats.waiting();
         let permit =
             tokio::time::timeout(self.acquire_timeout, home.permits.clone().acquire_owned())
                 .await
@@ -122,6 +124,7 @@ impl AsyncPool {
                     AppError::Unavailable("no database connection was free in time".into())
                 })?
                 .map_err(|e| AppError::Internal(e.to_string()))?;
+        drop(waiting);
         // A connection that the server closed while it was idle (a restart,
         // an administrator's command) is seen closed here and left.
         let idle = {
