@@ -8,13 +8,16 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::HttpResponse;
-use sha2::{Digest, Sha256};
 
-/// The strong validator of a body.
+/// The strong validator of a body: 128 bits of XXH3.
+///
+/// A validator only has to change when the bytes do, and XXH3-128 spreads
+/// any change over all 128 bits (a chance collision between two versions
+/// of one URL is about 2⁻¹²⁸). It is not a cryptographic hash, and need not
+/// be: a client only compares its own copy's tag, and the bytes behind a
+/// URL come from the newsroom. SHA-256 cost a search page 3 % of its CPU.
 pub fn etag_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
 /// The `Last-Modified` value for a representation last changed at `at`, or
@@ -124,6 +127,28 @@ pub async fn conditional_get(
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_tag_is_quoted_hex_and_follows_every_byte() {
+        let page = "{\"items\":[{\"title\":\"臨沂港口\"}]}"
+            .repeat(200)
+            .into_bytes();
+        let tag = etag_of(&page);
+        assert_eq!(tag.len(), 34, "{tag}");
+        assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+        assert!(tag[1..33].bytes().all(|b| b.is_ascii_hexdigit()), "{tag}");
+        assert_eq!(etag_of(&page), tag, "the same bytes, the same tag");
+        // One changed byte anywhere, or two bytes swapped, is another tag.
+        for at in [0, page.len() / 2, page.len() - 1] {
+            let mut changed = page.clone();
+            changed[at] ^= 1;
+            assert_ne!(etag_of(&changed), tag, "byte {at}");
+        }
+        let mut swapped = page.clone();
+        swapped.swap(10, 11);
+        assert_ne!(etag_of(&swapped), tag);
+        assert_ne!(etag_of(&page[..page.len() - 1]), tag);
+    }
 
     #[test]
     fn a_date_is_sent_only_once_its_second_is_over() {
