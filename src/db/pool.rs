@@ -442,7 +442,6 @@ impl Queue {
         }
     }
 
-    /// Waits for a connection to be free, at most the acquire timeout.
     /// A turn at once, when a connection is free and nobody waits for one.
     pub(super) fn now(&self) -> Option<Turn> {
         let permit = self.permits.clone().try_acquire_owned().ok()?;
@@ -453,6 +452,7 @@ impl Queue {
         })
     }
 
+    /// Waits for a connection to be free, at most the acquire timeout.
     pub(super) async fn wait(&self) -> Result<Turn, AppError> {
         let started = std::time::Instant::now();
         let _waiting = self.stats.waiting();
